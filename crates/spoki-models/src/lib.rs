@@ -1,0 +1,1 @@
+//! spoki-models
