@@ -1,0 +1,290 @@
+//! The ledger's outcomes and the questions a sender asks before sending.
+
+use spoki_billing::{
+    BillingError, Category, ConversationKind, Customer, Event, FreeFormStatus, FreeReason, Ledger,
+    Message, Money, Outcome, PricingModel, RateCard, RejectReason, TemplateCategory, Timestamp,
+};
+
+const CARD: &str = r#"{"currency": "EUR", "calling_codes": {"39": "IT", "49": "DE"},
+    "markets": {"IT": {"marketing": 0.14, "utility": 0.1, "authentication": 0.12, "service": 0.11},
+                "DE": {"marketing": 0.19, "utility": 0.08, "authentication": 0.1, "service": 0.09}}}"#;
+
+const MARKETING: Message = Message::Template(TemplateCategory::Marketing);
+const UTILITY: Message = Message::Template(TemplateCategory::Utility);
+
+fn ledger(model: PricingModel) -> Ledger {
+    Ledger::new(model, RateCard::from_json(CARD).unwrap())
+}
+
+fn at(s: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(s).unwrap()
+}
+
+fn customer(s: &str) -> Customer {
+    Customer::parse(s).unwrap()
+}
+
+fn money(s: &str) -> Money {
+    s.parse().unwrap()
+}
+
+const ANNA: &str = "+393331112222";
+const BERT: &str = "+4915112345678";
+
+fn apply(ledger: &mut Ledger, when: &str, who: &str, message: Message) -> Outcome {
+    ledger
+        .apply(&Event::new(at(when), customer(who), message))
+        .unwrap()
+}
+
+#[test]
+fn free_form_window_follows_the_last_customer_message() {
+    let mut ledger = ledger(PricingModel::Conversation2024);
+    let anna = customer(ANNA);
+    assert_eq!(
+        ledger.free_form_status(anna, at("2024-07-15T09:00:00Z")),
+        FreeFormStatus::Closed {
+            reason: RejectReason::NoServiceWindow
+        }
+    );
+    apply(&mut ledger, "2024-07-15T09:00:00Z", ANNA, Message::Inbound);
+    apply(&mut ledger, "2024-07-15T20:00:00Z", ANNA, Message::Inbound);
+    assert_eq!(
+        ledger.free_form_status(anna, at("2024-07-16T19:59:59Z")),
+        FreeFormStatus::Open {
+            until: at("2024-07-16T20:00:00Z")
+        }
+    );
+    let closed = RejectReason::ServiceWindowClosed {
+        closed_at: at("2024-07-16T20:00:00Z"),
+    };
+    assert_eq!(
+        ledger.free_form_status(anna, at("2024-07-16T20:00:00Z")),
+        FreeFormStatus::Closed { reason: closed }
+    );
+    let rejected = apply(&mut ledger, "2024-07-16T20:00:00Z", ANNA, Message::FreeForm);
+    assert_eq!(rejected, Outcome::Rejected { reason: closed });
+    assert!(
+        closed
+            .to_string()
+            .contains("closed at 2024-07-16T20:00:00Z")
+    );
+}
+
+#[test]
+fn quotes_depend_on_open_conversations_and_market() {
+    let mut ledger = ledger(PricingModel::Conversation2024);
+    let now = at("2024-07-15T10:00:00Z");
+    let quote = ledger
+        .quote_template(customer(BERT), TemplateCategory::Marketing, now)
+        .unwrap();
+    assert_eq!(quote.cost(), money("0.19"));
+    apply(&mut ledger, "2024-07-15T10:00:00Z", BERT, MARKETING);
+    let later = at("2024-07-15T15:00:00Z");
+    let joined = ledger
+        .quote_template(customer(BERT), TemplateCategory::Marketing, later)
+        .unwrap();
+    assert!(matches!(
+        joined,
+        Outcome::Joined {
+            kind: ConversationKind::Marketing,
+            ..
+        }
+    ));
+    assert_eq!(joined.cost(), Money::ZERO);
+    let other = ledger
+        .quote_template(customer(BERT), TemplateCategory::Utility, later)
+        .unwrap();
+    assert_eq!(other.cost(), money("0.08"));
+    // Quoting changed nothing.
+    assert_eq!(ledger.totals().conversations, 1);
+    assert_eq!(ledger.totals().total_cost, money("0.19"));
+}
+
+#[test]
+fn per_message_quotes_make_utility_free_inside_the_window() {
+    let mut ledger = ledger(PricingModel::PerMessage2025);
+    apply(&mut ledger, "2025-07-15T09:00:00Z", ANNA, Message::Inbound);
+    let inside = at("2025-07-15T12:00:00Z");
+    let utility = ledger
+        .quote_template(customer(ANNA), TemplateCategory::Utility, inside)
+        .unwrap();
+    assert_eq!(
+        utility,
+        Outcome::Free {
+            reason: FreeReason::UtilityInServiceWindow
+        }
+    );
+    let marketing = ledger
+        .quote_template(customer(ANNA), TemplateCategory::Marketing, inside)
+        .unwrap();
+    assert_eq!(
+        marketing,
+        Outcome::Charged {
+            category: Category::Marketing,
+            price: money("0.14")
+        }
+    );
+    let outside = at("2025-07-16T09:00:00Z");
+    let utility = ledger
+        .quote_template(customer(ANNA), TemplateCategory::Utility, outside)
+        .unwrap();
+    assert_eq!(utility.cost(), money("0.10"));
+}
+
+#[test]
+fn campaign_estimate_counts_new_paid_conversations() {
+    let mut ledger = ledger(PricingModel::Conversation2024);
+    apply(&mut ledger, "2024-07-15T08:00:00Z", ANNA, MARKETING);
+    let carla = "+393334445555";
+    let recipients = [
+        customer(ANNA),
+        customer(BERT),
+        customer(carla),
+        customer(carla),
+    ];
+    let estimate = ledger
+        .estimate_campaign(
+            recipients,
+            TemplateCategory::Marketing,
+            at("2024-07-15T12:00:00Z"),
+        )
+        .unwrap();
+    assert_eq!(estimate.recipients, 4);
+    // Anna's marketing conversation is open; Carla's second send joins her first.
+    assert_eq!(estimate.new_paid_conversations, 2);
+    assert_eq!(estimate.free_sends, 2);
+    assert_eq!(estimate.total_cost, money("0.33"));
+    assert!(estimate.fits_within(2) && !estimate.fits_within(1));
+    assert_eq!(estimate.shortfall(1), 1);
+    assert_eq!(estimate.shortfall(5), 0);
+    // A day later Anna's conversation has expired too.
+    let next_day = ledger
+        .estimate_campaign(
+            [customer(ANNA)],
+            TemplateCategory::Marketing,
+            at("2024-07-16T08:00:00Z"),
+        )
+        .unwrap();
+    assert_eq!(next_day.new_paid_conversations, 1);
+}
+
+#[test]
+fn free_entry_point_closes_open_conversations() {
+    let mut ledger = ledger(PricingModel::Conversation2024);
+    apply(&mut ledger, "2024-07-15T08:00:00Z", ANNA, MARKETING);
+    apply(&mut ledger, "2024-07-15T08:30:00Z", ANNA, UTILITY);
+    let offer = apply(
+        &mut ledger,
+        "2024-07-15T09:00:00Z",
+        ANNA,
+        Message::InboundViaFreeEntryPoint,
+    );
+    assert!(matches!(
+        offer,
+        Outcome::InboundRecorded { entry_point_offer_until: Some(t), .. } if t == at("2024-07-16T09:00:00Z")
+    ));
+    let Outcome::Opened(opened) =
+        apply(&mut ledger, "2024-07-15T09:30:00Z", ANNA, Message::FreeForm)
+    else {
+        panic!("the reply should open the free entry point");
+    };
+    assert_eq!(opened.kind, ConversationKind::FreeEntryPoint);
+    assert_eq!(opened.window.end, at("2024-07-18T09:30:00Z"));
+    assert_eq!(
+        opened.closed.iter().collect::<Vec<_>>(),
+        [Category::Marketing, Category::Utility]
+    );
+    let inside = apply(&mut ledger, "2024-07-17T09:00:00Z", ANNA, UTILITY);
+    assert!(matches!(
+        inside,
+        Outcome::Joined {
+            kind: ConversationKind::FreeEntryPoint,
+            ..
+        }
+    ));
+    // A second ad message while the entry point is open: the reply joins it and uses the offer,
+    // so the first template after the 72 hours is charged normally.
+    apply(&mut ledger, "2024-07-17T10:00:00Z", ANNA, Message::InboundViaFreeEntryPoint);
+    let reply = apply(&mut ledger, "2024-07-17T10:30:00Z", ANNA, Message::FreeForm);
+    assert!(matches!(reply, Outcome::Joined { kind: ConversationKind::FreeEntryPoint, .. }));
+    let after = apply(&mut ledger, "2024-07-18T09:30:00Z", ANNA, MARKETING);
+    assert_eq!(after.cost(), money("0.14"));
+    assert_eq!(ledger.totals().total_cost, money("0.38"));
+}
+
+#[test]
+fn events_must_come_in_time_order() {
+    let mut ledger = ledger(PricingModel::Conversation2024);
+    apply(&mut ledger, "2024-07-15T10:00:00Z", ANNA, MARKETING);
+    apply(&mut ledger, "2024-07-15T10:00:00Z", BERT, MARKETING);
+    let late = ledger.apply(&Event::new(
+        at("2024-07-15T09:59:59Z"),
+        customer(ANNA),
+        UTILITY,
+    ));
+    assert!(matches!(late, Err(BillingError::OutOfOrder { .. })));
+    assert_eq!(ledger.totals().events, 2);
+}
+
+#[test]
+fn numbers_outside_every_market_are_refused() {
+    let mut ledger = ledger(PricingModel::Conversation2024);
+    let french = Event::new(
+        at("2024-07-15T10:00:00Z"),
+        customer("+33612345678"),
+        MARKETING,
+    );
+    assert!(matches!(
+        ledger.apply(&french),
+        Err(BillingError::RateCard(_))
+    ));
+}
+
+#[test]
+fn idle_customers_are_forgotten_and_old_ids_refused() {
+    let mut ledger = ledger(PricingModel::Conversation2024);
+    let anna = ledger.intern(customer(ANNA)).unwrap();
+    ledger
+        .apply_to(anna, at("2024-07-15T10:00:00Z"), Message::Inbound)
+        .unwrap();
+    apply(&mut ledger, "2024-07-15T11:00:00Z", BERT, MARKETING);
+    // Bert's conversation ends at 11:00 the next day, Anna's window at 10:00.
+    assert_eq!(ledger.forget_idle(at("2024-07-16T09:59:59Z")), 0);
+    assert_eq!(ledger.forget_idle(at("2024-07-16T10:30:00Z")), 1);
+    assert_eq!(ledger.customer_count(), 1);
+    let stale = ledger.apply_to(anna, at("2024-07-16T10:30:00Z"), Message::FreeForm);
+    assert!(matches!(stale, Err(BillingError::StaleCustomerId)));
+    // Anna comes back as new: free-form is refused, her slot is reused.
+    let bytes = ledger.state_bytes();
+    let again = apply(&mut ledger, "2024-07-16T10:30:00Z", ANNA, Message::FreeForm);
+    assert_eq!(
+        again,
+        Outcome::Rejected {
+            reason: RejectReason::NoServiceWindow
+        }
+    );
+    assert_eq!(ledger.state_bytes(), bytes);
+}
+
+#[test]
+fn state_stays_small_per_customer() {
+    let mut ledger = Ledger::with_capacity(
+        PricingModel::Conversation2024,
+        RateCard::from_json(CARD).unwrap(),
+        10_000,
+    );
+    for i in 0..10_000_u64 {
+        let c = Customer::from_digits(393_330_000_000 + i).unwrap();
+        let event = Event::new(
+            Timestamp::from_unix_seconds(1_721_037_600 + i as i64 * 60),
+            c,
+            MARKETING,
+        );
+        ledger.apply(&event).unwrap();
+    }
+    assert_eq!(ledger.customer_count(), 10_000);
+    let per_customer = ledger.state_bytes() / 10_000;
+    assert!(per_customer <= 128, "{per_customer} bytes per customer");
+    assert_eq!(ledger.totals().total_cost, money("1400"));
+}
