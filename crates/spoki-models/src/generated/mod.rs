@@ -1,0 +1,5 @@
+//! Code generated from `spec/spoki.toml`; see `cargo xtask codegen`.
+
+pub mod enums;
+pub mod models;
+pub mod operations;

@@ -1,0 +1,101 @@
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// A credential: an automation secret, a private key, an iframe token or a webhook secret.
+///
+/// Wraps [`secrecy::SecretString`]: the value is zeroed on drop and never shows in `Debug`
+/// or `Display`. It is serialized as is, because the API needs it in request bodies; keep
+/// serialized bodies out of logs.
+#[derive(Clone)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(SecretString::from(value.into()))
+    }
+
+    /// The secret value. Call it only where the value must leave the process.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    /// Whether the secret is empty (or only whitespace), which the API never accepts.
+    pub fn is_blank(&self) -> bool {
+        self.expose().trim().is_empty()
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Secret {
+        Secret::new(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Secret {
+        Secret::new(value)
+    }
+}
+
+impl From<SecretString> for Secret {
+    fn from(value: SecretString) -> Secret {
+        Secret(value)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([REDACTED])")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+/// Compares in time independent of where the values differ.
+impl PartialEq for Secret {
+    fn eq(&self, other: &Secret) -> bool {
+        let (a, b) = (self.expose().as_bytes(), other.expose().as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+impl Eq for Secret {}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.expose())
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_prints() {
+        let s = Secret::new("whsec_canary");
+        assert_eq!(format!("{s:?}"), "Secret([REDACTED])");
+        assert_eq!(s.to_string(), "[REDACTED]");
+        assert_eq!(s.expose(), "whsec_canary");
+    }
+
+    #[test]
+    fn compares_and_detects_blank() {
+        assert_eq!(Secret::new("a"), Secret::new("a"));
+        assert_ne!(Secret::new("a"), Secret::new("b"));
+        assert_ne!(Secret::new("a"), Secret::new("ab"));
+        assert!(Secret::new("  ").is_blank());
+    }
+}

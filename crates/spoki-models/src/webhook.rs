@@ -1,0 +1,29 @@
+use crate::{InboundMessageEvent, OutboundMessageEvent, WebhookDelivery, WebhookEvent};
+
+/// The `data` of a webhook delivery, typed by its event.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum WebhookEventData {
+    /// `message.outbound`: a status change of a message you sent.
+    MessageOutbound(OutboundMessageEvent),
+    /// `message.inbound`: a message from a customer.
+    MessageInbound(InboundMessageEvent),
+    /// Any other event; its data kept as sent.
+    Other(serde_json::Value),
+}
+
+impl WebhookDelivery {
+    /// Decodes `data` according to `event`.
+    pub fn event_data(&self) -> Result<WebhookEventData, serde_json::Error> {
+        let data = self.data.clone().unwrap_or(serde_json::Value::Null);
+        Ok(match &self.event {
+            Some(WebhookEvent::MessageOutbound) => {
+                WebhookEventData::MessageOutbound(serde_json::from_value(data)?)
+            }
+            Some(WebhookEvent::MessageInbound) => {
+                WebhookEventData::MessageInbound(serde_json::from_value(data)?)
+            }
+            _ => WebhookEventData::Other(data),
+        })
+    }
+}

@@ -1,0 +1,456 @@
+//! Generates the wire enums, the models and the operation table of `spoki-models`.
+
+use crate::names::{camel, doc_lines, rust_field, snake_upper};
+use crate::spec::{Auth, Confidence, Enum, Model, ModelKind, Repr, Spec, Type};
+use std::fmt::Write;
+
+pub fn enums(spec: &Spec) -> String {
+    let mut out = String::from("use serde::{Deserialize, Deserializer, Serialize, Serializer};\n");
+    for (name, e) in &spec.enums {
+        write_enum(&mut out, name, e);
+    }
+    out
+}
+
+fn write_enum(out: &mut String, name: &str, e: &Enum) {
+    let mut doc = e.doc.clone();
+    if let Some(u) = &e.uncertain {
+        doc.push_str("\n\nUncertain: ");
+        doc.push_str(u);
+    }
+    doc.push_str(
+        "\n\nValues this SDK does not know decode as `Unknown` with the value kept as sent, \
+         so match with a wildcard arm.",
+    );
+    out.push_str(&doc_lines(&doc, ""));
+    out.push_str("#[derive(Debug, Clone, PartialEq, Eq, Hash)]\n#[non_exhaustive]\n");
+    writeln!(out, "pub enum {name} {{").unwrap();
+    for (variant, value) in &e.values {
+        writeln!(out, "    /// `{}`", value.spellings()[0]).unwrap();
+        writeln!(out, "    {variant},").unwrap();
+    }
+    out.push_str("    /// A value this version of the SDK does not know, as sent.\n");
+    out.push_str("    Unknown(String),\n}\n\n");
+
+    writeln!(out, "impl {name} {{").unwrap();
+    out.push_str("    /// Every value this SDK knows.\n");
+    writeln!(out, "    pub const KNOWN: &'static [{name}] = &[").unwrap();
+    for variant in e.values.keys() {
+        writeln!(out, "        {name}::{variant},").unwrap();
+    }
+    out.push_str("    ];\n\n");
+    out.push_str("    /// The value as it travels on the wire (integers as decimal text).\n");
+    out.push_str("    pub fn as_str(&self) -> &str {\n        match self {\n");
+    for (variant, value) in &e.values {
+        writeln!(out, "            {name}::{variant} => {:?},", value.spellings()[0]).unwrap();
+    }
+    writeln!(out, "            {name}::Unknown(value) => value,").unwrap();
+    out.push_str("        }\n    }\n\n");
+    out.push_str("    /// Whether this is a value the SDK knows.\n");
+    writeln!(
+        out,
+        "    pub fn is_known(&self) -> bool {{\n        !matches!(self, {name}::Unknown(_))\n    }}\n"
+    )
+    .unwrap();
+    out.push_str("    fn from_wire(value: &str) -> Self {\n        match value {\n");
+    for (variant, value) in &e.values {
+        let arms: Vec<String> = value
+            .spellings()
+            .iter()
+            .map(|s| format!("{s:?}"))
+            .collect();
+        writeln!(out, "            {} => {name}::{variant},", arms.join(" | ")).unwrap();
+    }
+    writeln!(out, "            other => {name}::Unknown(other.to_owned()),").unwrap();
+    out.push_str("        }\n    }\n}\n\n");
+
+    writeln!(
+        out,
+        "impl From<&str> for {name} {{\n    fn from(value: &str) -> Self {{\n        Self::from_wire(value)\n    }}\n}}\n"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "impl std::str::FromStr for {name} {{\n    type Err = std::convert::Infallible;\n    fn from_str(value: &str) -> Result<Self, Self::Err> {{\n        Ok(Self::from_wire(value))\n    }}\n}}\n"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "impl std::fmt::Display for {name} {{\n    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{\n        f.write_str(self.as_str())\n    }}\n}}\n"
+    )
+    .unwrap();
+    let serialize = match e.repr {
+        Repr::String => "crate::wire::serialize_text(self.as_str(), serializer)",
+        Repr::Integer => "crate::wire::serialize_integer(self.as_str(), serializer)",
+    };
+    writeln!(
+        out,
+        "impl Serialize for {name} {{\n    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {{\n        {serialize}\n    }}\n}}\n"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {{\n        crate::wire::deserialize_scalar(deserializer).map(|v| Self::from_wire(&v))\n    }}\n}}\n"
+    )
+    .unwrap();
+}
+
+struct FieldPlan {
+    json: String,
+    ident: String,
+    ty: Option<Type>,
+    constant: Option<String>,
+    doc: Option<String>,
+    alias: Vec<String>,
+}
+
+impl FieldPlan {
+    fn required(&self, kind: ModelKind) -> bool {
+        match &self.ty {
+            Some(Type::Optional(_)) | Some(Type::Map(_)) | None => false,
+            Some(Type::List(_)) => kind == ModelKind::Request,
+            Some(Type::Named(_)) => true,
+        }
+    }
+}
+
+/// The Rust type of a field type.
+pub fn rust_type(ty: &Type) -> String {
+    match ty {
+        Type::Named(n) => match n.as_str() {
+            "i64" | "f64" | "bool" => n.clone(),
+            "string" => "String".into(),
+            "phone" => "crate::Phone".into(),
+            "money" => "crate::Money".into(),
+            "datetime" => "crate::Timestamp".into(),
+            "date" => "crate::Date".into(),
+            "secret" => "crate::Secret".into(),
+            "json" => "serde_json::Value".into(),
+            "number_or_text" => "crate::NumberOrText".into(),
+            "id_ref" => "crate::IdRef".into(),
+            model => model.to_owned(),
+        },
+        Type::List(t) => format!("Vec<{}>", rust_type(t)),
+        Type::Map(t) => format!("std::collections::BTreeMap<String, {}>", rust_type(t)),
+        Type::Optional(t) => format!("Option<{}>", rust_type(t)),
+    }
+}
+
+/// How a setter or constructor takes a value of this type.
+pub fn param_type(ty: &Type) -> String {
+    match ty {
+        Type::Named(n) => match n.as_str() {
+            "i64" | "f64" | "bool" => n.clone(),
+            _ => format!("impl Into<{}>", rust_type(ty)),
+        },
+        Type::List(t) => format!("impl IntoIterator<Item = {}>", rust_type(t)),
+        Type::Map(t) => format!(
+            "impl IntoIterator<Item = (impl Into<String>, {})>",
+            param_type(t)
+        ),
+        Type::Optional(t) => param_type(t),
+    }
+}
+
+/// The expression that turns the parameter `var` into the field's type.
+pub fn convert(ty: &Type, var: &str) -> String {
+    match ty {
+        Type::Named(n) => match n.as_str() {
+            "i64" | "f64" | "bool" => var.to_owned(),
+            _ => format!("{var}.into()"),
+        },
+        Type::List(_) => format!("{var}.into_iter().collect()"),
+        Type::Map(t) => {
+            let inner = match t.as_ref() {
+                Type::Named(n) if matches!(n.as_str(), "i64" | "f64" | "bool") => "v",
+                _ => "v.into()",
+            };
+            format!("{var}.into_iter().map(|(k, v)| (k.into(), {inner})).collect()")
+        }
+        Type::Optional(t) => format!("Some({})", convert(t, var)),
+    }
+}
+
+fn is_collection(ty: &Type) -> Option<&'static str> {
+    match ty {
+        Type::List(_) => Some("Vec::is_empty"),
+        Type::Map(_) => Some("std::collections::BTreeMap::is_empty"),
+        Type::Optional(t) => is_collection(t),
+        Type::Named(_) => None,
+    }
+}
+
+fn plan(model: &Model) -> Vec<FieldPlan> {
+    model
+        .fields
+        .iter()
+        .map(|(json, field)| {
+            let d = field.detail();
+            FieldPlan {
+                json: json.clone(),
+                ident: rust_field(json),
+                ty: d.ty.as_deref().map(|t| Type::parse(t).expect("validated")),
+                constant: d.constant,
+                doc: join_doc(d.doc, d.uncertain),
+                alias: d.alias,
+            }
+        })
+        .collect()
+}
+
+impl FieldPlan {
+    /// The field's type; an optional list or map is stored as a plain, possibly empty, one.
+    fn storage(&self) -> Option<&Type> {
+        match &self.ty {
+            Some(Type::Optional(inner)) if matches!(inner.as_ref(), Type::List(_) | Type::Map(_)) => {
+                Some(inner)
+            }
+            other => other.as_ref(),
+        }
+    }
+}
+
+fn join_doc(doc: Option<String>, uncertain: Option<String>) -> Option<String> {
+    match (doc, uncertain) {
+        (Some(d), Some(u)) => Some(format!("{d}\n\nUncertain: {u}")),
+        (Some(d), None) => Some(d),
+        (None, Some(u)) => Some(format!("Uncertain: {u}")),
+        (None, None) => None,
+    }
+}
+
+pub fn models(spec: &Spec) -> String {
+    let mut out = String::from("use serde::{Deserialize, Serialize};\n");
+    out.push_str("#[allow(unused_imports)]\nuse crate::*;\n");
+    for (name, model) in &spec.models {
+        write_model(&mut out, name, model);
+    }
+    out
+}
+
+fn write_model(out: &mut String, name: &str, model: &Model) {
+    let fields = plan(model);
+    let required: Vec<&FieldPlan> = fields.iter().filter(|f| f.required(model.kind)).collect();
+    let mut doc = model.doc.clone();
+    if let Some(u) = &model.uncertain {
+        doc.push_str("\n\nUncertain: ");
+        doc.push_str(u);
+    }
+    if required.is_empty() {
+        doc.push_str(&format!(
+            "\n\nBuild one with `{name}::default()` and the setters named after its fields."
+        ));
+    } else {
+        doc.push_str(&format!(
+            "\n\nBuild one with `{name}::new` (its required fields) and the setters named after the others."
+        ));
+    }
+    out.push_str(&doc_lines(&doc, ""));
+    let default = if required.is_empty() { ", Default" } else { "" };
+    writeln!(
+        out,
+        "#[derive(Debug, Clone, PartialEq{default}, Serialize, Deserialize)]\n#[non_exhaustive]\npub struct {name} {{"
+    )
+    .unwrap();
+    for f in &fields {
+        if f.constant.is_none() {
+            let doc = f.doc.clone().unwrap_or_else(|| format!("`{}` on the wire.", f.json));
+            out.push_str(&doc_lines(&doc, "    "));
+        }
+        let mut attrs = Vec::new();
+        if f.ident.trim_start_matches("r#") != f.json {
+            attrs.push(format!("rename = {:?}", f.json));
+        }
+        for a in &f.alias {
+            attrs.push(format!("alias = {a:?}"));
+        }
+        match (f.storage(), &f.constant) {
+            (None, Some(value)) => {
+                out.push_str(&format!(
+                    "    /// Always `{value}`: tells the API which kind of body this is.\n"
+                ));
+                attrs.push(format!("default = \"{}::{}\"", name, const_fn(&f.ident)));
+                writeln!(out, "    #[serde({})]", attrs.join(", ")).unwrap();
+                writeln!(out, "    {}: std::borrow::Cow<'static, str>,", f.ident).unwrap();
+                continue;
+            }
+            (Some(ty), None) => {
+                if let Some(is_empty) = is_collection(ty) {
+                    attrs.push("default".into());
+                    attrs.push("deserialize_with = \"crate::wire::null_as_default\"".into());
+                    attrs.push(format!("skip_serializing_if = \"{is_empty}\""));
+                } else if matches!(ty, Type::Optional(_)) {
+                    attrs.push("default".into());
+                    attrs.push("skip_serializing_if = \"Option::is_none\"".into());
+                }
+                if !attrs.is_empty() {
+                    writeln!(out, "    #[serde({})]", attrs.join(", ")).unwrap();
+                }
+                writeln!(out, "    pub {}: {},", f.ident, rust_type(ty)).unwrap();
+            }
+            _ => unreachable!("validated"),
+        }
+    }
+    out.push_str("}\n\n");
+
+    writeln!(out, "impl {name} {{").unwrap();
+    for f in fields.iter().filter(|f| f.constant.is_some()) {
+        writeln!(
+            out,
+            "    fn {}() -> std::borrow::Cow<'static, str> {{\n        std::borrow::Cow::Borrowed({:?})\n    }}\n",
+            const_fn(&f.ident),
+            f.constant.as_ref().unwrap()
+        )
+        .unwrap();
+    }
+    if !required.is_empty() {
+        let params: Vec<String> = required
+            .iter()
+            .map(|f| format!("{}: {}", f.ident, param_type(f.storage().unwrap())))
+            .collect();
+        out.push_str(&format!("    /// A `{name}` with its required fields.\n"));
+        writeln!(out, "    pub fn new({}) -> Self {{", params.join(", ")).unwrap();
+        writeln!(out, "        {name} {{").unwrap();
+        for f in &fields {
+            let value = match (f.storage(), &f.constant) {
+                (None, Some(_)) => format!("{name}::{}()", const_fn(&f.ident)),
+                (Some(ty), None) if f.required(model.kind) => {
+                    convert(ty, &f.ident)
+                }
+                _ => "Default::default()".into(),
+            };
+            if value == f.ident {
+                writeln!(out, "            {value},").unwrap();
+            } else {
+                writeln!(out, "            {}: {value},", f.ident).unwrap();
+            }
+        }
+        out.push_str("        }\n    }\n\n");
+    }
+    for f in &fields {
+        let Some(ty) = f.storage() else { continue };
+        let setter = f.ident.trim_start_matches("r#");
+        let setter = if setter == f.ident { setter.to_owned() } else { format!("r#{setter}") };
+        writeln!(out, "    /// Sets `{}`.", f.json).unwrap();
+        writeln!(
+            out,
+            "    pub fn {setter}(mut self, value: {}) -> Self {{\n        self.{} = {};\n        self\n    }}\n",
+            param_type(ty),
+            f.ident,
+            convert(ty, "value")
+        )
+        .unwrap();
+    }
+    out.push_str("}\n\n");
+}
+
+fn const_fn(ident: &str) -> String {
+    format!("const_{}", ident.trim_start_matches("r#"))
+}
+
+pub fn operations(spec: &Spec) -> String {
+    let mut out = String::from("use crate::operation::{AuthKind, Confidence, Method, Operation};\n");
+    out.push_str("use std::time::Duration;\n\n");
+
+    out.push_str(
+        "/// The closed set of client-side rate-limit classes. Each class is one budget per\n\
+         /// credential; `Default` covers every operation without a published limit.\n",
+    );
+    out.push_str(
+        "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\n#[non_exhaustive]\npub enum RateClass {\n",
+    );
+    for (name, class) in &spec.rate_classes {
+        writeln!(
+            out,
+            "    /// {} per {} s ({}): {}",
+            class.requests,
+            class.per_seconds,
+            confidence(class.confidence),
+            class.source
+        )
+        .unwrap();
+        writeln!(out, "    {},", camel(name)).unwrap();
+    }
+    out.push_str("}\n\nimpl RateClass {\n    /// Every class.\n");
+    writeln!(out, "    pub const ALL: [RateClass; {}] = [", spec.rate_classes.len()).unwrap();
+    for name in spec.rate_classes.keys() {
+        writeln!(out, "        RateClass::{},", camel(name)).unwrap();
+    }
+    out.push_str("    ];\n\n    /// The class name used in the spec.\n");
+    out.push_str("    pub const fn as_str(self) -> &'static str {\n        match self {\n");
+    for name in spec.rate_classes.keys() {
+        writeln!(out, "            RateClass::{} => {name:?},", camel(name)).unwrap();
+    }
+    out.push_str("        }\n    }\n\n");
+    out.push_str("    /// How many requests the API allows per period.\n");
+    out.push_str("    pub const fn requests(self) -> u32 {\n        match self {\n");
+    for (name, class) in &spec.rate_classes {
+        writeln!(out, "            RateClass::{} => {},", camel(name), class.requests).unwrap();
+    }
+    out.push_str("        }\n    }\n\n");
+    out.push_str("    /// The period the request allowance refers to.\n");
+    out.push_str("    pub const fn period(self) -> Duration {\n        match self {\n");
+    for (name, class) in &spec.rate_classes {
+        writeln!(
+            out,
+            "            RateClass::{} => Duration::from_secs({}),",
+            camel(name),
+            class.per_seconds
+        )
+        .unwrap();
+    }
+    out.push_str("        }\n    }\n\n");
+    out.push_str("    /// How sure the sources are of this limit.\n");
+    out.push_str("    pub const fn confidence(self) -> Confidence {\n        match self {\n");
+    for (name, class) in &spec.rate_classes {
+        let c = match class.confidence {
+            Confidence::High => "High",
+            Confidence::Low => "Low",
+        };
+        writeln!(out, "            RateClass::{} => Confidence::{c},", camel(name)).unwrap();
+    }
+    out.push_str("        }\n    }\n}\n\n");
+
+    for op in &spec.operations {
+        let mut doc = format!("`{} {}`: {}.", op.method, op.path, op.summary);
+        if let Some(d) = &op.deprecated {
+            doc.push_str(&format!("\n\nDeprecated: {d}"));
+        }
+        if let Some(u) = &op.uncertain {
+            doc.push_str(&format!("\n\nUncertain: {u}"));
+        }
+        out.push_str(&doc_lines(&doc, ""));
+        let method = camel(&op.method.to_lowercase());
+        let auth = match op.auth {
+            Auth::ApiKey => "ApiKey",
+            Auth::AutomationSecret => "AutomationSecret",
+            Auth::None => "None",
+        };
+        writeln!(
+            out,
+            "pub const {}: Operation = Operation {{\n    id: {:?},\n    group: {:?},\n    method: Method::{method},\n    path: {:?},\n    auth: AuthKind::{auth},\n    idempotent: {},\n    rate_class: RateClass::{},\n    deprecated: {},\n}};\n",
+            snake_upper(&op.id),
+            op.id,
+            op.group,
+            op.path,
+            op.idempotent,
+            camel(&op.rate_class),
+            op.deprecated.is_some()
+        )
+        .unwrap();
+    }
+    out.push_str("/// Every operation of the API, in spec order.\n");
+    writeln!(out, "pub static ALL: [Operation; {}] = [", spec.operations.len()).unwrap();
+    for op in &spec.operations {
+        writeln!(out, "    {},", snake_upper(&op.id)).unwrap();
+    }
+    out.push_str("];\n");
+    out
+}
+
+fn confidence(c: Confidence) -> &'static str {
+    match c {
+        Confidence::High => "published",
+        Confidence::Low => "observed",
+    }
+}

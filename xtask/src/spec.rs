@@ -1,0 +1,397 @@
+//! The endpoint spec (`spec/spoki.toml`) as Rust data, with the checks that keep it consistent.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::fmt;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub api: Api,
+    pub rate_classes: IndexMap<String, RateClass>,
+    pub operations: Vec<Operation>,
+    pub enums: IndexMap<String, Enum>,
+    pub models: IndexMap<String, Model>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    pub title: String,
+    pub base_url: String,
+    pub legacy_base_url: String,
+    pub embed_base_url: String,
+    pub api_key_header: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateClass {
+    pub requests: u32,
+    pub per_seconds: u32,
+    pub confidence: Confidence,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    High,
+    Low,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operation {
+    pub id: String,
+    pub group: String,
+    pub summary: String,
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub path_params: IndexMap<String, String>,
+    pub auth: Auth,
+    pub idempotent: bool,
+    pub rate_class: String,
+    pub body: Option<String>,
+    pub response: String,
+    pub deprecated: Option<String>,
+    pub uncertain: Option<String>,
+    #[serde(default)]
+    pub query: IndexMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Auth {
+    ApiKey,
+    AutomationSecret,
+    None,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enum {
+    pub doc: String,
+    pub repr: Repr,
+    pub values: IndexMap<String, EnumValue>,
+    pub uncertain: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Repr {
+    String,
+    Integer,
+}
+
+/// One known value of an enum: its wire spelling, or several where the first is canonical.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum EnumValue {
+    Integer(i64),
+    Text(String),
+    Spellings(Vec<String>),
+}
+
+impl EnumValue {
+    pub fn spellings(&self) -> Vec<String> {
+        match self {
+            EnumValue::Integer(n) => vec![n.to_string()],
+            EnumValue::Text(s) => vec![s.clone()],
+            EnumValue::Spellings(all) => all.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    pub kind: ModelKind,
+    pub doc: String,
+    pub uncertain: Option<String>,
+    pub fields: IndexMap<String, Field>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    Request,
+    Response,
+}
+
+/// A field is either its type alone (`"string?"`) or a table with more detail.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Field {
+    Short(String),
+    Long(FieldDetail),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDetail {
+    #[serde(rename = "type")]
+    pub ty: Option<String>,
+    #[serde(rename = "const")]
+    pub constant: Option<String>,
+    pub doc: Option<String>,
+    pub uncertain: Option<String>,
+    #[serde(default)]
+    pub alias: Vec<String>,
+}
+
+impl Field {
+    pub fn detail(&self) -> FieldDetail {
+        match self {
+            Field::Short(ty) => FieldDetail {
+                ty: Some(ty.clone()),
+                ..FieldDetail::default()
+            },
+            Field::Long(d) => FieldDetail {
+                ty: d.ty.clone(),
+                constant: d.constant.clone(),
+                doc: d.doc.clone(),
+                uncertain: d.uncertain.clone(),
+                alias: d.alias.clone(),
+            },
+        }
+    }
+}
+
+/// A parsed field type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Type {
+    Named(String),
+    List(Box<Type>),
+    Map(Box<Type>),
+    Optional(Box<Type>),
+}
+
+pub const BUILTINS: &[&str] = &[
+    "i64",
+    "f64",
+    "bool",
+    "string",
+    "phone",
+    "money",
+    "datetime",
+    "date",
+    "secret",
+    "json",
+    "number_or_text",
+    "id_ref",
+];
+
+impl Type {
+    pub fn parse(text: &str) -> Result<Type, String> {
+        let text = text.trim();
+        if let Some(inner) = text.strip_suffix('?') {
+            return Ok(Type::Optional(Box::new(Type::parse(inner)?)));
+        }
+        if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            return Ok(Type::List(Box::new(Type::parse(inner)?)));
+        }
+        if let Some(inner) = text.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+            return Ok(Type::Map(Box::new(Type::parse(inner)?)));
+        }
+        if text.is_empty() || !text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("malformed type `{text}`"));
+        }
+        Ok(Type::Named(text.to_owned()))
+    }
+
+    fn names(&self, out: &mut Vec<String>) {
+        match self {
+            Type::Named(n) => out.push(n.clone()),
+            Type::List(t) | Type::Map(t) | Type::Optional(t) => t.names(out),
+        }
+    }
+}
+
+/// A response type of an operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    Empty,
+    Json,
+    Model(String),
+    Page(String),
+}
+
+impl Response {
+    pub fn parse(text: &str) -> Result<Response, String> {
+        match text {
+            "()" => Ok(Response::Empty),
+            "Json" => Ok(Response::Json),
+            _ => match text.strip_prefix("Page<").and_then(|t| t.strip_suffix('>')) {
+                Some(inner) => Ok(Response::Page(inner.to_owned())),
+                None => Ok(Response::Model(text.to_owned())),
+            },
+        }
+    }
+}
+
+/// A request body: one model, or a JSON array of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Object(String),
+    Array(String),
+}
+
+impl Body {
+    pub fn parse(text: &str) -> Body {
+        match text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            Some(inner) => Body::Array(inner.to_owned()),
+            None => Body::Object(text.to_owned()),
+        }
+    }
+
+    pub fn model(&self) -> &str {
+        match self {
+            Body::Object(m) | Body::Array(m) => m,
+        }
+    }
+}
+
+/// Every problem found in a spec, so that one run reports them all.
+#[derive(Debug)]
+pub struct SpecErrors(pub Vec<String>);
+
+impl fmt::Display for SpecErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "the spec has {} problem(s):", self.0.len())?;
+        for e in &self.0 {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SpecErrors {}
+
+impl Spec {
+    pub fn parse(text: &str) -> Result<Spec, Box<dyn std::error::Error>> {
+        let spec: Spec = toml::from_str(text)?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    fn validate(&self) -> Result<(), SpecErrors> {
+        let mut errors = Vec::new();
+        let known = |name: &str| {
+            BUILTINS.contains(&name)
+                || self.models.contains_key(name)
+                || self.enums.contains_key(name)
+        };
+        let check_type = |context: String, text: &str, errors: &mut Vec<String>| {
+            match Type::parse(text) {
+                Ok(ty) => {
+                    let mut names = Vec::new();
+                    ty.names(&mut names);
+                    for n in names.iter().filter(|n| !known(n)) {
+                        errors.push(format!("{context}: unknown type `{n}`"));
+                    }
+                }
+                Err(e) => errors.push(format!("{context}: {e}")),
+            }
+        };
+
+        if !self.rate_classes.contains_key("default") {
+            errors.push("rate_classes: the `default` class is missing".into());
+        }
+        let mut ids = HashSet::new();
+        for op in &self.operations {
+            let at = format!("operation `{}`", op.id);
+            if !ids.insert(op.id.as_str()) {
+                errors.push(format!("{at}: duplicate id"));
+            }
+            if !["GET", "POST", "PATCH", "PUT", "DELETE"].contains(&op.method.as_str()) {
+                errors.push(format!("{at}: unknown method {}", op.method));
+            }
+            if !op.path.starts_with('/') || !op.path.ends_with('/') {
+                errors.push(format!("{at}: path must start and end with `/`"));
+            }
+            let placeholders = path_placeholders(&op.path);
+            let declared: Vec<&str> = op.path_params.keys().map(String::as_str).collect();
+            if placeholders != declared {
+                errors.push(format!(
+                    "{at}: path placeholders {placeholders:?} differ from path_params {declared:?}"
+                ));
+            }
+            for (name, ty) in &op.path_params {
+                check_type(format!("{at} path param `{name}`"), ty, &mut errors);
+            }
+            for (name, ty) in &op.query {
+                check_type(format!("{at} query `{name}`"), ty, &mut errors);
+            }
+            if !self.rate_classes.contains_key(&op.rate_class) {
+                errors.push(format!("{at}: unknown rate class `{}`", op.rate_class));
+            }
+            if let Some(body) = &op.body {
+                match self.models.get(Body::parse(body).model()) {
+                    Some(m) if m.kind == ModelKind::Request => {}
+                    Some(_) => errors.push(format!("{at}: body `{body}` is not a request model")),
+                    None => errors.push(format!("{at}: unknown body model `{body}`")),
+                }
+            }
+            match Response::parse(&op.response) {
+                Ok(Response::Model(m) | Response::Page(m)) if !self.models.contains_key(&m) => {
+                    errors.push(format!("{at}: unknown response model `{m}`"))
+                }
+                Err(e) => errors.push(format!("{at}: {e}")),
+                _ => {}
+            }
+            if op.auth == Auth::AutomationSecret && op.body.is_none() {
+                errors.push(format!("{at}: automation-secret auth needs a body with the secret"));
+            }
+        }
+        for (name, model) in &self.models {
+            for (field, spec) in &model.fields {
+                let at = format!("model `{name}` field `{field}`");
+                let d = spec.detail();
+                match (&d.ty, &d.constant) {
+                    (Some(ty), None) => check_type(at, ty, &mut errors),
+                    (None, Some(_)) if model.kind == ModelKind::Request => {}
+                    (None, Some(_)) => errors.push(format!("{at}: const fields belong in requests")),
+                    _ => errors.push(format!("{at}: give exactly one of `type` and `const`")),
+                }
+            }
+        }
+        for (name, e) in &self.enums {
+            for (variant, value) in &e.values {
+                let ok = match (e.repr, value) {
+                    (Repr::Integer, EnumValue::Integer(_)) => true,
+                    (Repr::String, EnumValue::Text(_)) => true,
+                    (Repr::String, EnumValue::Spellings(all)) => !all.is_empty(),
+                    _ => false,
+                };
+                if !ok {
+                    errors.push(format!("enum `{name}` value `{variant}` does not match its repr"));
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(SpecErrors(errors))
+        }
+    }
+
+    pub fn distinct_routes(&self) -> usize {
+        let routes: HashSet<_> = self
+            .operations
+            .iter()
+            .map(|op| (op.method.as_str(), op.path.as_str()))
+            .collect();
+        routes.len()
+    }
+}
+
+/// The `{name}` placeholders of a path template, in order.
+pub fn path_placeholders(path: &str) -> Vec<&str> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+        .collect()
+}
