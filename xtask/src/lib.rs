@@ -55,7 +55,9 @@ fn rustfmt(source: &str) -> Result<String, Box<dyn Error>> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run rustfmt (install it with `rustup component add rustfmt`): {e}"))?;
+        .map_err(|e| {
+            format!("cannot run rustfmt (install it with `rustup component add rustfmt`): {e}")
+        })?;
     child
         .stdin
         .take()
@@ -76,7 +78,9 @@ fn rustfmt(source: &str) -> Result<String, Box<dyn Error>> {
 pub fn stale_files(root: &Path) -> Result<Vec<PathBuf>, Box<dyn Error>> {
     Ok(generate(root)?
         .into_iter()
-        .filter(|(path, code)| std::fs::read_to_string(root.join(path)).ok().as_deref() != Some(code))
+        .filter(|(path, code)| {
+            std::fs::read_to_string(root.join(path)).ok().as_deref() != Some(code)
+        })
         .map(|(path, _)| path)
         .collect())
 }

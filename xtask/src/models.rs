@@ -42,7 +42,12 @@ fn write_enum(out: &mut String, name: &str, e: &Enum) {
     out.push_str("    /// The value as it travels on the wire (integers as decimal text).\n");
     out.push_str("    pub fn as_str(&self) -> &str {\n        match self {\n");
     for (variant, value) in &e.values {
-        writeln!(out, "            {name}::{variant} => {:?},", value.spellings()[0]).unwrap();
+        writeln!(
+            out,
+            "            {name}::{variant} => {:?},",
+            value.spellings()[0]
+        )
+        .unwrap();
     }
     writeln!(out, "            {name}::Unknown(value) => value,").unwrap();
     out.push_str("        }\n    }\n\n");
@@ -54,14 +59,19 @@ fn write_enum(out: &mut String, name: &str, e: &Enum) {
     .unwrap();
     out.push_str("    fn from_wire(value: &str) -> Self {\n        match value {\n");
     for (variant, value) in &e.values {
-        let arms: Vec<String> = value
-            .spellings()
-            .iter()
-            .map(|s| format!("{s:?}"))
-            .collect();
-        writeln!(out, "            {} => {name}::{variant},", arms.join(" | ")).unwrap();
+        let arms: Vec<String> = value.spellings().iter().map(|s| format!("{s:?}")).collect();
+        writeln!(
+            out,
+            "            {} => {name}::{variant},",
+            arms.join(" | ")
+        )
+        .unwrap();
     }
-    writeln!(out, "            other => {name}::Unknown(other.to_owned()),").unwrap();
+    writeln!(
+        out,
+        "            other => {name}::Unknown(other.to_owned()),"
+    )
+    .unwrap();
     out.push_str("        }\n    }\n}\n\n");
 
     writeln!(
@@ -202,7 +212,9 @@ impl FieldPlan {
     /// The field's type; an optional list or map is stored as a plain, possibly empty, one.
     fn storage(&self) -> Option<&Type> {
         match &self.ty {
-            Some(Type::Optional(inner)) if matches!(inner.as_ref(), Type::List(_) | Type::Map(_)) => {
+            Some(Type::Optional(inner))
+                if matches!(inner.as_ref(), Type::List(_) | Type::Map(_)) =>
+            {
                 Some(inner)
             }
             other => other.as_ref(),
@@ -254,7 +266,10 @@ fn write_model(out: &mut String, name: &str, model: &Model) {
     .unwrap();
     for f in &fields {
         if f.constant.is_none() {
-            let doc = f.doc.clone().unwrap_or_else(|| format!("`{}` on the wire.", f.json));
+            let doc = f
+                .doc
+                .clone()
+                .unwrap_or_else(|| format!("`{}` on the wire.", f.json));
             out.push_str(&doc_lines(&doc, "    "));
         }
         let mut attrs = Vec::new();
@@ -314,9 +329,7 @@ fn write_model(out: &mut String, name: &str, model: &Model) {
         for f in &fields {
             let value = match (f.storage(), &f.constant) {
                 (None, Some(_)) => format!("{name}::{}()", const_fn(&f.ident)),
-                (Some(ty), None) if f.required(model.kind) => {
-                    convert(ty, &f.ident)
-                }
+                (Some(ty), None) if f.required(model.kind) => convert(ty, &f.ident),
                 _ => "Default::default()".into(),
             };
             if value == f.ident {
@@ -330,7 +343,11 @@ fn write_model(out: &mut String, name: &str, model: &Model) {
     for f in &fields {
         let Some(ty) = f.storage() else { continue };
         let setter = f.ident.trim_start_matches("r#");
-        let setter = if setter == f.ident { setter.to_owned() } else { format!("r#{setter}") };
+        let setter = if setter == f.ident {
+            setter.to_owned()
+        } else {
+            format!("r#{setter}")
+        };
         writeln!(out, "    /// Sets `{}`.", f.json).unwrap();
         writeln!(
             out,
@@ -349,7 +366,8 @@ fn const_fn(ident: &str) -> String {
 }
 
 pub fn operations(spec: &Spec) -> String {
-    let mut out = String::from("use crate::operation::{AuthKind, Confidence, Method, Operation};\n");
+    let mut out =
+        String::from("use crate::operation::{AuthKind, Confidence, Method, Operation};\n");
     out.push_str("use std::time::Duration;\n\n");
 
     out.push_str(
@@ -372,7 +390,12 @@ pub fn operations(spec: &Spec) -> String {
         writeln!(out, "    {},", camel(name)).unwrap();
     }
     out.push_str("}\n\nimpl RateClass {\n    /// Every class.\n");
-    writeln!(out, "    pub const ALL: [RateClass; {}] = [", spec.rate_classes.len()).unwrap();
+    writeln!(
+        out,
+        "    pub const ALL: [RateClass; {}] = [",
+        spec.rate_classes.len()
+    )
+    .unwrap();
     for name in spec.rate_classes.keys() {
         writeln!(out, "        RateClass::{},", camel(name)).unwrap();
     }
@@ -385,7 +408,13 @@ pub fn operations(spec: &Spec) -> String {
     out.push_str("    /// How many requests the API allows per period.\n");
     out.push_str("    pub const fn requests(self) -> u32 {\n        match self {\n");
     for (name, class) in &spec.rate_classes {
-        writeln!(out, "            RateClass::{} => {},", camel(name), class.requests).unwrap();
+        writeln!(
+            out,
+            "            RateClass::{} => {},",
+            camel(name),
+            class.requests
+        )
+        .unwrap();
     }
     out.push_str("        }\n    }\n\n");
     out.push_str("    /// The period the request allowance refers to.\n");
@@ -407,7 +436,12 @@ pub fn operations(spec: &Spec) -> String {
             Confidence::High => "High",
             Confidence::Low => "Low",
         };
-        writeln!(out, "            RateClass::{} => Confidence::{c},", camel(name)).unwrap();
+        writeln!(
+            out,
+            "            RateClass::{} => Confidence::{c},",
+            camel(name)
+        )
+        .unwrap();
     }
     out.push_str("        }\n    }\n}\n\n");
 
@@ -440,7 +474,12 @@ pub fn operations(spec: &Spec) -> String {
         .unwrap();
     }
     out.push_str("/// Every operation of the API, in spec order.\n");
-    writeln!(out, "pub static ALL: [Operation; {}] = [", spec.operations.len()).unwrap();
+    writeln!(
+        out,
+        "pub static ALL: [Operation; {}] = [",
+        spec.operations.len()
+    )
+    .unwrap();
     for op in &spec.operations {
         writeln!(out, "    {},", snake_upper(&op.id)).unwrap();
     }

@@ -284,8 +284,8 @@ impl Spec {
                 || self.models.contains_key(name)
                 || self.enums.contains_key(name)
         };
-        let check_type = |context: String, text: &str, errors: &mut Vec<String>| {
-            match Type::parse(text) {
+        let check_type =
+            |context: String, text: &str, errors: &mut Vec<String>| match Type::parse(text) {
                 Ok(ty) => {
                     let mut names = Vec::new();
                     ty.names(&mut names);
@@ -294,8 +294,7 @@ impl Spec {
                     }
                 }
                 Err(e) => errors.push(format!("{context}: {e}")),
-            }
-        };
+            };
 
         if !self.rate_classes.contains_key("default") {
             errors.push("rate_classes: the `default` class is missing".into());
@@ -343,7 +342,9 @@ impl Spec {
                 _ => {}
             }
             if op.auth == Auth::AutomationSecret && op.body.is_none() {
-                errors.push(format!("{at}: automation-secret auth needs a body with the secret"));
+                errors.push(format!(
+                    "{at}: automation-secret auth needs a body with the secret"
+                ));
             }
         }
         for (name, model) in &self.models {
@@ -353,7 +354,9 @@ impl Spec {
                 match (&d.ty, &d.constant) {
                     (Some(ty), None) => check_type(at, ty, &mut errors),
                     (None, Some(_)) if model.kind == ModelKind::Request => {}
-                    (None, Some(_)) => errors.push(format!("{at}: const fields belong in requests")),
+                    (None, Some(_)) => {
+                        errors.push(format!("{at}: const fields belong in requests"))
+                    }
                     _ => errors.push(format!("{at}: give exactly one of `type` and `const`")),
                 }
             }
@@ -367,7 +370,9 @@ impl Spec {
                     _ => false,
                 };
                 if !ok {
-                    errors.push(format!("enum `{name}` value `{variant}` does not match its repr"));
+                    errors.push(format!(
+                        "enum `{name}` value `{variant}` does not match its repr"
+                    ));
                 }
             }
         }

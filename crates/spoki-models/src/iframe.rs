@@ -49,13 +49,15 @@ impl<'de> Deserialize<'de> for IframeEvent {
         use serde::de::Error;
         let Envelope { event_type, data } = Envelope::deserialize(deserializer)?;
         Ok(match event_type.as_str() {
-            "hasUnreadChatsChanged" => {
-                IframeEvent::HasUnreadChatsChanged(serde_json::from_value(data).map_err(D::Error::custom)?)
+            "hasUnreadChatsChanged" => IframeEvent::HasUnreadChatsChanged(
+                serde_json::from_value(data).map_err(D::Error::custom)?,
+            ),
+            "chatsChanged" => {
+                IframeEvent::ChatsChanged(serde_json::from_value(data).map_err(D::Error::custom)?)
             }
-            "chatsChanged" => IframeEvent::ChatsChanged(serde_json::from_value(data).map_err(D::Error::custom)?),
-            "chatMessagesChanged" => {
-                IframeEvent::ChatMessagesChanged(serde_json::from_value(data).map_err(D::Error::custom)?)
-            }
+            "chatMessagesChanged" => IframeEvent::ChatMessagesChanged(
+                serde_json::from_value(data).map_err(D::Error::custom)?,
+            ),
             _ => IframeEvent::Unknown { event_type, data },
         })
     }
@@ -71,6 +73,10 @@ impl Serialize for IframeEvent {
             IframeEvent::Unknown { data, .. } => Ok(data.clone()),
         }
         .map_err(S::Error::custom)?;
-        Envelope { event_type: self.event_type().to_owned(), data }.serialize(serializer)
+        Envelope {
+            event_type: self.event_type().to_owned(),
+            data,
+        }
+        .serialize(serializer)
     }
 }

@@ -5,7 +5,9 @@ use std::ops::{Add, Sub};
 /// An amount in thousandths of EUR, the unit Spoki uses for credit, recharges and transfers.
 ///
 /// `Money::from_millis(8_556_300)` is 8556.300 EUR. Kept as an integer so that sums are exact.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Money(i64);
 
@@ -74,12 +76,21 @@ mod tests {
     fn displays_euros() {
         assert_eq!(Money::from_millis(8_556_300).to_string(), "8556.300 EUR");
         assert_eq!(Money::from_millis(-5).to_string(), "-0.005 EUR");
-        assert_eq!(Money::from_euros(2) + Money::from_millis(1), Money::from_millis(2001));
+        assert_eq!(
+            Money::from_euros(2) + Money::from_millis(1),
+            Money::from_millis(2001)
+        );
     }
 
     #[test]
     fn is_a_plain_integer_on_the_wire() {
-        assert_eq!(serde_json::to_string(&Money::from_millis(10_000)).unwrap(), "10000");
-        assert_eq!(serde_json::from_str::<Money>("8556300").unwrap().millis(), 8_556_300);
+        assert_eq!(
+            serde_json::to_string(&Money::from_millis(10_000)).unwrap(),
+            "10000"
+        );
+        assert_eq!(
+            serde_json::from_str::<Money>("8556300").unwrap().millis(),
+            8_556_300
+        );
     }
 }

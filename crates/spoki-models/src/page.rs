@@ -24,7 +24,12 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// A page with these items and no neighbours.
     pub fn new(results: Vec<T>) -> Self {
-        Page { count: None, next: None, previous: None, results }
+        Page {
+            count: None,
+            next: None,
+            previous: None,
+            results,
+        }
     }
 
     /// Sets the total count.
@@ -80,9 +85,15 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Page<T> {
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "count" => page.count = map.next_value()?,
-                        "next" => page.next = map.next_value::<Option<String>>()?.filter(|n| !n.is_empty()),
+                        "next" => {
+                            page.next = map
+                                .next_value::<Option<String>>()?
+                                .filter(|n| !n.is_empty())
+                        }
                         "previous" => page.previous = map.next_value()?,
-                        "results" => page.results = map.next_value::<Option<Vec<T>>>()?.unwrap_or_default(),
+                        "results" => {
+                            page.results = map.next_value::<Option<Vec<T>>>()?.unwrap_or_default()
+                        }
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                         }

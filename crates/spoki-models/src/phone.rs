@@ -44,13 +44,22 @@ impl fmt::Display for PhoneError {
                 f.write_str("phone number must start with `+` and the country code (E.164)")
             }
             PhoneError::NotADigit { found, at } => {
-                write!(f, "phone number has {found:?} at byte {at}; only digits may follow `+`")
+                write!(
+                    f,
+                    "phone number has {found:?} at byte {at}; only digits may follow `+`"
+                )
             }
             PhoneError::TooShort { digits } => {
-                write!(f, "phone number has {digits} digits; E.164 needs at least 8")
+                write!(
+                    f,
+                    "phone number has {digits} digits; E.164 needs at least 8"
+                )
             }
             PhoneError::TooLong { digits } => {
-                write!(f, "phone number has {digits} digits; E.164 allows at most 15")
+                write!(
+                    f,
+                    "phone number has {digits} digits; E.164 allows at most 15"
+                )
             }
         }
     }
@@ -67,7 +76,10 @@ impl Phone {
             None => return Err(PhoneError::MissingPlus),
         };
         if let Some((i, c)) = digits.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-            return Err(PhoneError::NotADigit { found: c, at: i + 1 });
+            return Err(PhoneError::NotADigit {
+                found: c,
+                at: i + 1,
+            });
         }
         match digits.len() {
             n if n < 8 => Err(PhoneError::TooShort { digits: n }),
@@ -135,7 +147,10 @@ mod tests {
         for ok in ["+39333123", "+393331234567", "+123456789012345"] {
             assert_eq!(Phone::parse(ok).unwrap().as_str(), ok);
         }
-        assert_eq!(Phone::parse("+393331234567").unwrap().digits(), "393331234567");
+        assert_eq!(
+            Phone::parse("+393331234567").unwrap().digits(),
+            "393331234567"
+        );
     }
 
     #[test]
@@ -146,9 +161,19 @@ mod tests {
             Phone::parse("+39 333 1234567"),
             Err(PhoneError::NotADigit { found: ' ', at: 3 })
         );
-        assert_eq!(Phone::parse("+3933312"), Err(PhoneError::TooShort { digits: 7 }));
-        assert_eq!(Phone::parse("+1234567890123456"), Err(PhoneError::TooLong { digits: 16 }));
-        assert!(PhoneError::TooLong { digits: 16 }.to_string().contains("at most 15"));
+        assert_eq!(
+            Phone::parse("+3933312"),
+            Err(PhoneError::TooShort { digits: 7 })
+        );
+        assert_eq!(
+            Phone::parse("+1234567890123456"),
+            Err(PhoneError::TooLong { digits: 16 })
+        );
+        assert!(
+            PhoneError::TooLong { digits: 16 }
+                .to_string()
+                .contains("at most 15")
+        );
     }
 
     #[test]

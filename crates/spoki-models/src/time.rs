@@ -20,7 +20,9 @@ impl Timestamp {
 
     /// The time `seconds` after the Unix epoch, or `None` when out of range.
     pub fn from_unix(seconds: i64) -> Option<Timestamp> {
-        OffsetDateTime::from_unix_timestamp(seconds).ok().map(Timestamp)
+        OffsetDateTime::from_unix_timestamp(seconds)
+            .ok()
+            .map(Timestamp)
     }
 
     /// Parses any of the accepted shapes.
@@ -144,7 +146,8 @@ impl Serialize for Date {
 impl<'de> Deserialize<'de> for Date {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Date::parse(&text).ok_or_else(|| de::Error::custom(format!("`{text}` is not a YYYY-MM-DD date")))
+        Date::parse(&text)
+            .ok_or_else(|| de::Error::custom(format!("`{text}` is not a YYYY-MM-DD date")))
     }
 }
 
@@ -158,7 +161,12 @@ mod tests {
         assert_eq!(z.unix(), 1_668_103_200);
         assert_eq!(Timestamp::parse("2022-11-10T19:00:00+01:00").unwrap(), z);
         assert_eq!(Timestamp::parse("2022-11-10T18:00:00").unwrap(), z);
-        assert_eq!(Timestamp::parse("2022-11-10 18:00:00.123456").unwrap().unix(), z.unix());
+        assert_eq!(
+            Timestamp::parse("2022-11-10 18:00:00.123456")
+                .unwrap()
+                .unix(),
+            z.unix()
+        );
         assert_eq!(serde_json::from_str::<Timestamp>("1668103200").unwrap(), z);
         assert!(Timestamp::parse("yesterday").is_none());
         assert_eq!(z.to_string(), "2022-11-10T18:00:00Z");

@@ -1,0 +1,197 @@
+//! The seam between the client and the network.
+//!
+//! A [`Transport`] takes a fully built, buffered `http::Request<Bytes>` and returns a buffered
+//! response. Buffering makes a request replayable (the retry middleware sends the same bytes
+//! again) and trivially mockable. The client attaches a [`RequestContext`] to every request's
+//! extensions so that middleware knows which operation it is and whose credential it uses.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use spoki_models::operation::Operation;
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// A request as it goes on the wire.
+pub type HttpRequest = http::Request<Bytes>;
+/// A response as it came off the wire.
+pub type HttpResponse = http::Response<Bytes>;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Sends one HTTP request and returns its response, whatever the status.
+///
+/// Implement it to use another HTTP stack, or wrap one to add behaviour (as the
+/// `spoki-middleware` layers do). A non-2xx status is a response, not an error.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Transport: Send + Sync + 'static {
+    /// Sends `request` once.
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+}
+
+#[async_trait]
+impl<T: Transport + ?Sized> Transport for Arc<T> {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        (**self).send(request).await
+    }
+}
+
+#[async_trait]
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        (**self).send(request).await
+    }
+}
+
+/// What the client tells the layers below it about a request, in its extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestContext {
+    /// The operation being called.
+    pub operation: &'static Operation,
+    /// Whose credential authenticates it: rate limits are per credential.
+    pub credential: CredentialId,
+}
+
+impl RequestContext {
+    /// The context of `request`, when the client attached one.
+    pub fn of<B>(request: &http::Request<B>) -> Option<&RequestContext> {
+        request.extensions().get::<RequestContext>()
+    }
+}
+
+/// An opaque, non-reversible tag of a credential (API key or automation secret), used to keep
+/// one rate-limit budget per credential without holding the credential itself.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CredentialId(u64);
+
+impl CredentialId {
+    /// Tags `credential` with a keyed hash whose key is random per process.
+    pub fn of(credential: &str) -> CredentialId {
+        static KEY: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+        let mut hasher = KEY.get_or_init(Default::default).build_hasher();
+        hasher.write(credential.as_bytes());
+        CredentialId(hasher.finish())
+    }
+
+    /// The tag of calls that carry no credential.
+    pub const ANONYMOUS: CredentialId = CredentialId(0);
+}
+
+impl fmt::Debug for CredentialId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CredentialId({:016x})", self.0)
+    }
+}
+
+/// Why a transport returned no response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// The request could not be built (bad URL, bad header). Nothing was sent.
+    Build,
+    /// No connection could be made (refused, DNS, TLS handshake). Nothing was sent.
+    Connect,
+    /// No response within the attempt's time limit. The server may have received the request.
+    Timeout,
+    /// The connection failed after the request may have been written. The server may have
+    /// received it.
+    Interrupted,
+    /// A client-side rate limiter refused to wait for a slot. Nothing was sent.
+    Throttled,
+    /// Anything else. Treated as possibly sent.
+    Other,
+}
+
+impl TransportErrorKind {
+    /// Whether the server may have received the request. When `false`, sending it again
+    /// cannot duplicate anything.
+    pub const fn may_have_been_sent(self) -> bool {
+        match self {
+            TransportErrorKind::Build
+            | TransportErrorKind::Connect
+            | TransportErrorKind::Throttled => false,
+            TransportErrorKind::Timeout
+            | TransportErrorKind::Interrupted
+            | TransportErrorKind::Other => true,
+        }
+    }
+}
+
+impl fmt::Display for TransportErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportErrorKind::Build => "request could not be built",
+            TransportErrorKind::Connect => "could not connect",
+            TransportErrorKind::Timeout => "timed out waiting for the response",
+            TransportErrorKind::Interrupted => "connection lost during the request",
+            TransportErrorKind::Throttled => "client-side rate limit reached",
+            TransportErrorKind::Other => "transport failure",
+        })
+    }
+}
+
+/// A failure to get a response.
+#[derive(Debug)]
+pub struct TransportError {
+    kind: TransportErrorKind,
+    retry_after: Option<Duration>,
+    source: Option<BoxError>,
+}
+
+impl TransportError {
+    /// An error of `kind`.
+    pub fn new(kind: TransportErrorKind) -> TransportError {
+        TransportError {
+            kind,
+            retry_after: None,
+            source: None,
+        }
+    }
+
+    /// Attaches the underlying cause.
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> TransportError {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Says when the call may be tried again (for [`TransportErrorKind::Throttled`]).
+    pub fn with_retry_after(mut self, wait: Duration) -> TransportError {
+        self.retry_after = Some(wait);
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> TransportErrorKind {
+        self.kind
+    }
+
+    /// Whether the server may have received the request.
+    pub fn may_have_been_sent(&self) -> bool {
+        self.kind.may_have_been_sent()
+    }
+
+    /// How long to wait before trying again, when known.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind)?;
+        if let Some(wait) = self.retry_after {
+            write!(f, " (retry after {:.3} s)", wait.as_secs_f64())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
