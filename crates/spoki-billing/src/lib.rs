@@ -46,6 +46,7 @@ mod event;
 mod ledger;
 mod money;
 mod rate_card;
+pub mod synthetic;
 mod time;
 pub mod vectors;
 

@@ -205,9 +205,20 @@ fn free_entry_point_closes_open_conversations() {
     ));
     // A second ad message while the entry point is open: the reply joins it and uses the offer,
     // so the first template after the 72 hours is charged normally.
-    apply(&mut ledger, "2024-07-17T10:00:00Z", ANNA, Message::InboundViaFreeEntryPoint);
+    apply(
+        &mut ledger,
+        "2024-07-17T10:00:00Z",
+        ANNA,
+        Message::InboundViaFreeEntryPoint,
+    );
     let reply = apply(&mut ledger, "2024-07-17T10:30:00Z", ANNA, Message::FreeForm);
-    assert!(matches!(reply, Outcome::Joined { kind: ConversationKind::FreeEntryPoint, .. }));
+    assert!(matches!(
+        reply,
+        Outcome::Joined {
+            kind: ConversationKind::FreeEntryPoint,
+            ..
+        }
+    ));
     let after = apply(&mut ledger, "2024-07-18T09:30:00Z", ANNA, MARKETING);
     assert_eq!(after.cost(), money("0.14"));
     assert_eq!(ledger.totals().total_cost, money("0.38"));
