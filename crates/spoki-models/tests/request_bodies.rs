@@ -1,0 +1,195 @@
+//! The exact JSON of every kind of request body, pinned with insta snapshots.
+//!
+//! Secrets in bodies are redacted in the snapshots; a separate assertion checks that the
+//! real value does reach the wire.
+
+use insta::assert_json_snapshot;
+use spoki_models::*;
+
+fn phone(text: &str) -> Phone {
+    Phone::parse(text).unwrap()
+}
+
+fn json(value: &impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(value).unwrap()
+}
+
+#[test]
+fn automation_start_bulk_matches_the_seed_example() {
+    // Seed 000: the software vendor's bulk start, field for field.
+    let deadline = [("DATA_SCADENZA_ABBONAMENTO", "2022-11-10T18:00:00.000Z")];
+    let body = AutomationStartBulk::new(
+        "canary-automation-secret",
+        [
+            AutomationContact::new(phone("+393331234567"))
+                .first_name("Mario")
+                .last_name("Rossi")
+                .email("mario.rossi@domain.com")
+                .custom_fields(deadline),
+            AutomationContact::new(phone("+39333123461234"))
+                .first_name("John")
+                .last_name("Bianchi")
+                .email("giovanni.bianchi@domain.com")
+                .custom_fields(deadline),
+        ],
+    );
+    assert_eq!(json(&body)["secret"], "canary-automation-secret");
+    assert_json_snapshot!(body, { ".secret" => "[secret]" });
+}
+
+#[test]
+fn automation_start_single() {
+    let body = AutomationStart::new("canary-automation-secret", phone("+393331234567"))
+        .first_name("Mario")
+        .language("it")
+        .custom_fields([("ORDER_ID", "A-1042")])
+        .metadata(serde_json::json!({"crm_id": 77}));
+    assert_json_snapshot!(body, { ".secret" => "[secret]" });
+}
+
+#[test]
+fn send_template() {
+    let body = SendTemplate::new(phone("+393331234567"), 1234)
+        .language("it")
+        .custom_fields([("FIRST_NAME", "Mario")])
+        .buttons([ButtonPayload::new(1, "renew")]);
+    assert_json_snapshot!(body);
+}
+
+#[test]
+fn send_template_header_media() {
+    let media = HeaderMedia::new("https://example.com/menu.pdf", "menu.pdf");
+    assert_json_snapshot!(SendTemplateHeaderMedia::new(phone("+393331234567"), 1234, media));
+}
+
+#[test]
+fn send_template_carousel() {
+    let cards = [
+        HeaderMedia::new("https://example.com/a.jpg", "a.jpg"),
+        HeaderMedia::new("https://example.com/b.jpg", "b.jpg"),
+    ];
+    assert_json_snapshot!(SendTemplateCarousel::new(phone("+393331234567"), 7, cards));
+}
+
+#[test]
+fn send_template_carousel_multilanguage() {
+    let cards = [
+        LocalizedHeaderMedia::new("https://example.com/a-en.jpg", "a.jpg", "en"),
+        LocalizedHeaderMedia::new("https://example.com/a-it.jpg", "a.jpg", "it"),
+    ];
+    assert_json_snapshot!(SendTemplateCarouselMultilanguage::new(phone("+393331234567"), 7, cards));
+}
+
+#[test]
+fn send_text() {
+    assert_json_snapshot!(SendText::new(phone("+393331234567"), "Ciao Mario!").channel_id(3));
+}
+
+#[test]
+fn send_buttons() {
+    let body = SendButtons::new(
+        phone("+393331234567"),
+        "Confirm your booking?",
+        [InteractiveButton::new("Yes", 1, "yes"), InteractiveButton::new("No", 2, "no")],
+    )
+    .header(MessageHeader::new("Booking"))
+    .footer(MessageFooter::new("Reply within 24 h"));
+    assert_json_snapshot!(body);
+}
+
+#[test]
+fn send_list() {
+    let menu = InteractiveList::new(
+        "Pick a slot",
+        [ListSection::new(
+            "Tomorrow",
+            [ListRow::new("09:00", "slot-9").description("Morning"), ListRow::new("15:00", "slot-15")],
+        )],
+    );
+    assert_json_snapshot!(SendList::new(phone("+393331234567"), "When?", menu));
+}
+
+#[test]
+fn contact_sync() {
+    let body = ContactSync::new(phone("+393331234567"))
+        .first_name("Mario")
+        .status(MarketingStatus::Subscribed)
+        .custom_fields([("CUSTOMER_ID", "C-9")]);
+    assert_json_snapshot!(body);
+}
+
+#[test]
+fn bulk_sync_is_a_json_array() {
+    let body = vec![
+        ContactSync::new(phone("+393331234567")).first_name("Mario"),
+        ContactSync::new(phone("+393339876543")).status(MarketingStatus::NotDeclared),
+    ];
+    assert!(json(&body).is_array());
+    assert_json_snapshot!(body);
+}
+
+#[test]
+fn list_sync_contacts() {
+    assert_json_snapshot!(ListSyncContacts::new([ContactSync::new(phone("+393331234567"))]));
+}
+
+#[test]
+fn template_create() {
+    let body = TemplateCreate::new(
+        "subscription_expiry",
+        TemplateCategory::Utility,
+        [TemplateLocalizationWrite::new("it")
+            .status(TemplateStatusCode::Draft)
+            .body_template_component(
+                TemplateComponent::default()
+                    .component_type("body")
+                    .text("Ciao %%FIRST_NAME%%, il tuo abbonamento scade il %%DATA_SCADENZA%%."),
+            )
+            .templatebuttoncomponent_set([TemplateButton::default()
+                .button_type(ButtonType::QuickReply)
+                .text("Rinnova")
+                .order(1)])
+            .example_custom_fields([("FIRST_NAME", "Mario"), ("DATA_SCADENZA", "10/11")])],
+    )
+    .subcategory(TemplateSubcategory::Classic);
+    assert_json_snapshot!(body);
+}
+
+#[test]
+fn webhook_create() {
+    let body = WebhookWrite::default()
+        .event(WebhookEvent::MessageOutbound)
+        .version(WebhookVersion::V2)
+        .url("https://crm.example.com/hooks/spoki")
+        .is_active(true);
+    assert_json_snapshot!(body);
+}
+
+#[test]
+fn auth_token_request() {
+    let body = AuthTokenRequest::new("service@example.com", "canary-private-key");
+    assert_eq!(json(&body)["private_key"], "canary-private-key");
+    assert!(!format!("{body:?}").contains("canary-private-key"));
+    assert_json_snapshot!(body, { ".private_key" => "[secret]" });
+}
+
+#[test]
+fn partner_money_moves() {
+    assert_json_snapshot!(Subrecharge::new(42, Money::from_euros(10)));
+    assert_json_snapshot!(CreditMove::new(42, Money::from_millis(2_500)));
+}
+
+#[test]
+fn custom_field_and_channel_create() {
+    assert_json_snapshot!(CustomFieldCreate::new("Expiry", "DATA_SCADENZA", CustomFieldType::Date, "2024-12-31"));
+    assert_json_snapshot!(ChannelCreate::new(ChannelPlatform::WhatsApp).name("Main line"));
+}
+
+#[test]
+fn request_bodies_round_trip() {
+    let body = SendButtons::new(phone("+393331234567"), "Ok?", [InteractiveButton::new("Yes", 1, "y")]);
+    let back: SendButtons = serde_json::from_value(json(&body)).unwrap();
+    assert_eq!(back, body);
+    let sync = ContactSync::new(phone("+393331234567")).custom_fields([("A", "1")]);
+    assert_eq!(serde_json::from_value::<ContactSync>(json(&sync)).unwrap(), sync);
+}

@@ -1,0 +1,195 @@
+//! Decoding representative responses: extra fields, unknown enum values, absent fields and
+//! the alternative shapes the sources disagree on.
+
+use serde_json::json;
+use spoki_models::*;
+
+fn decode<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+    serde_json::from_value(value).unwrap()
+}
+
+#[test]
+fn account_with_credit_and_capacity() {
+    let account: Account = decode(json!({
+        "id": 101,
+        "name": "Pizzeria Da Mario",
+        "current_credit": 8556300,
+        "estimated_available_conversations": 61116,
+        "account_type": 2,
+        "quality_score": "GREEN",
+        "channels": [{"name": "Main", "platform": 1, "is_primary": true, "quality_score": 9.5}],
+        "a_field_from_the_future": {"nested": true}
+    }));
+    assert_eq!(account.current_credit, Some(Money::from_millis(8_556_300)));
+    assert_eq!(account.current_credit.unwrap().to_string(), "8556.300 EUR");
+    assert_eq!(account.estimated_available_conversations, Some(61116));
+    assert_eq!(account.account_type, Some(AccountType::Standard));
+    assert_eq!(account.quality_score, Some(NumberOrText::Text("GREEN".into())));
+    assert_eq!(account.channels[0].platform, Some(ChannelPlatform::WhatsApp));
+    assert_eq!(account.channels[0].quality_score.as_ref().and_then(|q| q.as_f64()), Some(9.5));
+}
+
+#[test]
+fn absent_and_null_fields_decode_as_empty() {
+    let contact: Contact = decode(json!({"id": 7, "email": null, "tag_set": null}));
+    assert_eq!(contact, Contact::new(7));
+    assert!(contact.tag_set.is_empty());
+    assert_eq!(contact.status, None);
+}
+
+#[test]
+fn unknown_enum_values_are_kept_not_rejected() {
+    let contact: Contact = decode(json!({"id": 1, "status": "Double Opt-In"}));
+    assert_eq!(contact.status, Some(MarketingStatus::Unknown("Double Opt-In".into())));
+    assert!(!contact.status.as_ref().unwrap().is_known());
+
+    let template: Template = decode(json!({
+        "id": 3,
+        "category": "ACCOUNT_UPDATE",
+        "templatelocalization_set": [{"language": "it", "status": 2}]
+    }));
+    assert_eq!(template.category, Some(TemplateCategory::Unknown("ACCOUNT_UPDATE".into())));
+    // An integer where the read model expects text is kept, not an error.
+    assert_eq!(
+        template.templatelocalization_set[0].status,
+        Some(TemplateStatus::Unknown("2".into()))
+    );
+
+    let field: CustomField = decode(json!({"id": 9, "field_type": 7}));
+    assert_eq!(field.field_type, Some(CustomFieldType::Unknown("7".into())));
+    // ... and goes back out as the same JSON number.
+    assert_eq!(serde_json::to_value(&field).unwrap()["field_type"], 7);
+}
+
+#[test]
+fn enums_keep_their_wire_spelling() {
+    assert_eq!(serde_json::to_value(MarketingStatus::NotDeclared).unwrap(), "Not Declared");
+    assert_eq!(serde_json::to_value(CustomFieldType::DateTime).unwrap(), 3);
+    assert_eq!("OPEN".parse::<TicketStatus>().unwrap(), TicketStatus::Open);
+    assert_eq!(serde_json::to_value(TicketStatus::Open).unwrap(), "Open");
+    assert_eq!(WebhookEvent::KNOWN.len(), 11);
+}
+
+#[test]
+fn template_localization_reads_both_component_names() {
+    let with_long_names: TemplateLocalization = decode(json!({
+        "language": "it",
+        "status": "APPROVED",
+        "body_template_component": {"component_type": "body", "text": "Ciao %%FIRST_NAME%%"},
+        "templatebuttoncomponent_set": [{"button_type": "quick_reply", "text": "Ok", "order": 1}]
+    }));
+    let with_short_names: TemplateLocalization = decode(json!({
+        "language": "it",
+        "status": "APPROVED",
+        "body": {"component_type": "body", "text": "Ciao %%FIRST_NAME%%"},
+        "button_set": [{"button_type": "quick_reply", "text": "Ok", "order": 1}]
+    }));
+    assert_eq!(with_long_names, with_short_names);
+    assert_eq!(with_long_names.status, Some(TemplateStatus::Approved));
+}
+
+#[test]
+fn pages_decode_from_an_envelope_or_a_bare_array() {
+    let page: Page<Account> = decode(json!({
+        "count": 3,
+        "next": "https://api.spoki.com/api/1/accounts/?page=2",
+        "previous": null,
+        "results": [{"id": 1}, {"id": 2}]
+    }));
+    assert_eq!(page.count, Some(3));
+    assert!(page.has_next());
+    assert_eq!(page.results.len(), 2);
+
+    let bare: Page<Account> = decode(json!([{"id": 1}, {"id": 2}, {"id": 3}]));
+    assert_eq!(bare.results.len(), 3);
+    assert!(!bare.has_next());
+}
+
+#[test]
+fn page_decode_errors_name_the_failing_item() {
+    let err = serde_json::from_value::<Page<Contact>>(json!({"results": [{"id": 1}, {"id": "x"}]}))
+        .unwrap_err();
+    assert!(err.to_string().contains("invalid type"), "{err}");
+}
+
+#[test]
+fn campaign_references_decode_as_ids_or_objects() {
+    let campaign: Campaign = decode(json!({
+        "id": 5,
+        "status": "Scheduled",
+        "scheduled_datetime": "2024-07-15T10:00:00Z",
+        "automation": {"id": 12, "name": "Renewal"},
+        "lists": [3, {"id": 4, "name": "VIP"}]
+    }));
+    assert_eq!(campaign.automation.as_ref().map(IdRef::id), Some(12));
+    assert_eq!(campaign.lists.iter().map(IdRef::id).collect::<Vec<_>>(), [3, 4]);
+    assert_eq!(campaign.scheduled_datetime.unwrap().unix(), 1_721_037_600);
+}
+
+#[test]
+fn automation_exposes_its_start_step_without_printing_the_secret() {
+    let automation: Automation = decode(json!({
+        "id": 44,
+        "name": "Renewal reminder",
+        "webhook_set": [{"uuid": "0b7c", "link": "https://api.spoki.com/wh/ap/0b7c/", "secret": "canary-s3cret", "is_active": true}]
+    }));
+    let trigger = &automation.webhook_set[0];
+    assert_eq!(trigger.secret.as_ref().unwrap().expose(), "canary-s3cret");
+    assert!(!format!("{automation:?}").contains("canary-s3cret"));
+}
+
+#[test]
+fn webhook_delivery_data_is_typed_by_event() {
+    let delivery: WebhookDelivery = decode(json!({
+        "version": 2,
+        "event": "message.outbound",
+        "event_uuid": "e-1",
+        "timestamp": 1721037600,
+        "data": {"uuid": "m-1", "send_status": "Delivered", "to_phone": "+393331234567"}
+    }));
+    match delivery.event_data().unwrap() {
+        WebhookEventData::MessageOutbound(m) => assert_eq!(m.send_status, Some(SendStatus::Delivered)),
+        other => panic!("expected an outbound message, got {other:?}"),
+    }
+    let unknown: WebhookDelivery = decode(json!({"event": "contact_field.updated", "data": {"x": 1}}));
+    assert!(matches!(unknown.event_data().unwrap(), WebhookEventData::Other(_)));
+}
+
+#[test]
+fn iframe_events_decode() {
+    let unread: IframeEvent = decode(json!({"eventType": "hasUnreadChatsChanged", "data": {"hasUnreadChats": true}}));
+    assert_eq!(unread, IframeEvent::HasUnreadChatsChanged(HasUnreadChatsChanged::new(true)));
+    let chats: IframeEvent = decode(json!({"eventType": "chatsChanged", "data": {"chats": [{"uuid": "c1"}], "hasFilters": false, "page": 1}}));
+    let IframeEvent::ChatsChanged(c) = &chats else { panic!("{chats:?}") };
+    assert_eq!((c.chats.len(), c.has_filters, c.page), (1, Some(false), Some(1)));
+    let messages: IframeEvent = decode(json!({"eventType": "chatMessagesChanged", "data": {"chat": {}, "page": 2, "messages": []}}));
+    assert_eq!(messages.event_type(), "chatMessagesChanged");
+    let other: IframeEvent = decode(json!({"eventType": "somethingNew", "data": 1}));
+    assert_eq!(other.event_type(), "somethingNew");
+    assert_eq!(serde_json::to_value(&unread).unwrap(), json!({"eventType": "hasUnreadChatsChanged", "data": {"hasUnreadChats": true}}));
+}
+
+#[test]
+fn responses_round_trip() {
+    let account = Account::new(1).name("A").current_credit(Money::from_millis(5)).channels([Channel::default().is_primary(true)]);
+    let back: Account = decode(serde_json::to_value(&account).unwrap());
+    assert_eq!(back, account);
+}
+
+#[test]
+fn operation_table_covers_the_api() {
+    use spoki_models::operation::{self, AuthKind, Method};
+    assert_eq!(operation::ALL.len(), 123);
+    let send = operation::Operation::find("messages_send_text").unwrap();
+    assert_eq!((send.method, send.path, send.idempotent), (Method::Post, "/api/1/messages/send/", false));
+    assert_eq!(operation::AUTOMATIONS_START_BULK.auth, AuthKind::AutomationSecret);
+    assert_eq!(operation::CONTACTS_SYNC_ALL.rate_class.requests(), 1);
+    assert!(!operation::TEMPLATES_CLONE.idempotent, "clone is a GET with side effects");
+    let published = RateClass::ALL.iter().filter(|c| c.confidence() == operation::Confidence::High).count();
+    let with_published_limit = operation::ALL
+        .iter()
+        .filter(|op| op.rate_class.confidence() == operation::Confidence::High)
+        .count();
+    assert_eq!(with_published_limit, 28, "seed 002 limits, custom_fields_delete counted in its shared class");
+    assert!(published >= 27);
+}
