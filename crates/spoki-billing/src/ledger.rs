@@ -582,7 +582,26 @@ impl Ledger {
         Ok(outcome)
     }
 
-    /// What `event` would do, without applying it.
+    /// Bills events from now on with `rate_card` (Meta changes rates at the start of a quarter).
+    /// Conversations already open keep the price they were charged at opening (R10). Every
+    /// known customer's market is resolved again; if one has no market in the new card, the
+    /// ledger is left unchanged and the error returned.
+    pub fn replace_rate_card(&mut self, rate_card: RateCard) -> Result<(), BillingError> {
+        let mut markets = Vec::with_capacity(self.index.len());
+        for (&digits, &slot) in &self.index {
+            let customer =
+                Customer::from_digits(digits).expect("index keys come from valid customers");
+            markets.push((slot, rate_card.market_for(customer)?));
+        }
+        for (slot, market) in markets {
+            self.states[slot as usize].market = market;
+        }
+        self.rate_card = rate_card;
+        Ok(())
+    }
+
+    /// What `event` would do, without applying it. Meant for instants at or after the last
+    /// applied event: the answer is computed from the current state.
     pub fn preview(&self, event: &Event) -> Result<Outcome, BillingError> {
         let mut state = self.state_of(event.customer)?;
         let prices = self.rate_card.billed_prices(state.market);

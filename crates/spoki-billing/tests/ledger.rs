@@ -299,3 +299,30 @@ fn state_stays_small_per_customer() {
     assert!(per_customer <= 128, "{per_customer} bytes per customer");
     assert_eq!(ledger.totals().total_cost, money("1400"));
 }
+
+#[test]
+fn a_new_rate_card_prices_only_conversations_opened_after_it() {
+    let mut ledger = ledger(PricingModel::Conversation2024);
+    apply(&mut ledger, "2024-09-30T20:00:00Z", ANNA, MARKETING);
+    let october = CARD.replace(
+        "\"marketing\": 0.14, \"utility\": 0.1",
+        "\"marketing\": 0.2, \"utility\": 0.05",
+    );
+    ledger
+        .replace_rate_card(RateCard::from_json(&october).unwrap())
+        .unwrap();
+    let joined = apply(&mut ledger, "2024-10-01T08:00:00Z", ANNA, MARKETING);
+    assert_eq!(joined.cost(), Money::ZERO);
+    let utility = apply(&mut ledger, "2024-10-01T09:00:00Z", ANNA, UTILITY);
+    assert_eq!(utility.cost(), money("0.05"));
+    let next = apply(&mut ledger, "2024-10-01T20:00:00Z", ANNA, MARKETING);
+    assert_eq!(next.cost(), money("0.2"));
+    assert_eq!(ledger.totals().total_cost, money("0.39"));
+
+    let italy_only = r#"{"currency": "EUR", "calling_codes": {"39": "IT"},
+        "markets": {"IT": {"marketing": 1, "utility": 1, "authentication": 1}}}"#;
+    apply(&mut ledger, "2024-10-01T21:00:00Z", BERT, MARKETING);
+    let refused = ledger.replace_rate_card(RateCard::from_json(italy_only).unwrap());
+    assert!(matches!(refused, Err(BillingError::RateCard(_))));
+    assert_eq!(ledger.rate_card().markets().len(), 2);
+}

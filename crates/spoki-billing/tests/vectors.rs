@@ -50,6 +50,10 @@ fn mutate(edit: impl FnOnce(&mut serde_json::Value)) -> Report {
 fn a_wrong_total_is_reported() {
     let report = mutate(|s| s[0]["expected"]["total_cost"] = serde_json::json!(14.01));
     assert_eq!(report.failed(), 1);
+    assert!(
+        !report.all_passed(),
+        "check_vectors exits non-zero exactly when this is false"
+    );
     let line = report.results[0].to_string();
     assert_eq!(
         line,
