@@ -261,9 +261,9 @@ impl CustomerState {
         let category = match message {
             Message::Inbound | Message::InboundViaFreeEntryPoint => {
                 // R3: every inbound message restarts the service window; R11 anchors the offer.
-                self.service_window_until = at + SERVICE_WINDOW_SECONDS;
+                self.service_window_until = at.saturating_add(SERVICE_WINDOW_SECONDS);
                 let offer = if message == Message::InboundViaFreeEntryPoint {
-                    self.entry_point_offer_until = at + ENTRY_POINT_OFFER_SECONDS;
+                    self.entry_point_offer_until = at.saturating_add(ENTRY_POINT_OFFER_SECONDS);
                     Some(Timestamp::from_unix_seconds(self.entry_point_offer_until))
                 } else {
                     None
@@ -311,7 +311,7 @@ impl CustomerState {
                     closed.insert(category);
                 }
             }
-            self.entry_point_until = at + ENTRY_POINT_SECONDS;
+            self.entry_point_until = at.saturating_add(ENTRY_POINT_SECONDS);
             return Outcome::Opened(OpenedConversation {
                 kind: ConversationKind::FreeEntryPoint,
                 window: window_ending(self.entry_point_until, ENTRY_POINT_SECONDS),
@@ -362,7 +362,7 @@ impl CustomerState {
             };
         }
         // R7/R10: fixed 24 hours from now, priced once at opening.
-        self.conversation_until[category.index()] = at + CONVERSATION_SECONDS;
+        self.conversation_until[category.index()] = at.saturating_add(CONVERSATION_SECONDS);
         Outcome::Opened(OpenedConversation {
             kind: category.into(),
             window: Window::starting_at(Timestamp::from_unix_seconds(at), CONVERSATION_SECONDS),
@@ -374,7 +374,7 @@ impl CustomerState {
 
 fn window_ending(end: i64, length: i64) -> Window {
     Window {
-        start: Timestamp::from_unix_seconds(end - length),
+        start: Timestamp::from_unix_seconds(end.saturating_sub(length)),
         end: Timestamp::from_unix_seconds(end),
     }
 }
@@ -718,5 +718,42 @@ impl CampaignEstimate {
     pub const fn shortfall(&self, estimated_available_conversations: u64) -> u64 {
         self.new_paid_conversations
             .saturating_sub(estimated_available_conversations)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn customer_state_fits_one_cache_line() {
+        assert_eq!(size_of::<CustomerState>(), 64);
+    }
+
+    #[test]
+    fn instants_at_the_end_of_time_do_not_overflow() {
+        let mut state = CustomerState::new(MarketId::default());
+        let prices = [Money::from_micros(1); 4];
+        let late = i64::MAX - 10;
+        let inbound = state.step(
+            PricingModel::Conversation2024,
+            &prices,
+            late,
+            Message::Inbound,
+        );
+        assert!(matches!(inbound, Outcome::InboundRecorded { .. }));
+        let reply = state.step(
+            PricingModel::Conversation2024,
+            &prices,
+            late,
+            Message::FreeForm,
+        );
+        assert!(matches!(
+            reply,
+            Outcome::Opened(OpenedConversation {
+                kind: ConversationKind::Service,
+                ..
+            })
+        ));
     }
 }

@@ -41,7 +41,7 @@ impl MarketPrices {
 }
 
 /// Index of a market in its [`RateCard`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MarketId(u16);
 
 impl MarketId {
