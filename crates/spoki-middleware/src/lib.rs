@@ -1,1 +1,50 @@
-//! spoki-middleware
+//! Rate-limit and retry layers over the [`spoki_client::Transport`] trait.
+//!
+//! * [`RateLimited`] keeps every (credential, rate-limit class) within the spec's quota, with
+//!   governor, and pauses a (credential, class) when the server answers 429.
+//! * [`Retrying`] sends a request again when [`RetryPolicy::decide`] says it is safe: idempotent
+//!   calls on connect errors, timeouts, 408, 429 and 5xx (502/503/504/500); non-idempotent calls
+//!   (message sends, automation starts, syncs, creates) **only** when the request provably did
+//!   not reach the server. A message is never sent twice by this crate.
+//!
+//! Each layer is itself a [`Transport`](spoki_client::Transport), so they stack or work alone.
+//! Put the limiter inside the retries, so that every attempt takes a slot:
+//!
+//! ```no_run
+//! use spoki_client::ReqwestTransport;
+//! use spoki_middleware::{ClassQuota, RateLimitConfig, RateLimited, RetryPolicy, Retrying};
+//! use spoki_models::operation::RateClass;
+//! use std::time::Duration;
+//!
+//! # fn main() -> Result<(), spoki_client::TransportError> {
+//! let transport = ReqwestTransport::new(
+//!     Duration::from_secs(3),
+//!     Duration::from_secs(30),
+//!     "my-app/1.0",
+//! )?;
+//! let limited = RateLimited::with_config(
+//!     transport,
+//!     RateLimitConfig::default().quota(RateClass::Default, ClassQuota::new(30, Duration::from_secs(60))),
+//! );
+//! let stack = Retrying::with_policy(limited, RetryPolicy::default().max_attempts(4));
+//! // Give `stack` to the client as its transport.
+//! # let _ = stack;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! See `docs/middleware.md` for the classification table and the guarantees.
+
+#![deny(missing_docs)]
+
+mod classify;
+mod jitter;
+mod rate_limit;
+mod retry;
+mod retry_after;
+
+pub use classify::{Attempt, Decision, Outcome, RetryBudget, RetryPolicy, RetryReason, StopReason};
+pub use jitter::Jitter;
+pub use rate_limit::{ClassQuota, LimitMode, RateLimitConfig, RateLimited, Untagged};
+pub use retry::Retrying;
+pub use retry_after::parse_retry_after;

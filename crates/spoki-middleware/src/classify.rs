@@ -1,0 +1,331 @@
+//! The retry classifier: a pure function from one attempt's outcome to a decision.
+
+use crate::jitter::Jitter;
+use crate::retry_after::parse_retry_after;
+use http::{HeaderMap, Method, StatusCode};
+use spoki_client::TransportErrorKind;
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+/// What came back from one attempt, as the classifier sees it.
+#[derive(Debug, Clone, Copy)]
+pub enum Outcome<'a> {
+    /// A response, whatever its status.
+    Response {
+        /// Its status.
+        status: StatusCode,
+        /// Its headers (only `Retry-After` is read).
+        headers: &'a HeaderMap,
+    },
+    /// No response.
+    Error {
+        /// Why.
+        kind: TransportErrorKind,
+        /// The error's own hint (a client-side limiter's `Throttled` error carries one).
+        retry_after: Option<Duration>,
+    },
+}
+
+/// Everything the classifier decides on.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    /// The request's method.
+    pub method: &'a Method,
+    /// The operation's `idempotent` flag from the spec; `None` when the request has no
+    /// `RequestContext`, in which case only `GET`, `HEAD` and `OPTIONS` count as idempotent.
+    pub idempotent: Option<bool>,
+    /// What the attempt returned.
+    pub outcome: Outcome<'a>,
+    /// The number of the attempt that just finished, from 1.
+    pub attempt: u32,
+    /// The wall clock, to read a `Retry-After` given as an HTTP date.
+    pub now: SystemTime,
+    /// Time left before the overall deadline, when there is one.
+    pub deadline_remaining: Option<Duration>,
+}
+
+/// Why the classifier allows another attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetryReason {
+    /// The server answered 429: the request was rejected before processing.
+    ThrottledByServer,
+    /// An idempotent call got 408, 500, 502, 503 or 504.
+    TransientStatus(StatusCode),
+    /// No connection could be made: nothing was sent.
+    ConnectFailed,
+    /// A client-side limiter refused to wait: nothing was sent.
+    ThrottledByClient,
+    /// An idempotent call timed out.
+    TimedOut,
+    /// An idempotent call lost its connection mid-request.
+    Interrupted,
+}
+
+impl RetryReason {
+    /// Whether the retry budget charges the timeout cost rather than the plain retry cost.
+    pub fn is_timeout_like(self) -> bool {
+        matches!(self, RetryReason::TimedOut | RetryReason::Interrupted)
+    }
+}
+
+/// Why the classifier returns the outcome as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// A status that is not retried for this call (2xx, 3xx, most 4xx; any 5xx or 408 of a
+    /// non-idempotent call is [`StopReason::ServerMayHaveActed`] instead).
+    FinalStatus(StatusCode),
+    /// A non-idempotent call got a 5xx or 408: the server may have acted on it.
+    ServerMayHaveActed(StatusCode),
+    /// A non-idempotent call timed out or lost its connection: the request may have been
+    /// received, so it is never sent again.
+    MayHaveBeenSent(TransportErrorKind),
+    /// An error that another attempt would repeat (`Build`) or that is not understood (`Other`
+    /// on an idempotent call).
+    NotRetryable(TransportErrorKind),
+    /// The attempt was the last one allowed.
+    AttemptsExhausted,
+    /// The server asked to wait longer than `max_retry_after`.
+    RetryAfterTooLong(Duration),
+    /// The next attempt would start after the overall deadline.
+    DeadlineExceeded,
+    /// The shared retry budget is empty (decided by [`Retrying`](crate::Retrying), not by the
+    /// pure classifier).
+    BudgetExhausted,
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopReason::FinalStatus(s) => write!(f, "status {} is final", s.as_u16()),
+            StopReason::ServerMayHaveActed(s) => write!(
+                f,
+                "status {} on a non-idempotent call: the server may have acted",
+                s.as_u16()
+            ),
+            StopReason::MayHaveBeenSent(k) => {
+                write!(f, "{k} on a non-idempotent call: it may have been received")
+            }
+            StopReason::NotRetryable(k) => write!(f, "{k} is not retryable"),
+            StopReason::AttemptsExhausted => f.write_str("attempts exhausted"),
+            StopReason::RetryAfterTooLong(d) => {
+                write!(
+                    f,
+                    "Retry-After {:.3} s exceeds the maximum",
+                    d.as_secs_f64()
+                )
+            }
+            StopReason::DeadlineExceeded => f.write_str("the overall deadline would pass"),
+            StopReason::BudgetExhausted => f.write_str("the retry budget is empty"),
+        }
+    }
+}
+
+/// The classifier's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Send the request again after `after`.
+    Retry {
+        /// How long to wait first.
+        after: Duration,
+        /// Why it is safe and useful.
+        reason: RetryReason,
+    },
+    /// Return this outcome to the caller.
+    Stop(StopReason),
+}
+
+/// The retry budget: a token bucket shared by every call through one [`Retrying`](crate::Retrying)
+/// layer, so that a storm of failures does not multiply the load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryBudget {
+    /// Tokens in a full bucket (default 500).
+    pub capacity: u32,
+    /// Tokens a retry costs (default 5).
+    pub retry_cost: u32,
+    /// Tokens a retry after a timeout or an interrupted connection costs (default 10).
+    pub timeout_cost: u32,
+    /// Tokens a successful (2xx) response gives back (default 1).
+    pub success_refund: u32,
+}
+
+impl Default for RetryBudget {
+    fn default() -> RetryBudget {
+        RetryBudget {
+            capacity: 500,
+            retry_cost: 5,
+            timeout_cost: 10,
+            success_refund: 1,
+        }
+    }
+}
+
+impl RetryBudget {
+    /// A budget that never runs out.
+    pub fn unlimited() -> RetryBudget {
+        RetryBudget {
+            capacity: u32::MAX,
+            retry_cost: 0,
+            timeout_cost: 0,
+            success_refund: 0,
+        }
+    }
+}
+
+/// The retry settings, and the classifier ([`RetryPolicy::decide`]).
+///
+/// Defaults: 3 attempts, 1 s initial backoff doubling up to 20 s with full jitter, `Retry-After`
+/// honoured up to 60 s, 120 s overall deadline, and the default [`RetryBudget`].
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first one included (default 3; 1 disables retries).
+    pub max_attempts: u32,
+    /// The backoff before the second attempt (default 1 s); it doubles on each retry.
+    pub initial_backoff: Duration,
+    /// The largest backoff (default 20 s).
+    pub max_backoff: Duration,
+    /// The longest `Retry-After` the layer waits for (default 60 s). A longer one stops the
+    /// retries and returns the response, whose `Retry-After` the caller can read.
+    pub max_retry_after: Duration,
+    /// No retry starts later than this after the call began (default 120 s); `None` for no
+    /// limit. Each attempt's own duration is bounded by the transport's attempt timeout.
+    pub deadline: Option<Duration>,
+    /// How the backoff is randomised (default [`Jitter::full`]).
+    pub jitter: Jitter,
+    /// The shared retry budget.
+    pub budget: RetryBudget,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(20),
+            max_retry_after: Duration::from_secs(60),
+            deadline: Some(Duration::from_secs(120)),
+            jitter: Jitter::full(),
+            budget: RetryBudget::default(),
+        }
+    }
+}
+
+/// Statuses an idempotent call retries.
+const IDEMPOTENT_RETRY_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
+
+impl RetryPolicy {
+    /// Sets [`max_attempts`](RetryPolicy::max_attempts) (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Sets the initial and the largest backoff.
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max;
+        self
+    }
+
+    /// Sets [`max_retry_after`](RetryPolicy::max_retry_after).
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// Sets the overall [`deadline`](RetryPolicy::deadline).
+    pub fn deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Sets the [`jitter`](RetryPolicy::jitter).
+    pub fn jitter(mut self, jitter: Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// Sets the [`budget`](RetryPolicy::budget).
+    pub fn budget(mut self, budget: RetryBudget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// The backoff ceiling after attempt `attempt` (from 1), before jitter:
+    /// `min(initial * 2^(attempt-1), max_backoff)`.
+    pub fn backoff_ceiling(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+        self.initial_backoff
+            .checked_mul(factor)
+            .unwrap_or(self.max_backoff)
+            .min(self.max_backoff)
+    }
+
+    /// Decides whether to send the request again, and when.
+    ///
+    /// Pure but for the jitter, which [`Jitter::none`] or [`Jitter::seeded`] make deterministic.
+    /// See the crate documentation for the table.
+    pub fn decide(&self, attempt: &Attempt<'_>) -> Decision {
+        let idempotent = attempt.idempotent.unwrap_or_else(|| {
+            matches!(
+                *attempt.method,
+                Method::GET | Method::HEAD | Method::OPTIONS
+            )
+        });
+        let (reason, hint) = match attempt.outcome {
+            Outcome::Response { status, headers } => {
+                let retryable = if idempotent {
+                    IDEMPOTENT_RETRY_STATUSES.contains(&status.as_u16())
+                } else {
+                    status == StatusCode::TOO_MANY_REQUESTS
+                };
+                if !retryable {
+                    return Decision::Stop(
+                        if !idempotent
+                            && (status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT)
+                        {
+                            StopReason::ServerMayHaveActed(status)
+                        } else {
+                            StopReason::FinalStatus(status)
+                        },
+                    );
+                }
+                let reason = if status == StatusCode::TOO_MANY_REQUESTS {
+                    RetryReason::ThrottledByServer
+                } else {
+                    RetryReason::TransientStatus(status)
+                };
+                (reason, parse_retry_after(headers, attempt.now))
+            }
+            Outcome::Error { kind, retry_after } => {
+                let reason = match kind {
+                    TransportErrorKind::Connect => RetryReason::ConnectFailed,
+                    TransportErrorKind::Throttled => RetryReason::ThrottledByClient,
+                    TransportErrorKind::Build => {
+                        return Decision::Stop(StopReason::NotRetryable(kind));
+                    }
+                    _ if !idempotent => return Decision::Stop(StopReason::MayHaveBeenSent(kind)),
+                    TransportErrorKind::Timeout => RetryReason::TimedOut,
+                    TransportErrorKind::Interrupted => RetryReason::Interrupted,
+                    _ => return Decision::Stop(StopReason::NotRetryable(kind)),
+                };
+                (reason, retry_after)
+            }
+        };
+        if attempt.attempt >= self.max_attempts {
+            return Decision::Stop(StopReason::AttemptsExhausted);
+        }
+        let after = match hint {
+            Some(hint) if hint > self.max_retry_after => {
+                return Decision::Stop(StopReason::RetryAfterTooLong(hint));
+            }
+            Some(hint) => hint,
+            None => self.jitter.apply(self.backoff_ceiling(attempt.attempt)),
+        };
+        if attempt.deadline_remaining.is_some_and(|left| after >= left) {
+            return Decision::Stop(StopReason::DeadlineExceeded);
+        }
+        Decision::Retry { after, reason }
+    }
+}

@@ -1,0 +1,389 @@
+//! The client-side rate limiter.
+
+use crate::jitter::Jitter;
+use crate::retry_after::parse_retry_after;
+use async_trait::async_trait;
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use http::StatusCode;
+use spoki_client::{
+    CredentialId, HttpRequest, HttpResponse, RequestContext, Transport, TransportError,
+    TransportErrorKind,
+};
+use spoki_models::operation::RateClass;
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::time::Instant;
+
+/// The quota of one rate-limit class, per credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClassQuota {
+    requests: NonZeroU32,
+    period: Duration,
+    burst: NonZeroU32,
+}
+
+impl ClassQuota {
+    /// `requests` per `period`, paced evenly (one every `period / requests`, burst 1).
+    ///
+    /// # Panics
+    ///
+    /// When `requests` is 0 or `period / requests` is zero.
+    pub fn new(requests: u32, period: Duration) -> ClassQuota {
+        let requests = NonZeroU32::new(requests).expect("a quota allows at least one request");
+        assert!(
+            !(period / requests.get()).is_zero(),
+            "a quota's period must be longer than one nanosecond per request"
+        );
+        ClassQuota {
+            requests,
+            period,
+            burst: NonZeroU32::MIN,
+        }
+    }
+
+    /// The quota the spec gives `class`.
+    pub fn of(class: RateClass) -> ClassQuota {
+        ClassQuota::new(class.requests(), class.period())
+    }
+
+    /// Allows `burst` requests at once (at most `requests`, at least 1) after a quiet spell.
+    ///
+    /// The default, 1, spaces requests evenly, which respects the quota whether the server
+    /// counts in fixed or sliding windows. A larger burst is faster after idle periods but can
+    /// exceed a sliding-window limit by up to `burst - 1`.
+    pub fn with_burst(mut self, burst: u32) -> ClassQuota {
+        self.burst =
+            NonZeroU32::new(burst.clamp(1, self.requests.get())).unwrap_or(NonZeroU32::MIN);
+        self
+    }
+
+    /// Requests per period.
+    pub fn requests(&self) -> u32 {
+        self.requests.get()
+    }
+
+    /// The period.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// The burst.
+    pub fn burst(&self) -> u32 {
+        self.burst.get()
+    }
+
+    /// The spacing of paced requests: `period / requests`.
+    pub fn interval(&self) -> Duration {
+        self.period / self.requests.get()
+    }
+
+    fn governor(&self) -> Quota {
+        Quota::with_period(self.interval())
+            .expect("checked non-zero in ClassQuota::new")
+            .allow_burst(self.burst)
+    }
+}
+
+/// What a call does when its class has no slot free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LimitMode {
+    /// Wait for the slot (plus jitter). The default.
+    #[default]
+    Wait,
+    /// Fail at once with a [`TransportErrorKind::Throttled`] error whose `retry_after` says
+    /// when a slot frees up. Nothing is sent.
+    FailFast,
+}
+
+/// What happens to requests without a [`RequestContext`] (not built by the client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Untagged {
+    /// They pass through unlimited. The default: the client tags every request it builds.
+    #[default]
+    PassThrough,
+    /// They count against [`RateClass::Default`] under [`CredentialId::ANONYMOUS`].
+    DefaultClass,
+}
+
+/// Settings of [`RateLimited`].
+#[derive(Debug, Clone)]
+pub struct RateLimitConfig {
+    /// Wait or fail fast (default [`LimitMode::Wait`]).
+    pub mode: LimitMode,
+    /// Quotas replacing the spec's, per class.
+    pub overrides: HashMap<RateClass, ClassQuota>,
+    /// The most jitter added to a wait (default 50 ms).
+    pub jitter_max: Duration,
+    /// How the jitter is drawn (default [`Jitter::full`]).
+    pub jitter: Jitter,
+    /// The longest pause a server 429 imposes on its (credential, class) (default 60 s).
+    pub max_pause: Duration,
+    /// Requests without a context (default [`Untagged::PassThrough`]).
+    pub untagged: Untagged,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> RateLimitConfig {
+        RateLimitConfig {
+            mode: LimitMode::Wait,
+            overrides: HashMap::new(),
+            jitter_max: Duration::from_millis(50),
+            jitter: Jitter::full(),
+            max_pause: Duration::from_secs(60),
+            untagged: Untagged::PassThrough,
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// Fail fast instead of waiting.
+    pub fn fail_fast(mut self) -> Self {
+        self.mode = LimitMode::FailFast;
+        self
+    }
+
+    /// Sets the mode.
+    pub fn mode(mut self, mode: LimitMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Replaces the quota of `class`.
+    pub fn quota(mut self, class: RateClass, quota: ClassQuota) -> Self {
+        self.overrides.insert(class, quota);
+        self
+    }
+
+    /// Sets the jitter added to waits: `jitter.apply(max)`.
+    pub fn jitter(mut self, max: Duration, jitter: Jitter) -> Self {
+        self.jitter_max = max;
+        self.jitter = jitter;
+        self
+    }
+
+    /// Sets the longest pause a 429 imposes.
+    pub fn max_pause(mut self, max: Duration) -> Self {
+        self.max_pause = max;
+        self
+    }
+
+    /// Sets what happens to requests without a context.
+    pub fn untagged(mut self, untagged: Untagged) -> Self {
+        self.untagged = untagged;
+        self
+    }
+
+    /// The quota in force for `class`: the override, else the spec's.
+    pub fn quota_of(&self, class: RateClass) -> ClassQuota {
+        self.overrides
+            .get(&class)
+            .copied()
+            .unwrap_or_else(|| ClassQuota::of(class))
+    }
+}
+
+/// Governor's clock over `tokio::time::Instant`, so that paused test time drives the limiter.
+#[derive(Debug, Clone, Copy)]
+struct TokioClock {
+    origin: Instant,
+}
+
+impl Clock for TokioClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+}
+
+type Limiter = RateLimiter<
+    CredentialId,
+    DefaultKeyedStateStore<CredentialId>,
+    TokioClock,
+    NoOpMiddleware<Duration>,
+>;
+
+struct Shared {
+    config: RateLimitConfig,
+    clock: TokioClock,
+    limiters: HashMap<RateClass, (ClassQuota, Limiter)>,
+    paused: Mutex<HashMap<(CredentialId, RateClass), Instant>>,
+}
+
+/// A [`Transport`] that keeps each (credential, rate-limit class) within its quota, and pauses
+/// it when the server answers 429.
+///
+/// One governor keyed limiter per class of the closed [`RateClass`] set, keyed by
+/// [`CredentialId`]: the quotas are the spec's (`RateClass::requests()` per
+/// `RateClass::period()`) unless overridden. A 429 pauses its (credential, class) for its
+/// `Retry-After` (seconds or HTTP date, at most `max_pause`; one pacing interval when absent).
+/// Clones share the same state.
+#[derive(Clone)]
+pub struct RateLimited<T> {
+    inner: T,
+    shared: Arc<Shared>,
+}
+
+impl<T> std::fmt::Debug for RateLimited<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimited")
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Transport> RateLimited<T> {
+    /// Wraps `inner` with the spec's quotas, waiting for slots.
+    pub fn new(inner: T) -> Self {
+        RateLimited::with_config(inner, RateLimitConfig::default())
+    }
+
+    /// Wraps `inner` with `config`.
+    pub fn with_config(inner: T, config: RateLimitConfig) -> Self {
+        let clock = TokioClock {
+            origin: Instant::now(),
+        };
+        let limiters = RateClass::ALL
+            .iter()
+            .map(|&class| {
+                let quota = config.quota_of(class);
+                let limiter =
+                    RateLimiter::new(quota.governor(), DefaultKeyedStateStore::default(), clock);
+                (class, (quota, limiter))
+            })
+            .collect();
+        RateLimited {
+            inner,
+            shared: Arc::new(Shared {
+                config,
+                clock,
+                limiters,
+                paused: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &RateLimitConfig {
+        &self.shared.config
+    }
+
+    /// The wrapped transport.
+    pub fn inner(&self) -> &T {
+        &self.inner
+    }
+
+    /// How long `credential` must still wait after a 429 on `class`, if it is paused.
+    pub fn paused_for(&self, credential: CredentialId, class: RateClass) -> Option<Duration> {
+        self.shared.pause_left(credential, class, Instant::now())
+    }
+}
+
+impl Shared {
+    fn limiter(&self, class: RateClass) -> &(ClassQuota, Limiter) {
+        self.limiters
+            .get(&class)
+            .or_else(|| self.limiters.get(&RateClass::Default))
+            .expect("every class of RateClass::ALL has a limiter")
+    }
+
+    fn pause_left(
+        &self,
+        credential: CredentialId,
+        class: RateClass,
+        now: Instant,
+    ) -> Option<Duration> {
+        let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        let until = *paused.get(&(credential, class))?;
+        if until > now {
+            Some(until - now)
+        } else {
+            paused.remove(&(credential, class));
+            None
+        }
+    }
+
+    fn pause(&self, credential: CredentialId, class: RateClass, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = paused.entry((credential, class)).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+
+    /// Takes a slot for (credential, class), waiting or failing fast.
+    async fn acquire(
+        &self,
+        credential: CredentialId,
+        class: RateClass,
+        operation: &'static str,
+    ) -> Result<(), TransportError> {
+        let (_, limiter) = self.limiter(class);
+        loop {
+            let wait = match self.pause_left(credential, class, Instant::now()) {
+                Some(wait) => wait,
+                None => match limiter.check_key(&credential) {
+                    Ok(()) => return Ok(()),
+                    Err(not_until) => not_until.wait_time_from(self.clock.now()),
+                },
+            };
+            if self.config.mode == LimitMode::FailFast {
+                tracing::debug!(
+                    operation,
+                    class = class.as_str(),
+                    wait_ms = wait.as_millis() as u64,
+                    "rate limit: fail fast"
+                );
+                return Err(
+                    TransportError::new(TransportErrorKind::Throttled).with_retry_after(wait)
+                );
+            }
+            let wait = wait + self.config.jitter.apply(self.config.jitter_max);
+            tracing::debug!(
+                operation,
+                class = class.as_str(),
+                wait_ms = wait.as_millis() as u64,
+                "rate limit: wait"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+#[async_trait]
+impl<T: Transport> Transport for RateLimited<T> {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let shared = &*self.shared;
+        let (credential, class, operation) = match RequestContext::of(&request) {
+            Some(c) => (c.credential, c.operation.rate_class, c.operation.id),
+            None => match shared.config.untagged {
+                Untagged::PassThrough => return self.inner.send(request).await,
+                Untagged::DefaultClass => {
+                    (CredentialId::ANONYMOUS, RateClass::Default, "<no context>")
+                }
+            },
+        };
+        shared.acquire(credential, class, operation).await?;
+        let result = self.inner.send(request).await;
+        if let Ok(response) = &result
+            && response.status() == StatusCode::TOO_MANY_REQUESTS
+        {
+            let (quota, _) = shared.limiter(class);
+            let wait = parse_retry_after(response.headers(), SystemTime::now())
+                .unwrap_or_else(|| quota.interval())
+                .min(shared.config.max_pause);
+            tracing::debug!(
+                operation,
+                class = class.as_str(),
+                pause_ms = wait.as_millis() as u64,
+                "rate limit: server 429, pausing"
+            );
+            shared.pause(credential, class, wait);
+        }
+        result
+    }
+}
