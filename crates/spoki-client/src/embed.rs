@@ -31,7 +31,7 @@ use std::str::FromStr;
 use url::Url;
 
 /// Where the iframe is served from unless [`IframeUrl::base_url`] says otherwise.
-pub const DEFAULT_BASE_URL: &str = "https://spoki.app";
+pub const EMBED_BASE_URL: &str = "https://spoki.app";
 
 /// Everything but RFC 3986 unreserved characters is escaped, so `+`, `&`, `=` and spaces in a
 /// token survive both `decodeURIComponent` and form decoding unchanged.
@@ -62,7 +62,7 @@ impl EmbedPage {
     /// path segment. Absolute and relative links are accepted; query and fragment are ignored.
     pub fn from_chat_link(chat_link: &str) -> Result<EmbedPage, EmbedError> {
         // Joining onto a base accepts relative links; an absolute link replaces the base.
-        let base = Url::parse(DEFAULT_BASE_URL).expect("the default base URL parses");
+        let base = Url::parse(EMBED_BASE_URL).expect("the default base URL parses");
         let url = base
             .join(chat_link.trim())
             .map_err(|_| EmbedError::InvalidChatLink)?;
@@ -146,7 +146,7 @@ impl IframeUrl {
     /// A URL opening `page`, logged in with `token`.
     pub fn new(token: &AuthToken, page: EmbedPage) -> IframeUrl {
         IframeUrl {
-            base_url: DEFAULT_BASE_URL.to_owned(),
+            base_url: EMBED_BASE_URL.to_owned(),
             page,
             token: token.token.clone(),
             uid: token.uid.clone(),
@@ -182,7 +182,7 @@ impl IframeUrl {
         self
     }
 
-    /// Serves the iframe from `base_url` instead of [`DEFAULT_BASE_URL`]; the page path is
+    /// Serves the iframe from `base_url` instead of [`EMBED_BASE_URL`]; the page path is
     /// appended to its path. It must be an `http` or `https` URL without query or fragment.
     pub fn base_url(mut self, base_url: &str) -> Result<IframeUrl, EmbedError> {
         let url = Url::parse(base_url).map_err(|_| EmbedError::InvalidBaseUrl)?;
