@@ -1,5 +1,6 @@
 //! The spoki-rs build tasks: reading the endpoint spec and generating code from it.
 
+pub mod client;
 pub mod models;
 pub mod names;
 pub mod spec;
@@ -39,6 +40,10 @@ pub fn generate(root: &Path) -> Result<Vec<(PathBuf, String)>, Box<dyn Error>> {
         (models_dir.join("enums.rs"), models::enums(&spec)),
         (models_dir.join("models.rs"), models::models(&spec)),
         (models_dir.join("operations.rs"), models::operations(&spec)),
+        (
+            PathBuf::from("crates/spoki-client/src/generated/api.rs"),
+            client::api(&spec),
+        ),
     ];
     files
         .into_iter()

@@ -15,7 +15,10 @@ fn generated_code_is_fresh() {
 #[test]
 fn generation_is_deterministic() {
     let root = xtask::workspace_root();
-    assert_eq!(xtask::generate(&root).unwrap(), xtask::generate(&root).unwrap());
+    assert_eq!(
+        xtask::generate(&root).unwrap(),
+        xtask::generate(&root).unwrap()
+    );
 }
 
 #[test]
@@ -49,13 +52,20 @@ fn published_rate_limits_are_carried() {
         serde_json::from_str(include_str!("data/spoki-api.json")).unwrap();
     let mut checked = 0;
     for op in reference["operations"].as_array().unwrap() {
-        let Some(limit) = op["rate_limit"].as_object() else { continue };
+        let Some(limit) = op["rate_limit"].as_object() else {
+            continue;
+        };
         if limit["confidence"] != "high" {
             continue;
         }
         let ours = spec.operations.iter().find(|o| o.id == op["id"]).unwrap();
         let class = &spec.rate_classes[&ours.rate_class];
-        assert_eq!(class.requests as u64, limit["requests"].as_u64().unwrap(), "{}", ours.id);
+        assert_eq!(
+            class.requests as u64,
+            limit["requests"].as_u64().unwrap(),
+            "{}",
+            ours.id
+        );
         assert_eq!(class.per_seconds, 60, "{}", ours.id);
         checked += 1;
     }

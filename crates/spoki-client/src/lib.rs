@@ -1,16 +1,43 @@
 //! Typed, transport-agnostic client for the Spoki WhatsApp Business API.
+//!
+//! - [`Client`]: one method per API operation, grouped by resource
+//!   (`client.accounts().get(id)`, `client.automations().start_bulk(uuid, &body)`), built from
+//!   the operation table of `spoki-models`;
+//! - [`Transport`]: the seam to the network; [`ReqwestTransport`] by default, a mock
+//!   (feature `mock`) in tests, or the `spoki-middleware` layers for rate limits and retries;
+//! - [`Error`]: one error type that says what the caller can do;
+//! - [`webhook`] and [`embed`]: verifying webhook deliveries and embedding the Spoki iframe.
+//!
+//! Secrets (API key, automation secrets, private keys, tokens) never appear in `Debug`,
+//! `Display`, errors or tracing output.
 
 #![deny(missing_docs)]
 
+pub mod api;
+mod client;
+pub mod embed;
+mod error;
+mod generated;
+mod pagination;
 #[cfg(feature = "reqwest")]
 mod reqwest_transport;
 pub mod transport;
+mod validate;
+pub mod webhook;
 
+pub use client::{
+    API_KEY_HEADER, Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_USER_AGENT,
+};
+pub use error::{ApiError, Error, InputError};
+pub use pagination::MAX_PAGES;
 #[cfg(feature = "reqwest")]
 pub use reqwest_transport::ReqwestTransport;
+pub use spoki_models as models;
 #[cfg(feature = "mock")]
 pub use transport::MockTransport;
 pub use transport::{
     CredentialId, HttpRequest, HttpResponse, RequestContext, Transport, TransportError,
     TransportErrorKind,
 };
+pub use validate::MAX_CONTACTS_PER_SYNC;

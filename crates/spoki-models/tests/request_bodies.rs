@@ -59,7 +59,11 @@ fn send_template() {
 #[test]
 fn send_template_header_media() {
     let media = HeaderMedia::new("https://example.com/menu.pdf", "menu.pdf");
-    assert_json_snapshot!(SendTemplateHeaderMedia::new(phone("+393331234567"), 1234, media));
+    assert_json_snapshot!(SendTemplateHeaderMedia::new(
+        phone("+393331234567"),
+        1234,
+        media
+    ));
 }
 
 #[test]
@@ -77,7 +81,11 @@ fn send_template_carousel_multilanguage() {
         LocalizedHeaderMedia::new("https://example.com/a-en.jpg", "a.jpg", "en"),
         LocalizedHeaderMedia::new("https://example.com/a-it.jpg", "a.jpg", "it"),
     ];
-    assert_json_snapshot!(SendTemplateCarouselMultilanguage::new(phone("+393331234567"), 7, cards));
+    assert_json_snapshot!(SendTemplateCarouselMultilanguage::new(
+        phone("+393331234567"),
+        7,
+        cards
+    ));
 }
 
 #[test]
@@ -90,7 +98,10 @@ fn send_buttons() {
     let body = SendButtons::new(
         phone("+393331234567"),
         "Confirm your booking?",
-        [InteractiveButton::new("Yes", 1, "yes"), InteractiveButton::new("No", 2, "no")],
+        [
+            InteractiveButton::new("Yes", 1, "yes"),
+            InteractiveButton::new("No", 2, "no"),
+        ],
     )
     .header(MessageHeader::new("Booking"))
     .footer(MessageFooter::new("Reply within 24 h"));
@@ -103,7 +114,10 @@ fn send_list() {
         "Pick a slot",
         [ListSection::new(
             "Tomorrow",
-            [ListRow::new("09:00", "slot-9").description("Morning"), ListRow::new("15:00", "slot-15")],
+            [
+                ListRow::new("09:00", "slot-9").description("Morning"),
+                ListRow::new("15:00", "slot-15"),
+            ],
         )],
     );
     assert_json_snapshot!(SendList::new(phone("+393331234567"), "When?", menu));
@@ -130,7 +144,9 @@ fn bulk_sync_is_a_json_array() {
 
 #[test]
 fn list_sync_contacts() {
-    assert_json_snapshot!(ListSyncContacts::new([ContactSync::new(phone("+393331234567"))]));
+    assert_json_snapshot!(ListSyncContacts::new([ContactSync::new(phone(
+        "+393331234567"
+    ))]));
 }
 
 #[test]
@@ -181,15 +197,27 @@ fn partner_money_moves() {
 
 #[test]
 fn custom_field_and_channel_create() {
-    assert_json_snapshot!(CustomFieldCreate::new("Expiry", "DATA_SCADENZA", CustomFieldType::Date, "2024-12-31"));
+    assert_json_snapshot!(CustomFieldCreate::new(
+        "Expiry",
+        "DATA_SCADENZA",
+        CustomFieldType::Date,
+        "2024-12-31"
+    ));
     assert_json_snapshot!(ChannelCreate::new(ChannelPlatform::WhatsApp).name("Main line"));
 }
 
 #[test]
 fn request_bodies_round_trip() {
-    let body = SendButtons::new(phone("+393331234567"), "Ok?", [InteractiveButton::new("Yes", 1, "y")]);
+    let body = SendButtons::new(
+        phone("+393331234567"),
+        "Ok?",
+        [InteractiveButton::new("Yes", 1, "y")],
+    );
     let back: SendButtons = serde_json::from_value(json(&body)).unwrap();
     assert_eq!(back, body);
     let sync = ContactSync::new(phone("+393331234567")).custom_fields([("A", "1")]);
-    assert_eq!(serde_json::from_value::<ContactSync>(json(&sync)).unwrap(), sync);
+    assert_eq!(
+        serde_json::from_value::<ContactSync>(json(&sync)).unwrap(),
+        sync
+    );
 }

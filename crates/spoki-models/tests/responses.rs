@@ -24,9 +24,21 @@ fn account_with_credit_and_capacity() {
     assert_eq!(account.current_credit.unwrap().to_string(), "8556.300 EUR");
     assert_eq!(account.estimated_available_conversations, Some(61116));
     assert_eq!(account.account_type, Some(AccountType::Standard));
-    assert_eq!(account.quality_score, Some(NumberOrText::Text("GREEN".into())));
-    assert_eq!(account.channels[0].platform, Some(ChannelPlatform::WhatsApp));
-    assert_eq!(account.channels[0].quality_score.as_ref().and_then(|q| q.as_f64()), Some(9.5));
+    assert_eq!(
+        account.quality_score,
+        Some(NumberOrText::Text("GREEN".into()))
+    );
+    assert_eq!(
+        account.channels[0].platform,
+        Some(ChannelPlatform::WhatsApp)
+    );
+    assert_eq!(
+        account.channels[0]
+            .quality_score
+            .as_ref()
+            .and_then(|q| q.as_f64()),
+        Some(9.5)
+    );
 }
 
 #[test]
@@ -40,7 +52,10 @@ fn absent_and_null_fields_decode_as_empty() {
 #[test]
 fn unknown_enum_values_are_kept_not_rejected() {
     let contact: Contact = decode(json!({"id": 1, "status": "Double Opt-In"}));
-    assert_eq!(contact.status, Some(MarketingStatus::Unknown("Double Opt-In".into())));
+    assert_eq!(
+        contact.status,
+        Some(MarketingStatus::Unknown("Double Opt-In".into()))
+    );
     assert!(!contact.status.as_ref().unwrap().is_known());
 
     let template: Template = decode(json!({
@@ -48,7 +63,10 @@ fn unknown_enum_values_are_kept_not_rejected() {
         "category": "ACCOUNT_UPDATE",
         "templatelocalization_set": [{"language": "it", "status": 2}]
     }));
-    assert_eq!(template.category, Some(TemplateCategory::Unknown("ACCOUNT_UPDATE".into())));
+    assert_eq!(
+        template.category,
+        Some(TemplateCategory::Unknown("ACCOUNT_UPDATE".into()))
+    );
     // An integer where the read model expects text is kept, not an error.
     assert_eq!(
         template.templatelocalization_set[0].status,
@@ -63,7 +81,10 @@ fn unknown_enum_values_are_kept_not_rejected() {
 
 #[test]
 fn enums_keep_their_wire_spelling() {
-    assert_eq!(serde_json::to_value(MarketingStatus::NotDeclared).unwrap(), "Not Declared");
+    assert_eq!(
+        serde_json::to_value(MarketingStatus::NotDeclared).unwrap(),
+        "Not Declared"
+    );
     assert_eq!(serde_json::to_value(CustomFieldType::DateTime).unwrap(), 3);
     assert_eq!("OPEN".parse::<TicketStatus>().unwrap(), TicketStatus::Open);
     assert_eq!(serde_json::to_value(TicketStatus::Open).unwrap(), "Open");
@@ -122,7 +143,10 @@ fn campaign_references_decode_as_ids_or_objects() {
         "lists": [3, {"id": 4, "name": "VIP"}]
     }));
     assert_eq!(campaign.automation.as_ref().map(IdRef::id), Some(12));
-    assert_eq!(campaign.lists.iter().map(IdRef::id).collect::<Vec<_>>(), [3, 4]);
+    assert_eq!(
+        campaign.lists.iter().map(IdRef::id).collect::<Vec<_>>(),
+        [3, 4]
+    );
     assert_eq!(campaign.scheduled_datetime.unwrap().unix(), 1_721_037_600);
 }
 
@@ -148,30 +172,55 @@ fn webhook_delivery_data_is_typed_by_event() {
         "data": {"uuid": "m-1", "send_status": "Delivered", "to_phone": "+393331234567"}
     }));
     match delivery.event_data().unwrap() {
-        WebhookEventData::MessageOutbound(m) => assert_eq!(m.send_status, Some(SendStatus::Delivered)),
+        WebhookEventData::MessageOutbound(m) => {
+            assert_eq!(m.send_status, Some(SendStatus::Delivered))
+        }
         other => panic!("expected an outbound message, got {other:?}"),
     }
-    let unknown: WebhookDelivery = decode(json!({"event": "contact_field.updated", "data": {"x": 1}}));
-    assert!(matches!(unknown.event_data().unwrap(), WebhookEventData::Other(_)));
+    let unknown: WebhookDelivery =
+        decode(json!({"event": "contact_field.updated", "data": {"x": 1}}));
+    assert!(matches!(
+        unknown.event_data().unwrap(),
+        WebhookEventData::Other(_)
+    ));
 }
 
 #[test]
 fn iframe_events_decode() {
-    let unread: IframeEvent = decode(json!({"eventType": "hasUnreadChatsChanged", "data": {"hasUnreadChats": true}}));
-    assert_eq!(unread, IframeEvent::HasUnreadChatsChanged(HasUnreadChatsChanged::new(true)));
-    let chats: IframeEvent = decode(json!({"eventType": "chatsChanged", "data": {"chats": [{"uuid": "c1"}], "hasFilters": false, "page": 1}}));
-    let IframeEvent::ChatsChanged(c) = &chats else { panic!("{chats:?}") };
-    assert_eq!((c.chats.len(), c.has_filters, c.page), (1, Some(false), Some(1)));
-    let messages: IframeEvent = decode(json!({"eventType": "chatMessagesChanged", "data": {"chat": {}, "page": 2, "messages": []}}));
+    let unread: IframeEvent =
+        decode(json!({"eventType": "hasUnreadChatsChanged", "data": {"hasUnreadChats": true}}));
+    assert_eq!(
+        unread,
+        IframeEvent::HasUnreadChatsChanged(HasUnreadChatsChanged::new(true))
+    );
+    let chats: IframeEvent = decode(
+        json!({"eventType": "chatsChanged", "data": {"chats": [{"uuid": "c1"}], "hasFilters": false, "page": 1}}),
+    );
+    let IframeEvent::ChatsChanged(c) = &chats else {
+        panic!("{chats:?}")
+    };
+    assert_eq!(
+        (c.chats.len(), c.has_filters, c.page),
+        (1, Some(false), Some(1))
+    );
+    let messages: IframeEvent = decode(
+        json!({"eventType": "chatMessagesChanged", "data": {"chat": {}, "page": 2, "messages": []}}),
+    );
     assert_eq!(messages.event_type(), "chatMessagesChanged");
     let other: IframeEvent = decode(json!({"eventType": "somethingNew", "data": 1}));
     assert_eq!(other.event_type(), "somethingNew");
-    assert_eq!(serde_json::to_value(&unread).unwrap(), json!({"eventType": "hasUnreadChatsChanged", "data": {"hasUnreadChats": true}}));
+    assert_eq!(
+        serde_json::to_value(&unread).unwrap(),
+        json!({"eventType": "hasUnreadChatsChanged", "data": {"hasUnreadChats": true}})
+    );
 }
 
 #[test]
 fn responses_round_trip() {
-    let account = Account::new(1).name("A").current_credit(Money::from_millis(5)).channels([Channel::default().is_primary(true)]);
+    let account = Account::new(1)
+        .name("A")
+        .current_credit(Money::from_millis(5))
+        .channels([Channel::default().is_primary(true)]);
     let back: Account = decode(serde_json::to_value(&account).unwrap());
     assert_eq!(back, account);
 }
@@ -181,15 +230,30 @@ fn operation_table_covers_the_api() {
     use spoki_models::operation::{self, AuthKind, Method};
     assert_eq!(operation::ALL.len(), 123);
     let send = operation::Operation::find("messages_send_text").unwrap();
-    assert_eq!((send.method, send.path, send.idempotent), (Method::Post, "/api/1/messages/send/", false));
-    assert_eq!(operation::AUTOMATIONS_START_BULK.auth, AuthKind::AutomationSecret);
+    assert_eq!(
+        (send.method, send.path, send.idempotent),
+        (Method::Post, "/api/1/messages/send/", false)
+    );
+    assert_eq!(
+        operation::AUTOMATIONS_START_BULK.auth,
+        AuthKind::AutomationSecret
+    );
     assert_eq!(operation::CONTACTS_SYNC_ALL.rate_class.requests(), 1);
-    assert!(!operation::TEMPLATES_CLONE.idempotent, "clone is a GET with side effects");
-    let published = RateClass::ALL.iter().filter(|c| c.confidence() == operation::Confidence::High).count();
+    assert!(
+        !operation::TEMPLATES_CLONE.idempotent,
+        "clone is a GET with side effects"
+    );
+    let published = RateClass::ALL
+        .iter()
+        .filter(|c| c.confidence() == operation::Confidence::High)
+        .count();
     let with_published_limit = operation::ALL
         .iter()
         .filter(|op| op.rate_class.confidence() == operation::Confidence::High)
         .count();
-    assert_eq!(with_published_limit, 28, "seed 002 limits, custom_fields_delete counted in its shared class");
+    assert_eq!(
+        with_published_limit, 28,
+        "seed 002 limits, custom_fields_delete counted in its shared class"
+    );
     assert!(published >= 27);
 }

@@ -1,0 +1,442 @@
+//! The client: configuration, request building, the call itself and decoding.
+
+use crate::error::{ApiError, Error, InputError};
+use crate::transport::{CredentialId, HttpRequest, RequestContext, Transport};
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use spoki_models::operation::{AuthKind, Operation};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// The production API origin.
+pub const DEFAULT_BASE_URL: &str = "https://api.spoki.com";
+/// Time allowed to open a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time allowed for one attempt, from sending to the end of the response.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The `User-Agent` sent unless changed.
+pub const DEFAULT_USER_AGENT: &str = concat!("spoki-rs/", env!("CARGO_PKG_VERSION"));
+/// Header that carries the API key.
+pub const API_KEY_HEADER: &str = "X-Spoki-Api-Key";
+
+/// A Spoki API client. Cheap to clone; clones share the transport.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), spoki_client::Error> {
+/// let client = spoki_client::Client::builder().api_key("my-api-key").build()?;
+/// let account = client.accounts().get(101).await?;
+/// println!("{:?} conversations left", account.estimated_available_conversations);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    transport: Arc<dyn Transport>,
+    base_url: String,
+    api_key: Option<SecretString>,
+    credential: CredentialId,
+    user_agent: HeaderValue,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field(
+                "api_key",
+                &self.inner.api_key.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("user_agent", &self.inner.user_agent)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Client`].
+pub struct ClientBuilder {
+    base_url: String,
+    api_key: Option<SecretString>,
+    connect_timeout: Duration,
+    attempt_timeout: Duration,
+    user_agent: String,
+    transport: Option<Arc<dyn Transport>>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("user_agent", &self.user_agent)
+            .field("custom_transport", &self.transport.is_some())
+            .finish()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            base_url: DEFAULT_BASE_URL.into(),
+            api_key: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
+            user_agent: DEFAULT_USER_AGENT.into(),
+            transport: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The account's API key, sent in `X-Spoki-Api-Key`. Automation starts work without one.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(SecretString::from(key.into()));
+        self
+    }
+
+    /// Another origin, such as a local test server.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Time allowed to open a connection (default 5 s). Applies to the built-in transport.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for each attempt (default 30 s). Applies to the built-in transport.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = agent.into();
+        self
+    }
+
+    /// Sends through `transport` instead of the built-in one: a mock, a middleware stack,
+    /// or a [`ReqwestTransport`](crate::ReqwestTransport) over your own `reqwest::Client`.
+    pub fn transport(mut self, transport: impl Transport) -> Self {
+        self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// Uses your `reqwest::Client` (proxy, pool settings, TLS roots).
+    #[cfg(feature = "reqwest")]
+    pub fn reqwest_client(self, client: reqwest::Client) -> Self {
+        let timeout = self.attempt_timeout;
+        self.transport(crate::ReqwestTransport::from_client(client).attempt_timeout(timeout))
+    }
+
+    /// Checks the configuration and builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let base_url = self.base_url.trim_end_matches('/').to_owned();
+        match url::Url::parse(&base_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+            _ => return Err(InputError::BaseUrl(self.base_url).into()),
+        }
+        if let Some(key) = &self.api_key {
+            let key = key.expose_secret();
+            if key.trim().is_empty() {
+                return Err(InputError::EmptySecret("API key").into());
+            }
+            if HeaderValue::from_str(key).is_err() {
+                return Err(InputError::Other(
+                    "API key has characters not allowed in a header".into(),
+                )
+                .into());
+            }
+        }
+        let user_agent = HeaderValue::from_str(&self.user_agent).map_err(|_| {
+            InputError::Other("user agent has characters not allowed in a header".into())
+        })?;
+        let transport = match self.transport {
+            Some(t) => t,
+            None => {
+                default_transport(self.connect_timeout, self.attempt_timeout, &self.user_agent)?
+            }
+        };
+        let credential = self
+            .api_key
+            .as_ref()
+            .map(|k| CredentialId::of(k.expose_secret()))
+            .unwrap_or(CredentialId::ANONYMOUS);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                transport,
+                base_url,
+                api_key: self.api_key,
+                credential,
+                user_agent,
+            }),
+        })
+    }
+}
+
+#[cfg(feature = "reqwest")]
+fn default_transport(
+    connect: Duration,
+    attempt: Duration,
+    agent: &str,
+) -> Result<Arc<dyn Transport>, Error> {
+    let transport =
+        crate::ReqwestTransport::new(connect, attempt, agent).map_err(Error::from_transport)?;
+    Ok(Arc::new(transport))
+}
+
+#[cfg(not(feature = "reqwest"))]
+fn default_transport(_: Duration, _: Duration, _: &str) -> Result<Arc<dyn Transport>, Error> {
+    Err(InputError::Other(
+        "no transport: enable the `reqwest` feature or call ClientBuilder::transport".into(),
+    )
+    .into())
+}
+
+/// One call, ready to send: operation, concrete path, query and body.
+#[derive(Clone)]
+pub(crate) struct Call {
+    pub operation: &'static Operation,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<serde_json::Value>,
+}
+
+impl Call {
+    pub(crate) fn new(operation: &'static Operation, path: String) -> Call {
+        Call {
+            operation,
+            path,
+            query: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// Sets a query parameter, replacing an earlier value.
+    pub(crate) fn set_query(&mut self, name: &str, value: String) {
+        self.query.retain(|(k, _)| k != name);
+        self.query.push((name.to_owned(), value));
+    }
+
+    pub(crate) fn body(mut self, body: &impl serde::Serialize) -> Result<Call, Error> {
+        let value = serde_json::to_value(body)
+            .map_err(|e| InputError::Other(format!("cannot encode the body: {e}")))?;
+        crate::validate::check(self.operation, &value)?;
+        self.body = Some(value);
+        Ok(self)
+    }
+}
+
+impl Client {
+    /// A builder with the defaults: production origin, 5 s connect and 30 s attempt timeouts.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The configured origin.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    fn request(&self, call: &Call) -> Result<HttpRequest, Error> {
+        let op = call.operation;
+        let mut url = format!("{}{}", self.inner.base_url, call.path);
+        if !call.query.is_empty() {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &call.query {
+                query.append_pair(k, v);
+            }
+            url.push('?');
+            url.push_str(&query.finish());
+        }
+        let mut credential = self.inner.credential;
+        let mut builder = http::Request::builder()
+            .method(op.method.as_str())
+            .uri(&url)
+            .header(ACCEPT, "application/json")
+            .header(USER_AGENT, self.inner.user_agent.clone());
+        match op.auth {
+            AuthKind::ApiKey => {
+                let key = self
+                    .inner
+                    .api_key
+                    .as_ref()
+                    .ok_or(InputError::MissingApiKey(op.id))?;
+                let mut value = HeaderValue::from_str(key.expose_secret())
+                    .map_err(|_| InputError::Other("API key is not a valid header".into()))?;
+                value.set_sensitive(true);
+                builder = builder.header(API_KEY_HEADER, value);
+            }
+            AuthKind::AutomationSecret => {
+                let secret = call
+                    .body
+                    .as_ref()
+                    .and_then(|b| b.get("secret"))
+                    .and_then(|s| s.as_str());
+                credential = secret
+                    .map(CredentialId::of)
+                    .unwrap_or(CredentialId::ANONYMOUS);
+            }
+            _ => {}
+        }
+        let body = match &call.body {
+            Some(value) => {
+                builder = builder.header(CONTENT_TYPE, "application/json");
+                Bytes::from(serde_json::to_vec(value).expect("a JSON value always encodes"))
+            }
+            // Action endpoints expect an empty JSON object.
+            None if op.method.as_str() == "POST" => {
+                builder = builder.header(CONTENT_TYPE, "application/json");
+                Bytes::from_static(b"{}")
+            }
+            None => Bytes::new(),
+        };
+        builder
+            .extension(RequestContext {
+                operation: op,
+                credential,
+            })
+            .body(body)
+            .map_err(|e| InputError::Other(format!("cannot build the request: {e}")).into())
+    }
+
+    /// Sends a call and returns the body of a 2xx answer.
+    pub(crate) async fn send(&self, call: Call) -> Result<Bytes, Error> {
+        let op = call.operation;
+        let span = tracing::info_span!(
+            "spoki.call",
+            operation = op.id,
+            method = op.method.as_str(),
+            path = op.path,
+            status = tracing::field::Empty,
+            attempt = 1u32,
+        );
+        async move {
+            let request = self.request(&call)?;
+            let response = self.inner.transport.send(request).await.map_err(|e| {
+                tracing::warn!(error = %e, "no response");
+                Error::from_transport(e)
+            })?;
+            let status = response.status();
+            tracing::Span::current().record("status", status.as_u16());
+            tracing::debug!("answered");
+            if status.is_success() {
+                return Ok(response.into_body());
+            }
+            if status.as_u16() == 429 {
+                let retry_after = response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(parse_retry_after);
+                return Err(Error::RateLimited {
+                    retry_after,
+                    client_side: false,
+                });
+            }
+            Err(Error::Api(ApiError::from_body(
+                status.as_u16(),
+                response.body(),
+            )))
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Sends a call and decodes its JSON answer.
+    pub(crate) async fn json<T: DeserializeOwned>(&self, call: Call) -> Result<T, Error> {
+        let op = call.operation.id;
+        let body = self.send(call).await?;
+        decode(op, &body)
+    }
+
+    /// Sends a call whose answer carries nothing of interest.
+    pub(crate) async fn empty(&self, call: Call) -> Result<(), Error> {
+        self.send(call).await.map(drop)
+    }
+
+    /// Sends a call whose answer is undocumented; an empty body is `null`.
+    pub(crate) async fn value(&self, call: Call) -> Result<serde_json::Value, Error> {
+        let op = call.operation.id;
+        let body = self.send(call).await?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(serde_json::Value::Null);
+        }
+        decode(op, &body)
+    }
+}
+
+/// `Retry-After` as seconds or as an HTTP date, from now.
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Decodes JSON, naming the failing path and keeping a redacted start of the body.
+pub(crate) fn decode<T: DeserializeOwned>(
+    operation: &'static str,
+    body: &[u8],
+) -> Result<T, Error> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| Error::Decode {
+        operation,
+        path: e.path().to_string(),
+        message: e.inner().to_string(),
+        snippet: snippet(body),
+    })
+}
+
+const SNIPPET_BYTES: usize = 512;
+
+// Credentials travel in some answers (tokens, keys, secrets): blank them before keeping text.
+fn snippet(body: &[u8]) -> String {
+    let text = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut value) => {
+            redact(&mut value);
+            value.to_string()
+        }
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    };
+    let mut end = text.len().min(SNIPPET_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+fn redact(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                let k = key.to_ascii_lowercase();
+                if ["secret", "token", "key", "password"]
+                    .iter()
+                    .any(|s| k.contains(s))
+                {
+                    *v = serde_json::Value::String("[REDACTED]".into());
+                } else {
+                    redact(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}

@@ -1,0 +1,248 @@
+//! The one error type of the client.
+
+use crate::transport::{TransportError, TransportErrorKind};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+/// Everything that can go wrong with a call, grouped by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input was rejected before anything was sent. Fix the input.
+    #[error("invalid input: {0}")]
+    InvalidInput(#[from] InputError),
+
+    /// Spoki answered with an error status (other than 429).
+    #[error("{0}")]
+    Api(ApiError),
+
+    /// Too many requests: Spoki answered 429, or the client-side limiter refused to wait.
+    /// Nothing was processed; call again after `retry_after`.
+    #[error("rate limited{}{}", if *.client_side { " by the client-side limiter" } else { " by Spoki" }, retry_after_text(.retry_after))]
+    RateLimited {
+        /// When to come back, when known.
+        retry_after: Option<Duration>,
+        /// Whether the local limiter refused (the request never left).
+        client_side: bool,
+    },
+
+    /// No response in time. The request may have been processed: for a message send or an
+    /// automation start, check (webhooks, contact history) before sending again.
+    #[error("timed out waiting for Spoki; the request may have been processed")]
+    Timeout {
+        /// The transport error.
+        #[source]
+        source: TransportError,
+    },
+
+    /// The request failed in transit.
+    #[error("transport failure ({}): {source}", if .source.may_have_been_sent() { "the request may have reached Spoki" } else { "the request did not reach Spoki" })]
+    Transport {
+        /// The transport error; [`TransportError::may_have_been_sent`] says whether Spoki may
+        /// have received the request.
+        #[source]
+        source: TransportError,
+    },
+
+    /// A success response did not have the expected shape.
+    #[error(
+        "cannot decode the response of {operation} at `{path}`: {message} (body starts: {snippet})"
+    )]
+    Decode {
+        /// The operation id.
+        operation: &'static str,
+        /// JSON path of the failing value, such as `results[3].status`.
+        path: String,
+        /// What was wrong.
+        message: String,
+        /// The start of the body, at most 512 bytes, with credential-like fields redacted.
+        snippet: String,
+    },
+}
+
+fn retry_after_text(wait: &Option<Duration>) -> String {
+    wait.map(|w| format!("; retry after {:.3} s", w.as_secs_f64()))
+        .unwrap_or_default()
+}
+
+impl Error {
+    /// Whether calling again, later, can succeed without changing anything: rate limits,
+    /// timeouts, connection failures and 408/5xx answers.
+    ///
+    /// For a call that is not idempotent (a send, a start, a create), a timeout or a
+    /// connection lost mid-request is retryable only if you first make sure it was not
+    /// processed; see [`Error::outcome_unknown`].
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::RateLimited { .. } | Error::Timeout { .. } => true,
+            Error::Transport { source } => source.kind() != TransportErrorKind::Build,
+            Error::Api(api) => api.status == 408 || api.status >= 500,
+            Error::InvalidInput(_) | Error::Decode { .. } => false,
+        }
+    }
+
+    /// Whether Spoki may have processed the request although no answer came back.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            Error::Timeout { .. } => true,
+            Error::Transport { source } => source.may_have_been_sent(),
+            _ => false,
+        }
+    }
+
+    /// The HTTP status Spoki answered with, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api(api) => Some(api.status),
+            Error::RateLimited {
+                client_side: false, ..
+            } => Some(429),
+            _ => None,
+        }
+    }
+
+    /// How long to wait before calling again, when known.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } => *retry_after,
+            Error::Transport { source } | Error::Timeout { source } => source.retry_after(),
+            _ => None,
+        }
+    }
+
+    /// The structured error of a non-2xx answer.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(api) => Some(api),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn from_transport(source: TransportError) -> Error {
+        match source.kind() {
+            TransportErrorKind::Throttled => Error::RateLimited {
+                retry_after: source.retry_after(),
+                client_side: true,
+            },
+            TransportErrorKind::Timeout => Error::Timeout { source },
+            _ => Error::Transport { source },
+        }
+    }
+}
+
+/// A non-2xx answer from Spoki, with whatever detail its body gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: u16,
+    /// Spoki's error code, such as `spoki::1029` (credit exhausted).
+    pub code: Option<String>,
+    /// Short title.
+    pub title: Option<String>,
+    /// Longer explanation (`detail`, or `message`).
+    pub detail: Option<String>,
+    /// Messages per input field, from validation errors (`{"phone": ["..."]}`).
+    pub fields: BTreeMap<String, Vec<String>>,
+}
+
+impl ApiError {
+    /// Reads the error out of a response body; any shape (or none) is accepted.
+    pub fn from_body(status: u16, body: &[u8]) -> ApiError {
+        let mut error = ApiError {
+            status,
+            code: None,
+            title: None,
+            detail: None,
+            fields: BTreeMap::new(),
+        };
+        let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
+        else {
+            return error;
+        };
+        for (key, value) in map {
+            let text = match &value {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            };
+            match key.as_str() {
+                "code" => error.code = text,
+                "title" => error.title = text,
+                "detail" | "message" if error.detail.is_none() => error.detail = text,
+                _ => {
+                    let messages: Vec<String> = match value {
+                        serde_json::Value::Array(items) => items
+                            .into_iter()
+                            .map(|m| {
+                                m.as_str()
+                                    .map(str::to_owned)
+                                    .unwrap_or_else(|| m.to_string())
+                            })
+                            .collect(),
+                        serde_json::Value::String(s) => vec![s],
+                        _ => continue,
+                    };
+                    error.fields.insert(key, messages);
+                }
+            }
+        }
+        error
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Spoki answered {}", self.status)?;
+        if let Some(code) = &self.code {
+            write!(f, " [{code}]")?;
+        }
+        for part in [&self.title, &self.detail].into_iter().flatten() {
+            write!(f, ": {part}")?;
+        }
+        for (field, messages) in &self.fields {
+            write!(f, "; {field}: {}", messages.join(" "))?;
+        }
+        Ok(())
+    }
+}
+
+/// Input rejected before sending.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// A phone number is not E.164.
+    #[error("{field}: {source}")]
+    Phone {
+        /// Where the number was.
+        field: String,
+        /// What is wrong with it.
+        source: spoki_models::PhoneError,
+    },
+    /// A secret, key or token is empty.
+    #[error("{0} is empty")]
+    EmptySecret(&'static str),
+    /// A required text is empty.
+    #[error("{0} is empty")]
+    Empty(&'static str),
+    /// A batch is larger than the API accepts.
+    #[error("{what}: {count} items, at most {max} per request")]
+    TooMany {
+        /// What the batch is.
+        what: &'static str,
+        /// How many items it has.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The operation needs an API key and the client has none.
+    #[error("operation {0} needs an API key; set one with ClientBuilder::api_key")]
+    MissingApiKey(&'static str),
+    /// The base URL is not an absolute http(s) URL.
+    #[error("base URL `{0}` is not an absolute http or https URL")]
+    BaseUrl(String),
+    /// Anything else, explained.
+    #[error("{0}")]
+    Other(String),
+}

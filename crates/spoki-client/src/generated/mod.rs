@@ -1,0 +1,3 @@
+//! Code generated from `spec/spoki.toml`; see `cargo xtask codegen`.
+
+pub mod api;

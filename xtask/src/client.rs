@@ -1,0 +1,268 @@
+//! Generates the typed calls of `spoki-client`: one sub-API per resource group, one method per
+//! operation, and a request builder where an operation has query parameters or pages.
+
+use crate::models::rust_type;
+use crate::names::{camel, doc_lines, rust_field, snake_upper};
+use crate::spec::{Body, Operation, Response, Spec, Type, path_placeholders};
+use indexmap::IndexMap;
+use std::fmt::Write;
+
+/// The method name of an operation inside its group: `contacts_sync` → `sync`.
+pub fn method_name(op: &Operation) -> String {
+    let name = op
+        .id
+        .strip_prefix(&format!("{}_", op.group))
+        .or_else(|| op.id.strip_prefix("auth_"))
+        .unwrap_or(&op.id);
+    rust_field(name)
+}
+
+fn group_type(group: &str) -> String {
+    format!("{}Api", camel(group))
+}
+
+fn builder_type(op: &Operation) -> String {
+    format!("{}Request", camel(&op.id))
+}
+
+fn needs_builder(op: &Operation) -> bool {
+    !op.query.is_empty() || matches!(Response::parse(&op.response), Ok(Response::Page(_)))
+}
+
+fn response_type(op: &Operation) -> String {
+    match Response::parse(&op.response).expect("validated") {
+        Response::Empty => "()".into(),
+        Response::Json => "serde_json::Value".into(),
+        Response::Model(m) => format!("models::{m}"),
+        Response::Page(m) => format!("models::Page<models::{m}>"),
+    }
+}
+
+fn receive(op: &Operation) -> &'static str {
+    match Response::parse(&op.response).expect("validated") {
+        Response::Empty => "empty",
+        Response::Json => "value",
+        _ => "json",
+    }
+}
+
+fn op_doc(op: &Operation) -> String {
+    let mut doc = format!("{}.\n\n`{} {}`", op.summary, op.method, op.path);
+    if let Some(d) = &op.deprecated {
+        doc.push_str(&format!("\n\nDeprecated: {d}"));
+    }
+    if let Some(u) = &op.uncertain {
+        doc.push_str(&format!("\n\nUncertain: {u}"));
+    }
+    if !op.idempotent {
+        doc.push_str("\n\nNot idempotent: never retried once it may have reached Spoki.");
+    }
+    doc
+}
+
+/// Positional parameters: path parameters, then the body.
+fn params(op: &Operation) -> Vec<String> {
+    let mut params: Vec<String> = op
+        .path_params
+        .iter()
+        .map(|(name, ty)| match ty.as_str() {
+            "i64" => format!("{}: i64", rust_field(name)),
+            _ => format!("{}: &str", rust_field(name)),
+        })
+        .collect();
+    match op.body.as_deref().map(Body::parse) {
+        Some(Body::Object(m)) => params.push(format!("body: &models::{m}")),
+        Some(Body::Array(m)) => params.push(format!("body: &[models::{m}]")),
+        None => {}
+    }
+    params
+}
+
+/// The statement that builds `call` for an operation.
+fn build_call(op: &Operation) -> String {
+    let mut path = format!("{:?}.to_owned()", op.path);
+    let placeholders = path_placeholders(&op.path);
+    if !placeholders.is_empty() {
+        let mut template = op.path.clone();
+        let mut args = Vec::new();
+        for name in &placeholders {
+            template = template.replace(&format!("{{{name}}}"), "{}");
+            let ident = rust_field(name);
+            match op.path_params[*name].as_str() {
+                "i64" => args.push(ident),
+                _ => args.push(format!("crate::api::segment({ident})")),
+            }
+        }
+        path = format!("format!({template:?}, {})", args.join(", "));
+    }
+    let mut code = format!(
+        "let call = Call::new(&operation::{}, {path});\n",
+        snake_upper(&op.id)
+    );
+    if op.body.is_some() {
+        code.push_str("let call = call.body(&body);\n");
+    }
+    code
+}
+
+fn query_setter(ty: &str) -> (String, String) {
+    let parsed = Type::parse(ty).expect("validated");
+    match ty {
+        "i64" | "bool" => (ty.to_owned(), "value.to_string()".into()),
+        "string" => ("impl Into<String>".into(), "value.into()".into()),
+        "date" | "datetime" => (
+            rust_type(&parsed).replace("crate::", "models::"),
+            "value.to_string()".into(),
+        ),
+        _ => (format!("models::{ty}"), "value.as_str().to_owned()".into()),
+    }
+}
+
+pub fn api(spec: &Spec) -> String {
+    let mut groups: IndexMap<&str, Vec<&Operation>> = IndexMap::new();
+    for op in &spec.operations {
+        groups.entry(op.group.as_str()).or_default().push(op);
+    }
+    let mut out = String::from(
+        "use crate::client::{Call, Client};\nuse crate::error::Error;\nuse spoki_models as models;\nuse spoki_models::operation;\n\n",
+    );
+
+    out.push_str("impl Client {\n");
+    for (group, ops) in &groups {
+        let doc = format!("Calls of the `{group}` group ({} operations).", ops.len());
+        out.push_str(&doc_lines(&doc, "    "));
+        writeln!(
+            out,
+            "    pub fn {}(&self) -> {}<'_> {{\n        {} {{ client: self }}\n    }}\n",
+            rust_field(group),
+            group_type(group),
+            group_type(group)
+        )
+        .unwrap();
+    }
+    out.push_str("}\n\n");
+
+    for (group, ops) in &groups {
+        out.push_str(&doc_lines(
+            &format!(
+                "The `{group}` calls; from [`Client::{}`].",
+                rust_field(group)
+            ),
+            "",
+        ));
+        writeln!(
+            out,
+            "#[derive(Debug, Clone, Copy)]\npub struct {}<'a> {{\n    client: &'a Client,\n}}\n",
+            group_type(group)
+        )
+        .unwrap();
+        writeln!(out, "impl<'a> {}<'a> {{", group_type(group)).unwrap();
+        for op in ops {
+            out.push_str(&doc_lines(&op_doc(op), "    "));
+            let params = params(op).join(", ");
+            let call = build_call(op);
+            if needs_builder(op) {
+                out.push_str("    ///\n    /// Set the optional parameters on the returned request, then `send` it");
+                if matches!(Response::parse(&op.response), Ok(Response::Page(_))) {
+                    out.push_str(" (or `stream` every item)");
+                }
+                out.push_str(".\n");
+                let result = if op.body.is_some() {
+                    format!("Result<{}<'a>, Error>", builder_type(op))
+                } else {
+                    format!("{}<'a>", builder_type(op))
+                };
+                writeln!(
+                    out,
+                    "    pub fn {}(&self, {params}) -> {result} {{",
+                    method_name(op)
+                )
+                .unwrap();
+                out.push_str(&call);
+                if op.body.is_some() {
+                    writeln!(
+                        out,
+                        "        Ok({} {{ client: self.client, call: call? }})\n    }}\n",
+                        builder_type(op)
+                    )
+                    .unwrap();
+                } else {
+                    writeln!(
+                        out,
+                        "        {} {{ client: self.client, call }}\n    }}\n",
+                        builder_type(op)
+                    )
+                    .unwrap();
+                }
+            } else {
+                writeln!(
+                    out,
+                    "    pub async fn {}(&self, {params}) -> Result<{}, Error> {{",
+                    method_name(op),
+                    response_type(op)
+                )
+                .unwrap();
+                out.push_str(&call);
+                if op.body.is_some() {
+                    writeln!(
+                        out,
+                        "        self.client.{}(call?).await\n    }}\n",
+                        receive(op)
+                    )
+                    .unwrap();
+                } else {
+                    writeln!(
+                        out,
+                        "        self.client.{}(call).await\n    }}\n",
+                        receive(op)
+                    )
+                    .unwrap();
+                }
+            }
+        }
+        out.push_str("}\n\n");
+    }
+
+    for op in spec.operations.iter().filter(|op| needs_builder(op)) {
+        let name = builder_type(op);
+        let doc = format!(
+            "A pending `{}` call; from [`{}::{}`].",
+            op.id,
+            group_type(&op.group),
+            method_name(op)
+        );
+        out.push_str(&doc_lines(&doc, ""));
+        writeln!(out, "#[derive(Clone)]\n#[must_use = \"a request does nothing until sent\"]\npub struct {name}<'a> {{\n    client: &'a Client,\n    call: Call,\n}}\n").unwrap();
+        writeln!(
+            out,
+            "impl std::fmt::Debug for {name}<'_> {{\n    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{\n        f.debug_struct({name:?}).field(\"query\", &self.call.query).finish_non_exhaustive()\n    }}\n}}\n"
+        )
+        .unwrap();
+        writeln!(out, "impl {name}<'_> {{").unwrap();
+        for (q, ty) in &op.query {
+            let (param, convert) = query_setter(ty);
+            writeln!(
+                out,
+                "    /// Sets the `{q}` query parameter.\n    pub fn {}(mut self, value: {param}) -> Self {{\n        self.call.set_query({q:?}, {convert});\n        self\n    }}\n",
+                rust_field(&crate::names::snake(q))
+            )
+            .unwrap();
+        }
+        writeln!(
+            out,
+            "    /// Sends the request.\n    pub async fn send(self) -> Result<{}, Error> {{\n        self.client.{}(self.call).await\n    }}\n",
+            response_type(op),
+            receive(op)
+        )
+        .unwrap();
+        if let Ok(Response::Page(m)) = Response::parse(&op.response) {
+            writeln!(
+                out,
+                "    /// Every item of every page, following `next` to the end.\n    pub fn stream(self) -> impl futures::Stream<Item = Result<models::{m}, Error>> + Send + 'static {{\n        crate::pagination::items(self.client.clone(), self.call)\n    }}\n"
+            )
+            .unwrap();
+        }
+        out.push_str("}\n\n");
+    }
+    out
+}
