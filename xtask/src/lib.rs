@@ -44,6 +44,10 @@ pub fn generate(root: &Path) -> Result<Vec<(PathBuf, String)>, Box<dyn Error>> {
             PathBuf::from("crates/spoki-client/src/generated/api.rs"),
             client::api(&spec),
         ),
+        (
+            PathBuf::from("crates/spoki-client/tests/every_operation.rs"),
+            client::every_operation_test(&spec),
+        ),
     ];
     files
         .into_iter()

@@ -29,6 +29,7 @@ pub use client::{
     API_KEY_HEADER, Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_USER_AGENT,
 };
+pub use embed::{EmbedPage, IframeUrl};
 pub use error::{ApiError, Error, InputError};
 pub use pagination::MAX_PAGES;
 #[cfg(feature = "reqwest")]
@@ -41,3 +42,4 @@ pub use transport::{
     TransportErrorKind,
 };
 pub use validate::MAX_CONTACTS_PER_SYNC;
+pub use webhook::{WebhookError, WebhookVerifier};
