@@ -71,24 +71,44 @@ impl Server {
     /// Answers the next requests to `path` with `faults`, in order.
     pub fn script(&self, path: &str, faults: Vec<Fault>) {
         let mut state = self.state.lock().unwrap();
-        state.scripts.entry(path.to_owned()).or_default().extend(faults);
+        state
+            .scripts
+            .entry(path.to_owned())
+            .or_default()
+            .extend(faults);
     }
 
     /// Answers requests to `path` with `fault` once its script is used up.
     pub fn always(&self, path: &str, fault: Fault) {
-        self.state.lock().unwrap().defaults.insert(path.to_owned(), fault);
+        self.state
+            .lock()
+            .unwrap()
+            .defaults
+            .insert(path.to_owned(), fault);
     }
 
     /// How many `method path` requests arrived (read in full).
     pub fn received(&self, method: &str, path: &str) -> usize {
         let key = format!("{method} {path}");
-        self.state.lock().unwrap().received.get(&key).copied().unwrap_or(0)
+        self.state
+            .lock()
+            .unwrap()
+            .received
+            .get(&key)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// How many of them were answered 429, which means rejected before processing.
     pub fn rejected(&self, method: &str, path: &str) -> usize {
         let key = format!("{method} {path}");
-        self.state.lock().unwrap().rejected.get(&key).copied().unwrap_or(0)
+        self.state
+            .lock()
+            .unwrap()
+            .rejected
+            .get(&key)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// How many were let through to processing (received minus 429s).
