@@ -171,6 +171,9 @@ impl ApiError {
                 "code" => error.code = text,
                 "title" => error.title = text,
                 "detail" | "message" if error.detail.is_none() => error.detail = text,
+                _ if is_credential_field(&key) => {
+                    error.fields.insert(key, vec!["[REDACTED]".into()]);
+                }
                 _ => {
                     let messages: Vec<String> = match value {
                         serde_json::Value::Array(items) => items
@@ -245,4 +248,13 @@ pub enum InputError {
     /// Anything else, explained.
     #[error("{0}")]
     Other(String),
+}
+
+/// Whether a JSON field name looks like it holds a credential, whose value must not be kept
+/// in errors.
+pub(crate) fn is_credential_field(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["secret", "token", "key", "password"]
+        .iter()
+        .any(|s| name.contains(s))
 }
