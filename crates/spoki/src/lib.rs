@@ -1,1 +1,30 @@
-//! spoki
+//! Rust SDK for [Spoki](https://spoki.com), the platform built on WhatsApp's official
+//! Business APIs.
+//!
+//! This crate gathers the layers of the SDK behind features, so that one dependency brings
+//! what an integration needs:
+//!
+//! | module | crate | feature |
+//! |---|---|---|
+//! | [`models`] | `spoki-models`: wire types and the operation table | always |
+//! | [`client`] | `spoki-client`: typed calls, transport trait, webhooks, iframe | `client` (default), `reqwest` (default), `mock` |
+//! | [`middleware`] | `spoki-middleware`: rate limits and safe retries | `middleware` (default) |
+//! | [`billing`] | `spoki-billing`: what a send or a campaign will cost | `billing` (default) |
+//!
+//! The most used items are also at the root: [`Client`], [`Error`], [`Phone`], [`Money`].
+
+#![deny(missing_docs)]
+
+pub use spoki_models as models;
+pub use spoki_models::{Money, Phone, Secret};
+
+#[cfg(feature = "client")]
+pub use spoki_client as client;
+#[cfg(feature = "client")]
+pub use spoki_client::{Client, ClientBuilder, Error};
+
+#[cfg(feature = "middleware")]
+pub use spoki_middleware as middleware;
+
+#[cfg(feature = "billing")]
+pub use spoki_billing as billing;

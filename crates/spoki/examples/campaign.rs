@@ -1,0 +1,131 @@
+//! The main job of a vendor integration, end to end: predict what a renewal campaign costs,
+//! check that the client's Spoki credit covers it, then start the client's automation for the
+//! recipients, through the rate-limit and retry layers.
+//!
+//! By default it runs against an embedded stand-in for the Spoki API on 127.0.0.1, so it needs
+//! no account and sends nothing anywhere:
+//!
+//! ```text
+//! cargo run -p spoki --example campaign
+//! ```
+
+#[path = "../../spoki-client/tests/support/fake_spoki.rs"]
+#[allow(dead_code)]
+mod fake_spoki;
+#[path = "../../spoki-client/tests/support/server.rs"]
+#[allow(dead_code)]
+mod server;
+
+use spoki::billing::{self, Customer, Event, Ledger, Message, PricingModel, RateCard};
+use spoki::client::ReqwestTransport;
+use spoki::middleware::{RateLimited, Retrying};
+use spoki::models::{AutomationContact, AutomationStartBulk};
+use spoki::{Client, Phone};
+use std::time::Duration;
+
+const RATE_CARD: &str = r#"{"currency": "EUR", "calling_codes": {"39": "IT", "49": "DE"},
+    "markets": {"IT": {"marketing": 0.14, "utility": 0.10, "authentication": 0.12, "service": 0.11},
+                "DE": {"marketing": 0.18, "utility": 0.11, "authentication": 0.13, "service": 0.12}}}"#;
+
+const RECIPIENTS: [(&str, &str); 4] = [
+    ("+393331234567", "Mario"),
+    ("+39333123461234", "John"),
+    ("+491701234567", "Anna"),
+    ("+393470000002", "Luca"),
+];
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let spoki = fake_spoki::start().await;
+    let now = billing::Timestamp::parse_rfc3339("2024-07-15T18:00:00Z")?;
+
+    // 1. What the campaign costs, given what was already sent today: Mario got a marketing
+    //    template this morning, so his conversation is still open and joining it is free.
+    let mut ledger = Ledger::new(
+        PricingModel::Conversation2024,
+        RateCard::from_json(RATE_CARD)?,
+    );
+    let morning = billing::Timestamp::parse_rfc3339("2024-07-15T09:00:00Z")?;
+    let marketing = Message::Template(billing::TemplateCategory::Marketing);
+    ledger.apply(&Event::new(
+        morning,
+        Customer::parse(RECIPIENTS[0].0)?,
+        marketing,
+    ))?;
+    let recipients = RECIPIENTS
+        .iter()
+        .map(|(p, _)| Customer::parse(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let estimate =
+        ledger.estimate_campaign(recipients, billing::TemplateCategory::Marketing, now)?;
+    println!(
+        "campaign to {} recipients: {} new paid conversations, {} free, {} EUR",
+        estimate.recipients,
+        estimate.new_paid_conversations,
+        estimate.free_sends,
+        estimate.total_cost
+    );
+
+    // 2. A client whose every call is paced to Spoki's limits and retried only when safe.
+    let transport = ReqwestTransport::new(
+        Duration::from_secs(3),
+        Duration::from_secs(30),
+        "spoki-example",
+    )?;
+    let stack = Retrying::new(RateLimited::new(transport));
+    let agency = Client::builder()
+        .base_url(&spoki.url)
+        .api_key(fake_spoki::AGENCY_API_KEY)
+        .transport(stack)
+        .build()?;
+    let account = agency.accounts().get(fake_spoki::CLIENT_ACCOUNT_ID).await?;
+    let available = account
+        .estimated_available_conversations
+        .unwrap_or(0)
+        .max(0) as u64;
+    println!(
+        "client {:?}: credit {}, {} conversations available",
+        account.name.as_deref().unwrap_or("?"),
+        account.current_credit.unwrap_or_default(),
+        available
+    );
+    if !estimate.fits_within(available) {
+        println!(
+            "not enough credit: {} conversations short; nothing sent",
+            estimate.shortfall(available)
+        );
+        return Ok(());
+    }
+
+    // 3. Start the client's automation for everyone, authenticated by its secret.
+    let contacts = RECIPIENTS
+        .iter()
+        .map(|(phone, name)| Ok(AutomationContact::new(Phone::parse(phone)?).first_name(*name)))
+        .collect::<Result<Vec<_>, spoki::models::PhoneError>>()?;
+    let starter = Client::builder()
+        .base_url(&spoki.url)
+        .transport(Retrying::new(RateLimited::new(ReqwestTransport::new(
+            Duration::from_secs(3),
+            Duration::from_secs(30),
+            "spoki-example",
+        )?)))
+        .build()?;
+    starter
+        .automations()
+        .start_bulk(
+            fake_spoki::AUTOMATION_UUID,
+            &AutomationStartBulk::new(fake_spoki::AUTOMATION_SECRET, contacts),
+        )
+        .await?;
+    let starts = spoki
+        .received()
+        .iter()
+        .filter(|r| r.target.starts_with("/wh/ap/"))
+        .count();
+    println!(
+        "automation started for {} contacts ({} request received by Spoki)",
+        RECIPIENTS.len(),
+        starts
+    );
+    Ok(())
+}
