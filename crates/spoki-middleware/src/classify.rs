@@ -265,14 +265,13 @@ impl RetryPolicy {
     /// Decides whether to send the request again, and when.
     ///
     /// Pure but for the jitter, which [`Jitter::none`] or [`Jitter::seeded`] make deterministic.
-    /// See the crate documentation for the table.
+    /// See `docs/middleware.md` for the table.
     pub fn decide(&self, attempt: &Attempt<'_>) -> Decision {
-        let idempotent = attempt.idempotent.unwrap_or_else(|| {
-            matches!(
-                *attempt.method,
-                Method::GET | Method::HEAD | Method::OPTIONS
-            )
-        });
+        let safe_method = matches!(
+            *attempt.method,
+            Method::GET | Method::HEAD | Method::OPTIONS
+        );
+        let idempotent = attempt.idempotent.unwrap_or(safe_method);
         let (reason, hint) = match attempt.outcome {
             Outcome::Response { status, headers } => {
                 let retryable = if idempotent {
