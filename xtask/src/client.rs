@@ -95,14 +95,15 @@ fn build_call(op: &Operation) -> String {
         }
         path = format!("format!({template:?}, {})", args.join(", "));
     }
-    let mut code = format!(
-        "let call = Call::new(&operation::{}, {path});\n",
+    let body = if op.body.is_some() {
+        ".body(body)?"
+    } else {
+        ""
+    };
+    format!(
+        "let call = Call::new(&operation::{}, {path}){body};\n",
         snake_upper(&op.id)
-    );
-    if op.body.is_some() {
-        code.push_str("let call = call.body(&body);\n");
-    }
-    code
+    )
 }
 
 fn query_setter(ty: &str) -> (String, String) {
@@ -179,21 +180,19 @@ pub fn api(spec: &Spec) -> String {
                 )
                 .unwrap();
                 out.push_str(&call);
-                if op.body.is_some() {
-                    writeln!(
-                        out,
-                        "        Ok({} {{ client: self.client, call: call? }})\n    }}\n",
-                        builder_type(op)
-                    )
-                    .unwrap();
+                let wrap = if op.body.is_some() {
+                    ("Ok(", ")")
                 } else {
-                    writeln!(
-                        out,
-                        "        {} {{ client: self.client, call }}\n    }}\n",
-                        builder_type(op)
-                    )
-                    .unwrap();
-                }
+                    ("", "")
+                };
+                writeln!(
+                    out,
+                    "        {}{} {{ client: self.client, call }}{}\n    }}\n",
+                    wrap.0,
+                    builder_type(op),
+                    wrap.1
+                )
+                .unwrap();
             } else {
                 writeln!(
                     out,
@@ -203,21 +202,12 @@ pub fn api(spec: &Spec) -> String {
                 )
                 .unwrap();
                 out.push_str(&call);
-                if op.body.is_some() {
-                    writeln!(
-                        out,
-                        "        self.client.{}(call?).await\n    }}\n",
-                        receive(op)
-                    )
-                    .unwrap();
-                } else {
-                    writeln!(
-                        out,
-                        "        self.client.{}(call).await\n    }}\n",
-                        receive(op)
-                    )
-                    .unwrap();
-                }
+                writeln!(
+                    out,
+                    "        self.client.{}(call).await\n    }}\n",
+                    receive(op)
+                )
+                .unwrap();
             }
         }
         out.push_str("}\n\n");

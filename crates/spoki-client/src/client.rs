@@ -228,7 +228,7 @@ impl Call {
         self.query.push((name.to_owned(), value));
     }
 
-    pub(crate) fn body(mut self, body: &impl serde::Serialize) -> Result<Call, Error> {
+    pub(crate) fn body(mut self, body: &(impl serde::Serialize + ?Sized)) -> Result<Call, Error> {
         let value = serde_json::to_value(body)
             .map_err(|e| InputError::Other(format!("cannot encode the body: {e}")))?;
         crate::validate::check(self.operation, &value)?;

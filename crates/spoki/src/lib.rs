@@ -28,3 +28,8 @@ pub use spoki_middleware as middleware;
 
 #[cfg(feature = "billing")]
 pub use spoki_billing as billing;
+
+// Compiles the README's example as a doctest, so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -232,9 +232,9 @@ impl<'a> AutomationsApi<'a> {
         let call = Call::new(
             &operation::AUTOMATIONS_START,
             format!("/wh/ap/{}/", crate::api::segment(uuid)),
-        );
-        let call = call.body(&body);
-        self.client.empty(call?).await
+        )
+        .body(body)?;
+        self.client.empty(call).await
     }
 
     /// Start Automation for many contacts.
@@ -252,9 +252,9 @@ impl<'a> AutomationsApi<'a> {
         let call = Call::new(
             &operation::AUTOMATIONS_START_BULK,
             format!("/wh/ap/{}/bulk/", crate::api::segment(uuid)),
-        );
-        let call = call.body(&body);
-        self.client.empty(call?).await
+        )
+        .body(body)?;
+        self.client.empty(call).await
     }
 
     /// List, search, and filter automations.
@@ -298,9 +298,9 @@ impl<'a> AutomationsApi<'a> {
         let call = Call::new(
             &operation::AUTOMATIONS_CREATE,
             "/api/1/automations/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Custom fields used.
@@ -343,9 +343,9 @@ impl<'a> CampaignsApi<'a> {
     ///
     /// Not idempotent: never retried once it may have reached Spoki.
     pub async fn create(&self, body: &models::CampaignWrite) -> Result<models::Campaign, Error> {
-        let call = Call::new(&operation::CAMPAIGNS_CREATE, "/api/1/campaigns/".to_owned());
-        let call = call.body(&body);
-        self.client.json(call?).await
+        let call =
+            Call::new(&operation::CAMPAIGNS_CREATE, "/api/1/campaigns/".to_owned()).body(body)?;
+        self.client.json(call).await
     }
 
     /// Retrieve campaign.
@@ -370,9 +370,9 @@ impl<'a> CampaignsApi<'a> {
         let call = Call::new(
             &operation::CAMPAIGNS_UPDATE,
             format!("/api/1/campaigns/{}/", id),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Delete campaign.
@@ -418,9 +418,9 @@ impl<'a> ContactsApi<'a> {
         let call = Call::new(
             &operation::CONTACTS_SYNC_ALL,
             "/api/1/contacts/sync_all/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.value(call?).await
+        )
+        .body(body)?;
+        self.client.value(call).await
     }
 
     /// Add Operator.
@@ -436,9 +436,9 @@ impl<'a> ContactsApi<'a> {
         let call = Call::new(
             &operation::CONTACTS_ADD_OPERATOR,
             format!("/api/1/contacts/{}/add_operator/", id),
-        );
-        let call = call.body(&body);
-        self.client.value(call?).await
+        )
+        .body(body)?;
+        self.client.value(call).await
     }
 
     /// Remove Operator.
@@ -454,9 +454,9 @@ impl<'a> ContactsApi<'a> {
         let call = Call::new(
             &operation::CONTACTS_REMOVE_OPERATOR,
             format!("/api/1/contacts/{}/remove_operator/", id),
-        );
-        let call = call.body(&body);
-        self.client.value(call?).await
+        )
+        .body(body)?;
+        self.client.value(call).await
     }
 
     /// Create or update contact.
@@ -470,9 +470,9 @@ impl<'a> ContactsApi<'a> {
         let call = Call::new(
             &operation::CONTACTS_SYNC,
             "/api/1/contacts/sync/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Retrieve contact.
@@ -494,9 +494,9 @@ impl<'a> ContactsApi<'a> {
         let call = Call::new(
             &operation::CONTACTS_UPDATE,
             format!("/api/1/contacts/{}/", id),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Delete contact.
@@ -521,9 +521,9 @@ impl<'a> ContactsApi<'a> {
         let call = Call::new(
             &operation::CONTACTS_BLOCK,
             format!("/api/1/contacts/{}/", id),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Unlock Contact.
@@ -539,9 +539,9 @@ impl<'a> ContactsApi<'a> {
         let call = Call::new(
             &operation::CONTACTS_UNBLOCK,
             format!("/api/1/contacts/{}/", id),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 }
 
@@ -582,9 +582,9 @@ impl<'a> CustomFieldsApi<'a> {
         let call = Call::new(
             &operation::CUSTOM_FIELDS_CREATE,
             "/api/1/custom-fields/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Retrieve custom field.
@@ -609,9 +609,9 @@ impl<'a> CustomFieldsApi<'a> {
         let call = Call::new(
             &operation::CUSTOM_FIELDS_UPDATE,
             format!("/api/1/custom-fields/{}/", id),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Delete custom field.
@@ -647,9 +647,9 @@ impl<'a> EmbeddingApi<'a> {
         let call = Call::new(
             &operation::AUTH_GET_AUTHENTICATION_TOKEN,
             "/api/1/auth/get_authentication_token/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 }
 
@@ -699,9 +699,9 @@ impl<'a> InvitationsApi<'a> {
         let call = Call::new(
             &operation::INVITATIONS_CREATE,
             "/api/1/invitations/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Resend invitation email.
@@ -732,9 +732,9 @@ impl<'a> InvitationsApi<'a> {
         let call = Call::new(
             &operation::INVITATIONS_UPDATE_ROLE,
             format!("/api/1/invitations/{}/update_role/", id),
-        );
-        let call = call.body(&body);
-        self.client.value(call?).await
+        )
+        .body(body)?;
+        self.client.value(call).await
     }
 
     /// Delete invitation.
@@ -778,9 +778,8 @@ impl<'a> ListsApi<'a> {
         &self,
         body: &models::ContactListCreate,
     ) -> Result<models::ContactList, Error> {
-        let call = Call::new(&operation::LISTS_CREATE, "/api/1/lists/".to_owned());
-        let call = call.body(&body);
-        self.client.json(call?).await
+        let call = Call::new(&operation::LISTS_CREATE, "/api/1/lists/".to_owned()).body(body)?;
+        self.client.json(call).await
     }
 
     /// Retrieve list.
@@ -806,9 +805,9 @@ impl<'a> ListsApi<'a> {
         let call = Call::new(
             &operation::LISTS_SYNC_CONTACTS,
             format!("/api/1/lists/{}/sync_contacts/", id),
-        );
-        let call = call.body(&body);
-        self.client.value(call?).await
+        )
+        .body(body)?;
+        self.client.value(call).await
     }
 
     /// Remove all contacts.
@@ -845,9 +844,9 @@ impl<'a> ListsApi<'a> {
         let call = Call::new(
             &operation::LISTS_REMOVE_CONTACTS,
             format!("/api/1/lists/{}/remove_contacts/", id),
-        );
-        let call = call.body(&body);
-        self.client.value(call?).await
+        )
+        .body(body)?;
+        self.client.value(call).await
     }
 }
 
@@ -870,9 +869,9 @@ impl<'a> MessagesApi<'a> {
         let call = Call::new(
             &operation::MESSAGES_SEND_TEMPLATE,
             "/api/1/messages/send/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Send Template With Dynamic Header Media.
@@ -887,9 +886,9 @@ impl<'a> MessagesApi<'a> {
         let call = Call::new(
             &operation::MESSAGES_SEND_TEMPLATE_HEADER_MEDIA,
             "/api/1/messages/send/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Send Template Carousel With Dynamic Header Medias.
@@ -904,9 +903,9 @@ impl<'a> MessagesApi<'a> {
         let call = Call::new(
             &operation::MESSAGES_SEND_TEMPLATE_CAROUSEL,
             "/api/1/messages/send/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Send Template Carousel With Dynamic Multilanguage Header Medias.
@@ -921,9 +920,9 @@ impl<'a> MessagesApi<'a> {
         let call = Call::new(
             &operation::MESSAGES_SEND_TEMPLATE_CAROUSEL_MULTILANGUAGE,
             "/api/1/messages/send/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Send Message Text.
@@ -937,9 +936,9 @@ impl<'a> MessagesApi<'a> {
         let call = Call::new(
             &operation::MESSAGES_SEND_TEXT,
             "/api/1/messages/send/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Send Message With Buttons.
@@ -954,9 +953,9 @@ impl<'a> MessagesApi<'a> {
         let call = Call::new(
             &operation::MESSAGES_SEND_BUTTONS,
             "/api/1/messages/send/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Send Message List.
@@ -968,9 +967,9 @@ impl<'a> MessagesApi<'a> {
         let call = Call::new(
             &operation::MESSAGES_SEND_LIST,
             "/api/1/messages/send/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 }
 
@@ -1055,9 +1054,9 @@ impl<'a> RolesApi<'a> {
         let call = Call::new(
             &operation::ROLES_ADD_SERVICE_USER,
             "/api/1/roles/add_service_user/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Generate Private Key.
@@ -1099,9 +1098,9 @@ impl<'a> RolesApi<'a> {
         let call = Call::new(
             &operation::ROLES_UPDATE_ROLE,
             format!("/api/1/roles/{}/update_role/", id),
-        );
-        let call = call.body(&body);
-        self.client.value(call?).await
+        )
+        .body(body)?;
+        self.client.value(call).await
     }
 
     /// Delete role.
@@ -1168,9 +1167,9 @@ impl<'a> TemplatesApi<'a> {
     ///
     /// Not idempotent: never retried once it may have reached Spoki.
     pub async fn create(&self, body: &models::TemplateCreate) -> Result<models::Template, Error> {
-        let call = Call::new(&operation::TEMPLATES_CREATE, "/api/1/templates/".to_owned());
-        let call = call.body(&body);
-        self.client.json(call?).await
+        let call =
+            Call::new(&operation::TEMPLATES_CREATE, "/api/1/templates/".to_owned()).body(body)?;
+        self.client.json(call).await
     }
 
     /// Clone template.
@@ -1199,9 +1198,9 @@ impl<'a> TemplatesApi<'a> {
         let call = Call::new(
             &operation::TEMPLATES_UPDATE,
             format!("/api/1/templates/{}/", id),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Request template.
@@ -1293,9 +1292,9 @@ impl<'a> TicketsApi<'a> {
     ///
     /// Not idempotent: never retried once it may have reached Spoki.
     pub async fn create(&self, body: &models::TicketWrite) -> Result<models::Ticket, Error> {
-        let call = Call::new(&operation::TICKETS_CREATE, "/api/1/tickets/".to_owned());
-        let call = call.body(&body);
-        self.client.json(call?).await
+        let call =
+            Call::new(&operation::TICKETS_CREATE, "/api/1/tickets/".to_owned()).body(body)?;
+        self.client.json(call).await
     }
 
     /// Retrieve ticket.
@@ -1317,9 +1316,9 @@ impl<'a> TicketsApi<'a> {
         let call = Call::new(
             &operation::TICKETS_UPDATE,
             format!("/api/1/tickets/{}/", id),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Delete ticket.
@@ -1362,9 +1361,8 @@ impl<'a> MediaApi<'a> {
     ///
     /// Not idempotent: never retried once it may have reached Spoki.
     pub async fn create(&self, body: &models::MediaCreate) -> Result<models::Media, Error> {
-        let call = Call::new(&operation::MEDIA_CREATE, "/api/1/media/".to_owned());
-        let call = call.body(&body);
-        self.client.json(call?).await
+        let call = Call::new(&operation::MEDIA_CREATE, "/api/1/media/".to_owned()).body(body)?;
+        self.client.json(call).await
     }
 
     /// Retrieve media.
@@ -1383,9 +1381,9 @@ impl<'a> MediaApi<'a> {
         id: i64,
         body: &models::MediaUpdate,
     ) -> Result<models::Media, Error> {
-        let call = Call::new(&operation::MEDIA_UPDATE, format!("/api/1/media/{}/", id));
-        let call = call.body(&body);
-        self.client.json(call?).await
+        let call =
+            Call::new(&operation::MEDIA_UPDATE, format!("/api/1/media/{}/", id)).body(body)?;
+        self.client.json(call).await
     }
 
     /// Delete media.
@@ -1429,9 +1427,9 @@ impl<'a> WebhooksApi<'a> {
         let call = Call::new(
             &operation::WEBHOOKS_CREATE,
             "/api/1/external-webhooks/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Retrieve webhook.
@@ -1456,9 +1454,9 @@ impl<'a> WebhooksApi<'a> {
         let call = Call::new(
             &operation::WEBHOOKS_UPDATE,
             format!("/api/1/external-webhooks/{}/", id),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Delete webhook.
@@ -1498,9 +1496,9 @@ impl<'a> WebhooksApi<'a> {
         let call = Call::new(
             &operation::WEBHOOKS_SET_EXPANDS,
             format!("/api/1/external-webhooks/{}/expands/", id),
-        );
-        let call = call.body(&body);
-        self.client.value(call?).await
+        )
+        .body(body)?;
+        self.client.value(call).await
     }
 
     /// Send test webhook.
@@ -1557,9 +1555,9 @@ impl<'a> PartnersApi<'a> {
         let call = Call::new(
             &operation::PARTNERS_CREATE_CONVERSATIONS_SUBRECHARGE,
             "/api/1/partners/create_conversations_subrecharge/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.value(call?).await
+        )
+        .body(body)?;
+        self.client.value(call).await
     }
 
     /// List, search and filter partners.
@@ -1605,9 +1603,9 @@ impl<'a> PartnersApi<'a> {
         let call = Call::new(
             &operation::PARTNERS_ONBOARDING,
             "/api/1/partners/onboarding/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.value(call?).await
+        )
+        .body(body)?;
+        self.client.value(call).await
     }
 
     /// Create API Key For Account.
@@ -1622,9 +1620,9 @@ impl<'a> PartnersApi<'a> {
         let call = Call::new(
             &operation::PARTNERS_CREATE_API_KEY_FOR_ACCOUNT,
             "/api/1/partners/create_api_key_for_account/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Revoke API Key For Account.
@@ -1641,9 +1639,9 @@ impl<'a> PartnersApi<'a> {
         let call = Call::new(
             &operation::PARTNERS_REVOKE_API_KEY_FOR_ACCOUNT,
             "/api/1/partners/revoke_api_key_for_account/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.value(call?).await
+        )
+        .body(body)?;
+        self.client.value(call).await
     }
 
     /// Add Software Vendor Clients.
@@ -1660,9 +1658,9 @@ impl<'a> PartnersApi<'a> {
         let call = Call::new(
             &operation::PARTNERS_ADD_SV_CLIENTS,
             "/api/1/partners/add_sv_clients/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.value(call?).await
+        )
+        .body(body)?;
+        self.client.value(call).await
     }
 
     /// Create Meta Credit Subrecharge.
@@ -1679,9 +1677,9 @@ impl<'a> PartnersApi<'a> {
         let call = Call::new(
             &operation::PARTNERS_CREATE_SUBRECHARGE,
             "/api/1/partners/create_subrecharge/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.value(call?).await
+        )
+        .body(body)?;
+        self.client.value(call).await
     }
 
     /// Set Account Profit Margins - Software Vendor Only.
@@ -1696,9 +1694,9 @@ impl<'a> PartnersApi<'a> {
         let call = Call::new(
             &operation::PARTNERS_SET_PROFITS,
             "/api/1/partners/set_profits/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.value(call?).await
+        )
+        .body(body)?;
+        self.client.value(call).await
     }
 
     /// Move Credit From Account - Software Vendor Only.
@@ -1715,9 +1713,9 @@ impl<'a> PartnersApi<'a> {
         let call = Call::new(
             &operation::PARTNERS_MOVE_CREDIT_FROM_ACCOUNT,
             "/api/1/partners/move_credit_from_account/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.value(call?).await
+        )
+        .body(body)?;
+        self.client.value(call).await
     }
 
     /// Get account report.
@@ -1828,9 +1826,9 @@ impl<'a> PartnerRolesApi<'a> {
         let call = Call::new(
             &operation::PARTNER_ROLES_UPDATE_ROLE,
             format!("/api/1/partner-roles/{}/update_role/", id),
-        );
-        let call = call.body(&body);
-        self.client.value(call?).await
+        )
+        .body(body)?;
+        self.client.value(call).await
     }
 
     /// Delete role.
@@ -1891,9 +1889,9 @@ impl<'a> PartnerInvitationsApi<'a> {
         let call = Call::new(
             &operation::PARTNER_INVITATIONS_CREATE,
             "/api/1/partner-invitations/".to_owned(),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Resend invitation email.
@@ -1924,9 +1922,9 @@ impl<'a> PartnerInvitationsApi<'a> {
         let call = Call::new(
             &operation::PARTNER_INVITATIONS_UPDATE_ROLE,
             format!("/api/1/partner-invitations/{}/update_role/", id),
-        );
-        let call = call.body(&body);
-        self.client.value(call?).await
+        )
+        .body(body)?;
+        self.client.value(call).await
     }
 
     /// Delete invitation.
@@ -1978,9 +1976,9 @@ impl<'a> ChannelsApi<'a> {
     ///
     /// Not idempotent: never retried once it may have reached Spoki.
     pub async fn create(&self, body: &models::ChannelCreate) -> Result<models::Channel, Error> {
-        let call = Call::new(&operation::CHANNELS_CREATE, "/api/1/channel/".to_owned());
-        let call = call.body(&body);
-        self.client.json(call?).await
+        let call =
+            Call::new(&operation::CHANNELS_CREATE, "/api/1/channel/".to_owned()).body(body)?;
+        self.client.json(call).await
     }
 
     /// Rename channel.
@@ -1994,9 +1992,9 @@ impl<'a> ChannelsApi<'a> {
         let call = Call::new(
             &operation::CHANNELS_RENAME,
             format!("/api/1/channel/{}/", id_channel),
-        );
-        let call = call.body(&body);
-        self.client.json(call?).await
+        )
+        .body(body)?;
+        self.client.json(call).await
     }
 
     /// Set primary channel.
