@@ -96,3 +96,38 @@ fn spec_list_prints_one_line_per_operation() {
     assert!(lines.contains(&"POST /wh/ap/{uuid}/bulk/ automations_start_bulk"));
     assert!(lines.iter().all(|l| l.split(' ').count() == 3));
 }
+
+/// The layers stay light: models and billing never pull in an async runtime or HTTP stack.
+#[test]
+fn models_and_billing_have_no_runtime_or_http_dependencies() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for package in ["spoki-models", "spoki-billing"] {
+        let output = std::process::Command::new(&cargo)
+            .args([
+                "tree",
+                "--offline",
+                "-p",
+                package,
+                "-e",
+                "normal",
+                "--prefix",
+                "none",
+            ])
+            .current_dir(xtask::workspace_root())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let tree = String::from_utf8(output.stdout).unwrap();
+        assert!(tree.contains(package));
+        for heavy in ["tokio ", "reqwest ", "hyper "] {
+            assert!(
+                !tree.contains(heavy),
+                "{package} depends on {heavy}:\n{tree}"
+            );
+        }
+    }
+}
