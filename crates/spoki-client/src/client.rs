@@ -1,9 +1,10 @@
 //! The client: configuration, request building, the call itself and decoding.
 
 use crate::error::{ApiError, Error, InputError};
+use crate::retry_after::parse_retry_after;
 use crate::transport::{CredentialId, HttpRequest, RequestContext, Transport};
 use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
+use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue, USER_AGENT};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use spoki_models::operation::{AuthKind, Operation};
@@ -334,11 +335,8 @@ impl Client {
                 return Ok(response.into_body());
             }
             if status.as_u16() == 429 {
-                let retry_after = response
-                    .headers()
-                    .get(RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(parse_retry_after);
+                let retry_after =
+                    parse_retry_after(response.headers(), std::time::SystemTime::now());
                 return Err(Error::RateLimited {
                     retry_after,
                     client_side: false,
@@ -374,19 +372,6 @@ impl Client {
         }
         decode(op, &body)
     }
-}
-
-/// `Retry-After` as seconds or as an HTTP date, from now.
-pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(
-        at.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
 }
 
 /// Decodes JSON, naming the failing path and keeping a redacted start of the body.

@@ -21,6 +21,7 @@ mod generated;
 mod pagination;
 #[cfg(feature = "reqwest")]
 mod reqwest_transport;
+pub mod retry_after;
 pub mod transport;
 mod validate;
 pub mod webhook;

@@ -1,9 +1,9 @@
 //! The retry classifier: a pure function from one attempt's outcome to a decision.
 
 use crate::jitter::Jitter;
-use crate::retry_after::parse_retry_after;
 use http::{HeaderMap, Method, StatusCode};
 use spoki_client::TransportErrorKind;
+use spoki_client::retry_after::parse_retry_after;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 

@@ -41,10 +41,9 @@ mod classify;
 mod jitter;
 mod rate_limit;
 mod retry;
-mod retry_after;
 
 pub use classify::{Attempt, Decision, Outcome, RetryBudget, RetryPolicy, RetryReason, StopReason};
 pub use jitter::Jitter;
 pub use rate_limit::{ClassQuota, LimitMode, RateLimitConfig, RateLimited, Untagged};
 pub use retry::Retrying;
-pub use retry_after::parse_retry_after;
+pub use spoki_client::retry_after::parse_retry_after;

@@ -1,13 +1,13 @@
 //! The client-side rate limiter.
 
 use crate::jitter::Jitter;
-use crate::retry_after::parse_retry_after;
 use async_trait::async_trait;
 use governor::clock::Clock;
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use http::StatusCode;
+use spoki_client::retry_after::parse_retry_after;
 use spoki_client::{
     CredentialId, HttpRequest, HttpResponse, RequestContext, Transport, TransportError,
     TransportErrorKind,

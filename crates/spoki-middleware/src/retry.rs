@@ -147,6 +147,8 @@ impl<T: Transport> Transport for Retrying<T> {
                     drop(result);
                     tokio::time::sleep(after).await;
                     attempt += 1;
+                    // The client's call span has an `attempt` field; keep it current.
+                    tracing::Span::current().record("attempt", attempt);
                 }
             }
         }
