@@ -67,6 +67,8 @@ pub struct ClientBuilder {
     attempt_timeout: Duration,
     user_agent: String,
     transport: Option<Arc<dyn Transport>>,
+    #[cfg(feature = "reqwest")]
+    reqwest_client: Option<reqwest::Client>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -91,6 +93,8 @@ impl Default for ClientBuilder {
             attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             user_agent: DEFAULT_USER_AGENT.into(),
             transport: None,
+            #[cfg(feature = "reqwest")]
+            reqwest_client: None,
         }
     }
 }
@@ -133,11 +137,13 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses your `reqwest::Client` (proxy, pool settings, TLS roots).
+    /// Uses your `reqwest::Client` (proxy, pool settings, TLS roots), with the attempt
+    /// timeout of this builder; its own connect timeout applies. See
+    /// [`ReqwestTransport::from_client`](crate::ReqwestTransport::from_client) about redirects.
     #[cfg(feature = "reqwest")]
-    pub fn reqwest_client(self, client: reqwest::Client) -> Self {
-        let timeout = self.attempt_timeout;
-        self.transport(crate::ReqwestTransport::from_client(client).attempt_timeout(timeout))
+    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
+        self.reqwest_client = Some(client);
+        self
     }
 
     /// Checks the configuration and builds the client.

@@ -61,6 +61,12 @@ pub enum Error {
     },
 }
 
+impl From<spoki_models::PhoneError> for Error {
+    fn from(error: spoki_models::PhoneError) -> Error {
+        Error::InvalidInput(error.into())
+    }
+}
+
 fn retry_after_text(wait: &Option<Duration>) -> String {
     wait.map(|w| format!("; retry after {:.3} s", w.as_secs_f64()))
         .unwrap_or_default()
@@ -216,13 +222,8 @@ impl fmt::Display for ApiError {
 #[non_exhaustive]
 pub enum InputError {
     /// A phone number is not E.164.
-    #[error("{field}: {source}")]
-    Phone {
-        /// Where the number was.
-        field: String,
-        /// What is wrong with it.
-        source: spoki_models::PhoneError,
-    },
+    #[error(transparent)]
+    Phone(#[from] spoki_models::PhoneError),
     /// A secret, key or token is empty.
     #[error("{0} is empty")]
     EmptySecret(&'static str),

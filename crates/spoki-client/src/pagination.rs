@@ -15,7 +15,8 @@ pub const MAX_PAGES: usize = 100_000;
 /// The next request is made to the client's own origin with the original query, updated by
 /// the parameters of the `next` URL (usually `page`): the API key never goes to a host the
 /// server names, and filters are never dropped. The stream ends on a page without `next`, an
-/// empty page, or a `next` already followed (which would loop).
+/// empty page, once `count` items have come, or at a `next` already followed (which would
+/// loop).
 pub(crate) fn pages<T>(
     client: Client,
     call: Call,
@@ -28,6 +29,7 @@ where
         call: Call,
         next: Option<Vec<(String, String)>>,
         seen: HashSet<Vec<(String, String)>>,
+        fetched: u64,
     }
     let mut first = call.query.clone();
     first.sort();
@@ -36,6 +38,7 @@ where
         next: Some(call.query.clone()),
         call,
         seen: HashSet::from([first]),
+        fetched: 0,
     };
     stream::try_unfold(state, |mut state| async move {
         let Some(query) = state.next.take() else {
@@ -44,7 +47,9 @@ where
         let mut call = state.call.clone();
         call.query = query;
         let page: Page<T> = state.client.json(call).await?;
-        if !page.results.is_empty() && state.seen.len() < MAX_PAGES {
+        state.fetched += page.results.len() as u64;
+        let all_fetched = page.count.is_some_and(|count| state.fetched >= count);
+        if !page.results.is_empty() && !all_fetched && state.seen.len() < MAX_PAGES {
             state.next = page
                 .next
                 .as_deref()
@@ -73,11 +78,14 @@ where
 fn follow(original: &[(String, String)], next: &str) -> Option<Vec<(String, String)>> {
     let base = url::Url::parse("http://next.invalid/").expect("static URL");
     let next = base.join(next).ok()?;
-    let mut query = original.to_vec();
-    for (k, v) in next.query_pairs() {
-        query.retain(|(key, _)| *key != k);
-        query.push((k.into_owned(), v.into_owned()));
-    }
+    let pairs: Vec<(String, String)> = next.query_pairs().into_owned().collect();
+    // Replace whole keys, so a repeated parameter (`tag=1&tag=2`) keeps every value.
+    let mut query: Vec<(String, String)> = original
+        .iter()
+        .filter(|(key, _)| !pairs.iter().any(|(k, _)| k == key))
+        .cloned()
+        .collect();
+    query.extend(pairs);
     query.sort();
     Some(query)
 }

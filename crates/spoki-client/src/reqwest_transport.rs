@@ -21,7 +21,10 @@ impl ReqwestTransport {
         attempt_timeout: Duration,
         user_agent: &str,
     ) -> Result<Self, TransportError> {
+        // Never follow redirects: reqwest keeps custom headers across hosts, so a redirect
+        // would hand the API key (and a body holding a secret) to whatever host it names.
         let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(connect_timeout)
             .user_agent(user_agent)
             .build()
@@ -33,6 +36,9 @@ impl ReqwestTransport {
     }
 
     /// A transport over a client you configured; its own timeouts apply.
+    ///
+    /// Build that client with `.redirect(reqwest::redirect::Policy::none())`: reqwest keeps
+    /// the `X-Spoki-Api-Key` header when a redirect goes to another host.
     pub fn from_client(client: reqwest::Client) -> Self {
         ReqwestTransport {
             client,

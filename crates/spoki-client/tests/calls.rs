@@ -485,3 +485,56 @@ fn the_builder_checks_its_configuration() {
         "https://api.spoki.com"
     );
 }
+
+#[tokio::test]
+async fn a_stream_stops_once_count_items_came() {
+    // `next` is always there, but the server said there are only 2 items.
+    let recorder = Recorder::ok(
+        r#"{"count": 2, "next": "/api/1/tags/?page=9", "results": [{"id": 1}, {"id": 2}]}"#,
+    );
+    let tags: Vec<Tag> = recorder
+        .client()
+        .tags()
+        .list()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(tags.len(), 2);
+    assert_eq!(recorder.seen().len(), 1);
+}
+
+#[test]
+fn a_bad_phone_converts_into_the_client_error() {
+    fn sync_body(text: &str) -> Result<ContactSync, Error> {
+        Ok(ContactSync::new(Phone::parse(text)?))
+    }
+    let err = sync_body("3331234567").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput(InputError::Phone(PhoneError::MissingPlus))
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let server = support::server::Server::start(|_| {
+        (
+            307,
+            vec![("location".into(), "http://127.0.0.2:1/steal".into())],
+            String::new(),
+        )
+    })
+    .await;
+    let client = Client::builder()
+        .base_url(&server.url)
+        .api_key("k")
+        .build()
+        .unwrap();
+    let err = client.accounts().get(1).await.unwrap_err();
+    assert_eq!(err.status(), Some(307));
+    assert_eq!(server.received().len(), 1);
+}
