@@ -462,14 +462,15 @@ pub fn operations(spec: &Spec) -> String {
         };
         writeln!(
             out,
-            "pub const {}: Operation = Operation {{\n    id: {:?},\n    group: {:?},\n    method: Method::{method},\n    path: {:?},\n    auth: AuthKind::{auth},\n    idempotent: {},\n    rate_class: RateClass::{},\n    deprecated: {},\n}};\n",
+            "pub const {}: Operation = Operation {{\n    id: {:?},\n    group: {:?},\n    method: Method::{method},\n    path: {:?},\n    auth: AuthKind::{auth},\n    idempotent: {},\n    rate_class: RateClass::{},\n    deprecated: {},\n    sensitive_response: {},\n}};\n",
             snake_upper(&op.id),
             op.id,
             op.group,
             op.path,
             op.idempotent,
             camel(&op.rate_class),
-            op.deprecated.is_some()
+            op.deprecated.is_some(),
+            spec.response_carries_secret(op)
         )
         .unwrap();
     }

@@ -383,6 +383,41 @@ impl Spec {
         }
     }
 
+    /// Whether an operation's answer may carry a credential (a `secret` field, at any depth).
+    pub fn response_carries_secret(&self, op: &Operation) -> bool {
+        match Response::parse(&op.response) {
+            Ok(Response::Model(m) | Response::Page(m)) => {
+                self.model_carries_secret(&m, &mut Vec::new())
+            }
+            _ => false,
+        }
+    }
+
+    fn model_carries_secret(&self, name: &str, seen: &mut Vec<String>) -> bool {
+        if name == "secret" {
+            return true;
+        }
+        let Some(model) = self.models.get(name) else {
+            return false;
+        };
+        if seen.iter().any(|s| s == name) {
+            return false;
+        }
+        seen.push(name.to_owned());
+        model.fields.values().any(|field| {
+            let mut names = Vec::new();
+            if let Some(ty) = field
+                .detail()
+                .ty
+                .as_deref()
+                .and_then(|t| Type::parse(t).ok())
+            {
+                ty.names(&mut names);
+            }
+            names.iter().any(|n| self.model_carries_secret(n, seen))
+        })
+    }
+
     pub fn distinct_routes(&self) -> usize {
         let routes: HashSet<_> = self
             .operations

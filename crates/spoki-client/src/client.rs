@@ -197,8 +197,8 @@ fn default_transport(
     attempt: Duration,
     agent: &str,
 ) -> Result<Arc<dyn Transport>, Error> {
-    let transport =
-        crate::ReqwestTransport::new(connect, attempt, agent).map_err(Error::from_transport)?;
+    let transport = crate::ReqwestTransport::new(connect, attempt, agent)
+        .map_err(|e| InputError::Other(format!("cannot build the HTTP client: {e}")))?;
     Ok(Arc::new(transport))
 }
 
@@ -332,7 +332,7 @@ impl Client {
             let request = self.request(&call)?;
             let response = self.inner.transport.send(request).await.map_err(|e| {
                 tracing::warn!(error = %e, "no response");
-                Error::from_transport(e)
+                Error::from_transport(op, e)
             })?;
             let status = response.status();
             tracing::Span::current().record("status", status.as_u16());
@@ -348,19 +348,24 @@ impl Client {
                     client_side: false,
                 });
             }
-            Err(Error::Api(ApiError::from_body(
-                status.as_u16(),
-                response.body(),
-            )))
+            let mut api = ApiError::from_body(status.as_u16(), response.body());
+            api.operation = Some(op);
+            Err(Error::Api(api))
         }
         .instrument(span)
         .await
     }
 
     /// Sends a call and decodes its JSON answer.
+    ///
+    /// An empty body reads as `{}`: an answer whose fields are all optional (a send
+    /// acknowledgement) then decodes to its default instead of failing after the fact.
     pub(crate) async fn json<T: DeserializeOwned>(&self, call: Call) -> Result<T, Error> {
-        let op = call.operation.id;
+        let op = call.operation;
         let body = self.send(call).await?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return decode(op, b"{}");
+        }
         decode(op, &body)
     }
 
@@ -371,7 +376,7 @@ impl Client {
 
     /// Sends a call whose answer is undocumented; an empty body is `null`.
     pub(crate) async fn value(&self, call: Call) -> Result<serde_json::Value, Error> {
-        let op = call.operation.id;
+        let op = call.operation;
         let body = self.send(call).await?;
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(serde_json::Value::Null);
@@ -381,16 +386,34 @@ impl Client {
 }
 
 /// Decodes JSON, naming the failing path and keeping a redacted start of the body.
+///
+/// Where the answer may carry a credential, serde's message (which quotes the offending
+/// value) and the body are withheld; only the path and the kind of problem are kept.
 pub(crate) fn decode<T: DeserializeOwned>(
-    operation: &'static str,
+    operation: &'static Operation,
     body: &[u8],
 ) -> Result<T, Error> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| Error::Decode {
-        operation,
-        path: e.path().to_string(),
-        message: e.inner().to_string(),
-        snippet: snippet(body),
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let (message, snippet) = if operation.sensitive_response {
+            let kind = match e.inner().classify() {
+                serde_json::error::Category::Data => "value of the wrong type or shape",
+                serde_json::error::Category::Eof => "body ends early",
+                _ => "not valid JSON",
+            };
+            (
+                format!("{kind} (details withheld: the answer may carry credentials)"),
+                "[withheld]".to_owned(),
+            )
+        } else {
+            (e.inner().to_string(), snippet(body))
+        };
+        Error::Decode {
+            operation: operation.id,
+            path: e.path().to_string(),
+            message,
+            snippet,
+        }
     })
 }
 
@@ -416,11 +439,7 @@ fn redact(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
             for (key, v) in map.iter_mut() {
-                let k = key.to_ascii_lowercase();
-                if ["secret", "token", "key", "password"]
-                    .iter()
-                    .any(|s| k.contains(s))
-                {
+                if crate::error::is_credential_field(key) {
                     *v = serde_json::Value::String("[REDACTED]".into());
                 } else {
                     redact(v);

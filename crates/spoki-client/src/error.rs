@@ -1,6 +1,7 @@
 //! The one error type of the client.
 
 use crate::transport::{TransportError, TransportErrorKind};
+use spoki_models::operation::Operation;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -31,6 +32,8 @@ pub enum Error {
     /// automation start, check (webhooks, contact history) before sending again.
     #[error("timed out waiting for Spoki; the request may have been processed")]
     Timeout {
+        /// The operation called.
+        operation: &'static Operation,
         /// The transport error.
         #[source]
         source: TransportError,
@@ -39,13 +42,16 @@ pub enum Error {
     /// The request failed in transit.
     #[error("transport failure ({}): {source}", if .source.may_have_been_sent() { "the request may have reached Spoki" } else { "the request did not reach Spoki" })]
     Transport {
+        /// The operation called.
+        operation: &'static Operation,
         /// The transport error; [`TransportError::may_have_been_sent`] says whether Spoki may
         /// have received the request.
         #[source]
         source: TransportError,
     },
 
-    /// A success response did not have the expected shape.
+    /// A success response did not have the expected shape. Spoki has processed the request:
+    /// do not send it again.
     #[error(
         "cannot decode the response of {operation} at `{path}`: {message} (body starts: {snippet})"
     )]
@@ -73,17 +79,22 @@ fn retry_after_text(wait: &Option<Duration>) -> String {
 }
 
 impl Error {
-    /// Whether calling again, later, can succeed without changing anything: rate limits,
-    /// timeouts, connection failures and 408/5xx answers.
-    ///
-    /// For a call that is not idempotent (a send, a start, a create), a timeout or a
-    /// connection lost mid-request is retryable only if you first make sure it was not
-    /// processed; see [`Error::outcome_unknown`].
+    /// Whether calling again, later, is safe and may succeed: rate limits, failures that
+    /// provably never reached Spoki, and, for idempotent operations only, timeouts, lost
+    /// connections and 5xx answers. For a message send or an automation start that may have
+    /// been processed this is `false`: see [`Error::outcome_unknown`].
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::RateLimited { .. } | Error::Timeout { .. } => true,
-            Error::Transport { source } => source.kind() != TransportErrorKind::Build,
-            Error::Api(api) => api.status == 408 || api.status >= 500,
+            Error::RateLimited { .. } => true,
+            Error::Timeout { operation, .. } => operation.idempotent,
+            Error::Transport { operation, source } => {
+                source.kind() != TransportErrorKind::Build
+                    && (!source.may_have_been_sent() || operation.idempotent)
+            }
+            Error::Api(api) => {
+                api.status == 408
+                    || (api.status >= 500 && api.operation.is_some_and(|op| op.idempotent))
+            }
             Error::InvalidInput(_) | Error::Decode { .. } => false,
         }
     }
@@ -92,7 +103,7 @@ impl Error {
     pub fn outcome_unknown(&self) -> bool {
         match self {
             Error::Timeout { .. } => true,
-            Error::Transport { source } => source.may_have_been_sent(),
+            Error::Transport { source, .. } => source.may_have_been_sent(),
             _ => false,
         }
     }
@@ -112,7 +123,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::RateLimited { retry_after, .. } => *retry_after,
-            Error::Transport { source } | Error::Timeout { source } => source.retry_after(),
+            Error::Transport { source, .. } | Error::Timeout { source, .. } => source.retry_after(),
             _ => None,
         }
     }
@@ -125,14 +136,14 @@ impl Error {
         }
     }
 
-    pub(crate) fn from_transport(source: TransportError) -> Error {
+    pub(crate) fn from_transport(operation: &'static Operation, source: TransportError) -> Error {
         match source.kind() {
             TransportErrorKind::Throttled => Error::RateLimited {
                 retry_after: source.retry_after(),
                 client_side: true,
             },
-            TransportErrorKind::Timeout => Error::Timeout { source },
-            _ => Error::Transport { source },
+            TransportErrorKind::Timeout => Error::Timeout { operation, source },
+            _ => Error::Transport { operation, source },
         }
     }
 }
@@ -151,6 +162,8 @@ pub struct ApiError {
     pub detail: Option<String>,
     /// Messages per input field, from validation errors (`{"phone": ["..."]}`).
     pub fields: BTreeMap<String, Vec<String>>,
+    /// The operation that was answered, when the client made the call.
+    pub operation: Option<&'static Operation>,
 }
 
 impl ApiError {
@@ -162,6 +175,7 @@ impl ApiError {
             title: None,
             detail: None,
             fields: BTreeMap::new(),
+            operation: None,
         };
         let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
         else {

@@ -318,6 +318,15 @@ async fn rate_limits_and_server_errors_say_when_to_retry() {
     let err = recorder.client().accounts().get(1).await.unwrap_err();
     assert!(err.is_retryable());
     assert_eq!(err.status(), Some(503));
+    // The same answer to a send: Spoki may have acted, so it is not safe to call again.
+    let err = recorder
+        .client()
+        .messages()
+        .send_text(&SendText::new(phone("+393331234567"), "hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert!(!err.is_retryable());
 }
 
 #[tokio::test]
@@ -342,8 +351,31 @@ async fn decode_errors_name_the_path_and_redact_credentials() {
         (*operation, path.as_str()),
         ("auth_get_authentication_token", "uid")
     );
-    assert!(snippet.contains("[REDACTED]"), "{snippet}");
+    assert_eq!(snippet, "[withheld]", "a token answer is never kept");
     assert!(!format!("{err} {err:?}").contains("canary-token-0001"));
+
+    // Elsewhere the body is kept, with credential-like fields blanked.
+    let recorder = Recorder::ok(r#"{"id": "x", "api_key": "canary-key-0003"}"#);
+    let err = recorder.client().accounts().get(1).await.unwrap_err();
+    let Error::Decode { snippet, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(snippet.contains("[REDACTED]"), "{snippet}");
+    assert!(!format!("{err} {err:?}").contains("canary-key-0003"));
+
+    // The private key endpoint answers with a bare string: nothing of it may be kept.
+    let recorder = Recorder::ok(r#""canary-private-key-0002""#);
+    let err = recorder
+        .client()
+        .roles()
+        .generate_private_key(3)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }));
+    assert!(
+        !format!("{err} {err:?}").contains("canary-private-key-0002"),
+        "{err}"
+    );
 
     let long = format!("[{}]", vec!["{\"id\": \"x\"}"; 200].join(","));
     let recorder = Recorder::ok(&long);
@@ -537,4 +569,16 @@ async fn redirects_are_not_followed() {
     let err = client.accounts().get(1).await.unwrap_err();
     assert_eq!(err.status(), Some(307));
     assert_eq!(server.received().len(), 1);
+}
+
+#[tokio::test]
+async fn an_empty_acknowledgement_of_a_send_is_not_an_error() {
+    let recorder = Recorder::ok("");
+    let sent = recorder
+        .client()
+        .messages()
+        .send_text(&SendText::new(phone("+393331234567"), "hi"))
+        .await
+        .unwrap();
+    assert_eq!(sent, SendResult::default());
 }

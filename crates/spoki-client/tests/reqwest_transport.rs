@@ -46,7 +46,7 @@ async fn a_refused_connection_never_reached_the_server() {
         .build()
         .unwrap();
     let err = client.accounts().get(1).await.unwrap_err();
-    let Error::Transport { source } = &err else {
+    let Error::Transport { source, .. } = &err else {
         panic!("{err:?}")
     };
     assert_eq!(source.kind(), TransportErrorKind::Connect);
@@ -81,6 +81,10 @@ async fn a_slow_answer_is_a_timeout_with_unknown_outcome() {
         .unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
     assert!(err.outcome_unknown());
+    assert!(
+        !err.is_retryable(),
+        "a send that may have gone out is not blindly retryable"
+    );
 }
 
 #[tokio::test]

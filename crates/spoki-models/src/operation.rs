@@ -75,6 +75,9 @@ pub struct Operation {
     pub rate_class: RateClass,
     /// Whether Spoki has deprecated it.
     pub deprecated: bool,
+    /// Whether its answer may carry a credential (a token, key or secret), so that nothing of
+    /// the answer may be kept in errors or logs.
+    pub sensitive_response: bool,
 }
 
 impl Operation {

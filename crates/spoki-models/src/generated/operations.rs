@@ -275,6 +275,7 @@ pub const ACCOUNTS_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::AccountsList,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/accounts/{id}/`: Retrieve account.
@@ -287,6 +288,7 @@ pub const ACCOUNTS_GET: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/accounts/phone/{phone}/`: Retrieve account by phone.
@@ -299,6 +301,7 @@ pub const ACCOUNTS_GET_BY_PHONE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/accounts/{id}/current_report/`: Current report.
@@ -313,6 +316,7 @@ pub const ACCOUNTS_CURRENT_REPORT: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/accounts/{id}/onboarding/`: Create Onboarding Link.
@@ -329,6 +333,7 @@ pub const ACCOUNTS_CREATE_ONBOARDING_LINK: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: true,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/agencies/`: List agencies.
@@ -341,6 +346,7 @@ pub const AGENCIES_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/agencies/{id}/`: Retrieve agency.
@@ -355,6 +361,7 @@ pub const AGENCIES_GET: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /wh/ap/{uuid}/`: Start Automation.
@@ -369,6 +376,7 @@ pub const AUTOMATIONS_START: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /wh/ap/{uuid}/bulk/`: Start Automation for many contacts.
@@ -383,6 +391,7 @@ pub const AUTOMATIONS_START_BULK: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/automations/`: List, search, and filter automations.
@@ -395,6 +404,7 @@ pub const AUTOMATIONS_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: true,
 };
 
 /// `GET /api/1/automations/{id}/`: Retrieve automation.
@@ -407,6 +417,7 @@ pub const AUTOMATIONS_GET: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: true,
 };
 
 /// `POST /api/1/automations/`: Create Automation.
@@ -421,6 +432,7 @@ pub const AUTOMATIONS_CREATE: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: true,
 };
 
 /// `GET /api/1/automations/{id}/custom-fields-used/`: Custom fields used.
@@ -435,6 +447,7 @@ pub const AUTOMATIONS_CUSTOM_FIELDS_USED: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/campaigns/`: List, search, and filter campaigns.
@@ -447,6 +460,7 @@ pub const CAMPAIGNS_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/campaigns/`: Create campaign.
@@ -459,6 +473,7 @@ pub const CAMPAIGNS_CREATE: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/campaigns/{id}/`: Retrieve campaign.
@@ -471,6 +486,7 @@ pub const CAMPAIGNS_GET: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `PATCH /api/1/campaigns/{id}/`: Update campaign.
@@ -483,6 +499,7 @@ pub const CAMPAIGNS_UPDATE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::CampaignsUpdate,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `DELETE /api/1/campaigns/{id}/`: Delete campaign.
@@ -495,6 +512,7 @@ pub const CAMPAIGNS_DELETE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/contacts/`: List, search, and filter contacts.
@@ -507,6 +525,7 @@ pub const CONTACTS_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::ContactsList,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/contacts/sync_all/`: Sync contacts.
@@ -521,6 +540,7 @@ pub const CONTACTS_SYNC_ALL: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::ContactsSyncAll,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/contacts/{id}/add_operator/`: Add Operator.
@@ -535,6 +555,7 @@ pub const CONTACTS_ADD_OPERATOR: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::ContactsAddOperator,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/contacts/{id}/remove_operator/`: Remove Operator.
@@ -549,6 +570,7 @@ pub const CONTACTS_REMOVE_OPERATOR: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::ContactsRemoveOperator,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/contacts/sync/`: Create or update contact.
@@ -563,6 +585,7 @@ pub const CONTACTS_SYNC: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/contacts/{id}/`: Retrieve contact.
@@ -575,6 +598,7 @@ pub const CONTACTS_GET: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `PATCH /api/1/contacts/{id}/`: Update contact.
@@ -587,6 +611,7 @@ pub const CONTACTS_UPDATE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `DELETE /api/1/contacts/{id}/`: Delete contact.
@@ -599,6 +624,7 @@ pub const CONTACTS_DELETE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `PATCH /api/1/contacts/{id}/`: Block Contact.
@@ -611,6 +637,7 @@ pub const CONTACTS_BLOCK: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `PATCH /api/1/contacts/{id}/`: Unlock Contact.
@@ -625,6 +652,7 @@ pub const CONTACTS_UNBLOCK: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/custom-fields/`: List, search, and filter custom fields.
@@ -637,6 +665,7 @@ pub const CUSTOM_FIELDS_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::CustomFields,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/custom-fields/`: Create custom field.
@@ -651,6 +680,7 @@ pub const CUSTOM_FIELDS_CREATE: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::CustomFields,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/custom-fields/{id}/`: Retrieve custom field.
@@ -663,6 +693,7 @@ pub const CUSTOM_FIELDS_GET: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::CustomFields,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `PATCH /api/1/custom-fields/{id}/`: Update custom field.
@@ -675,6 +706,7 @@ pub const CUSTOM_FIELDS_UPDATE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::CustomFields,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `DELETE /api/1/custom-fields/{id}/`: Delete custom field.
@@ -687,6 +719,7 @@ pub const CUSTOM_FIELDS_DELETE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::CustomFields,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/auth/get_authentication_token/`: Auth User.
@@ -701,6 +734,7 @@ pub const AUTH_GET_AUTHENTICATION_TOKEN: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: true,
 };
 
 /// `GET /api/1/invitations/`: List, search, and filter invitations.
@@ -713,6 +747,7 @@ pub const INVITATIONS_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/invitations/{id}/`: Retrieve invitation.
@@ -725,6 +760,7 @@ pub const INVITATIONS_GET: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/invitations/`: Invite new user by email.
@@ -737,6 +773,7 @@ pub const INVITATIONS_CREATE: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/invitations/{id}/send/`: Resend invitation email.
@@ -751,6 +788,7 @@ pub const INVITATIONS_RESEND: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::InvitationsResend,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/invitations/{id}/update_role/`: Update role.
@@ -765,6 +803,7 @@ pub const INVITATIONS_UPDATE_ROLE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::InvitationsUpdateRole,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `DELETE /api/1/invitations/{id}/`: Delete invitation.
@@ -777,6 +816,7 @@ pub const INVITATIONS_DELETE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/lists/`: List, search, and filter lists.
@@ -789,6 +829,7 @@ pub const LISTS_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::ListsList,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/lists/`: Create list.
@@ -801,6 +842,7 @@ pub const LISTS_CREATE: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::ListsCreate,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/lists/{id}/`: Retrieve list.
@@ -813,6 +855,7 @@ pub const LISTS_GET: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::ListsGet,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/lists/{id}/sync_contacts/`: Create or update contacts, then add to the list.
@@ -827,6 +870,7 @@ pub const LISTS_SYNC_CONTACTS: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::ListsSyncContacts,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/lists/{id}/remove_all_contacts/`: Remove all contacts.
@@ -841,6 +885,7 @@ pub const LISTS_REMOVE_ALL_CONTACTS: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::ListsRemoveAllContacts,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `DELETE /api/1/lists/{id}/`: Delete list.
@@ -853,6 +898,7 @@ pub const LISTS_DELETE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::ListsDelete,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/lists/{id}/remove_contacts/`: Remove contacts.
@@ -867,6 +913,7 @@ pub const LISTS_REMOVE_CONTACTS: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::ListsRemoveContacts,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/messages/send/`: Send Template.
@@ -879,6 +926,7 @@ pub const MESSAGES_SEND_TEMPLATE: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/messages/send/`: Send Template With Dynamic Header Media.
@@ -891,6 +939,7 @@ pub const MESSAGES_SEND_TEMPLATE_HEADER_MEDIA: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/messages/send/`: Send Template Carousel With Dynamic Header Medias.
@@ -903,6 +952,7 @@ pub const MESSAGES_SEND_TEMPLATE_CAROUSEL: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/messages/send/`: Send Template Carousel With Dynamic Multilanguage Header Medias.
@@ -915,6 +965,7 @@ pub const MESSAGES_SEND_TEMPLATE_CAROUSEL_MULTILANGUAGE: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/messages/send/`: Send Message Text.
@@ -929,6 +980,7 @@ pub const MESSAGES_SEND_TEXT: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/messages/send/`: Send Message With Buttons.
@@ -941,6 +993,7 @@ pub const MESSAGES_SEND_BUTTONS: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/messages/send/`: Send Message List.
@@ -953,6 +1006,7 @@ pub const MESSAGES_SEND_LIST: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/reports/`: List, search, and filter reports.
@@ -967,6 +1021,7 @@ pub const REPORTS_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: true,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/reports/detailed/`: List, search, and filter reports V2.
@@ -981,6 +1036,7 @@ pub const REPORTS_DETAILED: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/roles/`: List, search, and filter roles.
@@ -993,6 +1049,7 @@ pub const ROLES_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/roles/{id}/`: Retrieve role.
@@ -1005,6 +1062,7 @@ pub const ROLES_GET: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::RolesGet,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/roles/add_service_user/`: Add Service User.
@@ -1017,6 +1075,7 @@ pub const ROLES_ADD_SERVICE_USER: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::RolesAddServiceUser,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/roles/{id}/generate_private_key/`: Generate Private Key.
@@ -1031,6 +1090,7 @@ pub const ROLES_GENERATE_PRIVATE_KEY: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::RolesGeneratePrivateKey,
     deprecated: false,
+    sensitive_response: true,
 };
 
 /// `GET /api/1/roles/{id}/has_private_key/`: Has Private Key.
@@ -1043,6 +1103,7 @@ pub const ROLES_HAS_PRIVATE_KEY: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::RolesHasPrivateKey,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/roles/{id}/update_role/`: Update Role.
@@ -1057,6 +1118,7 @@ pub const ROLES_UPDATE_ROLE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::RolesUpdateRole,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `DELETE /api/1/roles/{id}/`: Delete role.
@@ -1069,6 +1131,7 @@ pub const ROLES_DELETE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::RolesDelete,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/tags/`: List, search, and filter tags.
@@ -1081,6 +1144,7 @@ pub const TAGS_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/tags/{id}/`: Retrieve tag.
@@ -1093,6 +1157,7 @@ pub const TAGS_GET: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/templates/`: List, search, and filter templates.
@@ -1105,6 +1170,7 @@ pub const TEMPLATES_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/templates/`: Create template.
@@ -1117,6 +1183,7 @@ pub const TEMPLATES_CREATE: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::TemplatesCreate,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/templates/{id}/clone/`: Clone template.
@@ -1131,6 +1198,7 @@ pub const TEMPLATES_CLONE: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `PATCH /api/1/templates/{id}/`: Update template.
@@ -1143,6 +1211,7 @@ pub const TEMPLATES_UPDATE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::TemplatesUpdate,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/templates/{id}/submit/`: Request template.
@@ -1157,6 +1226,7 @@ pub const TEMPLATES_SUBMIT: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/templates/{id}/back_to_draft/`: Back template to Draft.
@@ -1171,6 +1241,7 @@ pub const TEMPLATES_BACK_TO_DRAFT: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/templates/{id}/`: Retrieve template.
@@ -1183,6 +1254,7 @@ pub const TEMPLATES_GET: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `DELETE /api/1/templates/{id}/`: Delete template.
@@ -1195,6 +1267,7 @@ pub const TEMPLATES_DELETE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::TemplatesDelete,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/tickets/`: List, search, and filter tickets.
@@ -1209,6 +1282,7 @@ pub const TICKETS_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/tickets/`: Create ticket.
@@ -1221,6 +1295,7 @@ pub const TICKETS_CREATE: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::TicketsCreate,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/tickets/{id}/`: Retrieve ticket.
@@ -1233,6 +1308,7 @@ pub const TICKETS_GET: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `PATCH /api/1/tickets/{id}/`: Update ticket.
@@ -1245,6 +1321,7 @@ pub const TICKETS_UPDATE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `DELETE /api/1/tickets/{id}/`: Delete ticket.
@@ -1257,6 +1334,7 @@ pub const TICKETS_DELETE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::TicketsDelete,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/media/`: List, search, and filter media.
@@ -1269,6 +1347,7 @@ pub const MEDIA_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/media/`: Create media.
@@ -1283,6 +1362,7 @@ pub const MEDIA_CREATE: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::MediaCreate,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/media/{id}/`: Retrieve media.
@@ -1295,6 +1375,7 @@ pub const MEDIA_GET: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `PATCH /api/1/media/{id}/`: Update media.
@@ -1307,6 +1388,7 @@ pub const MEDIA_UPDATE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::MediaUpdate,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `DELETE /api/1/media/{id}/`: Delete media.
@@ -1319,6 +1401,7 @@ pub const MEDIA_DELETE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::MediaDelete,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/external-webhooks/`: List, search, and filter webhooks.
@@ -1331,6 +1414,7 @@ pub const WEBHOOKS_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Webhooks,
     deprecated: false,
+    sensitive_response: true,
 };
 
 /// `POST /api/1/external-webhooks/`: Create webhook.
@@ -1343,6 +1427,7 @@ pub const WEBHOOKS_CREATE: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Webhooks,
     deprecated: false,
+    sensitive_response: true,
 };
 
 /// `GET /api/1/external-webhooks/{id}/`: Retrieve webhook.
@@ -1355,6 +1440,7 @@ pub const WEBHOOKS_GET: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Webhooks,
     deprecated: false,
+    sensitive_response: true,
 };
 
 /// `PATCH /api/1/external-webhooks/{id}/`: Update webhook.
@@ -1367,6 +1453,7 @@ pub const WEBHOOKS_UPDATE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Webhooks,
     deprecated: false,
+    sensitive_response: true,
 };
 
 /// `DELETE /api/1/external-webhooks/{id}/`: Delete webhook.
@@ -1379,6 +1466,7 @@ pub const WEBHOOKS_DELETE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Webhooks,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/external-webhooks/{id}/expands/`: Get expands.
@@ -1393,6 +1481,7 @@ pub const WEBHOOKS_GET_EXPANDS: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Webhooks,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/external-webhooks/{id}/expands/`: Set expands.
@@ -1407,6 +1496,7 @@ pub const WEBHOOKS_SET_EXPANDS: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Webhooks,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/external-webhooks/{id}/test/`: Send test webhook.
@@ -1421,6 +1511,7 @@ pub const WEBHOOKS_TEST: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Webhooks,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/external-webhooks/{id}/rotate_secret/`: Rotate secret.
@@ -1435,6 +1526,7 @@ pub const WEBHOOKS_ROTATE_SECRET: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Webhooks,
     deprecated: false,
+    sensitive_response: true,
 };
 
 /// `POST /api/1/partners/create_conversations_subrecharge/`: Create Conversations Subrecharge - Software Vendor Only - DEPRECATED.
@@ -1451,6 +1543,7 @@ pub const PARTNERS_CREATE_CONVERSATIONS_SUBRECHARGE: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: true,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/partners/`: List, search and filter partners.
@@ -1463,6 +1556,7 @@ pub const PARTNERS_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/partners/accounts/`: Get associated accounts.
@@ -1475,6 +1569,7 @@ pub const PARTNERS_ACCOUNTS: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/partners/onboarding/`: Create Onboarding Link.
@@ -1489,6 +1584,7 @@ pub const PARTNERS_ONBOARDING: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/partners/create_api_key_for_account/`: Create API Key For Account.
@@ -1501,6 +1597,7 @@ pub const PARTNERS_CREATE_API_KEY_FOR_ACCOUNT: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: true,
 };
 
 /// `POST /api/1/partners/revoke_api_key_for_account/`: Revoke API Key For Account.
@@ -1515,6 +1612,7 @@ pub const PARTNERS_REVOKE_API_KEY_FOR_ACCOUNT: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/partners/add_sv_clients/`: Add Software Vendor Clients.
@@ -1529,6 +1627,7 @@ pub const PARTNERS_ADD_SV_CLIENTS: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/partners/create_subrecharge/`: Create Meta Credit Subrecharge.
@@ -1543,6 +1642,7 @@ pub const PARTNERS_CREATE_SUBRECHARGE: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/partners/set_profits/`: Set Account Profit Margins - Software Vendor Only.
@@ -1557,6 +1657,7 @@ pub const PARTNERS_SET_PROFITS: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/partners/move_credit_from_account/`: Move Credit From Account - Software Vendor Only.
@@ -1571,6 +1672,7 @@ pub const PARTNERS_MOVE_CREDIT_FROM_ACCOUNT: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/partners/get_account_report/`: Get account report.
@@ -1585,6 +1687,7 @@ pub const PARTNERS_GET_ACCOUNT_REPORT: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/partners/get_account_forecasts/`: Get account forecasts.
@@ -1599,6 +1702,7 @@ pub const PARTNERS_GET_ACCOUNT_FORECASTS: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/partner-roles/`: List, search, and filter roles.
@@ -1611,6 +1715,7 @@ pub const PARTNER_ROLES_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/partner-roles/{id}/`: Retrieve role.
@@ -1623,6 +1728,7 @@ pub const PARTNER_ROLES_GET: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/partner-roles/{id}/generate_private_key/`: Generate Private Key.
@@ -1635,6 +1741,7 @@ pub const PARTNER_ROLES_GENERATE_PRIVATE_KEY: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: true,
 };
 
 /// `GET /api/1/partner-roles/{id}/has_private_key/`: Has Private Key.
@@ -1647,6 +1754,7 @@ pub const PARTNER_ROLES_HAS_PRIVATE_KEY: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/partner-roles/{id}/update_role/`: Update Role.
@@ -1661,6 +1769,7 @@ pub const PARTNER_ROLES_UPDATE_ROLE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `DELETE /api/1/partner-roles/{id}/`: Delete role.
@@ -1673,6 +1782,7 @@ pub const PARTNER_ROLES_DELETE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/partner-invitations/`: List, search, and filter invitations.
@@ -1685,6 +1795,7 @@ pub const PARTNER_INVITATIONS_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/partner-invitations/{id}/`: Retrieve invitation.
@@ -1697,6 +1808,7 @@ pub const PARTNER_INVITATIONS_GET: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/partner-invitations/`: Invite new user by email.
@@ -1709,6 +1821,7 @@ pub const PARTNER_INVITATIONS_CREATE: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/partner-invitations/{id}/send/`: Resend invitation email.
@@ -1723,6 +1836,7 @@ pub const PARTNER_INVITATIONS_RESEND: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/partner-invitations/{id}/update_role/`: Update role.
@@ -1737,6 +1851,7 @@ pub const PARTNER_INVITATIONS_UPDATE_ROLE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `DELETE /api/1/partner-invitations/{id}/`: Delete invitation.
@@ -1749,6 +1864,7 @@ pub const PARTNER_INVITATIONS_DELETE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/channel/`: List channels.
@@ -1761,6 +1877,7 @@ pub const CHANNELS_LIST: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/channel/{id_channel}/`: Retrieve channel.
@@ -1773,6 +1890,7 @@ pub const CHANNELS_GET: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/channel/`: Create channel.
@@ -1785,6 +1903,7 @@ pub const CHANNELS_CREATE: Operation = Operation {
     idempotent: false,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `PATCH /api/1/channel/{id_channel}/`: Rename channel.
@@ -1797,6 +1916,7 @@ pub const CHANNELS_RENAME: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/channel/{id_channel}/set-primary/`: Set primary channel.
@@ -1811,6 +1931,7 @@ pub const CHANNELS_SET_PRIMARY: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `POST /api/1/channel/{id_channel}/refresh-wa-status/`: Refresh WhatsApp phone status.
@@ -1825,6 +1946,7 @@ pub const CHANNELS_REFRESH_WA_STATUS: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// `GET /api/1/channel/phone/{identifier}/`: Lookup channel by phone.
@@ -1837,6 +1959,7 @@ pub const CHANNELS_LOOKUP_BY_PHONE: Operation = Operation {
     idempotent: true,
     rate_class: RateClass::Default,
     deprecated: false,
+    sensitive_response: false,
 };
 
 /// Every operation of the API, in spec order.
