@@ -60,8 +60,23 @@ fn op_doc(op: &Operation) -> String {
     doc
 }
 
+/// Whether the body is fully fixed by the operation (every field a constant), so the call
+/// builds it itself and takes no body argument.
+fn fixed_body<'s>(spec: &'s Spec, op: &Operation) -> Option<&'s str> {
+    let body = op.body.as_deref().map(Body::parse)?;
+    let Body::Object(name) = body else {
+        return None;
+    };
+    let (name, model) = spec.models.get_key_value(&name)?;
+    model
+        .fields
+        .values()
+        .all(|f| f.detail().constant.is_some())
+        .then_some(name.as_str())
+}
+
 /// Positional parameters: path parameters, then the body.
-fn params(op: &Operation) -> Vec<String> {
+fn params(spec: &Spec, op: &Operation) -> Vec<String> {
     let mut params: Vec<String> = op
         .path_params
         .iter()
@@ -71,6 +86,7 @@ fn params(op: &Operation) -> Vec<String> {
         })
         .collect();
     match op.body.as_deref().map(Body::parse) {
+        _ if fixed_body(spec, op).is_some() => {}
         Some(Body::Object(m)) => params.push(format!("body: &models::{m}")),
         Some(Body::Array(m)) => params.push(format!("body: &[models::{m}]")),
         None => {}
@@ -79,7 +95,7 @@ fn params(op: &Operation) -> Vec<String> {
 }
 
 /// The statement that builds `call` for an operation.
-fn build_call(op: &Operation) -> String {
+fn build_call(spec: &Spec, op: &Operation) -> String {
     let mut path = format!("{:?}.to_owned()", op.path);
     let placeholders = path_placeholders(&op.path);
     if !placeholders.is_empty() {
@@ -95,10 +111,10 @@ fn build_call(op: &Operation) -> String {
         }
         path = format!("format!({template:?}, {})", args.join(", "));
     }
-    let body = if op.body.is_some() {
-        ".body(body)?"
-    } else {
-        ""
+    let body = match fixed_body(spec, op) {
+        Some(model) => format!(".body(&models::{model}::new())?"),
+        None if op.body.is_some() => ".body(body)?".to_owned(),
+        None => String::new(),
     };
     format!(
         "let call = Call::new(&operation::{}, {path}){body};\n",
@@ -160,8 +176,8 @@ pub fn api(spec: &Spec) -> String {
         writeln!(out, "impl<'a> {}<'a> {{", group_type(group)).unwrap();
         for op in ops {
             out.push_str(&doc_lines(&op_doc(op), "    "));
-            let params = params(op).join(", ");
-            let call = build_call(op);
+            let params = params(spec, op).join(", ");
+            let call = build_call(spec, op);
             if needs_builder(op) {
                 out.push_str("    ///\n    /// Set the optional parameters on the returned request, then `send` it");
                 if matches!(Response::parse(&op.response), Ok(Response::Page(_))) {
@@ -291,6 +307,12 @@ fn sample(spec: &Spec, ty: &Type) -> String {
                     .iter()
                     .filter_map(|(json, field)| {
                         let detail = field.detail();
+                        if let Some(constant) = &detail.constant {
+                            return Some(format!(
+                                "{json:?}: {}",
+                                crate::spec::const_json(constant)
+                            ));
+                        }
                         let ty = Type::parse(detail.ty.as_deref()?).expect("validated");
                         let required = match &ty {
                             Type::Optional(_) | Type::Map(_) => false,
@@ -343,9 +365,13 @@ pub fn every_operation_test(spec: &Spec) -> String {
                     format!("[{}]", sample(spec, &Type::Named(m))),
                 ),
             };
-            body_setup =
-                format!("    let body: {ty} = serde_json::from_str(r#\"{value}\"#).unwrap();\n");
-            args.push("&body".into());
+            body_setup = format!("    let wire = r#\"{value}\"#;\n");
+            if fixed_body(spec, op).is_none() {
+                body_setup.push_str(&format!(
+                    "    let body: {ty} = serde_json::from_str(wire).unwrap();\n"
+                ));
+                args.push("&body".into());
+            }
         }
         let mut call = format!(
             "client.{}().{}({})",
@@ -371,7 +397,7 @@ pub fn every_operation_test(spec: &Spec) -> String {
         )
         .unwrap();
         if op.body.is_some() {
-            out.push_str("    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());\n");
+            out.push_str("    assert_eq!(seen.json(), serde_json::from_str::<serde_json::Value>(wire).unwrap(), \"the body on the wire is the spec's\");\n");
         }
         out.push_str("}\n\n");
     }

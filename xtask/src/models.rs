@@ -1,7 +1,7 @@
 //! Generates the wire enums, the models and the operation table of `spoki-models`.
 
 use crate::names::{camel, doc_lines, rust_field, snake_upper};
-use crate::spec::{Auth, Confidence, Enum, Model, ModelKind, Repr, Spec, Type};
+use crate::spec::{Auth, Confidence, Enum, Model, ModelKind, Repr, Spec, Type, const_json};
 use std::fmt::Write;
 
 pub fn enums(spec: &Spec) -> String {
@@ -109,7 +109,7 @@ struct FieldPlan {
     json: String,
     ident: String,
     ty: Option<Type>,
-    constant: Option<String>,
+    constant: Option<toml::Value>,
     doc: Option<String>,
     alias: Vec<String>,
 }
@@ -185,8 +185,7 @@ fn is_collection(ty: &Type) -> Option<&'static str> {
     match ty {
         Type::List(_) => Some("Vec::is_empty"),
         Type::Map(_) => Some("std::collections::BTreeMap::is_empty"),
-        Type::Optional(t) => is_collection(t),
-        Type::Named(_) => None,
+        Type::Optional(_) | Type::Named(_) => None,
     }
 }
 
@@ -209,16 +208,9 @@ fn plan(model: &Model) -> Vec<FieldPlan> {
 }
 
 impl FieldPlan {
-    /// The field's type; an optional list or map is stored as a plain, possibly empty, one.
+    /// The field's type (`None` for a constant).
     fn storage(&self) -> Option<&Type> {
-        match &self.ty {
-            Some(Type::Optional(inner))
-                if matches!(inner.as_ref(), Type::List(_) | Type::Map(_)) =>
-            {
-                Some(inner)
-            }
-            other => other.as_ref(),
-        }
+        self.ty.as_ref()
     }
 }
 
@@ -243,12 +235,13 @@ pub fn models(spec: &Spec) -> String {
 fn write_model(out: &mut String, name: &str, model: &Model) {
     let fields = plan(model);
     let required: Vec<&FieldPlan> = fields.iter().filter(|f| f.required(model.kind)).collect();
+    let has_new = !required.is_empty() || fields.iter().any(|f| f.constant.is_some());
     let mut doc = model.doc.clone();
     if let Some(u) = &model.uncertain {
         doc.push_str("\n\nUncertain: ");
         doc.push_str(u);
     }
-    if required.is_empty() {
+    if !has_new {
         doc.push_str(&format!(
             "\n\nBuild one with `{name}::default()` and the setters named after its fields."
         ));
@@ -258,7 +251,7 @@ fn write_model(out: &mut String, name: &str, model: &Model) {
         ));
     }
     out.push_str(&doc_lines(&doc, ""));
-    let default = if required.is_empty() { ", Default" } else { "" };
+    let default = if has_new { "" } else { ", Default" };
     writeln!(
         out,
         "#[derive(Debug, Clone, PartialEq{default}, Serialize, Deserialize)]\n#[non_exhaustive]\npub struct {name} {{"
@@ -282,18 +275,24 @@ fn write_model(out: &mut String, name: &str, model: &Model) {
         match (f.storage(), &f.constant) {
             (None, Some(value)) => {
                 out.push_str(&format!(
-                    "    /// Always `{value}`: tells the API which kind of body this is.\n"
+                    "    /// Always `{}`: fixed by the kind of body this is.\n",
+                    const_json(value)
                 ));
+                // Decoding never changes a constant: it is the model's, not the input's.
+                attrs.push("skip_deserializing".into());
                 attrs.push(format!("default = \"{}::{}\"", name, const_fn(&f.ident)));
                 writeln!(out, "    #[serde({})]", attrs.join(", ")).unwrap();
-                writeln!(out, "    {}: std::borrow::Cow<'static, str>,", f.ident).unwrap();
+                writeln!(out, "    {}: serde_json::Value,", f.ident).unwrap();
                 continue;
             }
             (Some(ty), None) => {
                 if let Some(is_empty) = is_collection(ty) {
                     attrs.push("default".into());
                     attrs.push("deserialize_with = \"crate::wire::null_as_default\"".into());
-                    attrs.push(format!("skip_serializing_if = \"{is_empty}\""));
+                    // A required list goes out even when empty: `[]` is what the caller meant.
+                    if !f.required(model.kind) {
+                        attrs.push(format!("skip_serializing_if = \"{is_empty}\""));
+                    }
                 } else if matches!(ty, Type::Optional(_)) {
                     attrs.push("default".into());
                     attrs.push("skip_serializing_if = \"Option::is_none\"".into());
@@ -309,16 +308,21 @@ fn write_model(out: &mut String, name: &str, model: &Model) {
     out.push_str("}\n\n");
 
     writeln!(out, "impl {name} {{").unwrap();
-    for f in fields.iter().filter(|f| f.constant.is_some()) {
+    for f in &fields {
+        let Some(value) = &f.constant else { continue };
+        let expr = match value {
+            toml::Value::String(s) => format!("serde_json::Value::from({s:?})"),
+            toml::Value::Boolean(b) => format!("serde_json::Value::Bool({b})"),
+            other => format!("serde_json::Value::from({other}i64)"),
+        };
         writeln!(
             out,
-            "    fn {}() -> std::borrow::Cow<'static, str> {{\n        std::borrow::Cow::Borrowed({:?})\n    }}\n",
-            const_fn(&f.ident),
-            f.constant.as_ref().unwrap()
+            "    fn {}() -> serde_json::Value {{\n        {expr}\n    }}\n",
+            const_fn(&f.ident)
         )
         .unwrap();
     }
-    if !required.is_empty() {
+    if has_new {
         let params: Vec<String> = required
             .iter()
             .map(|f| format!("{}: {}", f.ident, param_type(f.storage().unwrap())))
@@ -359,6 +363,13 @@ fn write_model(out: &mut String, name: &str, model: &Model) {
         .unwrap();
     }
     out.push_str("}\n\n");
+    if has_new && required.is_empty() {
+        writeln!(
+            out,
+            "impl Default for {name} {{\n    fn default() -> Self {{\n        Self::new()\n    }}\n}}\n"
+        )
+        .unwrap();
+    }
 }
 
 fn const_fn(ident: &str) -> String {

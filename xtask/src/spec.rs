@@ -135,11 +135,19 @@ pub struct FieldDetail {
     #[serde(rename = "type")]
     pub ty: Option<String>,
     #[serde(rename = "const")]
-    pub constant: Option<String>,
+    pub constant: Option<toml::Value>,
     pub doc: Option<String>,
     pub uncertain: Option<String>,
     #[serde(default)]
     pub alias: Vec<String>,
+}
+
+/// A constant as JSON text.
+pub fn const_json(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    }
 }
 
 impl Field {
@@ -353,7 +361,14 @@ impl Spec {
                 let d = spec.detail();
                 match (&d.ty, &d.constant) {
                     (Some(ty), None) => check_type(at, ty, &mut errors),
-                    (None, Some(_)) if model.kind == ModelKind::Request => {}
+                    (
+                        None,
+                        Some(
+                            toml::Value::String(_)
+                            | toml::Value::Boolean(_)
+                            | toml::Value::Integer(_),
+                        ),
+                    ) if model.kind == ModelKind::Request => {}
                     (None, Some(_)) => {
                         errors.push(format!("{at}: const fields belong in requests"))
                     }

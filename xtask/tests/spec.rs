@@ -131,3 +131,35 @@ fn models_and_billing_have_no_runtime_or_http_dependencies() {
         }
     }
 }
+
+/// Every body field the reference documents has a field of the same JSON name in the spec.
+#[test]
+fn request_bodies_carry_every_documented_field() {
+    let spec = xtask::load_spec(&xtask::workspace_root()).unwrap();
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("data/spoki-api.json")).unwrap();
+    let mut missing = Vec::new();
+    for op in reference["operations"].as_array().unwrap() {
+        let ours = spec.operations.iter().find(|o| o.id == op["id"]).unwrap();
+        let documented: Vec<&str> = op["body"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap())
+            .collect();
+        if documented.is_empty() {
+            continue;
+        }
+        let Some(body) = &ours.body else {
+            missing.push(format!("{}: no body model", ours.id));
+            continue;
+        };
+        let model = &spec.models[xtask::spec::Body::parse(body).model()];
+        for name in documented {
+            if !model.fields.contains_key(name) {
+                missing.push(format!("{}.{name}", ours.id));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "fields documented but absent from the spec: {missing:?}");
+}

@@ -111,9 +111,8 @@ async fn agencies_get() {
 async fn automations_start() {
     let recorder = Recorder::ok(r#""#);
     let client = recorder.client();
-    let body: models::AutomationStart =
-        serde_json::from_str(r#"{"secret": "canary-secret-0001", "phone": "+393331234567"}"#)
-            .unwrap();
+    let wire = r#"{"secret": "canary-secret-0001", "phone": "+393331234567"}"#;
+    let body: models::AutomationStart = serde_json::from_str(wire).unwrap();
     client.automations().start("abc-1", &body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -122,17 +121,19 @@ async fn automations_start() {
     );
     assert_eq!(seen.operation, Some("automations_start"));
     assert_eq!(seen.header("x-spoki-api-key"), None);
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn automations_start_bulk() {
     let recorder = Recorder::ok(r#""#);
     let client = recorder.client();
-    let body: models::AutomationStartBulk = serde_json::from_str(
-        r#"{"secret": "canary-secret-0001", "contacts": [{"phone": "+393331234567"}]}"#,
-    )
-    .unwrap();
+    let wire = r#"{"secret": "canary-secret-0001", "contacts": [{"phone": "+393331234567"}]}"#;
+    let body: models::AutomationStartBulk = serde_json::from_str(wire).unwrap();
     client
         .automations()
         .start_bulk("abc-1", &body)
@@ -145,7 +146,11 @@ async fn automations_start_bulk() {
     );
     assert_eq!(seen.operation, Some("automations_start_bulk"));
     assert_eq!(seen.header("x-spoki-api-key"), None);
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -180,7 +185,8 @@ async fn automations_get() {
 async fn automations_create() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::AutomationCreate = serde_json::from_str(r#"{"name": "x"}"#).unwrap();
+    let wire = r#"{"name": "x"}"#;
+    let body: models::AutomationCreate = serde_json::from_str(wire).unwrap();
     client.automations().create(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -189,7 +195,11 @@ async fn automations_create() {
     );
     assert_eq!(seen.operation, Some("automations_create"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -224,7 +234,8 @@ async fn campaigns_list() {
 async fn campaigns_create() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::CampaignWrite = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::CampaignWrite = serde_json::from_str(wire).unwrap();
     client.campaigns().create(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -233,7 +244,11 @@ async fn campaigns_create() {
     );
     assert_eq!(seen.operation, Some("campaigns_create"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -254,7 +269,8 @@ async fn campaigns_get() {
 async fn campaigns_update() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::CampaignWrite = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::CampaignWrite = serde_json::from_str(wire).unwrap();
     client.campaigns().update(7, &body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -263,7 +279,11 @@ async fn campaigns_update() {
     );
     assert_eq!(seen.operation, Some("campaigns_update"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -298,8 +318,8 @@ async fn contacts_list() {
 async fn contacts_sync_all() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: Vec<models::ContactSync> =
-        serde_json::from_str(r#"[{"phone": "+393331234567"}]"#).unwrap();
+    let wire = r#"[{"phone": "+393331234567"}]"#;
+    let body: Vec<models::ContactSync> = serde_json::from_str(wire).unwrap();
     client.contacts().sync_all(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -308,14 +328,19 @@ async fn contacts_sync_all() {
     );
     assert_eq!(seen.operation, Some("contacts_sync_all"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn contacts_add_operator() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::OperatorAssignment = serde_json::from_str(r#"{"email": "x"}"#).unwrap();
+    let wire = r#"{"email": "x"}"#;
+    let body: models::OperatorAssignment = serde_json::from_str(wire).unwrap();
     client.contacts().add_operator(7, &body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -324,14 +349,19 @@ async fn contacts_add_operator() {
     );
     assert_eq!(seen.operation, Some("contacts_add_operator"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn contacts_remove_operator() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::OperatorAssignment = serde_json::from_str(r#"{"email": "x"}"#).unwrap();
+    let wire = r#"{"email": "x"}"#;
+    let body: models::OperatorAssignment = serde_json::from_str(wire).unwrap();
     client.contacts().remove_operator(7, &body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -340,14 +370,19 @@ async fn contacts_remove_operator() {
     );
     assert_eq!(seen.operation, Some("contacts_remove_operator"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn contacts_sync() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::ContactSync = serde_json::from_str(r#"{"phone": "+393331234567"}"#).unwrap();
+    let wire = r#"{"phone": "+393331234567"}"#;
+    let body: models::ContactSync = serde_json::from_str(wire).unwrap();
     client.contacts().sync(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -356,7 +391,11 @@ async fn contacts_sync() {
     );
     assert_eq!(seen.operation, Some("contacts_sync"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -377,7 +416,8 @@ async fn contacts_get() {
 async fn contacts_update() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::ContactUpdate = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::ContactUpdate = serde_json::from_str(wire).unwrap();
     client.contacts().update(7, &body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -386,7 +426,11 @@ async fn contacts_update() {
     );
     assert_eq!(seen.operation, Some("contacts_update"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -407,8 +451,8 @@ async fn contacts_delete() {
 async fn contacts_block() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::ContactBlock = serde_json::from_str(r#"{"is_blocked": true}"#).unwrap();
-    client.contacts().block(7, &body).await.unwrap();
+    let wire = r#"{"is_blocked": true}"#;
+    client.contacts().block(7).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
         (seen.method.as_str(), seen.path.as_str()),
@@ -416,15 +460,19 @@ async fn contacts_block() {
     );
     assert_eq!(seen.operation, Some("contacts_block"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn contacts_unblock() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::ContactBlock = serde_json::from_str(r#"{"is_blocked": true}"#).unwrap();
-    client.contacts().unblock(7, &body).await.unwrap();
+    let wire = r#"{"is_blocked": false}"#;
+    client.contacts().unblock(7).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
         (seen.method.as_str(), seen.path.as_str()),
@@ -432,7 +480,11 @@ async fn contacts_unblock() {
     );
     assert_eq!(seen.operation, Some("contacts_unblock"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -453,9 +505,8 @@ async fn custom_fields_list() {
 async fn custom_fields_create() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::CustomFieldCreate =
-        serde_json::from_str(r#"{"label": "x", "code": "x", "field_type": 1, "example": "x"}"#)
-            .unwrap();
+    let wire = r#"{"label": "x", "code": "x", "field_type": 1, "example": "x"}"#;
+    let body: models::CustomFieldCreate = serde_json::from_str(wire).unwrap();
     client.custom_fields().create(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -464,7 +515,11 @@ async fn custom_fields_create() {
     );
     assert_eq!(seen.operation, Some("custom_fields_create"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -485,7 +540,8 @@ async fn custom_fields_get() {
 async fn custom_fields_update() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::CustomFieldUpdate = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::CustomFieldUpdate = serde_json::from_str(wire).unwrap();
     client.custom_fields().update(7, &body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -494,7 +550,11 @@ async fn custom_fields_update() {
     );
     assert_eq!(seen.operation, Some("custom_fields_update"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -515,8 +575,8 @@ async fn custom_fields_delete() {
 async fn auth_get_authentication_token() {
     let recorder = Recorder::ok(r#"{"token": "canary-secret-0001", "uid": "x"}"#);
     let client = recorder.client();
-    let body: models::AuthTokenRequest =
-        serde_json::from_str(r#"{"email": "x", "private_key": "canary-secret-0001"}"#).unwrap();
+    let wire = r#"{"email": "x", "private_key": "canary-secret-0001"}"#;
+    let body: models::AuthTokenRequest = serde_json::from_str(wire).unwrap();
     client
         .embedding()
         .get_authentication_token(&body)
@@ -529,7 +589,11 @@ async fn auth_get_authentication_token() {
     );
     assert_eq!(seen.operation, Some("auth_get_authentication_token"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -564,7 +628,8 @@ async fn invitations_get() {
 async fn invitations_create() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::InvitationCreate = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::InvitationCreate = serde_json::from_str(wire).unwrap();
     client.invitations().create(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -573,7 +638,11 @@ async fn invitations_create() {
     );
     assert_eq!(seen.operation, Some("invitations_create"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -594,7 +663,8 @@ async fn invitations_resend() {
 async fn invitations_update_role() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::RoleChange = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::RoleChange = serde_json::from_str(wire).unwrap();
     client.invitations().update_role(7, &body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -603,7 +673,11 @@ async fn invitations_update_role() {
     );
     assert_eq!(seen.operation, Some("invitations_update_role"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -638,7 +712,8 @@ async fn lists_list() {
 async fn lists_create() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::ContactListCreate = serde_json::from_str(r#"{"name": "x"}"#).unwrap();
+    let wire = r#"{"name": "x"}"#;
+    let body: models::ContactListCreate = serde_json::from_str(wire).unwrap();
     client.lists().create(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -647,7 +722,11 @@ async fn lists_create() {
     );
     assert_eq!(seen.operation, Some("lists_create"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -668,8 +747,8 @@ async fn lists_get() {
 async fn lists_sync_contacts() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::ListSyncContacts =
-        serde_json::from_str(r#"{"contacts": [{"phone": "+393331234567"}]}"#).unwrap();
+    let wire = r#"{"contacts": [{"phone": "+393331234567"}]}"#;
+    let body: models::ListSyncContacts = serde_json::from_str(wire).unwrap();
     client.lists().sync_contacts(7, &body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -678,7 +757,11 @@ async fn lists_sync_contacts() {
     );
     assert_eq!(seen.operation, Some("lists_sync_contacts"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -713,7 +796,8 @@ async fn lists_delete() {
 async fn lists_remove_contacts() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::ListRemoveContacts = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::ListRemoveContacts = serde_json::from_str(wire).unwrap();
     client.lists().remove_contacts(7, &body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -722,15 +806,19 @@ async fn lists_remove_contacts() {
     );
     assert_eq!(seen.operation, Some("lists_remove_contacts"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn messages_send_template() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::SendTemplate =
-        serde_json::from_str(r#"{"phone": "+393331234567", "template": 1}"#).unwrap();
+    let wire = r#"{"type": "Template", "phone": "+393331234567", "template": 1}"#;
+    let body: models::SendTemplate = serde_json::from_str(wire).unwrap();
     client.messages().send_template(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -739,14 +827,19 @@ async fn messages_send_template() {
     );
     assert_eq!(seen.operation, Some("messages_send_template"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn messages_send_template_header_media() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::SendTemplateHeaderMedia = serde_json::from_str(r#"{"phone": "+393331234567", "template": 1, "header_media": {"url": "x", "filename": "x"}}"#).unwrap();
+    let wire = r#"{"type": "Template", "phone": "+393331234567", "template": 1, "header_media": {"url": "x", "filename": "x"}}"#;
+    let body: models::SendTemplateHeaderMedia = serde_json::from_str(wire).unwrap();
     client
         .messages()
         .send_template_header_media(&body)
@@ -759,14 +852,19 @@ async fn messages_send_template_header_media() {
     );
     assert_eq!(seen.operation, Some("messages_send_template_header_media"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn messages_send_template_carousel() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::SendTemplateCarousel = serde_json::from_str(r#"{"phone": "+393331234567", "template": 1, "header_media_set": [{"url": "x", "filename": "x"}]}"#).unwrap();
+    let wire = r#"{"type": "Template", "phone": "+393331234567", "template": 1, "header_media_set": [{"url": "x", "filename": "x"}]}"#;
+    let body: models::SendTemplateCarousel = serde_json::from_str(wire).unwrap();
     client
         .messages()
         .send_template_carousel(&body)
@@ -779,14 +877,19 @@ async fn messages_send_template_carousel() {
     );
     assert_eq!(seen.operation, Some("messages_send_template_carousel"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn messages_send_template_carousel_multilanguage() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::SendTemplateCarouselMultilanguage = serde_json::from_str(r#"{"phone": "+393331234567", "template": 1, "header_media_set": [{"url": "x", "filename": "x", "language": "x"}]}"#).unwrap();
+    let wire = r#"{"type": "Template", "phone": "+393331234567", "template": 1, "header_media_set": [{"url": "x", "filename": "x", "language": "x"}]}"#;
+    let body: models::SendTemplateCarouselMultilanguage = serde_json::from_str(wire).unwrap();
     client
         .messages()
         .send_template_carousel_multilanguage(&body)
@@ -802,15 +905,20 @@ async fn messages_send_template_carousel_multilanguage() {
         Some("messages_send_template_carousel_multilanguage")
     );
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn messages_send_text() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::SendText =
-        serde_json::from_str(r#"{"phone": "+393331234567", "text": "x"}"#).unwrap();
+    let wire =
+        r#"{"type": "Message", "content_type": "Text", "phone": "+393331234567", "text": "x"}"#;
+    let body: models::SendText = serde_json::from_str(wire).unwrap();
     client.messages().send_text(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -819,14 +927,19 @@ async fn messages_send_text() {
     );
     assert_eq!(seen.operation, Some("messages_send_text"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn messages_send_buttons() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::SendButtons = serde_json::from_str(r#"{"phone": "+393331234567", "text": "x", "buttons": [{"text": "x", "order": 1, "payload": "x"}]}"#).unwrap();
+    let wire = r#"{"type": "Message", "content_type": "Interactive", "phone": "+393331234567", "text": "x", "buttons": [{"button_type": "quick_reply", "text": "x", "order": 1, "payload": "x"}]}"#;
+    let body: models::SendButtons = serde_json::from_str(wire).unwrap();
     client.messages().send_buttons(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -835,14 +948,19 @@ async fn messages_send_buttons() {
     );
     assert_eq!(seen.operation, Some("messages_send_buttons"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn messages_send_list() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::SendList = serde_json::from_str(r#"{"phone": "+393331234567", "text": "x", "list": {"title": "x", "sections": [{"title": "x", "rows": [{"title": "x", "payload": "x"}]}]}}"#).unwrap();
+    let wire = r#"{"type": "Message", "content_type": "List", "phone": "+393331234567", "text": "x", "list": {"title": "x", "sections": [{"title": "x", "rows": [{"title": "x", "payload": "x"}]}]}}"#;
+    let body: models::SendList = serde_json::from_str(wire).unwrap();
     client.messages().send_list(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -851,7 +969,11 @@ async fn messages_send_list() {
     );
     assert_eq!(seen.operation, Some("messages_send_list"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -914,8 +1036,8 @@ async fn roles_get() {
 async fn roles_add_service_user() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::ServiceUserCreate =
-        serde_json::from_str(r#"{"role": "x", "name": "x"}"#).unwrap();
+    let wire = r#"{"role": "x", "name": "x"}"#;
+    let body: models::ServiceUserCreate = serde_json::from_str(wire).unwrap();
     client.roles().add_service_user(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -924,7 +1046,11 @@ async fn roles_add_service_user() {
     );
     assert_eq!(seen.operation, Some("roles_add_service_user"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -959,7 +1085,8 @@ async fn roles_has_private_key() {
 async fn roles_update_role() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::RoleChange = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::RoleChange = serde_json::from_str(wire).unwrap();
     client.roles().update_role(7, &body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -968,7 +1095,11 @@ async fn roles_update_role() {
     );
     assert_eq!(seen.operation, Some("roles_update_role"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -1031,10 +1162,9 @@ async fn templates_list() {
 async fn templates_create() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::TemplateCreate = serde_json::from_str(
-        r#"{"name": "x", "category": "UTILITY", "templatelocalization_set": [{"language": "x"}]}"#,
-    )
-    .unwrap();
+    let wire =
+        r#"{"name": "x", "category": "UTILITY", "templatelocalization_set": [{"language": "x"}]}"#;
+    let body: models::TemplateCreate = serde_json::from_str(wire).unwrap();
     client.templates().create(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -1043,7 +1173,11 @@ async fn templates_create() {
     );
     assert_eq!(seen.operation, Some("templates_create"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -1064,7 +1198,8 @@ async fn templates_clone() {
 async fn templates_update() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::TemplateUpdate = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::TemplateUpdate = serde_json::from_str(wire).unwrap();
     client.templates().update(7, &body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -1073,7 +1208,11 @@ async fn templates_update() {
     );
     assert_eq!(seen.operation, Some("templates_update"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -1150,7 +1289,8 @@ async fn tickets_list() {
 async fn tickets_create() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::TicketWrite = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::TicketWrite = serde_json::from_str(wire).unwrap();
     client.tickets().create(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -1159,7 +1299,11 @@ async fn tickets_create() {
     );
     assert_eq!(seen.operation, Some("tickets_create"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -1180,7 +1324,8 @@ async fn tickets_get() {
 async fn tickets_update() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::TicketWrite = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::TicketWrite = serde_json::from_str(wire).unwrap();
     client.tickets().update(7, &body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -1189,7 +1334,11 @@ async fn tickets_update() {
     );
     assert_eq!(seen.operation, Some("tickets_update"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -1224,7 +1373,8 @@ async fn media_list() {
 async fn media_create() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::MediaCreate = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::MediaCreate = serde_json::from_str(wire).unwrap();
     client.media().create(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -1233,7 +1383,11 @@ async fn media_create() {
     );
     assert_eq!(seen.operation, Some("media_create"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -1254,7 +1408,8 @@ async fn media_get() {
 async fn media_update() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::MediaUpdate = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::MediaUpdate = serde_json::from_str(wire).unwrap();
     client.media().update(7, &body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -1263,7 +1418,11 @@ async fn media_update() {
     );
     assert_eq!(seen.operation, Some("media_update"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -1298,7 +1457,8 @@ async fn webhooks_list() {
 async fn webhooks_create() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::WebhookWrite = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::WebhookWrite = serde_json::from_str(wire).unwrap();
     client.webhooks().create(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -1307,7 +1467,11 @@ async fn webhooks_create() {
     );
     assert_eq!(seen.operation, Some("webhooks_create"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -1328,7 +1492,8 @@ async fn webhooks_get() {
 async fn webhooks_update() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::WebhookWrite = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::WebhookWrite = serde_json::from_str(wire).unwrap();
     client.webhooks().update(7, &body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -1337,7 +1502,11 @@ async fn webhooks_update() {
     );
     assert_eq!(seen.operation, Some("webhooks_update"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -1372,7 +1541,8 @@ async fn webhooks_get_expands() {
 async fn webhooks_set_expands() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::WebhookExpands = serde_json::from_str(r#"{"expands": ["x"]}"#).unwrap();
+    let wire = r#"{"expands": ["x"]}"#;
+    let body: models::WebhookExpands = serde_json::from_str(wire).unwrap();
     client.webhooks().set_expands(7, &body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -1381,7 +1551,11 @@ async fn webhooks_set_expands() {
     );
     assert_eq!(seen.operation, Some("webhooks_set_expands"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -1416,7 +1590,8 @@ async fn webhooks_rotate_secret() {
 async fn partners_create_conversations_subrecharge() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::ConversationsSubrecharge = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::ConversationsSubrecharge = serde_json::from_str(wire).unwrap();
     client
         .partners()
         .create_conversations_subrecharge(&body)
@@ -1432,7 +1607,11 @@ async fn partners_create_conversations_subrecharge() {
         Some("partners_create_conversations_subrecharge")
     );
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -1467,7 +1646,8 @@ async fn partners_accounts() {
 async fn partners_onboarding() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::PartnerAccountRef = serde_json::from_str(r#"{"account": 1}"#).unwrap();
+    let wire = r#"{"account": 1}"#;
+    let body: models::PartnerAccountRef = serde_json::from_str(wire).unwrap();
     client.partners().onboarding(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -1476,14 +1656,19 @@ async fn partners_onboarding() {
     );
     assert_eq!(seen.operation, Some("partners_onboarding"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn partners_create_api_key_for_account() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::PartnerAccountRef = serde_json::from_str(r#"{"account": 1}"#).unwrap();
+    let wire = r#"{"account": 1}"#;
+    let body: models::PartnerAccountRef = serde_json::from_str(wire).unwrap();
     client
         .partners()
         .create_api_key_for_account(&body)
@@ -1496,14 +1681,19 @@ async fn partners_create_api_key_for_account() {
     );
     assert_eq!(seen.operation, Some("partners_create_api_key_for_account"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn partners_revoke_api_key_for_account() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::PartnerAccountRef = serde_json::from_str(r#"{"account": 1}"#).unwrap();
+    let wire = r#"{"account": 1}"#;
+    let body: models::PartnerAccountRef = serde_json::from_str(wire).unwrap();
     client
         .partners()
         .revoke_api_key_for_account(&body)
@@ -1516,14 +1706,19 @@ async fn partners_revoke_api_key_for_account() {
     );
     assert_eq!(seen.operation, Some("partners_revoke_api_key_for_account"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn partners_add_sv_clients() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: Vec<models::SvClient> = serde_json::from_str(r#"[{}]"#).unwrap();
+    let wire = r#"[{}]"#;
+    let body: Vec<models::SvClient> = serde_json::from_str(wire).unwrap();
     client.partners().add_sv_clients(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -1532,15 +1727,19 @@ async fn partners_add_sv_clients() {
     );
     assert_eq!(seen.operation, Some("partners_add_sv_clients"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn partners_create_subrecharge() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::Subrecharge =
-        serde_json::from_str(r#"{"destination_account": 1, "amount": 1}"#).unwrap();
+    let wire = r#"{"destination_account": 1, "amount": 1}"#;
+    let body: models::Subrecharge = serde_json::from_str(wire).unwrap();
     client.partners().create_subrecharge(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -1549,15 +1748,19 @@ async fn partners_create_subrecharge() {
     );
     assert_eq!(seen.operation, Some("partners_create_subrecharge"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn partners_set_profits() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::ProfitMargins =
-        serde_json::from_str(r#"{"destination_account": 1}"#).unwrap();
+    let wire = r#"{"destination_account": 1}"#;
+    let body: models::ProfitMargins = serde_json::from_str(wire).unwrap();
     client.partners().set_profits(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -1566,15 +1769,19 @@ async fn partners_set_profits() {
     );
     assert_eq!(seen.operation, Some("partners_set_profits"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn partners_move_credit_from_account() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::CreditMove =
-        serde_json::from_str(r#"{"account_id": 1, "credit_to_move": 1}"#).unwrap();
+    let wire = r#"{"account_id": 1, "credit_to_move": 1}"#;
+    let body: models::CreditMove = serde_json::from_str(wire).unwrap();
     client
         .partners()
         .move_credit_from_account(&body)
@@ -1587,7 +1794,11 @@ async fn partners_move_credit_from_account() {
     );
     assert_eq!(seen.operation, Some("partners_move_credit_from_account"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -1687,7 +1898,8 @@ async fn partner_roles_has_private_key() {
 async fn partner_roles_update_role() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::RoleChange = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::RoleChange = serde_json::from_str(wire).unwrap();
     client.partner_roles().update_role(7, &body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -1696,7 +1908,11 @@ async fn partner_roles_update_role() {
     );
     assert_eq!(seen.operation, Some("partner_roles_update_role"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -1745,7 +1961,8 @@ async fn partner_invitations_get() {
 async fn partner_invitations_create() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let body: models::InvitationCreate = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::InvitationCreate = serde_json::from_str(wire).unwrap();
     client.partner_invitations().create(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -1754,7 +1971,11 @@ async fn partner_invitations_create() {
     );
     assert_eq!(seen.operation, Some("partner_invitations_create"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -1775,7 +1996,8 @@ async fn partner_invitations_resend() {
 async fn partner_invitations_update_role() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::RoleChange = serde_json::from_str(r#"{}"#).unwrap();
+    let wire = r#"{}"#;
+    let body: models::RoleChange = serde_json::from_str(wire).unwrap();
     client
         .partner_invitations()
         .update_role(7, &body)
@@ -1788,7 +2010,11 @@ async fn partner_invitations_update_role() {
     );
     assert_eq!(seen.operation, Some("partner_invitations_update_role"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
@@ -1837,7 +2063,8 @@ async fn channels_get() {
 async fn channels_create() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::ChannelCreate = serde_json::from_str(r#"{"platform": 1}"#).unwrap();
+    let wire = r#"{"platform": 1}"#;
+    let body: models::ChannelCreate = serde_json::from_str(wire).unwrap();
     client.channels().create(&body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -1846,14 +2073,19 @@ async fn channels_create() {
     );
     assert_eq!(seen.operation, Some("channels_create"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]
 async fn channels_rename() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let body: models::ChannelRename = serde_json::from_str(r#"{"name": "x"}"#).unwrap();
+    let wire = r#"{"name": "x"}"#;
+    let body: models::ChannelRename = serde_json::from_str(wire).unwrap();
     client.channels().rename(7, &body).await.unwrap();
     let seen = recorder.last();
     assert_eq!(
@@ -1862,7 +2094,11 @@ async fn channels_rename() {
     );
     assert_eq!(seen.operation, Some("channels_rename"));
     assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
-    assert_eq!(seen.json(), serde_json::to_value(&body).unwrap());
+    assert_eq!(
+        seen.json(),
+        serde_json::from_str::<serde_json::Value>(wire).unwrap(),
+        "the body on the wire is the spec's"
+    );
 }
 
 #[tokio::test]

@@ -513,16 +513,12 @@ impl<'a> ContactsApi<'a> {
     /// Block Contact.
     ///
     /// `PATCH /api/1/contacts/{id}/`
-    pub async fn block(
-        &self,
-        id: i64,
-        body: &models::ContactBlock,
-    ) -> Result<models::Contact, Error> {
+    pub async fn block(&self, id: i64) -> Result<models::Contact, Error> {
         let call = Call::new(
             &operation::CONTACTS_BLOCK,
             format!("/api/1/contacts/{}/", id),
         )
-        .body(body)?;
+        .body(&models::ContactBlock::new())?;
         self.client.json(call).await
     }
 
@@ -531,16 +527,12 @@ impl<'a> ContactsApi<'a> {
     /// `PATCH /api/1/contacts/{id}/`
     ///
     /// Uncertain: Postman example also carries query ?is_blocked=true which contradicts the body; the PHP client omits it.
-    pub async fn unblock(
-        &self,
-        id: i64,
-        body: &models::ContactBlock,
-    ) -> Result<models::Contact, Error> {
+    pub async fn unblock(&self, id: i64) -> Result<models::Contact, Error> {
         let call = Call::new(
             &operation::CONTACTS_UNBLOCK,
             format!("/api/1/contacts/{}/", id),
         )
-        .body(body)?;
+        .body(&models::ContactUnblock::new())?;
         self.client.json(call).await
     }
 }

@@ -3077,11 +3077,7 @@ pub struct AutomationStartBulk {
     /// `secret` on the wire.
     pub secret: crate::Secret,
     /// `contacts` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "crate::wire::null_as_default")]
     pub contacts: Vec<AutomationContact>,
 }
 
@@ -3226,26 +3222,65 @@ pub struct AutomationCreate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_favorite: Option<bool>,
     /// `automation_groups` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub automation_groups: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automation_groups: Option<Vec<i64>>,
     /// `steps` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub steps: Vec<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<serde_json::Value>>,
     /// `webhook_set` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub webhook_set: Vec<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_set: Option<Vec<serde_json::Value>>,
+    /// `onfirstmessagestarter_set` on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onfirstmessagestarter_set: Option<Vec<serde_json::Value>>,
+    /// `fieldconditionstarter_set` on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fieldconditionstarter_set: Option<Vec<serde_json::Value>>,
+    /// `onopeninghoursstarter_set` on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onopeninghoursstarter_set: Option<Vec<serde_json::Value>>,
+    /// `onclosinghoursstarter_set` on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onclosinghoursstarter_set: Option<Vec<serde_json::Value>>,
+    /// `onholidayhoursstarter_set` on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onholidayhoursstarter_set: Option<Vec<serde_json::Value>>,
+    /// `metaadsconditionstarter_set` on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metaadsconditionstarter_set: Option<Vec<serde_json::Value>>,
+    /// `onticketcreatestarter_set` on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onticketcreatestarter_set: Option<Vec<serde_json::Value>>,
+    /// `onticketstatuschangestarter_set` on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onticketstatuschangestarter_set: Option<Vec<serde_json::Value>>,
+    /// `accountpaymentrequeststarter_set` on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accountpaymentrequeststarter_set: Option<Vec<serde_json::Value>>,
+    /// `oninboundmessageorderstarter_set` on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oninboundmessageorderstarter_set: Option<Vec<serde_json::Value>>,
+    /// `oninboundmessageproductstarter_set` on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oninboundmessageproductstarter_set: Option<Vec<serde_json::Value>>,
+    /// `onmarketingacceptancestatuschangestarter_set` on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onmarketingacceptancestatuschangestarter_set: Option<Vec<serde_json::Value>>,
+    /// `googlesheetstrigger_set` on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub googlesheetstrigger_set: Option<Vec<serde_json::Value>>,
+    /// `ondealcreatestarter_set` on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ondealcreatestarter_set: Option<Vec<serde_json::Value>>,
+    /// `ondealupdatestarter_set` on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ondealupdatestarter_set: Option<Vec<serde_json::Value>>,
+    /// `ondealcontactupdatedstarter_set` on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ondealcontactupdatedstarter_set: Option<Vec<serde_json::Value>>,
+    /// `ondealstagechangestarter_set` on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ondealstagechangestarter_set: Option<Vec<serde_json::Value>>,
 }
 
 impl AutomationCreate {
@@ -3260,6 +3295,23 @@ impl AutomationCreate {
             automation_groups: Default::default(),
             steps: Default::default(),
             webhook_set: Default::default(),
+            onfirstmessagestarter_set: Default::default(),
+            fieldconditionstarter_set: Default::default(),
+            onopeninghoursstarter_set: Default::default(),
+            onclosinghoursstarter_set: Default::default(),
+            onholidayhoursstarter_set: Default::default(),
+            metaadsconditionstarter_set: Default::default(),
+            onticketcreatestarter_set: Default::default(),
+            onticketstatuschangestarter_set: Default::default(),
+            accountpaymentrequeststarter_set: Default::default(),
+            oninboundmessageorderstarter_set: Default::default(),
+            oninboundmessageproductstarter_set: Default::default(),
+            onmarketingacceptancestatuschangestarter_set: Default::default(),
+            googlesheetstrigger_set: Default::default(),
+            ondealcreatestarter_set: Default::default(),
+            ondealupdatestarter_set: Default::default(),
+            ondealcontactupdatedstarter_set: Default::default(),
+            ondealstagechangestarter_set: Default::default(),
         }
     }
 
@@ -3295,19 +3347,172 @@ impl AutomationCreate {
 
     /// Sets `automation_groups`.
     pub fn automation_groups(mut self, value: impl IntoIterator<Item = i64>) -> Self {
-        self.automation_groups = value.into_iter().collect();
+        self.automation_groups = Some(value.into_iter().collect());
         self
     }
 
     /// Sets `steps`.
     pub fn steps(mut self, value: impl IntoIterator<Item = serde_json::Value>) -> Self {
-        self.steps = value.into_iter().collect();
+        self.steps = Some(value.into_iter().collect());
         self
     }
 
     /// Sets `webhook_set`.
     pub fn webhook_set(mut self, value: impl IntoIterator<Item = serde_json::Value>) -> Self {
-        self.webhook_set = value.into_iter().collect();
+        self.webhook_set = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `onfirstmessagestarter_set`.
+    pub fn onfirstmessagestarter_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.onfirstmessagestarter_set = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `fieldconditionstarter_set`.
+    pub fn fieldconditionstarter_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.fieldconditionstarter_set = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `onopeninghoursstarter_set`.
+    pub fn onopeninghoursstarter_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.onopeninghoursstarter_set = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `onclosinghoursstarter_set`.
+    pub fn onclosinghoursstarter_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.onclosinghoursstarter_set = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `onholidayhoursstarter_set`.
+    pub fn onholidayhoursstarter_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.onholidayhoursstarter_set = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `metaadsconditionstarter_set`.
+    pub fn metaadsconditionstarter_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.metaadsconditionstarter_set = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `onticketcreatestarter_set`.
+    pub fn onticketcreatestarter_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.onticketcreatestarter_set = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `onticketstatuschangestarter_set`.
+    pub fn onticketstatuschangestarter_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.onticketstatuschangestarter_set = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `accountpaymentrequeststarter_set`.
+    pub fn accountpaymentrequeststarter_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.accountpaymentrequeststarter_set = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `oninboundmessageorderstarter_set`.
+    pub fn oninboundmessageorderstarter_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.oninboundmessageorderstarter_set = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `oninboundmessageproductstarter_set`.
+    pub fn oninboundmessageproductstarter_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.oninboundmessageproductstarter_set = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `onmarketingacceptancestatuschangestarter_set`.
+    pub fn onmarketingacceptancestatuschangestarter_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.onmarketingacceptancestatuschangestarter_set = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `googlesheetstrigger_set`.
+    pub fn googlesheetstrigger_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.googlesheetstrigger_set = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `ondealcreatestarter_set`.
+    pub fn ondealcreatestarter_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.ondealcreatestarter_set = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `ondealupdatestarter_set`.
+    pub fn ondealupdatestarter_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.ondealupdatestarter_set = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `ondealcontactupdatedstarter_set`.
+    pub fn ondealcontactupdatedstarter_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.ondealcontactupdatedstarter_set = Some(value.into_iter().collect());
+        self
+    }
+
+    /// Sets `ondealstagechangestarter_set`.
+    pub fn ondealstagechangestarter_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.ondealstagechangestarter_set = Some(value.into_iter().collect());
         self
     }
 }
@@ -3331,12 +3536,8 @@ pub struct CampaignWrite {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automation: Option<i64>,
     /// `lists` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub lists: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lists: Option<Vec<i64>>,
     /// `template` on the wire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<i64>,
@@ -3369,7 +3570,7 @@ impl CampaignWrite {
 
     /// Sets `lists`.
     pub fn lists(mut self, value: impl IntoIterator<Item = i64>) -> Self {
-        self.lists = value.into_iter().collect();
+        self.lists = Some(value.into_iter().collect());
         self
     }
 
@@ -3558,26 +3759,63 @@ impl ContactUpdate {
     }
 }
 
-/// Blocks or unblocks a contact.
+/// Blocks a contact: Spoki stops messaging it.
 ///
 /// Build one with `ContactBlock::new` (its required fields) and the setters named after the others.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ContactBlock {
-    /// `is_blocked` on the wire.
-    pub is_blocked: bool,
+    /// Always `true`: fixed by the kind of body this is.
+    #[serde(skip_deserializing, default = "ContactBlock::const_is_blocked")]
+    is_blocked: serde_json::Value,
 }
 
 impl ContactBlock {
-    /// A `ContactBlock` with its required fields.
-    pub fn new(is_blocked: bool) -> Self {
-        ContactBlock { is_blocked }
+    fn const_is_blocked() -> serde_json::Value {
+        serde_json::Value::Bool(true)
     }
 
-    /// Sets `is_blocked`.
-    pub fn is_blocked(mut self, value: bool) -> Self {
-        self.is_blocked = value;
-        self
+    /// A `ContactBlock` with its required fields.
+    pub fn new() -> Self {
+        ContactBlock {
+            is_blocked: ContactBlock::const_is_blocked(),
+        }
+    }
+}
+
+impl Default for ContactBlock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Unblocks a contact.
+///
+/// Build one with `ContactUnblock::new` (its required fields) and the setters named after the others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ContactUnblock {
+    /// Always `false`: fixed by the kind of body this is.
+    #[serde(skip_deserializing, default = "ContactUnblock::const_is_blocked")]
+    is_blocked: serde_json::Value,
+}
+
+impl ContactUnblock {
+    fn const_is_blocked() -> serde_json::Value {
+        serde_json::Value::Bool(false)
+    }
+
+    /// A `ContactUnblock` with its required fields.
+    pub fn new() -> Self {
+        ContactUnblock {
+            is_blocked: ContactUnblock::const_is_blocked(),
+        }
+    }
+}
+
+impl Default for ContactUnblock {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -3802,11 +4040,7 @@ impl ContactListCreate {
 #[non_exhaustive]
 pub struct ListSyncContacts {
     /// `contacts` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "crate::wire::null_as_default")]
     pub contacts: Vec<ContactSync>,
 }
 
@@ -3832,44 +4066,32 @@ impl ListSyncContacts {
 #[non_exhaustive]
 pub struct ListRemoveContacts {
     /// `emails` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub emails: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emails: Option<Vec<String>>,
     /// `phones` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub phones: Vec<crate::Phone>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phones: Option<Vec<crate::Phone>>,
     /// `ids` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub ids: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<i64>>,
 }
 
 impl ListRemoveContacts {
     /// Sets `emails`.
     pub fn emails(mut self, value: impl IntoIterator<Item = String>) -> Self {
-        self.emails = value.into_iter().collect();
+        self.emails = Some(value.into_iter().collect());
         self
     }
 
     /// Sets `phones`.
     pub fn phones(mut self, value: impl IntoIterator<Item = crate::Phone>) -> Self {
-        self.phones = value.into_iter().collect();
+        self.phones = Some(value.into_iter().collect());
         self
     }
 
     /// Sets `ids`.
     pub fn ids(mut self, value: impl IntoIterator<Item = i64>) -> Self {
-        self.ids = value.into_iter().collect();
+        self.ids = Some(value.into_iter().collect());
         self
     }
 }
@@ -3995,9 +4217,9 @@ impl LocalizedHeaderMedia {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SendTemplate {
-    /// Always `Template`: tells the API which kind of body this is.
-    #[serde(default = "SendTemplate::const_type")]
-    r#type: std::borrow::Cow<'static, str>,
+    /// Always `"Template"`: fixed by the kind of body this is.
+    #[serde(skip_deserializing, default = "SendTemplate::const_type")]
+    r#type: serde_json::Value,
     /// `phone` on the wire.
     pub phone: crate::Phone,
     /// Template id.
@@ -4022,20 +4244,16 @@ pub struct SendTemplate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<i64>,
     /// `buttons` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub buttons: Vec<ButtonPayload>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buttons: Option<Vec<ButtonPayload>>,
     /// `header_media` on the wire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header_media: Option<HeaderMedia>,
 }
 
 impl SendTemplate {
-    fn const_type() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Template")
+    fn const_type() -> serde_json::Value {
+        serde_json::Value::from("Template")
     }
 
     /// A `SendTemplate` with its required fields.
@@ -4104,7 +4322,7 @@ impl SendTemplate {
 
     /// Sets `buttons`.
     pub fn buttons(mut self, value: impl IntoIterator<Item = ButtonPayload>) -> Self {
-        self.buttons = value.into_iter().collect();
+        self.buttons = Some(value.into_iter().collect());
         self
     }
 
@@ -4121,9 +4339,9 @@ impl SendTemplate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SendTemplateHeaderMedia {
-    /// Always `Template`: tells the API which kind of body this is.
-    #[serde(default = "SendTemplateHeaderMedia::const_type")]
-    r#type: std::borrow::Cow<'static, str>,
+    /// Always `"Template"`: fixed by the kind of body this is.
+    #[serde(skip_deserializing, default = "SendTemplateHeaderMedia::const_type")]
+    r#type: serde_json::Value,
     /// `phone` on the wire.
     pub phone: crate::Phone,
     /// `template` on the wire.
@@ -4152,8 +4370,8 @@ pub struct SendTemplateHeaderMedia {
 }
 
 impl SendTemplateHeaderMedia {
-    fn const_type() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Template")
+    fn const_type() -> serde_json::Value {
+        serde_json::Value::from("Template")
     }
 
     /// A `SendTemplateHeaderMedia` with its required fields.
@@ -4236,9 +4454,9 @@ impl SendTemplateHeaderMedia {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SendTemplateCarousel {
-    /// Always `Template`: tells the API which kind of body this is.
-    #[serde(default = "SendTemplateCarousel::const_type")]
-    r#type: std::borrow::Cow<'static, str>,
+    /// Always `"Template"`: fixed by the kind of body this is.
+    #[serde(skip_deserializing, default = "SendTemplateCarousel::const_type")]
+    r#type: serde_json::Value,
     /// `phone` on the wire.
     pub phone: crate::Phone,
     /// `template` on the wire.
@@ -4263,17 +4481,13 @@ pub struct SendTemplateCarousel {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<i64>,
     /// One media per card, in card order.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "crate::wire::null_as_default")]
     pub header_media_set: Vec<HeaderMedia>,
 }
 
 impl SendTemplateCarousel {
-    fn const_type() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Template")
+    fn const_type() -> serde_json::Value {
+        serde_json::Value::from("Template")
     }
 
     /// A `SendTemplateCarousel` with its required fields.
@@ -4356,9 +4570,12 @@ impl SendTemplateCarousel {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SendTemplateCarouselMultilanguage {
-    /// Always `Template`: tells the API which kind of body this is.
-    #[serde(default = "SendTemplateCarouselMultilanguage::const_type")]
-    r#type: std::borrow::Cow<'static, str>,
+    /// Always `"Template"`: fixed by the kind of body this is.
+    #[serde(
+        skip_deserializing,
+        default = "SendTemplateCarouselMultilanguage::const_type"
+    )]
+    r#type: serde_json::Value,
     /// `phone` on the wire.
     pub phone: crate::Phone,
     /// `template` on the wire.
@@ -4383,17 +4600,13 @@ pub struct SendTemplateCarouselMultilanguage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<i64>,
     /// `header_media_set` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "crate::wire::null_as_default")]
     pub header_media_set: Vec<LocalizedHeaderMedia>,
 }
 
 impl SendTemplateCarouselMultilanguage {
-    fn const_type() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Template")
+    fn const_type() -> serde_json::Value {
+        serde_json::Value::from("Template")
     }
 
     /// A `SendTemplateCarouselMultilanguage` with its required fields.
@@ -4479,12 +4692,12 @@ impl SendTemplateCarouselMultilanguage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SendText {
-    /// Always `Message`: tells the API which kind of body this is.
-    #[serde(default = "SendText::const_type")]
-    r#type: std::borrow::Cow<'static, str>,
-    /// Always `Text`: tells the API which kind of body this is.
-    #[serde(default = "SendText::const_content_type")]
-    content_type: std::borrow::Cow<'static, str>,
+    /// Always `"Message"`: fixed by the kind of body this is.
+    #[serde(skip_deserializing, default = "SendText::const_type")]
+    r#type: serde_json::Value,
+    /// Always `"Text"`: fixed by the kind of body this is.
+    #[serde(skip_deserializing, default = "SendText::const_content_type")]
+    content_type: serde_json::Value,
     /// `phone` on the wire.
     pub phone: crate::Phone,
     /// `text` on the wire.
@@ -4498,12 +4711,12 @@ pub struct SendText {
 }
 
 impl SendText {
-    fn const_type() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Message")
+    fn const_type() -> serde_json::Value {
+        serde_json::Value::from("Message")
     }
 
-    fn const_content_type() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Text")
+    fn const_content_type() -> serde_json::Value {
+        serde_json::Value::from("Text")
     }
 
     /// A `SendText` with its required fields.
@@ -4549,12 +4762,12 @@ impl SendText {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SendButtons {
-    /// Always `Message`: tells the API which kind of body this is.
-    #[serde(default = "SendButtons::const_type")]
-    r#type: std::borrow::Cow<'static, str>,
-    /// Always `Interactive`: tells the API which kind of body this is.
-    #[serde(default = "SendButtons::const_content_type")]
-    content_type: std::borrow::Cow<'static, str>,
+    /// Always `"Message"`: fixed by the kind of body this is.
+    #[serde(skip_deserializing, default = "SendButtons::const_type")]
+    r#type: serde_json::Value,
+    /// Always `"Interactive"`: fixed by the kind of body this is.
+    #[serde(skip_deserializing, default = "SendButtons::const_content_type")]
+    content_type: serde_json::Value,
     /// `phone` on the wire.
     pub phone: crate::Phone,
     /// `text` on the wire.
@@ -4566,11 +4779,7 @@ pub struct SendButtons {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub footer: Option<MessageFooter>,
     /// At most 3 (third party).
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "crate::wire::null_as_default")]
     pub buttons: Vec<InteractiveButton>,
     /// `metadata` on the wire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -4581,12 +4790,12 @@ pub struct SendButtons {
 }
 
 impl SendButtons {
-    fn const_type() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Message")
+    fn const_type() -> serde_json::Value {
+        serde_json::Value::from("Message")
     }
 
-    fn const_content_type() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Interactive")
+    fn const_content_type() -> serde_json::Value {
+        serde_json::Value::from("Interactive")
     }
 
     /// A `SendButtons` with its required fields.
@@ -4657,12 +4866,12 @@ impl SendButtons {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SendList {
-    /// Always `Message`: tells the API which kind of body this is.
-    #[serde(default = "SendList::const_type")]
-    r#type: std::borrow::Cow<'static, str>,
-    /// Always `List`: tells the API which kind of body this is.
-    #[serde(default = "SendList::const_content_type")]
-    content_type: std::borrow::Cow<'static, str>,
+    /// Always `"Message"`: fixed by the kind of body this is.
+    #[serde(skip_deserializing, default = "SendList::const_type")]
+    r#type: serde_json::Value,
+    /// Always `"List"`: fixed by the kind of body this is.
+    #[serde(skip_deserializing, default = "SendList::const_content_type")]
+    content_type: serde_json::Value,
     /// `phone` on the wire.
     pub phone: crate::Phone,
     /// `text` on the wire.
@@ -4684,12 +4893,12 @@ pub struct SendList {
 }
 
 impl SendList {
-    fn const_type() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Message")
+    fn const_type() -> serde_json::Value {
+        serde_json::Value::from("Message")
     }
 
-    fn const_content_type() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("List")
+    fn const_content_type() -> serde_json::Value {
+        serde_json::Value::from("List")
     }
 
     /// A `SendList` with its required fields.
@@ -4760,16 +4969,16 @@ impl SendList {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MessageHeader {
-    /// Always `text`: tells the API which kind of body this is.
-    #[serde(default = "MessageHeader::const_format")]
-    format: std::borrow::Cow<'static, str>,
+    /// Always `"text"`: fixed by the kind of body this is.
+    #[serde(skip_deserializing, default = "MessageHeader::const_format")]
+    format: serde_json::Value,
     /// `text` on the wire.
     pub text: String,
 }
 
 impl MessageHeader {
-    fn const_format() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("text")
+    fn const_format() -> serde_json::Value {
+        serde_json::Value::from("text")
     }
 
     /// A `MessageHeader` with its required fields.
@@ -4816,9 +5025,9 @@ impl MessageFooter {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct InteractiveButton {
-    /// Always `quick_reply`: tells the API which kind of body this is.
-    #[serde(default = "InteractiveButton::const_button_type")]
-    button_type: std::borrow::Cow<'static, str>,
+    /// Always `"quick_reply"`: fixed by the kind of body this is.
+    #[serde(skip_deserializing, default = "InteractiveButton::const_button_type")]
+    button_type: serde_json::Value,
     /// `text` on the wire.
     pub text: String,
     /// `order` on the wire.
@@ -4828,8 +5037,8 @@ pub struct InteractiveButton {
 }
 
 impl InteractiveButton {
-    fn const_button_type() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("quick_reply")
+    fn const_button_type() -> serde_json::Value {
+        serde_json::Value::from("quick_reply")
     }
 
     /// A `InteractiveButton` with its required fields.
@@ -4870,11 +5079,7 @@ pub struct InteractiveList {
     /// `title` on the wire.
     pub title: String,
     /// `sections` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "crate::wire::null_as_default")]
     pub sections: Vec<ListSection>,
 }
 
@@ -4909,11 +5114,7 @@ pub struct ListSection {
     /// `title` on the wire.
     pub title: String,
     /// `rows` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "crate::wire::null_as_default")]
     pub rows: Vec<ListRow>,
 }
 
@@ -5031,18 +5232,10 @@ pub struct TemplateCreate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subcategory: Option<TemplateSubcategory>,
     /// `template_groups` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub template_groups: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_groups: Option<Vec<i64>>,
     /// `templatelocalization_set` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "crate::wire::null_as_default")]
     pub templatelocalization_set: Vec<TemplateLocalizationWrite>,
 }
 
@@ -5082,7 +5275,7 @@ impl TemplateCreate {
 
     /// Sets `template_groups`.
     pub fn template_groups(mut self, value: impl IntoIterator<Item = i64>) -> Self {
-        self.template_groups = value.into_iter().collect();
+        self.template_groups = Some(value.into_iter().collect());
         self
     }
 
@@ -5112,19 +5305,11 @@ pub struct TemplateUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subcategory: Option<TemplateSubcategory>,
     /// `template_groups` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub template_groups: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_groups: Option<Vec<i64>>,
     /// `templatelocalization_set` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub templatelocalization_set: Vec<TemplateLocalizationWrite>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub templatelocalization_set: Option<Vec<TemplateLocalizationWrite>>,
 }
 
 impl TemplateUpdate {
@@ -5148,7 +5333,7 @@ impl TemplateUpdate {
 
     /// Sets `template_groups`.
     pub fn template_groups(mut self, value: impl IntoIterator<Item = i64>) -> Self {
-        self.template_groups = value.into_iter().collect();
+        self.template_groups = Some(value.into_iter().collect());
         self
     }
 
@@ -5157,7 +5342,7 @@ impl TemplateUpdate {
         mut self,
         value: impl IntoIterator<Item = TemplateLocalizationWrite>,
     ) -> Self {
-        self.templatelocalization_set = value.into_iter().collect();
+        self.templatelocalization_set = Some(value.into_iter().collect());
         self
     }
 }
@@ -5186,12 +5371,8 @@ pub struct TemplateLocalizationWrite {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub footer_template_component: Option<TemplateComponent>,
     /// `templatebuttoncomponent_set` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub templatebuttoncomponent_set: Vec<TemplateButton>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub templatebuttoncomponent_set: Option<Vec<TemplateButton>>,
     /// `example_custom_fields` on the wire.
     #[serde(
         default,
@@ -5257,7 +5438,7 @@ impl TemplateLocalizationWrite {
         mut self,
         value: impl IntoIterator<Item = TemplateButton>,
     ) -> Self {
-        self.templatebuttoncomponent_set = value.into_iter().collect();
+        self.templatebuttoncomponent_set = Some(value.into_iter().collect());
         self
     }
 
@@ -5456,11 +5637,7 @@ impl WebhookWrite {
 #[non_exhaustive]
 pub struct WebhookExpands {
     /// `expands` on the wire.
-    #[serde(
-        default,
-        deserialize_with = "crate::wire::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "crate::wire::null_as_default")]
     pub expands: Vec<String>,
 }
 
