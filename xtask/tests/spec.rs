@@ -161,5 +161,8 @@ fn request_bodies_carry_every_documented_field() {
             }
         }
     }
-    assert!(missing.is_empty(), "fields documented but absent from the spec: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "fields documented but absent from the spec: {missing:?}"
+    );
 }

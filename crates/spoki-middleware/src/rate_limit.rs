@@ -12,7 +12,7 @@ use spoki_client::{
     CredentialId, HttpRequest, HttpResponse, RequestContext, Transport, TransportError,
     TransportErrorKind,
 };
-use spoki_models::operation::RateClass;
+use spoki_models::operation::{Operation, RateClass};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
@@ -201,26 +201,28 @@ impl Clock for TokioClock {
     }
 }
 
-type Limiter = RateLimiter<
-    CredentialId,
-    DefaultKeyedStateStore<CredentialId>,
-    TokioClock,
-    NoOpMiddleware<Duration>,
->;
+/// One budget: a credential, and the endpoint (the path template) for operations in the
+/// `Default` class, whose unpublished limits are per endpoint; the class name otherwise.
+type Budget = (CredentialId, &'static str);
+
+type Limiter =
+    RateLimiter<Budget, DefaultKeyedStateStore<Budget>, TokioClock, NoOpMiddleware<Duration>>;
 
 struct Shared {
     config: RateLimitConfig,
     clock: TokioClock,
     limiters: HashMap<RateClass, (ClassQuota, Limiter)>,
-    paused: Mutex<HashMap<(CredentialId, RateClass), Instant>>,
+    paused: Mutex<HashMap<Budget, Instant>>,
 }
 
 /// A [`Transport`] that keeps each (credential, rate-limit class) within its quota, and pauses
 /// it when the server answers 429.
 ///
 /// One governor keyed limiter per class of the closed [`RateClass`] set, keyed by
-/// [`CredentialId`]: the quotas are the spec's (`RateClass::requests()` per
-/// `RateClass::period()`) unless overridden. A 429 pauses its (credential, class) for its
+/// [`CredentialId`] (and, in the `Default` class, by endpoint, so that unrelated endpoints
+/// without a published limit do not share one budget): the quotas are the spec's
+/// (`RateClass::requests()` per `RateClass::period()`) unless overridden. A 429 pauses its
+/// budget for its
 /// `Retry-After` (seconds or HTTP date, at most `max_pause`; one pacing interval when absent).
 /// Clones share the same state.
 #[derive(Clone)]
@@ -278,9 +280,15 @@ impl<T: Transport> RateLimited<T> {
         &self.inner
     }
 
-    /// How long `credential` must still wait after a 429 on `class`, if it is paused.
-    pub fn paused_for(&self, credential: CredentialId, class: RateClass) -> Option<Duration> {
-        self.shared.pause_left(credential, class, Instant::now())
+    /// How long `credential` must still wait after a 429 before calling `operation` again,
+    /// if its budget is paused.
+    pub fn paused_for(
+        &self,
+        credential: CredentialId,
+        operation: &'static Operation,
+    ) -> Option<Duration> {
+        self.shared
+            .pause_left((credential, scope(operation)), Instant::now())
     }
 }
 
@@ -292,41 +300,40 @@ impl Shared {
             .expect("every class of RateClass::ALL has a limiter")
     }
 
-    fn pause_left(
-        &self,
-        credential: CredentialId,
-        class: RateClass,
-        now: Instant,
-    ) -> Option<Duration> {
+    fn pause_left(&self, budget: Budget, now: Instant) -> Option<Duration> {
         let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
-        let until = *paused.get(&(credential, class))?;
+        let until = *paused.get(&budget)?;
         if until > now {
             Some(until - now)
         } else {
-            paused.remove(&(credential, class));
+            paused.remove(&budget);
             None
         }
     }
 
-    fn pause(&self, credential: CredentialId, class: RateClass, wait: Duration) {
-        let until = Instant::now() + wait;
+    fn pause(&self, budget: Budget, wait: Duration) {
+        let now = Instant::now();
+        // A pause beyond what Instant can hold is as good as a very long one.
+        let until = now
+            .checked_add(wait)
+            .unwrap_or(now + Duration::from_secs(86_400 * 365));
         let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = paused.entry((credential, class)).or_insert(until);
+        let entry = paused.entry(budget).or_insert(until);
         *entry = (*entry).max(until);
     }
 
     /// Takes a slot for (credential, class), waiting or failing fast.
     async fn acquire(
         &self,
-        credential: CredentialId,
+        budget: Budget,
         class: RateClass,
         operation: &'static str,
     ) -> Result<(), TransportError> {
         let (_, limiter) = self.limiter(class);
         loop {
-            let wait = match self.pause_left(credential, class, Instant::now()) {
+            let wait = match self.pause_left(budget, Instant::now()) {
                 Some(wait) => wait,
-                None => match limiter.check_key(&credential) {
+                None => match limiter.check_key(&budget) {
                     Ok(()) => return Ok(()),
                     Err(not_until) => not_until.wait_time_from(self.clock.now()),
                 },
@@ -358,16 +365,22 @@ impl Shared {
 impl<T: Transport> Transport for RateLimited<T> {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         let shared = &*self.shared;
-        let (credential, class, operation) = match RequestContext::of(&request) {
-            Some(c) => (c.credential, c.operation.rate_class, c.operation.id),
+        let (budget, class, operation) = match RequestContext::of(&request) {
+            Some(c) => (
+                (c.credential, scope(c.operation)),
+                c.operation.rate_class,
+                c.operation.id,
+            ),
             None => match shared.config.untagged {
                 Untagged::PassThrough => return self.inner.send(request).await,
-                Untagged::DefaultClass => {
-                    (CredentialId::ANONYMOUS, RateClass::Default, "<no context>")
-                }
+                Untagged::DefaultClass => (
+                    (CredentialId::ANONYMOUS, "<no context>"),
+                    RateClass::Default,
+                    "<no context>",
+                ),
             },
         };
-        shared.acquire(credential, class, operation).await?;
+        shared.acquire(budget, class, operation).await?;
         let result = self.inner.send(request).await;
         if let Ok(response) = &result
             && response.status() == StatusCode::TOO_MANY_REQUESTS
@@ -382,8 +395,16 @@ impl<T: Transport> Transport for RateLimited<T> {
                 pause_ms = wait.as_millis() as u64,
                 "rate limit: server 429, pausing"
             );
-            shared.pause(credential, class, wait);
+            shared.pause(budget, wait);
         }
         result
+    }
+}
+
+/// The budget an operation counts against, beside its credential.
+fn scope(operation: &'static Operation) -> &'static str {
+    match operation.rate_class {
+        RateClass::Default => operation.path,
+        class => class.as_str(),
     }
 }

@@ -347,9 +347,12 @@ async fn a_server_429_pauses_its_credential_and_class() {
         status(&t, request(&operation::MESSAGES_SEND_TEXT, "alice")).await,
         429
     );
-    assert_eq!(t.paused_for(alice, RateClass::Default), Some(secs(3)));
     assert_eq!(
-        t.paused_for(CredentialId::of("bob"), RateClass::Default),
+        t.paused_for(alice, &operation::MESSAGES_SEND_TEXT),
+        Some(secs(3))
+    );
+    assert_eq!(
+        t.paused_for(CredentialId::of("bob"), &operation::MESSAGES_SEND_TEXT),
         None
     );
     // Bob and other classes go on; Alice waits until the pause ends.
@@ -357,7 +360,7 @@ async fn a_server_429_pauses_its_credential_and_class() {
     status(&t, request(&operation::CONTACTS_SYNC_ALL, "alice")).await;
     status(&t, request(&operation::MESSAGES_SEND_TEXT, "alice")).await;
     assert_eq!(inner.calls(), vec![secs(0), secs(0), secs(0), secs(3)]);
-    assert_eq!(t.paused_for(alice, RateClass::Default), None);
+    assert_eq!(t.paused_for(alice, &operation::MESSAGES_SEND_TEXT), None);
 
     // Fail fast reports the pause; a 429 without Retry-After pauses one interval.
     let inner = Scripted::new(vec![Step::Status(429, Some("2")), Step::Status(429, None)]);
@@ -391,7 +394,7 @@ async fn a_huge_retry_after_is_capped_by_max_pause() {
     let t = RateLimited::with_config(inner.clone(), fast_quota().max_pause(secs(10)));
     status(&t, request(&operation::ACCOUNTS_GET, "k")).await;
     assert_eq!(
-        t.paused_for(CredentialId::of("k"), RateClass::Default),
+        t.paused_for(CredentialId::of("k"), &operation::ACCOUNTS_GET),
         Some(secs(10))
     );
 }
@@ -455,4 +458,21 @@ async fn a_stacked_429_is_retried_once_after_retry_after() {
         200
     );
     assert_eq!(inner.calls(), vec![secs(0), secs(2)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn default_class_endpoints_keep_their_own_budgets() {
+    let inner = Scripted::new(vec![]);
+    let t = RateLimited::with_config(
+        inner.clone(),
+        RateLimitConfig::default()
+            .quota(RateClass::Default, ClassQuota::new(1, secs(1)))
+            .jitter(Duration::ZERO, Jitter::zero()),
+    );
+    // One call to each of three endpoints goes at once; the send variants share theirs.
+    status(&t, request(&operation::ACCOUNTS_GET, "k")).await;
+    status(&t, request(&operation::MESSAGES_SEND_TEXT, "k")).await;
+    status(&t, request(&operation::TEMPLATES_LIST, "k")).await;
+    status(&t, request(&operation::MESSAGES_SEND_TEMPLATE, "k")).await;
+    assert_eq!(inner.calls(), vec![secs(0), secs(0), secs(0), secs(1)]);
 }
