@@ -139,7 +139,9 @@ impl FromStr for Money {
         micros = micros.checked_mul(Money::SCALE).ok_or_else(overflow)?;
         let mut place = Money::SCALE / 10;
         for digit in significant.bytes() {
-            micros += i64::from(digit - b'0') * place;
+            micros = micros
+                .checked_add(i64::from(digit - b'0') * place)
+                .ok_or_else(overflow)?;
             place /= 10;
         }
         Ok(Money(if negative { -micros } else { micros }))
@@ -166,14 +168,15 @@ impl fmt::Display for Money {
 impl Add for Money {
     type Output = Money;
 
+    /// Saturates at the bounds (about ±9.2 trillion units) instead of wrapping.
     fn add(self, other: Money) -> Money {
-        Money(self.0 + other.0)
+        Money(self.0.saturating_add(other.0))
     }
 }
 
 impl AddAssign for Money {
     fn add_assign(&mut self, other: Money) {
-        self.0 += other.0;
+        self.0 = self.0.saturating_add(other.0);
     }
 }
 

@@ -80,6 +80,12 @@ pub enum RateCardError {
         /// The missing market.
         market: String,
     },
+    /// A price is below zero.
+    #[error("market {market:?} has a negative price")]
+    NegativePrice {
+        /// The market.
+        market: String,
+    },
     /// More markets than a [`MarketId`] holds.
     #[error("rate card has {0} markets; at most 65536 are supported")]
     TooManyMarkets(usize),
@@ -227,6 +233,19 @@ impl TryFrom<RateCardDocument> for RateCard {
     fn try_from(document: RateCardDocument) -> Result<Self, Self::Error> {
         if document.markets.len() > usize::from(u16::MAX) + 1 {
             return Err(RateCardError::TooManyMarkets(document.markets.len()));
+        }
+        for (name, p) in &document.markets {
+            let prices = [p.marketing, p.utility, p.authentication, p.service];
+            let international = p.authentication_international.into_iter();
+            if prices
+                .into_iter()
+                .chain(international)
+                .any(|m| m.micros() < 0)
+            {
+                return Err(RateCardError::NegativePrice {
+                    market: name.clone(),
+                });
+            }
         }
         let markets: Vec<Market> = document
             .markets

@@ -326,3 +326,20 @@ fn a_new_rate_card_prices_only_conversations_opened_after_it() {
     assert!(matches!(refused, Err(BillingError::RateCard(_))));
     assert_eq!(ledger.rate_card().markets().len(), 2);
 }
+
+#[test]
+fn hostile_rate_cards_and_amounts_are_refused() {
+    let negative = r#"{"currency": "EUR", "calling_codes": {"39": "IT"},
+        "markets": {"IT": {"marketing": -0.14, "utility": 0.1, "authentication": 0.12, "service": 0.11}}}"#;
+    assert!(matches!(
+        spoki_billing::RateCard::from_json(negative),
+        Err(spoki_billing::RateCardError::NegativePrice { .. })
+    ));
+    assert!(
+        "9223372036854.999999"
+            .parse::<spoki_billing::Money>()
+            .is_err()
+    );
+    let max = spoki_billing::Money::from_micros(i64::MAX);
+    assert_eq!(max + max, max, "sums saturate instead of wrapping");
+}
