@@ -255,6 +255,43 @@ impl Client {
         &self.inner.base_url
     }
 
+    /// Calls `operation` with a hand-built path, query and JSON body, for what the typed
+    /// calls do not model yet (a new field, an undocumented parameter). Everything else is as
+    /// for a typed call: authentication, validation, tracing, the transport and its layers.
+    ///
+    /// `path` is the concrete path on the configured origin, such as `/api/1/contacts/7/`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: spoki_client::Client) -> Result<(), spoki_client::Error> {
+    /// use spoki_client::models::operation;
+    /// let body = serde_json::json!({"name": "VIP", "a_new_field": true});
+    /// let list = client.call_raw(&operation::LISTS_CREATE, "/api/1/lists/", &[], Some(&body)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn call_raw(
+        &self,
+        operation: &'static Operation,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, Error> {
+        // Only a path: the credentials must never go to an origin other than the configured one.
+        if !path.starts_with('/') || path.starts_with("//") {
+            return Err(
+                InputError::Other(format!("`{path}` is not a path starting with `/`")).into(),
+            );
+        }
+        let mut call = Call::new(operation, path.to_owned());
+        call.query = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        if let Some(body) = body {
+            call = call.body(body)?;
+        }
+        self.value(call).await
+    }
+
     fn request(&self, call: &Call) -> Result<HttpRequest, Error> {
         let op = call.operation;
         let mut url = format!("{}{}", self.inner.base_url, call.path);

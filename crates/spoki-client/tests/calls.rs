@@ -4,6 +4,7 @@
 mod support;
 
 use futures::TryStreamExt;
+use spoki_client::models::operation;
 use spoki_client::models::*;
 use spoki_client::{Client, Error, InputError, MAX_CONTACTS_PER_SYNC};
 use support::Recorder;
@@ -581,4 +582,59 @@ async fn an_empty_acknowledgement_of_a_send_is_not_an_error() {
         .await
         .unwrap();
     assert_eq!(sent, SendResult::default());
+}
+
+#[tokio::test]
+async fn raw_calls_reach_what_the_typed_ones_do_not_model() {
+    let recorder = Recorder::ok(r#"{"id": 12}"#);
+    let client = recorder.client();
+    let body = serde_json::json!({"name": "VIP", "a_new_field": true});
+    let created = client
+        .call_raw(
+            &operation::LISTS_CREATE,
+            "/api/1/lists/",
+            &[("dry_run", "1")],
+            Some(&body),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created["id"], 12);
+    let seen = recorder.last();
+    assert_eq!(
+        (
+            seen.method.as_str(),
+            seen.path.as_str(),
+            seen.query.as_deref()
+        ),
+        ("POST", "/api/1/lists/", Some("dry_run=1"))
+    );
+    assert_eq!(seen.json(), body);
+    assert_eq!(seen.header("x-spoki-api-key"), Some("canary-api-key-0001"));
+
+    for bad in [
+        "https://evil.example/x/",
+        "//evil.example/x/",
+        "api/1/lists/",
+    ] {
+        let err = client
+            .call_raw(&operation::LISTS_CREATE, bad, &[], None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{bad}: {err}");
+    }
+    // Validation applies to raw bodies too.
+    let err = client
+        .call_raw(
+            &operation::AUTOMATIONS_START,
+            "/wh/ap/u/",
+            &[],
+            Some(&serde_json::json!({"secret": ""})),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidInput(InputError::EmptySecret(_))
+    ));
+    assert_eq!(recorder.seen().len(), 1);
 }
