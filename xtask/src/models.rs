@@ -293,6 +293,18 @@ fn write_model(out: &mut String, name: &str, model: &Model) {
                     if !f.required(model.kind) {
                         attrs.push(format!("skip_serializing_if = \"{is_empty}\""));
                     }
+                } else if let Some(inner) = patch_field(model, ty) {
+                    attrs.push("default".into());
+                    attrs.push("skip_serializing_if = \"crate::Patch::is_unchanged\"".into());
+                    writeln!(out, "    #[serde({})]", attrs.join(", ")).unwrap();
+                    writeln!(
+                        out,
+                        "    pub {}: crate::Patch<{}>,",
+                        f.ident,
+                        rust_type(inner)
+                    )
+                    .unwrap();
+                    continue;
                 } else if matches!(ty, Type::Optional(_)) {
                     attrs.push("default".into());
                     attrs.push("skip_serializing_if = \"Option::is_none\"".into());
@@ -352,6 +364,26 @@ fn write_model(out: &mut String, name: &str, model: &Model) {
         } else {
             format!("r#{setter}")
         };
+        if let Some(inner) = patch_field(model, ty) {
+            writeln!(
+                out,
+                "    /// Sets `{json}`.\n    pub fn {setter}(mut self, value: {}) -> Self {{\n        self.{ident} = crate::Patch::Set({});\n        self\n    }}\n",
+                param_type(inner),
+                convert(inner, "value"),
+                json = f.json,
+                ident = f.ident,
+            )
+            .unwrap();
+            writeln!(
+                out,
+                "    /// Clears `{json}` (sends `null`).\n    pub fn clear_{}(mut self) -> Self {{\n        self.{ident} = crate::Patch::Clear;\n        self\n    }}\n",
+                f.ident.trim_start_matches("r#"),
+                json = f.json,
+                ident = f.ident,
+            )
+            .unwrap();
+            continue;
+        }
         writeln!(out, "    /// Sets `{}`.", f.json).unwrap();
         writeln!(
             out,
@@ -369,6 +401,16 @@ fn write_model(out: &mut String, name: &str, model: &Model) {
             "impl Default for {name} {{\n    fn default() -> Self {{\n        Self::new()\n    }}\n}}\n"
         )
         .unwrap();
+    }
+}
+
+/// The value type of an optional scalar field of a partial-update model, which is a `Patch`.
+fn patch_field<'t>(model: &Model, ty: &'t Type) -> Option<&'t Type> {
+    match ty {
+        Type::Optional(inner) if model.patch && matches!(inner.as_ref(), Type::Named(_)) => {
+            Some(inner)
+        }
+        _ => None,
     }
 }
 

@@ -109,6 +109,9 @@ impl EnumValue {
 #[serde(deny_unknown_fields)]
 pub struct Model {
     pub kind: ModelKind,
+    /// A partial update: optional fields can also be cleared (sent as `null`).
+    #[serde(default)]
+    pub patch: bool,
     pub doc: String,
     pub uncertain: Option<String>,
     pub fields: IndexMap<String, Field>,

@@ -221,3 +221,25 @@ fn request_bodies_round_trip() {
         sync
     );
 }
+
+#[test]
+fn partial_updates_can_set_clear_or_leave_fields() {
+    let body = ContactUpdate::default().first_name("Mario").clear_email();
+    assert_eq!(
+        json(&body),
+        serde_json::json!({"first_name": "Mario", "email": null})
+    );
+    let back: ContactUpdate = serde_json::from_value(json(&body)).unwrap();
+    assert_eq!(back, body);
+    assert_eq!(back.last_name, Patch::Unchanged);
+
+    // Lists are cleared with an empty list, and a campaign unscheduled with null.
+    let campaign = CampaignWrite::default()
+        .lists(Vec::<i64>::new())
+        .clear_scheduled_datetime();
+    assert_eq!(
+        json(&campaign),
+        serde_json::json!({"lists": [], "scheduled_datetime": null})
+    );
+    assert_eq!(json(&CampaignWrite::default()), serde_json::json!({}));
+}

@@ -3524,47 +3524,71 @@ impl AutomationCreate {
 #[non_exhaustive]
 pub struct CampaignWrite {
     /// `name` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub name: crate::Patch<String>,
     /// `scheduled_datetime` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scheduled_datetime: Option<crate::Timestamp>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub scheduled_datetime: crate::Patch<crate::Timestamp>,
     /// `status` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<CampaignStatus>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub status: crate::Patch<CampaignStatus>,
     /// `automation` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub automation: Option<i64>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub automation: crate::Patch<i64>,
     /// `lists` on the wire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lists: Option<Vec<i64>>,
     /// `template` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<i64>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub template: crate::Patch<i64>,
 }
 
 impl CampaignWrite {
     /// Sets `name`.
     pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
+        self.name = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `name` (sends `null`).
+    pub fn clear_name(mut self) -> Self {
+        self.name = crate::Patch::Clear;
         self
     }
 
     /// Sets `scheduled_datetime`.
     pub fn scheduled_datetime(mut self, value: impl Into<crate::Timestamp>) -> Self {
-        self.scheduled_datetime = Some(value.into());
+        self.scheduled_datetime = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `scheduled_datetime` (sends `null`).
+    pub fn clear_scheduled_datetime(mut self) -> Self {
+        self.scheduled_datetime = crate::Patch::Clear;
         self
     }
 
     /// Sets `status`.
     pub fn status(mut self, value: impl Into<CampaignStatus>) -> Self {
-        self.status = Some(value.into());
+        self.status = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `status` (sends `null`).
+    pub fn clear_status(mut self) -> Self {
+        self.status = crate::Patch::Clear;
         self
     }
 
     /// Sets `automation`.
     pub fn automation(mut self, value: i64) -> Self {
-        self.automation = Some(value);
+        self.automation = crate::Patch::Set(value);
+        self
+    }
+
+    /// Clears `automation` (sends `null`).
+    pub fn clear_automation(mut self) -> Self {
+        self.automation = crate::Patch::Clear;
         self
     }
 
@@ -3576,7 +3600,13 @@ impl CampaignWrite {
 
     /// Sets `template`.
     pub fn template(mut self, value: i64) -> Self {
-        self.template = Some(value);
+        self.template = crate::Patch::Set(value);
+        self
+    }
+
+    /// Clears `template` (sends `null`).
+    pub fn clear_template(mut self) -> Self {
+        self.template = crate::Patch::Clear;
         self
     }
 }
@@ -3683,20 +3713,20 @@ impl ContactSync {
 #[non_exhaustive]
 pub struct ContactUpdate {
     /// `phone` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone: Option<crate::Phone>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub phone: crate::Patch<crate::Phone>,
     /// `first_name` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub first_name: crate::Patch<String>,
     /// `last_name` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub last_name: crate::Patch<String>,
     /// `email` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub email: crate::Patch<String>,
     /// `language` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub language: crate::Patch<String>,
     /// `custom_fields` on the wire.
     #[serde(
         default,
@@ -3705,38 +3735,68 @@ pub struct ContactUpdate {
     )]
     pub custom_fields: std::collections::BTreeMap<String, String>,
     /// `is_blocked` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_blocked: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub is_blocked: crate::Patch<bool>,
 }
 
 impl ContactUpdate {
     /// Sets `phone`.
     pub fn phone(mut self, value: impl Into<crate::Phone>) -> Self {
-        self.phone = Some(value.into());
+        self.phone = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `phone` (sends `null`).
+    pub fn clear_phone(mut self) -> Self {
+        self.phone = crate::Patch::Clear;
         self
     }
 
     /// Sets `first_name`.
     pub fn first_name(mut self, value: impl Into<String>) -> Self {
-        self.first_name = Some(value.into());
+        self.first_name = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `first_name` (sends `null`).
+    pub fn clear_first_name(mut self) -> Self {
+        self.first_name = crate::Patch::Clear;
         self
     }
 
     /// Sets `last_name`.
     pub fn last_name(mut self, value: impl Into<String>) -> Self {
-        self.last_name = Some(value.into());
+        self.last_name = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `last_name` (sends `null`).
+    pub fn clear_last_name(mut self) -> Self {
+        self.last_name = crate::Patch::Clear;
         self
     }
 
     /// Sets `email`.
     pub fn email(mut self, value: impl Into<String>) -> Self {
-        self.email = Some(value.into());
+        self.email = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `email` (sends `null`).
+    pub fn clear_email(mut self) -> Self {
+        self.email = crate::Patch::Clear;
         self
     }
 
     /// Sets `language`.
     pub fn language(mut self, value: impl Into<String>) -> Self {
-        self.language = Some(value.into());
+        self.language = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `language` (sends `null`).
+    pub fn clear_language(mut self) -> Self {
+        self.language = crate::Patch::Clear;
         self
     }
 
@@ -3754,7 +3814,13 @@ impl ContactUpdate {
 
     /// Sets `is_blocked`.
     pub fn is_blocked(mut self, value: bool) -> Self {
-        self.is_blocked = Some(value);
+        self.is_blocked = crate::Patch::Set(value);
+        self
+    }
+
+    /// Clears `is_blocked` (sends `null`).
+    pub fn clear_is_blocked(mut self) -> Self {
+        self.is_blocked = crate::Patch::Clear;
         self
     }
 }
@@ -3908,14 +3974,20 @@ impl CustomFieldCreate {
 #[non_exhaustive]
 pub struct CustomFieldUpdate {
     /// `label` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub label: crate::Patch<String>,
 }
 
 impl CustomFieldUpdate {
     /// Sets `label`.
     pub fn label(mut self, value: impl Into<String>) -> Self {
-        self.label = Some(value.into());
+        self.label = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `label` (sends `null`).
+    pub fn clear_label(mut self) -> Self {
+        self.label = crate::Patch::Clear;
         self
     }
 }
@@ -5296,14 +5368,14 @@ impl TemplateCreate {
 #[non_exhaustive]
 pub struct TemplateUpdate {
     /// `name` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub name: crate::Patch<String>,
     /// `category` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<TemplateCategory>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub category: crate::Patch<TemplateCategory>,
     /// `subcategory` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subcategory: Option<TemplateSubcategory>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub subcategory: crate::Patch<TemplateSubcategory>,
     /// `template_groups` on the wire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_groups: Option<Vec<i64>>,
@@ -5315,19 +5387,37 @@ pub struct TemplateUpdate {
 impl TemplateUpdate {
     /// Sets `name`.
     pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
+        self.name = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `name` (sends `null`).
+    pub fn clear_name(mut self) -> Self {
+        self.name = crate::Patch::Clear;
         self
     }
 
     /// Sets `category`.
     pub fn category(mut self, value: impl Into<TemplateCategory>) -> Self {
-        self.category = Some(value.into());
+        self.category = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `category` (sends `null`).
+    pub fn clear_category(mut self) -> Self {
+        self.category = crate::Patch::Clear;
         self
     }
 
     /// Sets `subcategory`.
     pub fn subcategory(mut self, value: impl Into<TemplateSubcategory>) -> Self {
-        self.subcategory = Some(value.into());
+        self.subcategory = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `subcategory` (sends `null`).
+    pub fn clear_subcategory(mut self) -> Self {
+        self.subcategory = crate::Patch::Clear;
         self
     }
 
@@ -5462,59 +5552,95 @@ impl TemplateLocalizationWrite {
 #[non_exhaustive]
 pub struct TicketWrite {
     /// `contact_phone` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_phone: Option<crate::Phone>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub contact_phone: crate::Patch<crate::Phone>,
     /// `title` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub title: crate::Patch<String>,
     /// `status` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<TicketStatus>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub status: crate::Patch<TicketStatus>,
     /// `priority` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub priority: Option<TicketPriority>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub priority: crate::Patch<TicketPriority>,
     /// `description` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub description: crate::Patch<String>,
     /// `reference` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reference: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub reference: crate::Patch<String>,
 }
 
 impl TicketWrite {
     /// Sets `contact_phone`.
     pub fn contact_phone(mut self, value: impl Into<crate::Phone>) -> Self {
-        self.contact_phone = Some(value.into());
+        self.contact_phone = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `contact_phone` (sends `null`).
+    pub fn clear_contact_phone(mut self) -> Self {
+        self.contact_phone = crate::Patch::Clear;
         self
     }
 
     /// Sets `title`.
     pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
+        self.title = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `title` (sends `null`).
+    pub fn clear_title(mut self) -> Self {
+        self.title = crate::Patch::Clear;
         self
     }
 
     /// Sets `status`.
     pub fn status(mut self, value: impl Into<TicketStatus>) -> Self {
-        self.status = Some(value.into());
+        self.status = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `status` (sends `null`).
+    pub fn clear_status(mut self) -> Self {
+        self.status = crate::Patch::Clear;
         self
     }
 
     /// Sets `priority`.
     pub fn priority(mut self, value: impl Into<TicketPriority>) -> Self {
-        self.priority = Some(value.into());
+        self.priority = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `priority` (sends `null`).
+    pub fn clear_priority(mut self) -> Self {
+        self.priority = crate::Patch::Clear;
         self
     }
 
     /// Sets `description`.
     pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
+        self.description = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `description` (sends `null`).
+    pub fn clear_description(mut self) -> Self {
+        self.description = crate::Patch::Clear;
         self
     }
 
     /// Sets `reference`.
     pub fn reference(mut self, value: impl Into<String>) -> Self {
-        self.reference = Some(value.into());
+        self.reference = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `reference` (sends `null`).
+    pub fn clear_reference(mut self) -> Self {
+        self.reference = crate::Patch::Clear;
         self
     }
 }
@@ -5572,14 +5698,20 @@ impl MediaCreate {
 #[non_exhaustive]
 pub struct MediaUpdate {
     /// `title` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub title: crate::Patch<String>,
 }
 
 impl MediaUpdate {
     /// Sets `title`.
     pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
+        self.title = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `title` (sends `null`).
+    pub fn clear_title(mut self) -> Self {
+        self.title = crate::Patch::Clear;
         self
     }
 }
@@ -5591,41 +5723,65 @@ impl MediaUpdate {
 #[non_exhaustive]
 pub struct WebhookWrite {
     /// `event` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event: Option<WebhookEvent>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub event: crate::Patch<WebhookEvent>,
     /// `version` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<WebhookVersion>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub version: crate::Patch<WebhookVersion>,
     /// `url` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub url: crate::Patch<String>,
     /// `is_active` on the wire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_active: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
+    pub is_active: crate::Patch<bool>,
 }
 
 impl WebhookWrite {
     /// Sets `event`.
     pub fn event(mut self, value: impl Into<WebhookEvent>) -> Self {
-        self.event = Some(value.into());
+        self.event = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `event` (sends `null`).
+    pub fn clear_event(mut self) -> Self {
+        self.event = crate::Patch::Clear;
         self
     }
 
     /// Sets `version`.
     pub fn version(mut self, value: impl Into<WebhookVersion>) -> Self {
-        self.version = Some(value.into());
+        self.version = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `version` (sends `null`).
+    pub fn clear_version(mut self) -> Self {
+        self.version = crate::Patch::Clear;
         self
     }
 
     /// Sets `url`.
     pub fn url(mut self, value: impl Into<String>) -> Self {
-        self.url = Some(value.into());
+        self.url = crate::Patch::Set(value.into());
+        self
+    }
+
+    /// Clears `url` (sends `null`).
+    pub fn clear_url(mut self) -> Self {
+        self.url = crate::Patch::Clear;
         self
     }
 
     /// Sets `is_active`.
     pub fn is_active(mut self, value: bool) -> Self {
-        self.is_active = Some(value);
+        self.is_active = crate::Patch::Set(value);
+        self
+    }
+
+    /// Clears `is_active` (sends `null`).
+    pub fn clear_is_active(mut self) -> Self {
+        self.is_active = crate::Patch::Clear;
         self
     }
 }
