@@ -314,12 +314,8 @@ fn sample(spec: &Spec, ty: &Type) -> String {
                             ));
                         }
                         let ty = Type::parse(detail.ty.as_deref()?).expect("validated");
-                        let required = match &ty {
-                            Type::Optional(_) | Type::Map(_) => false,
-                            Type::List(_) => kind == crate::spec::ModelKind::Request,
-                            Type::Named(_) => true,
-                        };
-                        required.then(|| format!("{json:?}: {}", sample(spec, &ty)))
+                        ty.is_required_in(kind)
+                            .then(|| format!("{json:?}: {}", sample(spec, &ty)))
                     })
                     .collect();
                 format!("{{{}}}", fields.join(", "))

@@ -116,11 +116,7 @@ struct FieldPlan {
 
 impl FieldPlan {
     fn required(&self, kind: ModelKind) -> bool {
-        match &self.ty {
-            Some(Type::Optional(_)) | Some(Type::Map(_)) | None => false,
-            Some(Type::List(_)) => kind == ModelKind::Request,
-            Some(Type::Named(_)) => true,
-        }
+        self.ty.as_ref().is_some_and(|ty| ty.is_required_in(kind))
     }
 }
 

@@ -213,6 +213,16 @@ impl Type {
         Ok(Type::Named(text.to_owned()))
     }
 
+    /// Whether a field of this type must be given (is an argument of `new`) in a model of
+    /// `kind`: optional fields and maps never are; lists are in requests only.
+    pub fn is_required_in(&self, kind: ModelKind) -> bool {
+        match self {
+            Type::Optional(_) | Type::Map(_) => false,
+            Type::List(_) => kind == ModelKind::Request,
+            Type::Named(_) => true,
+        }
+    }
+
     fn names(&self, out: &mut Vec<String>) {
         match self {
             Type::Named(n) => out.push(n.clone()),
