@@ -273,8 +273,9 @@ pub fn api(spec: &Spec) -> String {
     out
 }
 
-/// A JSON value of `ty` with every required field filled, for the generated call test.
-fn sample(spec: &Spec, ty: &Type) -> String {
+/// A JSON value of `ty` with every required field filled, for the generated call test and
+/// the local Spoki's generic answers.
+pub fn sample(spec: &Spec, ty: &Type) -> String {
     match ty {
         Type::Optional(_) => "null".into(),
         Type::Map(_) => "{}".into(),

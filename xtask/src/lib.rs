@@ -1,6 +1,7 @@
 //! The spoki-rs build tasks: reading the endpoint spec and generating code from it.
 
 pub mod client;
+pub mod mock;
 pub mod models;
 pub mod names;
 pub mod spec;
@@ -47,6 +48,10 @@ pub fn generate(root: &Path) -> Result<Vec<(PathBuf, String)>, Box<dyn Error>> {
         (
             PathBuf::from("crates/spoki-client/tests/every_operation.rs"),
             client::every_operation_test(&spec),
+        ),
+        (
+            PathBuf::from("crates/spoki-mock/src/generated.rs"),
+            mock::routes(&spec),
         ),
     ];
     files

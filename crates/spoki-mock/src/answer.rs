@@ -1,0 +1,104 @@
+//! What the mock answers, and Spoki's error shapes.
+
+use crate::route::FieldErrors;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// An HTTP answer before it is written.
+#[derive(Debug, Clone)]
+pub(crate) struct Answer {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<Value>,
+}
+
+impl Answer {
+    pub fn ok(body: Value) -> Answer {
+        Answer::with_status(200, body)
+    }
+
+    pub fn created(body: Value) -> Answer {
+        Answer::with_status(201, body)
+    }
+
+    pub fn with_status(status: u16, body: Value) -> Answer {
+        Answer {
+            status,
+            headers: Vec::new(),
+            body: Some(body),
+        }
+    }
+
+    /// 200 with no body: how Spoki acknowledges an automation start.
+    pub fn empty() -> Answer {
+        Answer {
+            status: 200,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn no_content() -> Answer {
+        Answer {
+            status: 204,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// Spoki's own error shape: `{title, detail, code: "spoki::NNNN"}`.
+    pub fn error(status: u16, title: &str, detail: impl Into<String>, code: &str) -> Answer {
+        Answer::with_status(
+            status,
+            json!({"title": title, "detail": detail.into(), "code": code}),
+        )
+    }
+
+    /// Django REST framework's field errors: `{field: [messages]}`.
+    pub fn fields(errors: FieldErrors) -> Answer {
+        Answer::with_status(400, serde_json::to_value(errors).unwrap_or_default())
+    }
+
+    pub fn field(name: &str, message: impl Into<String>) -> Answer {
+        Answer::fields(FieldErrors::from([(name.to_owned(), vec![message.into()])]))
+    }
+
+    pub fn not_found() -> Answer {
+        Answer::error(404, "Not found", "Not found.", "spoki::1004")
+    }
+
+    pub fn missing_key() -> Answer {
+        Answer::error(
+            401,
+            "Unauthorized",
+            "Authentication credentials were not provided.",
+            "spoki::1001",
+        )
+    }
+
+    pub fn wrong_key() -> Answer {
+        Answer::error(403, "Forbidden", "Invalid API key.", "spoki::1003")
+    }
+
+    pub fn wrong_secret() -> Answer {
+        Answer::error(401, "Unauthorized", "Invalid credentials.", "spoki::1001")
+    }
+
+    pub fn throttled(retry_after: Duration) -> Answer {
+        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        let mut answer = Answer::error(
+            429,
+            "Too Many Requests",
+            format!("Request was throttled. Expected available in {seconds} seconds."),
+            "spoki::1029",
+        );
+        answer
+            .headers
+            .push(("retry-after", seconds.max(1).to_string()));
+        answer
+    }
+
+    pub fn no_credit(detail: impl Into<String>) -> Answer {
+        Answer::error(400, "Credit exhausted", detail, "spoki::1029")
+    }
+}

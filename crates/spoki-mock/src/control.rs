@@ -1,0 +1,75 @@
+//! The control surface under `/__mock/`: the same things [`MockSpoki`](crate::MockSpoki)
+//! offers in Rust, over HTTP, for tests written in any language and for the command line.
+
+use crate::Fault;
+use crate::answer::Answer;
+use crate::server::Shared;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+#[derive(Deserialize)]
+struct Inbound {
+    phone: String,
+    text: String,
+    account: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct FaultScript {
+    operation: String,
+    fault: Fault,
+    #[serde(default = "one")]
+    times: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+pub(crate) async fn handle(shared: &Arc<Shared>, method: &str, path: &str, body: &[u8]) -> Answer {
+    match (method, path.trim_end_matches('/')) {
+        ("GET", "fixtures") => Answer::ok(json!(shared.world().state.fixtures)),
+        ("GET", "requests") => Answer::ok(json!(shared.received())),
+        ("GET", "deliveries") => Answer::ok(json!(shared.world().state.deliveries)),
+        ("GET", "messages") => Answer::ok(json!(shared.world().state.messages)),
+        ("POST", "inbound") => match serde_json::from_slice::<Inbound>(body) {
+            Ok(inbound) => {
+                let account = inbound
+                    .account
+                    .unwrap_or(shared.world().state.fixtures.client_account_id);
+                let result = shared
+                    .world()
+                    .inbound(account, &inbound.phone, &inbound.text);
+                match result {
+                    Ok(data) => {
+                        shared.changed();
+                        shared.dispatch();
+                        Answer::ok(data)
+                    }
+                    Err(answer) => answer,
+                }
+            }
+            Err(e) => Answer::field("non_field_errors", e.to_string()),
+        },
+        ("POST", "faults") => match serde_json::from_slice::<FaultScript>(body) {
+            Ok(script) if crate::route::is_operation(&script.operation) => {
+                shared.add_fault(&script.operation, script.fault, script.times);
+                Answer::ok(json!({"operation": script.operation, "times": script.times}))
+            }
+            Ok(script) => Answer::field(
+                "operation",
+                format!("no operation is called {:?}", script.operation),
+            ),
+            Err(e) => Answer::field("non_field_errors", e.to_string()),
+        },
+        ("DELETE", "faults") => {
+            shared.clear_faults();
+            Answer::no_content()
+        }
+        _ => Answer::with_status(
+            404,
+            Value::from("unknown control endpoint; see docs/mock.md"),
+        ),
+    }
+}

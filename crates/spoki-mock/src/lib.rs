@@ -1,0 +1,467 @@
+//! A stateful local Spoki: every operation of the API on 127.0.0.1, with Spoki's rules.
+//!
+//! Start one in a test, point a [`spoki_client::Client`] at [`MockSpoki::url`], and use the
+//! demo credentials from [`MockSpoki::fixtures`]:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mock = spoki_mock::MockSpoki::start().await;
+//! let fixtures = mock.fixtures();
+//! let spoki = spoki_client::Client::builder()
+//!     .base_url(mock.url())
+//!     .api_key(fixtures.agency_api_key.as_str())
+//!     .build()?;
+//! let account = spoki.accounts().get(fixtures.client_account_id).await?;
+//! assert_eq!(account.estimated_available_conversations, Some(3));
+//! # Ok(()) }
+//! ```
+//!
+//! What it does, from the spec and Spoki's documentation:
+//!
+//! - **Routing from the generated operation table**: all 123 operations are served; an unknown
+//!   path gets 404 in Spoki's error shape.
+//! - **Authentication** per operation: `X-Spoki-Api-Key` (401 when missing, 403 when wrong),
+//!   or the automation's secret in the body for automation starts.
+//! - **Validation** with `spoki-models`: a body that does not decode gets 400 with the failing
+//!   field; more than 500 contacts in one sync gets 400.
+//! - **State**: accounts with credit, contacts, templates, automations, messages, webhooks,
+//!   service users and every other resource in a record store per group; pagination with
+//!   `count`, `next`, `previous`, `results`, `page` and `page_size`.
+//! - **Rate limits** per API key and rate class, answering 429 with `Retry-After`.
+//! - **Billing** with `spoki-billing`: free-form outside the 24-hour service window is refused,
+//!   every paid conversation deducts credit, and with no credit left sends fail.
+//! - **Webhook deliveries**, signed as Spoki signs them, retried with backoff, logged.
+//! - **Faults** scripted per operation, and a log of every request, secrets redacted.
+//! - **Persistence**: with a state file, state survives restarts.
+//!
+//! The same control surface is served over HTTP under `/__mock/` (see `docs/mock.md`).
+
+#![deny(missing_docs)]
+
+mod answer;
+mod control;
+mod generated;
+mod limits;
+mod route;
+mod server;
+mod state;
+mod world;
+
+pub use limits::RateLimits;
+pub use state::{Delivery, DeliveryAttempt, Fixtures, SentMessage};
+pub use world::{DEFAULT_RATE_CARD, MAX_CONTACTS_PER_SYNC};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use server::Shared;
+use spoki_billing::RateCard;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// A scripted fault: what the mock does with the next calls of one operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer with this status (and body and headers) without doing anything.
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The JSON body, if any.
+        #[serde(default)]
+        body: Option<Value>,
+        /// Extra headers, such as `Retry-After`.
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+    },
+    /// Wait this long, then serve the request normally.
+    Delay {
+        /// Milliseconds.
+        ms: u64,
+    },
+    /// Read the request, then close the connection without doing anything or answering.
+    Reset,
+    /// Do what the request asks, then close the connection without answering: the client
+    /// cannot know it worked. What at-most-once sending must survive.
+    AnswerLost,
+}
+
+impl Fault {
+    /// Answer `status` with Spoki's error body.
+    pub fn status(status: u16) -> Fault {
+        Fault::Status {
+            status,
+            body: Some(serde_json::json!({
+                "title": "Scripted fault", "detail": "injected by spoki-mock", "code": "spoki::mock"
+            })),
+            headers: BTreeMap::new(),
+        }
+    }
+}
+
+/// A request the mock received, with its credentials redacted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ReceivedRequest {
+    /// The HTTP method.
+    pub method: String,
+    /// The path.
+    pub path: String,
+    /// The query string, if any.
+    pub query: Option<String>,
+    /// The operation it was routed to.
+    pub operation: Option<String>,
+    /// The headers, lower-case names; credentials read `[REDACTED]`.
+    pub headers: BTreeMap<String, String>,
+    /// The JSON body with credential fields redacted (a string when it was not JSON; null
+    /// when empty).
+    pub body: Value,
+    /// The status answered; `None` when the connection was closed without an answer.
+    pub status: Option<u16>,
+}
+
+const REDACTED: &str = "[REDACTED]";
+
+impl ReceivedRequest {
+    fn new(
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> ReceivedRequest {
+        let headers = headers
+            .iter()
+            .map(|(name, value)| {
+                let value = if is_credential(name.as_str()) || name == http::header::AUTHORIZATION {
+                    REDACTED.to_owned()
+                } else {
+                    String::from_utf8_lossy(value.as_bytes()).into_owned()
+                };
+                (name.as_str().to_owned(), value)
+            })
+            .collect();
+        let body = if body.is_empty() {
+            Value::Null
+        } else {
+            match serde_json::from_slice::<Value>(body) {
+                Ok(mut json) => {
+                    redact(&mut json);
+                    json
+                }
+                // Not JSON: it cannot be redacted field by field, so it is not kept.
+                Err(_) => Value::String(format!("[{} bytes, not JSON]", body.len())),
+            }
+        };
+        ReceivedRequest {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            query: query.map(str::to_owned),
+            operation: None,
+            headers,
+            body,
+            status: None,
+        }
+    }
+}
+
+fn is_credential(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "secret",
+        "private_key",
+        "token",
+        "api_key",
+        "api-key",
+        "password",
+    ]
+    .iter()
+    .any(|c| name.contains(c))
+}
+
+fn redact(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, field) in map.iter_mut() {
+                if is_credential(key) && !field.is_null() {
+                    *field = Value::String(REDACTED.into());
+                } else {
+                    redact(field);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+/// How a mock is set up.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    port: u16,
+    state_file: Option<PathBuf>,
+    rate_limits: RateLimits,
+    rate_card: Option<String>,
+    fixtures: Fixtures,
+    delivery_attempts: u32,
+    delivery_backoff: Duration,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        MockConfig {
+            port: 0,
+            state_file: None,
+            rate_limits: RateLimits::default(),
+            rate_card: None,
+            fixtures: Fixtures::default(),
+            delivery_attempts: 5,
+            delivery_backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Builds a [`MockSpoki`]: `MockSpoki::builder().rate_limits(RateLimits::off()).start()`.
+#[derive(Debug, Clone, Default)]
+pub struct MockBuilder {
+    config: MockConfig,
+}
+
+impl MockBuilder {
+    /// The port on 127.0.0.1 (default 0: a free one).
+    pub fn port(mut self, port: u16) -> Self {
+        self.config.port = port;
+        self
+    }
+
+    /// Keeps state in this file: loaded at start if it exists, saved after every change.
+    pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.state_file = Some(path.into());
+        self
+    }
+
+    /// The rate limits (default: Spoki's, per the spec).
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.config.rate_limits = limits;
+        self
+    }
+
+    /// The rate card sends are billed with, as `spoki-billing` rate-card JSON (default
+    /// [`DEFAULT_RATE_CARD`]).
+    pub fn rate_card(mut self, json: impl Into<String>) -> Self {
+        self.config.rate_card = Some(json.into());
+        self
+    }
+
+    /// The demo credentials and ids (default [`Fixtures::default`]); ignored when a state
+    /// file already exists.
+    pub fn fixtures(mut self, fixtures: Fixtures) -> Self {
+        self.config.fixtures = fixtures;
+        self
+    }
+
+    /// How many times a webhook delivery is tried (default 5), and the wait before the
+    /// second try, doubling after each (default 200 ms).
+    pub fn delivery_retries(mut self, attempts: u32, first_backoff: Duration) -> Self {
+        self.config.delivery_attempts = attempts.max(1);
+        self.config.delivery_backoff = first_backoff;
+        self
+    }
+
+    /// Binds 127.0.0.1 and starts serving on the current tokio runtime.
+    pub async fn start(self) -> std::io::Result<MockSpoki> {
+        let config = self.config;
+        let card = RateCard::from_json(config.rate_card.as_deref().unwrap_or(DEFAULT_RATE_CARD))
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+        let state = server::load_state(config.state_file.as_deref(), config.fixtures.clone())?;
+        let world = world::World::new(state, card)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
+        let addr = listener.local_addr()?;
+        let url = format!("http://{addr}");
+        let state_file = config.state_file.clone();
+        let shared = Arc::new(Shared::new(url, config, world));
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(server::serve(listener, shared.clone(), stopped.clone()));
+        if let Some(path) = &state_file {
+            server::save_state(&shared, path)?;
+            tokio::spawn(server::keep_saved(shared.clone(), path.clone(), stopped));
+        }
+        Ok(MockSpoki {
+            shared,
+            addr,
+            stop,
+            state_file,
+        })
+    }
+}
+
+/// A running local Spoki. It stops serving when dropped or [shut down](MockSpoki::shutdown).
+pub struct MockSpoki {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    state_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for MockSpoki {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockSpoki")
+            .field("url", &self.shared.url)
+            .field("state_file", &self.state_file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockSpoki {
+    /// Starts a mock with the defaults on a free port.
+    ///
+    /// # Panics
+    ///
+    /// When no port on 127.0.0.1 can be bound; use [`MockSpoki::builder`] to handle that.
+    pub async fn start() -> MockSpoki {
+        MockSpoki::builder()
+            .start()
+            .await
+            .expect("spoki-mock could not start on 127.0.0.1")
+    }
+
+    /// A builder for a mock with other settings.
+    pub fn builder() -> MockBuilder {
+        MockBuilder::default()
+    }
+
+    /// The base URL to give the client, such as `http://127.0.0.1:41234`.
+    pub fn url(&self) -> &str {
+        &self.shared.url
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The demo credentials and ids.
+    pub fn fixtures(&self) -> Fixtures {
+        self.shared.world().state.fixtures.clone()
+    }
+
+    /// Every request received so far, in order, credentials redacted.
+    pub fn received(&self) -> Vec<ReceivedRequest> {
+        self.shared.received()
+    }
+
+    /// Every webhook delivery so far, with its attempts.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.shared.world().state.deliveries.clone()
+    }
+
+    /// Every message accepted for sending so far.
+    pub fn messages(&self) -> Vec<SentMessage> {
+        self.shared.world().state.messages.clone()
+    }
+
+    /// The client account's credit, in millionths of EUR.
+    pub fn credit_micros(&self, account_id: i64) -> Option<i64> {
+        self.shared
+            .world()
+            .state
+            .accounts
+            .get(&account_id)
+            .map(|a| a.credit_micros)
+    }
+
+    /// A customer writes to the demo client account: the service window opens and
+    /// `message.inbound` is delivered to the account's webhooks.
+    pub fn inbound(&self, phone: &str, text: &str) -> Result<(), MockError> {
+        let account = self.fixtures().client_account_id;
+        self.inbound_to(account, phone, text)
+    }
+
+    /// A customer writes to `account_id`.
+    pub fn inbound_to(&self, account_id: i64, phone: &str, text: &str) -> Result<(), MockError> {
+        let result = self.shared.world().inbound(account_id, phone, text);
+        match result {
+            Ok(_) => {
+                self.shared.changed();
+                self.shared.dispatch();
+                Ok(())
+            }
+            Err(answer) => Err(MockError(
+                answer
+                    .body
+                    .map(|b| b.to_string())
+                    .unwrap_or_else(|| answer.status.to_string()),
+            )),
+        }
+    }
+
+    /// Scripts `fault` for the next `times` calls of `operation` (an operation id such as
+    /// `messages_send_text`).
+    pub fn fault(&self, operation: &str, fault: Fault, times: usize) -> Result<(), MockError> {
+        if !route::is_operation(operation) {
+            return Err(MockError(format!("no operation is called {operation:?}")));
+        }
+        self.shared.add_fault(operation, fault, times);
+        Ok(())
+    }
+
+    /// Forgets every scripted fault not yet used.
+    pub fn clear_faults(&self) {
+        self.shared.clear_faults();
+    }
+
+    /// Waits until at least `count` deliveries were accepted by their receivers, or
+    /// `timeout` passes; returns the delivery log either way.
+    pub async fn wait_for_deliveries(&self, count: usize, timeout: Duration) -> Vec<Delivery> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.delivered.notified();
+            let deliveries = self.deliveries();
+            if deliveries.iter().filter(|d| d.delivered).count() >= count {
+                return deliveries;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.deliveries();
+            }
+        }
+    }
+
+    /// Stops serving and, with a state file, saves the state one last time.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        let _ = self.stop.send(true);
+        match &self.state_file {
+            Some(path) => {
+                let (shared, path) = (self.shared.clone(), path.clone());
+                tokio::task::spawn_blocking(move || server::save_state(&shared, &path))
+                    .await
+                    .map_err(std::io::Error::other)?
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for MockSpoki {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// A control call the mock refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockError(String);
+
+impl std::fmt::Display for MockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "spoki-mock: {}", self.0)
+    }
+}
+
+impl std::error::Error for MockError {}

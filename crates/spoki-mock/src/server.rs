@@ -1,0 +1,469 @@
+//! The HTTP side: accepting connections, reading requests, faults, the request log, webhook
+//! deliveries and saving state.
+
+use crate::answer::Answer;
+use crate::control;
+use crate::limits::Limiter;
+use crate::route;
+use crate::state::{Delivery, DeliveryAttempt, State};
+use crate::world::{Call, Notice, World, unix_now};
+use crate::{Fault, MockConfig, ReceivedRequest};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+/// The largest request body the mock reads.
+const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// Closing the connection without an answer, for the `reset` and `answer_lost` faults.
+#[derive(Debug)]
+pub(crate) struct Reset;
+
+impl std::fmt::Display for Reset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection reset by a scripted fault")
+    }
+}
+
+impl std::error::Error for Reset {}
+
+/// What every connection shares.
+pub(crate) struct Shared {
+    pub url: String,
+    pub config: MockConfig,
+    world: Mutex<World>,
+    faults: Mutex<HashMap<String, VecDeque<Fault>>>,
+    received: Mutex<Vec<ReceivedRequest>>,
+    limiter: Limiter,
+    http: reqwest::Client,
+    /// Wakes the state writer after a change.
+    dirty: Notify,
+    /// Wakes waiters on deliveries.
+    pub delivered: Notify,
+}
+
+impl Shared {
+    pub fn new(url: String, config: MockConfig, world: World) -> Shared {
+        Shared {
+            url,
+            limiter: Limiter::new(config.rate_limits.clone()),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("a plain HTTP client builds"),
+            config,
+            world: Mutex::new(world),
+            faults: Mutex::default(),
+            received: Mutex::default(),
+            dirty: Notify::new(),
+            delivered: Notify::new(),
+        }
+    }
+
+    /// The world, even if a panic poisoned its lock (the data stays consistent per request).
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn add_fault(&self, operation: &str, fault: Fault, times: usize) {
+        let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+        let queue = faults.entry(operation.to_owned()).or_default();
+        queue.extend(std::iter::repeat_n(fault, times));
+    }
+
+    pub fn clear_faults(&self) {
+        self.faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    fn take_fault(&self, operation: &str) -> Option<Fault> {
+        let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+        faults.get_mut(operation)?.pop_front()
+    }
+
+    pub fn received(&self) -> Vec<ReceivedRequest> {
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn changed(&self) {
+        self.dirty.notify_one();
+    }
+
+    /// Turns queued notices into deliveries and starts sending them.
+    pub fn dispatch(self: &Arc<Self>) {
+        let mut started = Vec::new();
+        {
+            let mut world = self.world();
+            let notices: Vec<Notice> = std::mem::take(&mut world.notices);
+            for notice in notices {
+                for (webhook_id, url, secret) in world.subscribers(notice.account_id, notice.event)
+                {
+                    let body = json!({
+                        "version": 2,
+                        "event": notice.event,
+                        "event_uuid": uuid::Uuid::new_v4().to_string(),
+                        "timestamp": unix_now(),
+                        "account_id": notice.account_id,
+                        "data": notice.data,
+                    })
+                    .to_string();
+                    let id = world.state.deliveries.len() as u64;
+                    world.state.deliveries.push(Delivery {
+                        id,
+                        webhook_id,
+                        url: url.clone(),
+                        event: notice.event.to_owned(),
+                        body: body.clone(),
+                        attempts: Vec::new(),
+                        delivered: false,
+                    });
+                    started.push((id, url, secret, body, notice.account_id));
+                }
+            }
+        }
+        for (id, url, secret, body, account) in started {
+            let shared = self.clone();
+            tokio::spawn(async move { shared.deliver(id, url, secret, body, account).await });
+        }
+    }
+
+    /// POSTs one delivery, signed, retrying with doubling backoff until the receiver answers
+    /// 2xx or the attempts run out. Every attempt is logged.
+    async fn deliver(
+        self: Arc<Self>,
+        id: u64,
+        url: String,
+        secret: String,
+        body: String,
+        account: i64,
+    ) {
+        let mut backoff = self.config.delivery_backoff;
+        for attempt in 0..self.config.delivery_attempts {
+            if attempt > 0 {
+                tokio::time::sleep(backoff).await;
+                backoff = backoff.saturating_mul(2);
+            }
+            let at = unix_now();
+            let signature = spoki_client::webhook::sign(
+                &spoki_models::Secret::new(secret.as_str()),
+                at,
+                body.as_bytes(),
+            );
+            let result = self
+                .http
+                .post(&url)
+                .header("content-type", "application/json")
+                .header(spoki_client::webhook::SIGNATURE_HEADER, signature)
+                .header(spoki_client::webhook::ACCOUNT_HEADER, account.to_string())
+                .body(body.clone())
+                .send()
+                .await;
+            let (status, error) = match &result {
+                Ok(response) => (Some(response.status().as_u16()), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            let ok = status.is_some_and(|s| (200..300).contains(&s));
+            {
+                let mut world = self.world();
+                if let Some(delivery) = world.state.deliveries.get_mut(id as usize) {
+                    delivery
+                        .attempts
+                        .push(DeliveryAttempt { at, status, error });
+                    delivery.delivered = ok;
+                }
+            }
+            self.changed();
+            self.delivered.notify_waiters();
+            if ok {
+                return;
+            }
+        }
+    }
+}
+
+/// Serves connections until `stop` turns true.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => continue,
+            },
+            _ = stop.changed() => return,
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let shared = shared.clone();
+                async move { handle(shared, request).await }
+            });
+            // An error here is a client gone away or a scripted reset: nothing to do.
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Reads one request and answers it, or resets the connection when a fault says so.
+async fn handle(
+    shared: Arc<Shared>,
+    request: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Reset> {
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return Ok(write(Answer::error(
+                413,
+                "Request Entity Too Large",
+                "The request body is too large.",
+                "spoki::1413",
+            )));
+        }
+    };
+    let path = parts.uri.path().to_owned();
+    let query: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let method = parts.method.as_str().to_owned();
+    if let Some(rest) = path.strip_prefix("/__mock/") {
+        return Ok(write(control::handle(&shared, &method, rest, &body).await));
+    }
+    let api_key = parts
+        .headers
+        .get("x-spoki-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut log = ReceivedRequest::new(&method, &path, parts.uri.query(), &parts.headers, &body);
+
+    let parsed: Option<Result<Value, String>> = (!body.is_empty())
+        .then(|| serde_json::from_slice::<Value>(&body).map_err(|e| e.to_string()));
+    let probe = match &parsed {
+        Some(Ok(value)) => value.clone(),
+        _ => Value::Null,
+    };
+    let Some(matched) = route::pick(route::candidates(&method, &path), &probe) else {
+        let answer = if route::path_exists(&path) {
+            Answer::error(
+                405,
+                "Method Not Allowed",
+                format!("Method \"{method}\" not allowed."),
+                "spoki::1405",
+            )
+        } else {
+            Answer::not_found()
+        };
+        return Ok(shared.finish(log, answer));
+    };
+    let op = matched.route.operation;
+    log.operation = Some(op.id.to_owned());
+
+    let mut lose_answer = false;
+    match shared.take_fault(op.id) {
+        Some(Fault::Status {
+            status,
+            body,
+            headers,
+        }) => {
+            let mut answer = Answer::with_status(status, body.unwrap_or(Value::Null));
+            if answer.body.as_ref().is_some_and(Value::is_null) {
+                answer.body = None;
+            }
+            for (k, v) in headers {
+                answer.headers.push((leak_header(&k), v));
+            }
+            return Ok(shared.finish(log, answer));
+        }
+        Some(Fault::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
+        Some(Fault::Reset) => {
+            shared.finish(log, Answer::empty());
+            shared.mark_reset();
+            return Err(Reset);
+        }
+        Some(Fault::AnswerLost) => lose_answer = true,
+        None => {}
+    }
+
+    let mut call = Call {
+        matched: &matched,
+        query: &query,
+        api_key: api_key.as_deref(),
+        body: None,
+        base_url: &shared.url,
+    };
+    let answer = 'answer: {
+        let world = shared.world();
+        if let Err(answer) = world.authenticate(&call) {
+            break 'answer answer;
+        }
+        let credential = world.credential(&call);
+        drop(world);
+        if let Err(wait) = shared.limiter.check(&credential, op) {
+            break 'answer Answer::throttled(wait);
+        }
+        if let Some(spec) = &matched.route.body {
+            let value = match parsed {
+                Some(Ok(value)) => value,
+                Some(Err(e)) => {
+                    break 'answer Answer::field(
+                        "non_field_errors",
+                        format!("JSON parse error - {e}"),
+                    );
+                }
+                None => Value::Null,
+            };
+            if let Err(errors) = (spec.decode)(&value) {
+                break 'answer Answer::fields(errors);
+            }
+            call.body = Some(value);
+        }
+        let mut world = shared.world();
+        let answer = world.handle(call);
+        drop(world);
+        if op.method != spoki_models::operation::Method::Get || op.id == "templates_clone" {
+            shared.changed();
+        }
+        shared.dispatch();
+        answer
+    };
+    if lose_answer {
+        shared.finish(log, answer);
+        shared.mark_reset();
+        return Err(Reset);
+    }
+    Ok(shared.finish(log, answer))
+}
+
+impl Shared {
+    /// Logs the request with the status it got, and turns the answer into a response.
+    fn finish(&self, mut log: ReceivedRequest, answer: Answer) -> hyper::Response<Full<Bytes>> {
+        log.status = Some(answer.status);
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(log);
+        write(answer)
+    }
+
+    /// Marks the last logged request as never answered.
+    fn mark_reset(&self) {
+        if let Some(last) = self
+            .received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .last_mut()
+        {
+            last.status = None;
+        }
+    }
+}
+
+fn write(answer: Answer) -> hyper::Response<Full<Bytes>> {
+    let mut response = hyper::Response::builder().status(answer.status);
+    let body = match &answer.body {
+        Some(value) => {
+            response = response.header("content-type", "application/json");
+            Bytes::from(value.to_string())
+        }
+        None => Bytes::new(),
+    };
+    for (name, value) in answer.headers {
+        response = response.header(name, value);
+    }
+    response
+        .body(Full::new(body))
+        .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
+}
+
+/// Header names of scripted faults live as long as the mock; a handful per test.
+fn leak_header(name: &str) -> &'static str {
+    Box::leak(name.to_ascii_lowercase().into_boxed_str())
+}
+
+/// Loads the state file, or starts from the demo data when there is none.
+pub(crate) fn load_state(path: Option<&Path>, fixtures: crate::Fixtures) -> std::io::Result<State> {
+    if let Some(path) = path {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                return serde_json::from_slice(&bytes).map_err(|e| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("{}: not a spoki-mock state file: {e}", path.display()),
+                    )
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(State::demo(fixtures))
+}
+
+/// Writes the state to `path` atomically: a temporary file beside it, then a rename, so a
+/// reader (or a crash) sees the old file or the new one, never half of one.
+pub(crate) fn save_state(shared: &Shared, path: &Path) -> std::io::Result<()> {
+    let bytes = {
+        let world = shared.world();
+        serde_json::to_vec_pretty(&world.state).map_err(std::io::Error::other)?
+    };
+    let tmp = temp_path(path);
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.tmp", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Saves the state after every change (changes that come in a burst are saved once).
+pub(crate) async fn keep_saved(
+    shared: Arc<Shared>,
+    path: PathBuf,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = shared.dirty.notified() => {}
+            _ = stop.changed() => return,
+        }
+        let (shared, path) = (shared.clone(), path.clone());
+        let result = tokio::task::spawn_blocking(move || save_state(&shared, &path)).await;
+        if let Ok(Err(e)) = result {
+            tracing::warn!("spoki-mock: cannot save state: {e}");
+        }
+    }
+}
