@@ -325,6 +325,54 @@ pub fn sample(spec: &Spec, ty: &Type) -> String {
     }
 }
 
+/// An operation called through its typed method with sample arguments.
+pub struct TypedCall {
+    /// The sample body's JSON, when the operation has a body.
+    pub wire: Option<String>,
+    /// The body's Rust type, when the call takes the body as an argument (decoded from `wire`
+    /// into a variable `body`).
+    pub body_type: Option<String>,
+    /// The expression calling it on `client`.
+    pub call: String,
+}
+
+/// How to call `op` with these path arguments and a sample body.
+pub fn typed_call(spec: &Spec, op: &Operation, mut args: Vec<String>) -> TypedCall {
+    let mut wire = None;
+    let mut body_type = None;
+    if let Some(body) = &op.body {
+        let (ty, value) = match Body::parse(body) {
+            Body::Object(m) => (format!("models::{m}"), sample(spec, &Type::Named(m))),
+            Body::Array(m) => (
+                format!("Vec<models::{m}>"),
+                format!("[{}]", sample(spec, &Type::Named(m))),
+            ),
+        };
+        wire = Some(value);
+        if fixed_body(spec, op).is_none() {
+            body_type = Some(ty);
+            args.push("&body".into());
+        }
+    }
+    let mut call = format!(
+        "client.{}().{}({})",
+        rust_field(&op.group),
+        method_name(op),
+        args.join(", ")
+    );
+    if needs_builder(op) {
+        if op.body.is_some() {
+            call.push_str(".unwrap()");
+        }
+        call.push_str(".send()");
+    }
+    TypedCall {
+        wire,
+        body_type,
+        call,
+    }
+}
+
 /// A test that calls every operation through its typed method and checks what was sent.
 pub fn every_operation_test(spec: &Spec) -> String {
     let mut out = String::from(
@@ -353,34 +401,19 @@ pub fn every_operation_test(spec: &Spec) -> String {
             path = path.replace(&format!("{{{name}}}"), text);
             args.push(arg);
         }
+        let TypedCall {
+            wire,
+            body_type,
+            call,
+        } = typed_call(spec, op, args);
         let mut body_setup = String::new();
-        if let Some(body) = &op.body {
-            let (ty, value) = match Body::parse(body) {
-                Body::Object(m) => (format!("models::{m}"), sample(spec, &Type::Named(m))),
-                Body::Array(m) => (
-                    format!("Vec<models::{m}>"),
-                    format!("[{}]", sample(spec, &Type::Named(m))),
-                ),
-            };
+        if let Some(value) = &wire {
             body_setup = format!("    let wire = r#\"{value}\"#;\n");
-            if fixed_body(spec, op).is_none() {
-                body_setup.push_str(&format!(
-                    "    let body: {ty} = serde_json::from_str(wire).unwrap();\n"
-                ));
-                args.push("&body".into());
-            }
         }
-        let mut call = format!(
-            "client.{}().{}({})",
-            rust_field(&op.group),
-            method_name(op),
-            args.join(", ")
-        );
-        if needs_builder(op) {
-            if op.body.is_some() {
-                call.push_str(".unwrap()");
-            }
-            call.push_str(".send()");
+        if let Some(ty) = &body_type {
+            body_setup.push_str(&format!(
+                "    let body: {ty} = serde_json::from_str(wire).unwrap();\n"
+            ));
         }
         let key_check = match op.auth {
             crate::spec::Auth::ApiKey => "Some(\"canary-api-key-0001\")",

@@ -53,6 +53,10 @@ pub fn generate(root: &Path) -> Result<Vec<(PathBuf, String)>, Box<dyn Error>> {
             PathBuf::from("crates/spoki-mock/src/generated.rs"),
             mock::routes(&spec),
         ),
+        (
+            PathBuf::from("crates/spoki-mock/tests/every_operation.rs"),
+            mock::conformance_test(&spec),
+        ),
     ];
     files
         .into_iter()

@@ -163,3 +163,23 @@ fn percent_decode(segment: &str) -> String {
 pub fn is_operation(id: &str) -> bool {
     ROUTES.iter().any(|r| r.operation.id == id)
 }
+
+/// One record of each resource group that has a "retrieve" operation (`GET /group/{id}/`),
+/// in the shape that operation documents, with id 1.
+pub fn sample_records() -> Vec<(&'static str, Value)> {
+    let mut records: Vec<(&'static str, Value)> = Vec::new();
+    for route in &ROUTES {
+        let op = route.operation;
+        let retrieve = op.method == spoki_models::operation::Method::Get
+            && op.path.ends_with("}/")
+            && !matches!(op.group, "accounts" | "agencies");
+        if let (true, Reply::Model { sample, .. }) = (retrieve, &route.reply)
+            && !records.iter().any(|(g, _)| *g == op.group)
+            && let Ok(mut record) = serde_json::from_str::<Value>(sample)
+        {
+            record["id"] = Value::from(1);
+            records.push((op.group, record));
+        }
+    }
+    records
+}

@@ -34,6 +34,8 @@ pub struct Fixtures {
     pub utility_template_id: i64,
     /// A contact of the client account, with a chat link.
     pub contact_id: i64,
+    /// The service user's role id.
+    pub service_user_role_id: i64,
     /// The service user's email, for the iframe token exchange.
     pub email: String,
     /// The service user's private key.
@@ -56,6 +58,7 @@ impl Default for Fixtures {
             marketing_template_id: 1,
             utility_template_id: 2,
             contact_id: 9001,
+            service_user_role_id: 77,
             email: "crm-service@pizzeria.example".into(),
             private_key: "demo-private-key".into(),
             webhook_secret: "whsec_demo-webhook-secret".into(),
@@ -256,10 +259,22 @@ impl State {
             }),
         );
         records.entry("roles".into()).or_default().insert(
-            77,
-            json!({"id": 77, "name": "CRM service", "email": f.email, "role": "Operator",
-                   "is_service_user": true}),
+            f.service_user_role_id,
+            json!({"id": f.service_user_role_id, "name": "CRM service", "email": f.email,
+                   "role": "Operator", "is_service_user": true}),
         );
+        // Every other resource starts with one record of its documented shape, id 1, in
+        // every account, so that every typed call has something to read.
+        for account in accounts.values_mut() {
+            for (group, record) in crate::route::sample_records() {
+                if group != "contacts" {
+                    account
+                        .records
+                        .entry(group.to_owned())
+                        .or_insert_with(|| BTreeMap::from([(1, record)]));
+                }
+            }
+        }
         State {
             version: STATE_VERSION,
             next_id: 10_000,
@@ -279,7 +294,7 @@ impl State {
             }],
             service_users: vec![ServiceUser {
                 account_id: f.client_account_id,
-                role_id: 77,
+                role_id: f.service_user_role_id,
                 email: f.email.clone(),
                 private_key: Some(f.private_key.clone()),
             }],

@@ -177,6 +177,16 @@ impl World {
                     None => Answer::not_found(),
                 }
             }
+            "accounts_current_report" => match call.matched.id("id") {
+                Some(id) if self.can_read(caller, id) => Answer::ok(self.report(id)),
+                _ => Answer::not_found(),
+            },
+            "accounts_create_onboarding_link" => Answer::error(
+                404,
+                "Not found",
+                "This endpoint was removed; create a channel with platform 1 instead.",
+                "spoki::1004",
+            ),
             "agencies_list" if caller.agency => {
                 page(vec![self.agency_json()], call.query, call.base_url, op.path)
             }
@@ -337,6 +347,30 @@ impl World {
             "default_prefix": "+39",
             "timezone": "Europe/Rome",
             "channels": [],
+        })
+    }
+
+    /// Today's usage of an account, counted from the messages it sent.
+    fn report(&self, id: i64) -> Value {
+        let day_start = unix_now() - unix_now().rem_euclid(86_400);
+        let today: Vec<&SentMessage> = self
+            .state
+            .messages
+            .iter()
+            .filter(|m| m.account_id == id && m.at >= day_start)
+            .collect();
+        let templates = today.iter().filter(|m| m.kind == "template").count();
+        let mut contacted: Vec<&str> = today.iter().map(|m| m.phone.as_str()).collect();
+        contacted.sort_unstable();
+        contacted.dedup();
+        json!({
+            "account": id,
+            "granularity": "Day",
+            "period_start": rfc3339(day_start).get(..10),
+            "contacted_contacts": contacted.len(),
+            "template_message_count": templates,
+            "free_message_count": today.len() - templates,
+            "sent_message_count": today.len(),
         })
     }
 
