@@ -31,13 +31,12 @@ pub fn routes(spec: &Spec) -> String {
                     let detail = field.detail();
                     if let Some(constant) = &detail.constant {
                         consts.push(format!("({json:?}, {:?})", const_json(constant)));
-                    } else if let Some(ty) = detail.ty.as_deref() {
-                        if Type::parse(ty)
+                    } else if let Some(ty) = detail.ty.as_deref()
+                        && Type::parse(ty)
                             .expect("validated")
                             .is_required_in(model.kind)
-                        {
-                            required.push(format!("{json:?}"));
-                        }
+                    {
+                        required.push(format!("{json:?}"));
                     }
                 }
                 let ty = match &body {
@@ -95,12 +94,10 @@ pub fn conformance_test(spec: &Spec) -> String {
             call,
         } = typed_call(spec, op, args);
         let mut setup = String::new();
-        if let Some(value) = &wire {
-            setup.push_str(&format!("    let wire = kit.fill(r#\"{value}\"#);\n"));
-        }
-        if let Some(ty) = &body_type {
+        // A body the call builds itself (every field fixed) needs no sample.
+        if let (Some(value), Some(ty)) = (&wire, &body_type) {
             setup.push_str(&format!(
-                "    let body: {ty} = serde_json::from_str(&wire).unwrap();\n"
+                "    let wire = kit.fill(r#\"{value}\"#);\n    let body: {ty} = serde_json::from_str(&wire).unwrap();\n"
             ));
         }
         writeln!(

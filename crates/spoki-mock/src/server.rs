@@ -48,6 +48,8 @@ pub(crate) struct Shared {
     http: reqwest::Client,
     /// Wakes the state writer after a change.
     dirty: Notify,
+    /// One save at a time: they share the temporary file.
+    saving: Mutex<()>,
     /// Wakes waiters on deliveries.
     pub delivered: Notify,
 }
@@ -66,6 +68,7 @@ impl Shared {
             faults: Mutex::default(),
             received: Mutex::default(),
             dirty: Notify::new(),
+            saving: Mutex::new(()),
             delivered: Notify::new(),
         }
     }
@@ -429,6 +432,7 @@ pub(crate) fn load_state(path: Option<&Path>, fixtures: crate::Fixtures) -> std:
 /// Writes the state to `path` atomically: a temporary file beside it, then a rename, so a
 /// reader (or a crash) sees the old file or the new one, never half of one.
 pub(crate) fn save_state(shared: &Shared, path: &Path) -> std::io::Result<()> {
+    let _one_at_a_time = shared.saving.lock().unwrap_or_else(|e| e.into_inner());
     let bytes = {
         let world = shared.world();
         serde_json::to_vec_pretty(&world.state).map_err(std::io::Error::other)?

@@ -497,10 +497,10 @@ impl World {
             let id = contact["id"].as_i64();
             if let Some(record) = self.record_mut(account, "contacts", id) {
                 let entry = json!({ "id": list });
-                if let Some(lists) = record["list_set"].as_array_mut() {
-                    if !lists.iter().any(|l| l["id"] == entry["id"]) {
-                        lists.push(entry);
-                    }
+                if let Some(lists) = record["list_set"].as_array_mut()
+                    && !lists.iter().any(|l| l["id"] == entry["id"])
+                {
+                    lists.push(entry);
                 }
             }
             synced += 1;
@@ -982,7 +982,7 @@ fn matches_query(record: &Value, query: &[(String, String)]) -> bool {
         field => match record.get(field) {
             None | Some(Value::Null) => true,
             Some(Value::String(s)) => s.eq_ignore_ascii_case(wanted),
-            Some(other) => other.to_string() == *wanted,
+            Some(other) => *other.to_string() == **wanted,
         },
     })
 }

@@ -258,7 +258,6 @@ async fn contacts_delete() {
 async fn contacts_block() {
     let kit = Kit::start("contacts_block").await;
     let client = kit.client();
-    let wire = kit.fill(r#"{"is_blocked": true}"#);
     let result = client.contacts().block(kit.id("contacts")).await;
     kit.check(result.map(drop));
 }
@@ -267,7 +266,6 @@ async fn contacts_block() {
 async fn contacts_unblock() {
     let kit = Kit::start("contacts_unblock").await;
     let client = kit.client();
-    let wire = kit.fill(r#"{"is_blocked": false}"#);
     let result = client.contacts().unblock(kit.id("contacts")).await;
     kit.check(result.map(drop));
 }

@@ -1,0 +1,561 @@
+//! Spoki's rules as the mock enforces them: credentials, validation, rate limits, billing,
+//! pagination, and the scripted faults that at-most-once sending must survive.
+
+use serde_json::{Value, json};
+use spoki_client::models::{ContactSync, Phone, SendTemplate, SendText};
+use spoki_client::{Client, Error, ReqwestTransport};
+use spoki_middleware::{RateLimited, RetryPolicy, Retrying};
+use spoki_mock::{Fault, MockSpoki, RateLimits};
+use spoki_models::RateClass;
+use std::time::Duration;
+
+fn client(mock: &MockSpoki, key: &str) -> Client {
+    Client::builder()
+        .base_url(mock.url())
+        .api_key(key)
+        .build()
+        .unwrap()
+}
+
+/// The client behind both layers, with short backoffs.
+fn stacked(mock: &MockSpoki, key: &str) -> Client {
+    let transport = ReqwestTransport::new(
+        Duration::from_secs(2),
+        Duration::from_secs(5),
+        "spoki-mock-tests",
+    )
+    .unwrap();
+    let policy =
+        RetryPolicy::default().backoff(Duration::from_millis(10), Duration::from_millis(50));
+    Client::builder()
+        .base_url(mock.url())
+        .api_key(key)
+        .transport(Retrying::with_policy(RateLimited::new(transport), policy))
+        .build()
+        .unwrap()
+}
+
+async fn raw(
+    mock: &MockSpoki,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value, Option<String>) {
+    let http = reqwest::Client::new();
+    let mut request = http.request(method.parse().unwrap(), format!("{}{path}", mock.url()));
+    if let Some(key) = key {
+        request = request.header("X-Spoki-Api-Key", key);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+        retry_after,
+    )
+}
+
+fn api_error(err: Error) -> spoki_client::ApiError {
+    match err {
+        Error::Api(api) => api,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_missing_key_is_401_and_a_wrong_one_403_in_spokis_shape() {
+    let mock = MockSpoki::start().await;
+    let (status, body, _) = raw(&mock, "GET", "/api/1/contacts/", None, None).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["code"], "spoki::1001");
+    let (status, body, _) = raw(&mock, "GET", "/api/1/contacts/", Some("wrong"), None).await;
+    assert_eq!(status, 403);
+    assert!(body["detail"].is_string());
+    let (status, body, _) = raw(&mock, "GET", "/api/1/nothing-here/", Some("wrong"), None).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["title"], "Not found");
+}
+
+#[tokio::test]
+async fn a_client_key_reads_only_its_own_account() {
+    let mock = MockSpoki::start().await;
+    let f = mock.fixtures();
+    let own = client(&mock, &f.client_api_key);
+    assert_eq!(
+        own.accounts().get(f.client_account_id).await.unwrap().id,
+        f.client_account_id
+    );
+    let other = own.accounts().get(f.empty_account_id).await.unwrap_err();
+    assert_eq!(api_error(other).status, 404);
+}
+
+#[tokio::test]
+async fn bodies_are_decoded_with_the_models_and_fail_per_field() {
+    let mock = MockSpoki::start().await;
+    let key = mock.fixtures().client_api_key;
+    let (status, body, _) = raw(
+        &mock,
+        "POST",
+        "/api/1/contacts/sync/",
+        Some(&key),
+        Some(json!({"phone": "3331234567"})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["phone"][0].as_str().unwrap().contains("E.164"),
+        "{body}"
+    );
+    let (status, body, _) = raw(
+        &mock,
+        "POST",
+        "/api/1/contacts/sync/",
+        Some(&key),
+        Some(json!({"first_name": "Mario"})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body.as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.contains("phone") || k == "non_field_errors"),
+        "{body}"
+    );
+
+    let http = reqwest::Client::new();
+    let response = http
+        .post(format!("{}/api/1/contacts/sync/", mock.url()))
+        .header("X-Spoki-Api-Key", &key)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(
+        mock.received()
+            .last()
+            .unwrap()
+            .body
+            .as_str()
+            .unwrap()
+            .contains("not JSON")
+    );
+}
+
+#[tokio::test]
+async fn more_than_500_contacts_in_one_sync_is_refused_and_500_are_taken() {
+    let mock = MockSpoki::builder()
+        .rate_limits(RateLimits::off())
+        .start()
+        .await
+        .unwrap();
+    let key = mock.fixtures().client_api_key;
+    let contacts = |n: usize| -> Value {
+        (0..n)
+            .map(|i| json!({"phone": format!("+3934700{i:05}")}))
+            .collect()
+    };
+    let (status, body, _) = raw(
+        &mock,
+        "POST",
+        "/api/1/contacts/sync_all/",
+        Some(&key),
+        Some(contacts(501)),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["non_field_errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("500")
+    );
+    let (status, body, _) = raw(
+        &mock,
+        "POST",
+        "/api/1/contacts/sync_all/",
+        Some(&key),
+        Some(contacts(500)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["created"], 500);
+    let page = client(&mock, &key).contacts().list().send().await.unwrap();
+    assert_eq!(page.count, Some(501), "Mario and the 500");
+}
+
+#[tokio::test]
+async fn each_rate_class_is_enforced_per_key_with_retry_after() {
+    let mock = MockSpoki::start().await;
+    let f = mock.fixtures();
+    // contacts/sync_all: 1 per minute.
+    let body = || Some(json!([{"phone": "+393470000001"}]));
+    let (first, _, _) = raw(
+        &mock,
+        "POST",
+        "/api/1/contacts/sync_all/",
+        Some(&f.client_api_key),
+        body(),
+    )
+    .await;
+    assert_eq!(first, 200);
+    let (second, error, retry_after) = raw(
+        &mock,
+        "POST",
+        "/api/1/contacts/sync_all/",
+        Some(&f.client_api_key),
+        body(),
+    )
+    .await;
+    assert_eq!(second, 429);
+    assert_eq!(error["title"], "Too Many Requests");
+    let seconds: u64 = retry_after.unwrap().parse().unwrap();
+    assert!((55..=60).contains(&seconds), "{seconds}");
+    // Another key has its own budget.
+    let (other, _, _) = raw(
+        &mock,
+        "POST",
+        "/api/1/contacts/sync_all/",
+        Some(&f.agency_api_key),
+        body(),
+    )
+    .await;
+    assert_eq!(other, 200);
+    // The typed client reports it as RateLimited.
+    let err = client(&mock, &f.client_api_key)
+        .contacts()
+        .sync_all(&[ContactSync::new(Phone::parse("+393470000003").unwrap())])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::RateLimited {
+                client_side: false,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn quotas_can_be_scaled_down_or_turned_off() {
+    let limits = RateLimits::default().quota(RateClass::ContactsList, 2, Duration::from_secs(60));
+    let mock = MockSpoki::builder()
+        .rate_limits(limits)
+        .start()
+        .await
+        .unwrap();
+    let key = mock.fixtures().client_api_key;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(
+            raw(&mock, "GET", "/api/1/contacts/", Some(&key), None)
+                .await
+                .0,
+        );
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+
+    let open = MockSpoki::builder()
+        .rate_limits(RateLimits::off())
+        .start()
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let (status, _, _) = raw(
+            &open,
+            "POST",
+            "/api/1/contacts/sync_all/",
+            Some(&key),
+            Some(json!([{"phone": "+393470000001"}])),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+}
+
+#[tokio::test]
+async fn free_form_needs_the_service_window_and_templates_spend_credit() {
+    let mock = MockSpoki::start().await;
+    let f = mock.fixtures();
+    let spoki = client(&mock, &f.client_api_key);
+    let luca = Phone::parse("+393470000002").unwrap();
+
+    let refused = spoki
+        .messages()
+        .send_text(&SendText::new(luca.clone(), "Ciao"))
+        .await
+        .unwrap_err();
+    let refused = api_error(refused);
+    assert_eq!(refused.code.as_deref(), Some("whatsapp::131047"));
+    assert!(mock.messages().is_empty());
+
+    mock.inbound("+393470000002", "Buongiorno").unwrap();
+    spoki
+        .messages()
+        .send_text(&SendText::new(luca.clone(), "Ciao"))
+        .await
+        .unwrap();
+    // A reply inside the window opens a service conversation: 0.11 EUR in Italy.
+    assert_eq!(
+        mock.credit_micros(f.client_account_id),
+        Some(420_000 - 110_000)
+    );
+
+    // A marketing template to a new customer opens a marketing conversation: 0.14 EUR.
+    let anna = Phone::parse("+393470000009").unwrap();
+    spoki
+        .messages()
+        .send_template(&SendTemplate::new(anna.clone(), f.marketing_template_id))
+        .await
+        .unwrap();
+    assert_eq!(mock.credit_micros(f.client_account_id), Some(170_000));
+    // Again within 24 hours: joins the open conversation, free.
+    spoki
+        .messages()
+        .send_template(&SendTemplate::new(anna, f.marketing_template_id))
+        .await
+        .unwrap();
+    assert_eq!(mock.credit_micros(f.client_account_id), Some(170_000));
+    assert_eq!(mock.messages().len(), 3);
+    assert_eq!(mock.messages()[1].cost, 140);
+}
+
+#[tokio::test]
+async fn with_no_credit_left_sends_fail_with_spokis_credit_error() {
+    let mock = MockSpoki::start().await;
+    let f = mock.fixtures();
+    let hotel = client(&mock, &f.empty_account_api_key);
+    let body = spoki_client::models::TemplateCreate::new(
+        "welcome",
+        spoki_client::models::TemplateCategory::Utility,
+        Vec::<spoki_client::models::TemplateLocalizationWrite>::new(),
+    );
+    let template = hotel.templates().create(&body).await.unwrap();
+    let err = hotel
+        .messages()
+        .send_template(&SendTemplate::new(
+            Phone::parse("+393470000002").unwrap(),
+            template.id,
+        ))
+        .await
+        .unwrap_err();
+    let err = api_error(err);
+    assert_eq!(err.code.as_deref(), Some("spoki::1029"));
+    assert!(mock.messages().is_empty());
+    assert_eq!(mock.credit_micros(f.empty_account_id), Some(0));
+}
+
+#[tokio::test]
+async fn lists_page_with_count_next_and_previous() {
+    let mock = MockSpoki::builder()
+        .rate_limits(RateLimits::off())
+        .start()
+        .await
+        .unwrap();
+    let key = mock.fixtures().client_api_key;
+    let contacts: Value = (0..4)
+        .map(|i| json!({"phone": format!("+3934700000{i:02}")}))
+        .collect();
+    raw(
+        &mock,
+        "POST",
+        "/api/1/contacts/sync_all/",
+        Some(&key),
+        Some(contacts),
+    )
+    .await;
+    let (_, first, _) = raw(
+        &mock,
+        "GET",
+        "/api/1/contacts/?page_size=2",
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_eq!(first["count"], 5);
+    assert_eq!(first["page"], 1);
+    assert_eq!(first["page_size"], 2);
+    assert_eq!(first["results"].as_array().unwrap().len(), 2);
+    assert!(first["previous"].is_null());
+    let next = first["next"].as_str().unwrap();
+    assert!(
+        next.starts_with(mock.url()) && next.contains("page=2"),
+        "{next}"
+    );
+    let (_, last, _) = raw(
+        &mock,
+        "GET",
+        "/api/1/contacts/?page_size=2&page=3",
+        Some(&key),
+        None,
+    )
+    .await;
+    assert!(last["next"].is_null());
+    assert!(last["previous"].as_str().unwrap().contains("page=2"));
+    let (status, _, _) = raw(
+        &mock,
+        "GET",
+        "/api/1/contacts/?page_size=2&page=4",
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // The typed client follows `next` through every page.
+    use futures::TryStreamExt;
+    let all: Vec<_> = client(&mock, &key)
+        .contacts()
+        .list()
+        .page_size(2)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 5);
+}
+
+#[tokio::test]
+async fn a_send_whose_answer_is_lost_is_recorded_once_through_the_retry_layer() {
+    let mock = MockSpoki::start().await;
+    let f = mock.fixtures();
+    mock.inbound("+393331234567", "ciao").unwrap();
+    mock.fault("messages_send_text", Fault::AnswerLost, 3)
+        .unwrap();
+    let spoki = stacked(&mock, &f.client_api_key);
+    let err = spoki
+        .messages()
+        .send_text(&SendText::new(
+            Phone::parse("+393331234567").unwrap(),
+            "Il tuo ordine",
+        ))
+        .await
+        .unwrap_err();
+    assert!(!err.is_retryable(), "{err:?}");
+    let sends: Vec<_> = mock
+        .received()
+        .into_iter()
+        .filter(|r| r.operation.as_deref() == Some("messages_send_text"))
+        .collect();
+    assert_eq!(sends.len(), 1, "the retry layer did not send it again");
+    assert_eq!(sends[0].status, None, "the answer never left");
+    assert_eq!(mock.messages().len(), 1, "exactly one message recorded");
+}
+
+#[tokio::test]
+async fn a_reset_before_processing_records_nothing() {
+    let mock = MockSpoki::start().await;
+    let f = mock.fixtures();
+    mock.fault("messages_send_template", Fault::Reset, 1)
+        .unwrap();
+    let err = stacked(&mock, &f.client_api_key)
+        .messages()
+        .send_template(&SendTemplate::new(
+            Phone::parse("+393331234567").unwrap(),
+            f.marketing_template_id,
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(mock.messages().is_empty());
+}
+
+#[tokio::test]
+async fn idempotent_reads_are_retried_through_scripted_faults() {
+    let mock = MockSpoki::start().await;
+    let f = mock.fixtures();
+    mock.fault("accounts_get", Fault::status(503), 1).unwrap();
+    mock.fault("accounts_get", Fault::AnswerLost, 1).unwrap();
+    let account = stacked(&mock, &f.agency_api_key)
+        .accounts()
+        .get(f.client_account_id)
+        .await
+        .unwrap();
+    assert_eq!(account.id, f.client_account_id);
+    let statuses: Vec<_> = mock.received().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [Some(503), None, Some(200)]);
+}
+
+#[tokio::test]
+async fn a_scripted_delay_holds_the_answer() {
+    let mock = MockSpoki::start().await;
+    let f = mock.fixtures();
+    mock.fault("accounts_get", Fault::Delay { ms: 300 }, 1)
+        .unwrap();
+    let started = std::time::Instant::now();
+    client(&mock, &f.agency_api_key)
+        .accounts()
+        .get(f.client_account_id)
+        .await
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(mock.fault("no_such_operation", Fault::Reset, 1).is_err());
+}
+
+#[tokio::test]
+async fn the_control_surface_speaks_http() {
+    let mock = MockSpoki::start().await;
+    let http = reqwest::Client::new();
+    let fixtures: Value = http
+        .get(format!("{}/__mock/fixtures", mock.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for key in [
+        "agency_api_key",
+        "client_api_key",
+        "client_account_id",
+        "automation_uuid",
+        "automation_secret",
+        "email",
+        "private_key",
+        "webhook_secret",
+    ] {
+        assert!(!fixtures[key].is_null(), "{key}");
+    }
+    let scripted = http
+        .post(format!("{}/__mock/faults", mock.url()))
+        .json(&json!({"operation": "accounts_get", "fault": {"kind": "status", "status": 502}, "times": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scripted.status(), 200);
+    let key = fixtures["agency_api_key"].as_str().unwrap();
+    let (status, _, _) = raw(&mock, "GET", "/api/1/accounts/101/", Some(key), None).await;
+    assert_eq!(status, 502);
+    let inbound = http
+        .post(format!("{}/__mock/inbound", mock.url()))
+        .json(&json!({"phone": "+393470000002", "text": "Ciao"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(inbound.status(), 200);
+    let requests: Value = http
+        .get(format!("{}/__mock/requests", mock.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(requests.as_array().unwrap().len(), 1);
+    assert_eq!(requests[0]["headers"]["x-spoki-api-key"], "[REDACTED]");
+    let text = requests.to_string();
+    assert!(!text.contains(key), "no key in the request log");
+}
