@@ -6,26 +6,21 @@
 //!    without the chat list and without PayPal;
 //! 3. decode the events the iframe posts to its parent window.
 //!
-//! Runs against an embedded stand-in for the Spoki API on 127.0.0.1 by default:
+//! Runs against the local Spoki (`spoki-mock`) on 127.0.0.1, with its demo account:
 //!
 //! ```text
 //! cargo run -p spoki-client --example iframe_embed
 //! ```
 
-#[path = "../tests/support/fake_spoki.rs"]
-#[allow(dead_code)]
-pub mod fake_spoki;
-#[path = "../tests/support/server.rs"]
-#[allow(dead_code)]
-pub mod server;
-
 use spoki_client::models::{AuthTokenRequest, EmbedLanguage, IframeEvent};
 use spoki_client::{Client, EmbedPage, IframeUrl};
+use spoki_mock::{Fixtures, MockSpoki};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let spoki = fake_spoki::start().await;
-    let url = iframe_url(&spoki.url).await?;
+    let spoki = MockSpoki::start().await;
+    println!("running against the local Spoki at {}", spoki.url());
+    let url = iframe_url(spoki.url(), &spoki.fixtures()).await?;
     // The URL carries the login token: hand it to the browser, never to a log.
     println!(
         "iframe URL built ({} characters) for origin https://spoki.app",
@@ -51,16 +46,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Steps 1 and 2: the iframe `src` for the chat of `+393331234567`.
-pub async fn iframe_url(base_url: &str) -> Result<String, Box<dyn std::error::Error>> {
+pub async fn iframe_url(
+    base_url: &str,
+    account: &Fixtures,
+) -> Result<String, Box<dyn std::error::Error>> {
     let client = Client::builder()
         .base_url(base_url)
-        .api_key(fake_spoki::CLIENT_API_KEY)
+        .api_key(account.client_api_key.as_str())
         .build()?;
     let token = client
         .embedding()
         .get_authentication_token(&AuthTokenRequest::new(
-            fake_spoki::SERVICE_EMAIL,
-            fake_spoki::SERVICE_PRIVATE_KEY,
+            account.email.as_str(),
+            account.private_key.as_str(),
         ))
         .await?;
     let contacts = client

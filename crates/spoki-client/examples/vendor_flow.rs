@@ -6,38 +6,34 @@
 //!    authenticated by the automation's secret (no API key), so the messages go out from the
 //!    client's number and on the client's credit.
 //!
-//! Runs against an embedded stand-in for the Spoki API on 127.0.0.1 by default:
+//! Runs against the local Spoki (`spoki-mock`) on 127.0.0.1, with its demo agency:
 //!
 //! ```text
 //! cargo run -p spoki-client --example vendor_flow
 //! ```
 
-#[path = "../tests/support/fake_spoki.rs"]
-#[allow(dead_code)]
-pub mod fake_spoki;
-#[path = "../tests/support/server.rs"]
-#[allow(dead_code)]
-pub mod server;
-
 use spoki_client::Client;
 use spoki_client::models::{AutomationContact, AutomationStartBulk, Phone};
+use spoki_mock::{Fixtures, MockSpoki};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let spoki = fake_spoki::start().await;
-    let report = run(&spoki.url).await?;
+    let spoki = MockSpoki::start().await;
+    println!("running against the local Spoki at {}", spoki.url());
+    let report = run(spoki.url(), &spoki.fixtures()).await?;
     println!("{report}");
     Ok(())
 }
 
-/// The workflow; returns what it did, one line per step.
-pub async fn run(base_url: &str) -> Result<String, Box<dyn std::error::Error>> {
+/// The workflow with the agency's credentials; returns what it did, one line per step.
+pub async fn run(base_url: &str, agency: &Fixtures) -> Result<String, Box<dyn std::error::Error>> {
     let mut report = Vec::new();
     let agency_api = Client::builder()
         .base_url(base_url)
-        .api_key(fake_spoki::AGENCY_API_KEY)
+        .api_key(agency.agency_api_key.as_str())
         .build()?;
-    let agency = agency_api.agencies().get(fake_spoki::AGENCY_ID).await?;
+    let credentials = agency;
+    let agency = agency_api.agencies().get(credentials.agency_id).await?;
     for account in &agency.clients {
         report.push(format!(
             "client {} {:?}: credit {}, {} conversations available",
@@ -57,7 +53,7 @@ pub async fn run(base_url: &str) -> Result<String, Box<dyn std::error::Error>> {
     ];
     let account = agency_api
         .accounts()
-        .get(fake_spoki::CLIENT_ACCOUNT_ID)
+        .get(credentials.client_account_id)
         .await?;
     let capacity = account
         .estimated_available_conversations
@@ -76,10 +72,10 @@ pub async fn run(base_url: &str) -> Result<String, Box<dyn std::error::Error>> {
         .collect::<Result<Vec<_>, spoki_client::models::PhoneError>>()?;
     // Automation starts authenticate with the secret alone: this client has no API key.
     let starter = Client::builder().base_url(base_url).build()?;
-    let body = AutomationStartBulk::new(fake_spoki::AUTOMATION_SECRET, contacts);
+    let body = AutomationStartBulk::new(credentials.automation_secret.as_str(), contacts);
     starter
         .automations()
-        .start_bulk(fake_spoki::AUTOMATION_UUID, &body)
+        .start_bulk(&credentials.automation_uuid, &body)
         .await?;
     report.push(format!(
         "started automation for {} contacts; {} deferred until the client tops up",

@@ -554,22 +554,26 @@ fn a_bad_phone_converts_into_the_client_error() {
 
 #[tokio::test]
 async fn redirects_are_not_followed() {
-    let server = support::server::Server::start(|_| {
-        (
-            307,
-            vec![("location".into(), "http://127.0.0.2:1/steal".into())],
-            String::new(),
-        )
-    })
-    .await;
+    let spoki = spoki_mock::MockSpoki::start().await;
+    let redirect = spoki_mock::Fault::Status {
+        status: 307,
+        body: None,
+        headers: [("location".to_owned(), "http://127.0.0.2:1/steal".to_owned())].into(),
+    };
+    spoki.fault("accounts_get", redirect, 1).unwrap();
+    let f = spoki.fixtures();
     let client = Client::builder()
-        .base_url(&server.url)
-        .api_key("k")
+        .base_url(spoki.url())
+        .api_key(f.agency_api_key.as_str())
         .build()
         .unwrap();
-    let err = client.accounts().get(1).await.unwrap_err();
+    let err = client
+        .accounts()
+        .get(f.client_account_id)
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(307));
-    assert_eq!(server.received().len(), 1);
+    assert_eq!(spoki.received().len(), 1);
 }
 
 #[tokio::test]

@@ -1,35 +1,35 @@
-//! The built-in reqwest transport against servers on 127.0.0.1: how each failure is reported.
+//! The built-in reqwest transport against the local Spoki and raw sockets on 127.0.0.1: how
+//! each answer and failure is reported.
 
-mod support;
-
+use spoki_client::models::ContactListCreate;
 use spoki_client::{Client, Error, ReqwestTransport, TransportErrorKind};
+use spoki_mock::MockSpoki;
 use std::time::Duration;
-use support::server::Server;
 
 #[tokio::test]
 async fn answers_and_statuses_come_through() {
-    let server = Server::start(|r| {
-        (
-            200,
-            vec![("x-echo".into(), r.method.clone())],
-            r#"{"id": 3, "name": "VIP"}"#.into(),
-        )
-    })
-    .await;
+    let spoki = MockSpoki::start().await;
     let client = Client::builder()
-        .base_url(&server.url)
-        .api_key("k")
+        .base_url(spoki.url())
+        .api_key(spoki.fixtures().client_api_key.as_str())
         .build()
         .unwrap();
-    let list = client.lists().get(3).await.unwrap();
-    assert_eq!((list.id, list.name.as_deref()), (3, Some("VIP")));
-    let received = server.received();
-    assert_eq!(received[0].target, "/api/1/lists/3/");
-    assert_eq!(received[0].header("x-spoki-api-key"), Some("k"));
+    let created = client
+        .lists()
+        .create(&ContactListCreate::new("VIP"))
+        .await
+        .unwrap();
+    let list = client.lists().get(created.id).await.unwrap();
+    assert_eq!(list.name.as_deref(), Some("VIP"));
+    let received = spoki.received();
+    assert_eq!(received[1].path, format!("/api/1/lists/{}/", created.id));
+    assert_eq!(received[1].headers["x-spoki-api-key"], "[REDACTED]");
     assert_eq!(
-        received[0].header("user-agent"),
-        Some(spoki_client::DEFAULT_USER_AGENT)
+        received[1].headers["user-agent"],
+        spoki_client::DEFAULT_USER_AGENT
     );
+    let missing = client.lists().get(created.id + 1000).await.unwrap_err();
+    assert_eq!(missing.status(), Some(404));
 }
 
 #[tokio::test]
@@ -56,18 +56,20 @@ async fn a_refused_connection_never_reached_the_server() {
 
 #[tokio::test]
 async fn a_slow_answer_is_a_timeout_with_unknown_outcome() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    // Accepts and reads, never answers.
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((stream, _)) = listener.accept().await {
-            held.push(stream);
-        }
-    });
+    let spoki = MockSpoki::start().await;
+    spoki.inbound("+393331234567", "ciao").unwrap();
+    spoki
+        .fault(
+            "messages_send_text",
+            spoki_mock::Fault::Delay { ms: 2_000 },
+            1,
+        )
+        .unwrap();
+    let url = spoki.url();
+    let key = spoki.fixtures().client_api_key;
     let client = Client::builder()
         .base_url(url)
-        .api_key("k")
+        .api_key(key.as_str())
         .timeout(Duration::from_millis(200))
         .build()
         .unwrap();
@@ -89,21 +91,21 @@ async fn a_slow_answer_is_a_timeout_with_unknown_outcome() {
 
 #[tokio::test]
 async fn a_user_supplied_reqwest_client_is_used() {
-    let server = Server::start(|_| (200, vec![], "[]".into())).await;
+    let spoki = MockSpoki::start().await;
     let http = reqwest::Client::builder()
         .user_agent("my-crm/2.0")
         .build()
         .unwrap();
     let client = Client::builder()
-        .base_url(&server.url)
-        .api_key("k")
+        .base_url(spoki.url())
+        .api_key(spoki.fixtures().client_api_key.as_str())
         .reqwest_client(http)
         .build()
         .unwrap();
     let page = client.accounts().list().send().await.unwrap();
-    assert!(page.results.is_empty());
+    assert_eq!(page.results.len(), 1);
     // The client's own user agent header wins over the reqwest default.
-    assert!(server.received()[0].header("user-agent").is_some());
+    assert!(spoki.received()[0].headers.contains_key("user-agent"));
     let transport = ReqwestTransport::from_client(reqwest::Client::new());
     assert!(format!("{transport:?}").contains("ReqwestTransport"));
 }

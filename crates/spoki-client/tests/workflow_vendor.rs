@@ -1,14 +1,17 @@
-//! A workflow of the seed documents, run end to end over the reqwest transport against
-//! servers on 127.0.0.1. The workflow code is the example's own.
+//! A workflow of the seed documents, run end to end over the reqwest transport against the
+//! local Spoki. The workflow code is the example's own.
 
 #[path = "../examples/vendor_flow.rs"]
 #[allow(dead_code)]
 mod vendor_flow;
 
+use spoki_mock::MockSpoki;
+
 #[tokio::test]
 async fn software_vendor_reads_capacity_then_starts_the_automation_in_bulk() {
-    let spoki = vendor_flow::fake_spoki::start().await;
-    let report = vendor_flow::run(&spoki.url).await.unwrap();
+    let spoki = MockSpoki::start().await;
+    let f = spoki.fixtures();
+    let report = vendor_flow::run(spoki.url(), &f).await.unwrap();
     assert!(
         report.contains(
             "client 101 \"Pizzeria Da Mario\": credit 0.420 EUR, 3 conversations available"
@@ -23,21 +26,17 @@ async fn software_vendor_reads_capacity_then_starts_the_automation_in_bulk() {
     let received = spoki.received();
     let starts: Vec<_> = received
         .iter()
-        .filter(|r| r.target.starts_with("/wh/ap/"))
+        .filter(|r| r.path.starts_with("/wh/ap/"))
         .collect();
     assert_eq!(starts.len(), 1, "one bulk start");
     let start = starts[0];
-    assert_eq!(
-        start.target,
-        format!("/wh/ap/{}/bulk/", vendor_flow::fake_spoki::AUTOMATION_UUID)
-    );
-    assert_eq!(
-        start.header("x-spoki-api-key"),
-        None,
+    assert_eq!(start.path, format!("/wh/ap/{}/bulk/", f.automation_uuid));
+    assert_eq!(start.status, Some(200), "the secret was accepted");
+    assert!(
+        !start.headers.contains_key("x-spoki-api-key"),
         "the secret alone authenticates"
     );
-    let body = start.json();
-    assert_eq!(body["secret"], vendor_flow::fake_spoki::AUTOMATION_SECRET);
+    let body = &start.body;
     assert_eq!(body["contacts"].as_array().unwrap().len(), 3);
     assert_eq!(body["contacts"][1]["phone"], "+39333123461234");
     assert_eq!(
@@ -47,7 +46,10 @@ async fn software_vendor_reads_capacity_then_starts_the_automation_in_bulk() {
     assert!(
         received
             .iter()
-            .filter(|r| r.target.starts_with("/api/"))
-            .all(|r| r.header("x-spoki-api-key") == Some(vendor_flow::fake_spoki::AGENCY_API_KEY))
+            .filter(|r| r.path.starts_with("/api/"))
+            .all(|r| r.status == Some(200) && r.headers.contains_key("x-spoki-api-key"))
     );
+    // What the client could afford went out, on the client's credit.
+    assert_eq!(spoki.messages().len(), 3);
+    assert_eq!(spoki.credit_micros(f.client_account_id), Some(0));
 }

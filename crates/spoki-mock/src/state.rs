@@ -122,7 +122,8 @@ pub(crate) struct ServiceUser {
     pub private_key: Option<String>,
 }
 
-/// A message the mock accepted for sending.
+/// A message the mock accepted for sending: every successful send, and the automation sends
+/// that failed after the start was accepted (no credit left).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[non_exhaustive]
 pub struct SentMessage {

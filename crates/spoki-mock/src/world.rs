@@ -661,7 +661,16 @@ impl World {
         };
         if let Some(answer) = refused {
             sent.send_status = "Error".into();
-            sent.error_code = Some("spoki::1029".into());
+            sent.error_code = answer
+                .body
+                .as_ref()
+                .and_then(|b| b["code"].as_str())
+                .map(str::to_owned);
+            // An automation start was accepted before the send failed: the failure is part
+            // of the record. A direct send is refused outright and leaves none.
+            if origin.starts_with("automation:") {
+                self.state.messages.push(sent.clone());
+            }
             self.notices.push(Notice {
                 account_id: account,
                 event: "message.outbound",

@@ -2,25 +2,19 @@
 //! check that the client's Spoki credit covers it, then start the client's automation for the
 //! recipients, through the rate-limit and retry layers.
 //!
-//! By default it runs against an embedded stand-in for the Spoki API on 127.0.0.1, so it needs
-//! no account and sends nothing anywhere:
+//! It runs against the local Spoki (`spoki-mock`) on 127.0.0.1, with its demo agency, so it
+//! needs no account and sends nothing anywhere:
 //!
 //! ```text
 //! cargo run -p spoki --example campaign
 //! ```
-
-#[path = "../../spoki-client/tests/support/fake_spoki.rs"]
-#[allow(dead_code)]
-mod fake_spoki;
-#[path = "../../spoki-client/tests/support/server.rs"]
-#[allow(dead_code)]
-mod server;
 
 use spoki::billing::{self, Customer, Event, Ledger, Message, PricingModel, RateCard};
 use spoki::client::ReqwestTransport;
 use spoki::middleware::{RateLimited, Retrying};
 use spoki::models::{AutomationContact, AutomationStartBulk};
 use spoki::{Client, Phone};
+use spoki_mock::{Fixtures, MockSpoki};
 use std::time::Duration;
 
 const RATE_CARD: &str = r#"{"currency": "EUR", "calling_codes": {"39": "IT", "49": "DE"},
@@ -36,7 +30,34 @@ const RECIPIENTS: [(&str, &str); 4] = [
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let spoki = fake_spoki::start().await;
+    let spoki = MockSpoki::start().await;
+    println!(
+        "running against the local Spoki (spoki-mock) at {}: nothing leaves this machine",
+        spoki.url()
+    );
+    for line in run(spoki.url(), &spoki.fixtures()).await? {
+        println!("{line}");
+    }
+    let sent = spoki.messages();
+    let failed: Vec<_> = sent.iter().filter(|m| m.send_status == "Error").collect();
+    println!(
+        "the local Spoki sent {} messages; {} failed{}",
+        sent.len() - failed.len(),
+        failed.len(),
+        failed
+            .iter()
+            .map(|m| format!(" ({}: {})", m.phone, m.error_code.as_deref().unwrap_or("?")))
+            .collect::<String>()
+    );
+    Ok(())
+}
+
+/// The campaign with the agency's credentials; returns what it did, one line per step.
+pub async fn run(
+    base_url: &str,
+    credentials: &Fixtures,
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let mut report = Vec::new();
     let now = billing::Timestamp::parse_rfc3339("2024-07-15T18:00:00Z")?;
 
     // 1. What the campaign costs, given what was already sent today: Mario got a marketing
@@ -58,13 +79,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect::<Result<Vec<_>, _>>()?;
     let estimate =
         ledger.estimate_campaign(recipients, billing::TemplateCategory::Marketing, now)?;
-    println!(
+    report.push(format!(
         "campaign to {} recipients: {} new paid conversations, {} free, {} EUR",
         estimate.recipients,
         estimate.new_paid_conversations,
         estimate.free_sends,
         estimate.total_cost
-    );
+    ));
 
     // 2. A client whose every call is paced to Spoki's limits and retried only when safe.
     let transport = ReqwestTransport::new(
@@ -74,27 +95,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let stack = Retrying::new(RateLimited::new(transport));
     let agency = Client::builder()
-        .base_url(&spoki.url)
-        .api_key(fake_spoki::AGENCY_API_KEY)
+        .base_url(base_url)
+        .api_key(credentials.agency_api_key.as_str())
         .transport(stack)
         .build()?;
-    let account = agency.accounts().get(fake_spoki::CLIENT_ACCOUNT_ID).await?;
+    let account = agency.accounts().get(credentials.client_account_id).await?;
     let available = account
         .estimated_available_conversations
         .unwrap_or(0)
         .max(0) as u64;
-    println!(
+    report.push(format!(
         "client {:?}: credit {}, {} conversations available",
         account.name.as_deref().unwrap_or("?"),
         account.current_credit.unwrap_or_default(),
         available
-    );
+    ));
     if !estimate.fits_within(available) {
-        println!(
+        report.push(format!(
             "not enough credit: {} conversations short; nothing sent",
             estimate.shortfall(available)
-        );
-        return Ok(());
+        ));
+        return Ok(report);
     }
 
     // 3. Start the client's automation for everyone, authenticated by its secret.
@@ -103,7 +124,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|(phone, name)| Ok(AutomationContact::new(Phone::parse(phone)?).first_name(*name)))
         .collect::<Result<Vec<_>, spoki::models::PhoneError>>()?;
     let starter = Client::builder()
-        .base_url(&spoki.url)
+        .base_url(base_url)
         .transport(Retrying::new(RateLimited::new(ReqwestTransport::new(
             Duration::from_secs(3),
             Duration::from_secs(30),
@@ -113,19 +134,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     starter
         .automations()
         .start_bulk(
-            fake_spoki::AUTOMATION_UUID,
-            &AutomationStartBulk::new(fake_spoki::AUTOMATION_SECRET, contacts),
+            &credentials.automation_uuid,
+            &AutomationStartBulk::new(credentials.automation_secret.as_str(), contacts),
         )
         .await?;
-    let starts = spoki
-        .received()
-        .iter()
-        .filter(|r| r.target.starts_with("/wh/ap/"))
-        .count();
-    println!(
-        "automation started for {} contacts ({} request received by Spoki)",
-        RECIPIENTS.len(),
-        starts
-    );
-    Ok(())
+    report.push(format!(
+        "automation started for {} contacts in one request",
+        RECIPIENTS.len()
+    ));
+    Ok(report)
 }

@@ -1,8 +1,6 @@
-//! Test doubles shared by the client tests: a recording transport and a local HTTP server.
+//! The recording transport shared by the client tests.
 
 #![allow(dead_code)]
-
-pub mod server;
 
 use async_trait::async_trait;
 use bytes::Bytes;
