@@ -1,19 +1,21 @@
-//! Per-request overhead of each layer over the bare reqwest transport, against 127.0.0.1.
+//! Per-request overhead of each layer over the bare reqwest transport, against the local Spoki
+//! (`spoki-mock`) on 127.0.0.1.
 //!
 //! Run: `cargo bench -p spoki-middleware --bench overhead` (release profile). Set
 //! `SPOKI_BENCH_REQUESTS` to change the number of requests per configuration (default 20000).
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use bytes::Bytes;
 use spoki_client::{CredentialId, RequestContext, ReqwestTransport, Transport};
 use spoki_middleware::{ClassQuota, Jitter, RateLimitConfig, RateLimited, RetryPolicy, Retrying};
+use spoki_mock::{MockSpoki, RateLimits};
 use spoki_models::operation::{self, RateClass};
 use std::time::{Duration, Instant};
-use support::Server;
 
-const PATH: &str = "/api/1/accounts/42/";
+/// An account GET with the demo agency key.
+struct Target {
+    url: String,
+    key: String,
+}
 
 /// Answers 200 at once: isolates the layers' own cost from the network's.
 struct Noop;
@@ -47,15 +49,15 @@ async fn run_noop(name: &str, transport: &dyn Transport, n: usize) -> f64 {
     per_request
 }
 
-async fn run(name: &str, transport: &dyn Transport, server: &Server, n: usize) -> f64 {
-    let url = server.url(PATH);
+async fn run(name: &str, transport: &dyn Transport, target: &Target, n: usize) -> f64 {
     let context = RequestContext {
         operation: &operation::ACCOUNTS_GET,
         credential: CredentialId::of("bench-key"),
     };
     let build = || {
         http::Request::builder()
-            .uri(url.as_str())
+            .uri(target.url.as_str())
+            .header("x-spoki-api-key", target.key.as_str())
             .extension(context)
             .body(Bytes::new())
             .unwrap()
@@ -102,7 +104,16 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let server = Server::start().await;
+        let mock = MockSpoki::builder()
+            .rate_limits(RateLimits::off())
+            .start()
+            .await
+            .unwrap();
+        let f = mock.fixtures();
+        let server = Target {
+            url: format!("{}/api/1/accounts/{}/", mock.url(), f.client_account_id),
+            key: f.agency_api_key,
+        };
         println!("{n} sequential GETs per configuration, keep-alive, 127.0.0.1");
         let bare = run("bare ReqwestTransport", &reqwest(), &server, n).await;
         let limited = RateLimited::with_config(reqwest(), huge_quota());

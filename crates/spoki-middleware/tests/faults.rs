@@ -1,8 +1,7 @@
-//! Fault injection against a local HTTP server, through `ReqwestTransport` and the layers.
+//! Fault injection against the local Spoki (`spoki-mock`), through `ReqwestTransport` and the
+//! layers.
 //!
-//! Real (short) time: the server and reqwest need real sockets.
-
-mod support;
+//! Real (short) time: the mock and reqwest need real sockets.
 
 use bytes::Bytes;
 use spoki_client::{
@@ -11,14 +10,14 @@ use spoki_client::{
 use spoki_middleware::{
     ClassQuota, Jitter, RateLimitConfig, RateLimited, RetryBudget, RetryPolicy, Retrying,
 };
+use spoki_mock::{Fault, MockSpoki, RateLimits};
 use spoki_models::operation::{self, Operation, RateClass};
 use std::time::Duration;
-use support::{Fault, Server};
 use tokio::time::Instant;
 
-const SEND: &str = "/api/1/messages/send/";
-const START: &str = "/wh/ap/5f0c7c5e-1d0a-4b7e-9a55-3c1f0d5e2a11/";
-const ACCOUNT: &str = "/api/1/accounts/42/";
+const SEND: &Operation = &operation::MESSAGES_SEND_TEXT;
+const START: &Operation = &operation::AUTOMATIONS_START;
+const ACCOUNT: &Operation = &operation::ACCOUNTS_GET;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -47,35 +46,93 @@ fn stack() -> Retrying<RateLimited<ReqwestTransport>> {
     Retrying::with_policy(RateLimited::with_config(transport(), config), policy())
 }
 
-fn request(server: &Server, op: &'static Operation, path: &str) -> HttpRequest {
-    http::Request::builder()
+/// A mock without rate limits where Mario has just written, so free-form sends go out.
+async fn mock() -> MockSpoki {
+    mock_with(RateLimits::off()).await
+}
+
+async fn mock_with(limits: RateLimits) -> MockSpoki {
+    let mock = MockSpoki::builder()
+        .rate_limits(limits)
+        .start()
+        .await
+        .unwrap();
+    mock.inbound("+393331234567", "ciao").unwrap();
+    mock
+}
+
+/// The request the client would build for `op` with the demo credentials.
+fn request(mock: &MockSpoki, op: &'static Operation) -> HttpRequest {
+    let f = mock.fixtures();
+    let (path, body, key) = match op.id {
+        "accounts_get" => (
+            format!("/api/1/accounts/{}/", f.client_account_id),
+            String::new(),
+            Some(f.agency_api_key),
+        ),
+        "messages_send_text" => (
+            "/api/1/messages/send/".to_owned(),
+            r#"{"type":"Message","content_type":"Text","phone":"+393331234567","text":"hi"}"#
+                .to_owned(),
+            Some(f.client_api_key),
+        ),
+        "automations_start" => (
+            format!("/wh/ap/{}/", f.automation_uuid),
+            serde_json::json!({"secret": f.automation_secret, "phone": "+393331234567"})
+                .to_string(),
+            None,
+        ),
+        other => panic!("no sample request for {other}"),
+    };
+    let mut request = http::Request::builder()
         .method(op.method.as_str())
-        .uri(server.url(path))
+        .uri(format!("{}{path}", mock.url()))
         .header("content-type", "application/json")
         .extension(RequestContext {
             operation: op,
             credential: CredentialId::of("test-key"),
-        })
-        .body(Bytes::from_static(
-            b"{\"phone\":\"+390000000000\",\"text\":\"hi\"}",
-        ))
-        .unwrap()
+        });
+    if let Some(key) = key {
+        request = request.header("x-spoki-api-key", key);
+    }
+    request.body(Bytes::from(body)).unwrap()
 }
 
-/// Lets any straggling request reach the server before counting.
+/// Requests of `op` that reached the mock.
+fn received(mock: &MockSpoki, op: &Operation) -> usize {
+    mock.received()
+        .iter()
+        .filter(|r| r.operation.as_deref() == Some(op.id))
+        .count()
+}
+
+/// Messages the mock sent.
+fn processed(mock: &MockSpoki) -> usize {
+    mock.messages().len()
+}
+
+/// Lets any straggling request reach the mock before counting.
 async fn settle() {
     tokio::time::sleep(ms(100)).await;
 }
 
+fn retry_after(seconds: &str) -> Fault {
+    Fault::Status {
+        status: 429,
+        body: None,
+        headers: [("retry-after".to_owned(), seconds.to_owned())].into(),
+    }
+}
+
 #[tokio::test]
 async fn a_429_with_retry_after_then_success() {
-    let server = Server::start().await;
-    server.script(ACCOUNT, vec![Fault::Status(429, Some("1"))]);
-    server.script(SEND, vec![Fault::Status(429, Some("1"))]);
+    let server = mock().await;
+    server.fault(ACCOUNT.id, retry_after("1"), 1).unwrap();
+    server.fault(SEND.id, retry_after("1"), 1).unwrap();
     let t = stack();
     let start = Instant::now();
-    let get = t.send(request(&server, &operation::ACCOUNTS_GET, ACCOUNT));
-    let send = t.send(request(&server, &operation::MESSAGES_SEND_TEXT, SEND));
+    let get = t.send(request(&server, ACCOUNT));
+    let send = t.send(request(&server, SEND));
     let (get, send) = tokio::join!(get, send);
     assert_eq!(get.unwrap().status(), 200);
     assert_eq!(send.unwrap().status(), 200);
@@ -84,44 +141,36 @@ async fn a_429_with_retry_after_then_success() {
         "Retry-After honoured"
     );
     settle().await;
-    assert_eq!(server.received("GET", ACCOUNT), 2);
+    assert_eq!(received(&server, ACCOUNT), 2);
     // The send arrived twice but the first was rejected before processing.
-    assert_eq!(server.received("POST", SEND), 2);
-    assert_eq!(server.processed("POST", SEND), 1);
+    assert_eq!(received(&server, SEND), 2);
+    assert_eq!(processed(&server), 1);
 }
 
 #[tokio::test]
 async fn a_storm_of_503s() {
-    let server = Server::start().await;
-    server.script(
-        ACCOUNT,
-        vec![Fault::Status(503, None), Fault::Status(503, None)],
-    );
-    server.always(SEND, Fault::Status(503, None));
-    server.always(START, Fault::Status(503, None));
+    let server = mock().await;
+    server.fault(ACCOUNT.id, Fault::status(503), 2).unwrap();
+    server.fault(SEND.id, Fault::status(503), 10).unwrap();
+    server.fault(START.id, Fault::status(503), 10).unwrap();
     let t = stack();
-    let get = t
-        .send(request(&server, &operation::ACCOUNTS_GET, ACCOUNT))
-        .await;
+    let get = t.send(request(&server, ACCOUNT)).await;
     assert_eq!(get.unwrap().status(), 200);
-    assert_eq!(server.received("GET", ACCOUNT), 3);
-    let send = t
-        .send(request(&server, &operation::MESSAGES_SEND_TEXT, SEND))
-        .await;
+    assert_eq!(received(&server, ACCOUNT), 3);
+    let send = t.send(request(&server, SEND)).await;
     assert_eq!(send.unwrap().status(), 503, "returned as is");
-    let start = t
-        .send(request(&server, &operation::AUTOMATIONS_START, START))
-        .await;
+    let start = t.send(request(&server, START)).await;
     assert_eq!(start.unwrap().status(), 503);
     settle().await;
-    assert_eq!(server.received("POST", SEND), 1);
-    assert_eq!(server.received("POST", START), 1);
+    assert_eq!(received(&server, SEND), 1);
+    assert_eq!(received(&server, START), 1);
+    assert_eq!(processed(&server), 0);
 }
 
 #[tokio::test]
 async fn the_retry_budget_bounds_the_load_of_a_storm() {
-    let server = Server::start().await;
-    server.always(ACCOUNT, Fault::Status(503, None));
+    let server = mock().await;
+    server.fault(ACCOUNT.id, Fault::status(503), 100).unwrap();
     let budget = RetryBudget {
         capacity: 25,
         retry_cost: 5,
@@ -129,65 +178,60 @@ async fn the_retry_budget_bounds_the_load_of_a_storm() {
         success_refund: 1,
     };
     let t = Retrying::with_policy(transport(), policy().budget(budget));
-    let calls: Vec<_> = (0..20)
-        .map(|_| t.send(request(&server, &operation::ACCOUNTS_GET, ACCOUNT)))
-        .collect();
+    let calls: Vec<_> = (0..20).map(|_| t.send(request(&server, ACCOUNT))).collect();
     for result in futures::future::join_all(calls).await {
         assert_eq!(result.unwrap().status(), 503);
     }
     settle().await;
     // 20 first attempts and 25 / 5 = 5 retries, instead of 20 x 3 = 60 requests.
-    assert_eq!(server.received("GET", ACCOUNT), 25);
+    assert_eq!(received(&server, ACCOUNT), 25);
 }
 
 #[tokio::test]
 async fn a_connection_reset_after_the_request_was_read() {
-    let server = Server::start().await;
-    server.script(ACCOUNT, vec![Fault::Reset]);
-    server.script(SEND, vec![Fault::Reset]);
-    server.script(START, vec![Fault::Reset]);
+    let server = mock().await;
+    server.fault(ACCOUNT.id, Fault::Reset, 1).unwrap();
+    server.fault(SEND.id, Fault::AnswerLost, 1).unwrap();
+    server.fault(START.id, Fault::AnswerLost, 1).unwrap();
     let t = stack();
-    let get = t
-        .send(request(&server, &operation::ACCOUNTS_GET, ACCOUNT))
-        .await;
+    let get = t.send(request(&server, ACCOUNT)).await;
     assert_eq!(get.unwrap().status(), 200);
-    assert_eq!(server.received("GET", ACCOUNT), 2);
-    for (op, path) in [
-        (&operation::MESSAGES_SEND_TEXT, SEND),
-        (&operation::AUTOMATIONS_START, START),
-    ] {
-        let err = t.send(request(&server, op, path)).await.unwrap_err();
+    assert_eq!(received(&server, ACCOUNT), 2);
+    for op in [SEND, START] {
+        let err = t.send(request(&server, op)).await.unwrap_err();
         assert_eq!(err.kind(), TransportErrorKind::Interrupted, "{}", op.id);
         assert!(err.may_have_been_sent());
     }
     settle().await;
-    assert_eq!(server.received("POST", SEND), 1);
-    assert_eq!(server.received("POST", START), 1);
+    assert_eq!(received(&server, SEND), 1);
+    assert_eq!(received(&server, START), 1);
+    // Both were processed before the connection dropped: each went out exactly once.
+    assert_eq!(processed(&server), 2);
 }
 
 #[tokio::test]
 async fn a_response_slower_than_the_timeout() {
-    let server = Server::start().await;
-    server.script(ACCOUNT, vec![Fault::Delay(ms(800))]);
-    server.script(SEND, vec![Fault::Delay(ms(800))]);
-    server.script(START, vec![Fault::Delay(ms(800))]);
+    let server = mock().await;
+    server
+        .fault(ACCOUNT.id, Fault::Delay { ms: 800 }, 1)
+        .unwrap();
+    server.fault(SEND.id, Fault::Delay { ms: 800 }, 1).unwrap();
+    server.fault(START.id, Fault::Delay { ms: 800 }, 1).unwrap();
     let t = stack();
-    let get = t
-        .send(request(&server, &operation::ACCOUNTS_GET, ACCOUNT))
-        .await;
+    let get = t.send(request(&server, ACCOUNT)).await;
     assert_eq!(get.unwrap().status(), 200);
-    assert_eq!(server.received("GET", ACCOUNT), 2);
-    let send = t.send(request(&server, &operation::MESSAGES_SEND_TEXT, SEND));
-    let start = t.send(request(&server, &operation::AUTOMATIONS_START, START));
+    assert_eq!(received(&server, ACCOUNT), 2);
+    let send = t.send(request(&server, SEND));
+    let start = t.send(request(&server, START));
     let (send, start) = tokio::join!(send, start);
     for err in [send.unwrap_err(), start.unwrap_err()] {
         assert_eq!(err.kind(), TransportErrorKind::Timeout);
         assert!(err.may_have_been_sent());
     }
-    // Wait past the server's delay: nothing else arrives.
+    // Wait past the mock's delay: nothing else arrives.
     tokio::time::sleep(ms(900)).await;
-    assert_eq!(server.received("POST", SEND), 1);
-    assert_eq!(server.received("POST", START), 1);
+    assert_eq!(received(&server, SEND), 1);
+    assert_eq!(received(&server, START), 1);
 }
 
 #[tokio::test]
@@ -202,7 +246,7 @@ async fn a_refused_connection_is_retried_even_for_a_send() {
     let t = Retrying::with_policy(counting, policy());
     let req = http::Request::builder()
         .method("POST")
-        .uri(format!("http://{addr}{SEND}"))
+        .uri(format!("http://{addr}/api/1/messages/send/"))
         .extension(RequestContext {
             operation: &operation::MESSAGES_SEND_TEXT,
             credential: CredentialId::of("k"),
@@ -217,19 +261,17 @@ async fn a_refused_connection_is_retried_even_for_a_send() {
 
 #[tokio::test]
 async fn pacing_keeps_a_strict_server_free_of_429s() {
-    // The server allows 5 requests per 450 ms window (a little slack for socket jitter);
+    // The mock allows 5 requests in any 450 ms window (a little slack for socket jitter);
     // the client paces at 5 per 500 ms.
-    let quota = Some((5, ms(450)));
+    let quota = || RateLimits::default().quota(RateClass::Default, 5, ms(450));
     let config = RateLimitConfig::default()
         .quota(RateClass::Default, ClassQuota::new(5, ms(500)))
         .jitter(ms(10), Jitter::seeded(5));
 
     // Control: without the limiter, a burst of 12 sends is rejected in part.
-    let server = Server::start_with_quota(quota).await;
+    let server = mock_with(quota()).await;
     let bare = transport();
-    let burst: Vec<_> = (0..12)
-        .map(|_| bare.send(request(&server, &operation::MESSAGES_SEND_TEXT, SEND)))
-        .collect();
+    let burst: Vec<_> = (0..12).map(|_| bare.send(request(&server, SEND))).collect();
     let statuses: Vec<u16> = futures::future::join_all(burst)
         .await
         .into_iter()
@@ -239,16 +281,16 @@ async fn pacing_keeps_a_strict_server_free_of_429s() {
         statuses.contains(&429),
         "the server enforces its quota: {statuses:?}"
     );
-    assert!(server.total_rejected() > 0);
+    assert!(throttled(&server) > 0);
 
     // With the limiter: the computed schedule is 11 intervals of 100 ms, and no 429.
-    let server = Server::start_with_quota(quota).await;
+    let server = mock_with(quota()).await;
     let limited = std::sync::Arc::new(RateLimited::with_config(transport(), config));
     let start = Instant::now();
     let calls: Vec<_> = (0..12)
         .map(|_| {
             let t = limited.clone();
-            let req = request(&server, &operation::MESSAGES_SEND_TEXT, SEND);
+            let req = request(&server, SEND);
             tokio::spawn(async move { t.send(req).await.unwrap().status().as_u16() })
         })
         .collect();
@@ -263,8 +305,9 @@ async fn pacing_keeps_a_strict_server_free_of_429s() {
         elapsed < interval * 11 + Duration::from_secs(2),
         "{elapsed:?}"
     );
-    assert_eq!(server.total_rejected(), 0);
-    assert_eq!(server.received("POST", SEND), 12);
+    assert_eq!(throttled(&server), 0);
+    assert_eq!(received(&server, SEND), 12);
+    assert_eq!(processed(&server), 12);
 }
 
 /// Counts the attempts that reach the transport.
@@ -282,4 +325,12 @@ impl Transport for CountingTransport {
         self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.0.send(request).await
     }
+}
+
+/// Requests the mock answered 429.
+fn throttled(mock: &MockSpoki) -> usize {
+    mock.received()
+        .iter()
+        .filter(|r| r.status == Some(429))
+        .count()
 }

@@ -264,7 +264,7 @@ async fn handle(
         .get("x-spoki-api-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let mut log = ReceivedRequest::new(&method, &path, parts.uri.query(), &parts.headers, &body);
+    let mut entry = ReceivedRequest::new(&method, &path, parts.uri.query(), &parts.headers, &body);
 
     let parsed: Option<Result<Value, String>> = (!body.is_empty())
         .then(|| serde_json::from_slice::<Value>(&body).map_err(|e| e.to_string()));
@@ -283,10 +283,12 @@ async fn handle(
         } else {
             Answer::not_found()
         };
-        return Ok(shared.finish(log, answer));
+        return Ok(shared.finish(shared.arrived(entry), answer));
     };
     let op = matched.route.operation;
-    log.operation = Some(op.id.to_owned());
+    entry.operation = Some(op.id.to_owned());
+    // Logged on arrival, so a request still being served (a scripted delay) is counted.
+    let log = shared.arrived(entry);
 
     let mut lose_answer = false;
     match shared.take_fault(op.id) {
@@ -305,11 +307,7 @@ async fn handle(
             return Ok(shared.finish(log, answer));
         }
         Some(Fault::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
-        Some(Fault::Reset) => {
-            shared.finish(log, Answer::empty());
-            shared.mark_reset();
-            return Err(Reset);
-        }
+        Some(Fault::Reset) => return Err(Reset),
         Some(Fault::AnswerLost) => lose_answer = true,
         None => {}
     }
@@ -357,34 +355,30 @@ async fn handle(
         answer
     };
     if lose_answer {
-        shared.finish(log, answer);
-        shared.mark_reset();
         return Err(Reset);
     }
     Ok(shared.finish(log, answer))
 }
 
 impl Shared {
-    /// Logs the request with the status it got, and turns the answer into a response.
-    fn finish(&self, mut log: ReceivedRequest, answer: Answer) -> hyper::Response<Full<Bytes>> {
-        log.status = Some(answer.status);
-        self.received
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(log);
-        write(answer)
+    /// Logs a request as it arrives, not yet answered; returns its place in the log.
+    fn arrived(&self, entry: ReceivedRequest) -> usize {
+        let mut log = self.received.lock().unwrap_or_else(|e| e.into_inner());
+        log.push(entry);
+        log.len() - 1
     }
 
-    /// Marks the last logged request as never answered.
-    fn mark_reset(&self) {
-        if let Some(last) = self
+    /// Records the status a logged request got, and turns the answer into a response.
+    fn finish(&self, index: usize, answer: Answer) -> hyper::Response<Full<Bytes>> {
+        if let Some(entry) = self
             .received
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .last_mut()
+            .get_mut(index)
         {
-            last.status = None;
+            entry.status = Some(answer.status);
         }
+        write(answer)
     }
 }
 
