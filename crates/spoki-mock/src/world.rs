@@ -65,6 +65,9 @@ pub(crate) struct World {
     ledgers: HashMap<i64, Ledger>,
     rate_card: RateCard,
     clock: i64,
+    /// Contact ids by account and phone: sync upserts by phone, and a scan would make each
+    /// sync cost as much as the contact book is long.
+    phones: HashMap<(i64, String), i64>,
     pub notices: Vec<Notice>,
 }
 
@@ -76,8 +79,16 @@ impl World {
             ledgers: HashMap::new(),
             rate_card,
             clock: 0,
+            phones: HashMap::new(),
             notices: Vec::new(),
         };
+        for account in world.state.accounts.values() {
+            for (id, contact) in account.records.get("contacts").into_iter().flatten() {
+                if let Some(phone) = contact["phone"].as_str() {
+                    world.phones.insert((account.id, phone.to_owned()), *id);
+                }
+            }
+        }
         let accounts: Vec<(i64, Vec<String>)> = world
             .state
             .accounts
@@ -443,14 +454,14 @@ impl World {
     /// Creates or updates the contact with this phone; returns it and whether it is new.
     fn upsert_contact(&mut self, account: i64, fields: &Value) -> (Value, bool) {
         let phone = fields["phone"].as_str().unwrap_or_default().to_owned();
-        let existing = self
-            .records(account, "contacts")
-            .iter()
-            .find(|(_, c)| c["phone"] == phone)
-            .map(|(id, _)| *id);
+        let existing = self.phones.get(&(account, phone.clone())).copied();
         let id = match existing {
             Some(id) => id,
-            None => self.state.new_id(),
+            None => {
+                let id = self.state.new_id();
+                self.phones.insert((account, phone.clone()), id);
+                id
+            }
         };
         let contacts = self.records(account, "contacts");
         let contact = contacts.entry(id).or_insert_with(|| {
@@ -829,14 +840,23 @@ impl World {
                 let Some(record) = self.record_mut(account, group, id) else {
                     return Answer::not_found();
                 };
+                let before = record["phone"].as_str().map(str::to_owned);
                 merge(record, body.as_ref(), *check);
                 let record = record.clone();
+                if group == "contacts" {
+                    self.reindex(account, before, &record);
+                }
                 self.notify(account, group, "updated", &record);
                 Answer::ok(record)
             }
             (Method::Delete, _) if on_record => {
                 match self.records(account, group).remove(&id.unwrap_or_default()) {
                     Some(record) => {
+                        if group == "contacts"
+                            && let Some(phone) = record["phone"].as_str()
+                        {
+                            self.phones.remove(&(account, phone.to_owned()));
+                        }
                         self.notify(account, group, "deleted", &record);
                         Answer::no_content()
                     }
@@ -866,6 +886,16 @@ impl World {
                     Reply::Page { .. } => page(Vec::new(), call.query, call.base_url, op.path),
                 }
             }
+        }
+    }
+
+    /// Moves a contact in the phone index after its phone changed.
+    fn reindex(&mut self, account: i64, before: Option<String>, contact: &Value) {
+        if let Some(old) = before {
+            self.phones.remove(&(account, old));
+        }
+        if let (Some(phone), Some(id)) = (contact["phone"].as_str(), contact["id"].as_i64()) {
+            self.phones.insert((account, phone.to_owned()), id);
         }
     }
 

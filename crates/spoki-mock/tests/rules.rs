@@ -559,3 +559,51 @@ async fn the_control_surface_speaks_http() {
     let text = requests.to_string();
     assert!(!text.contains(key), "no key in the request log");
 }
+
+#[tokio::test]
+async fn sync_upserts_by_phone_across_updates_and_deletes() {
+    let mock = MockSpoki::builder()
+        .rate_limits(RateLimits::off())
+        .start()
+        .await
+        .unwrap();
+    let f = mock.fixtures();
+    let spoki = client(&mock, &f.client_api_key);
+    let sync = |phone: &str| ContactSync::new(Phone::parse(phone).unwrap());
+    let first = spoki.contacts().sync(&sync("+393470000100")).await.unwrap();
+    assert_eq!(
+        spoki
+            .contacts()
+            .sync(&sync("+393470000100"))
+            .await
+            .unwrap()
+            .id,
+        first.id
+    );
+
+    let moved = spoki_client::models::ContactUpdate::default()
+        .phone(Phone::parse("+393470000200").unwrap());
+    spoki.contacts().update(first.id, &moved).await.unwrap();
+    assert_eq!(
+        spoki
+            .contacts()
+            .sync(&sync("+393470000200"))
+            .await
+            .unwrap()
+            .id,
+        first.id
+    );
+    let fresh = spoki.contacts().sync(&sync("+393470000100")).await.unwrap();
+    assert_ne!(fresh.id, first.id, "the old number is free again");
+
+    spoki.contacts().delete(fresh.id).await.unwrap();
+    assert_ne!(
+        spoki
+            .contacts()
+            .sync(&sync("+393470000100"))
+            .await
+            .unwrap()
+            .id,
+        fresh.id
+    );
+}
