@@ -8,7 +8,7 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub(crate) struct Answer {
     pub status: u16,
-    pub headers: Vec<(&'static str, String)>,
+    pub headers: Vec<(String, String)>,
     pub body: Option<Value>,
 }
 
@@ -94,7 +94,7 @@ impl Answer {
         );
         answer
             .headers
-            .push(("retry-after", seconds.max(1).to_string()));
+            .push(("retry-after".into(), seconds.max(1).to_string()));
         answer
     }
 

@@ -114,11 +114,11 @@ impl Shared {
             let mut world = self.world();
             let notices: Vec<Notice> = std::mem::take(&mut world.notices);
             for notice in notices {
-                for (webhook_id, url, secret) in world.subscribers(notice.account_id, notice.event)
+                for (webhook_id, url, secret) in world.subscribers(notice.account_id, &notice.event)
                 {
                     let body = json!({
                         "version": 2,
-                        "event": notice.event,
+                        "event": &notice.event,
                         "event_uuid": uuid::Uuid::new_v4().to_string(),
                         "timestamp": unix_now(),
                         "account_id": notice.account_id,
@@ -130,7 +130,7 @@ impl Shared {
                         id,
                         webhook_id,
                         url: url.clone(),
-                        event: notice.event.to_owned(),
+                        event: notice.event.clone(),
                         body: body.clone(),
                         attempts: Vec::new(),
                         delivered: false,
@@ -301,9 +301,7 @@ async fn handle(
             if answer.body.as_ref().is_some_and(Value::is_null) {
                 answer.body = None;
             }
-            for (k, v) in headers {
-                answer.headers.push((leak_header(&k), v));
-            }
+            answer.headers.extend(headers);
             return Ok(shared.finish(log, answer));
         }
         Some(Fault::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
@@ -397,11 +395,6 @@ fn write(answer: Answer) -> hyper::Response<Full<Bytes>> {
     response
         .body(Full::new(body))
         .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
-}
-
-/// Header names of scripted faults live as long as the mock; a handful per test.
-fn leak_header(name: &str) -> &'static str {
-    Box::leak(name.to_ascii_lowercase().into_boxed_str())
 }
 
 /// Loads the state file, or starts from the demo data when there is none.

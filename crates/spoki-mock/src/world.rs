@@ -39,7 +39,7 @@ pub const DEFAULT_RATE_CARD: &str = r#"{
 #[derive(Debug, Clone)]
 pub(crate) struct Notice {
     pub account_id: i64,
-    pub event: &'static str,
+    pub event: String,
     pub data: Value,
 }
 
@@ -267,7 +267,7 @@ impl World {
                         .to_owned();
                     self.notices.push(Notice {
                         account_id: caller.account,
-                        event: event_name(&event),
+                        event,
                         data: json!({"test": true}),
                     });
                     Answer::ok(json!({"success": true}))
@@ -315,7 +315,7 @@ impl World {
         });
         self.notices.push(Notice {
             account_id,
-            event: "message.inbound",
+            event: "message.inbound".into(),
             data: data.clone(),
         });
         Ok(data)
@@ -490,7 +490,8 @@ impl World {
                 "contact.updated"
             } else {
                 "contact.created"
-            },
+            }
+            .into(),
             data: contact.clone(),
         });
         (contact, existing.is_none())
@@ -684,7 +685,7 @@ impl World {
             }
             self.notices.push(Notice {
                 account_id: account,
-                event: "message.outbound",
+                event: "message.outbound".into(),
                 data: outbound_data(&sent),
             });
             return Err(answer);
@@ -704,7 +705,7 @@ impl World {
             data["send_status"] = json!(status);
             self.notices.push(Notice {
                 account_id: account,
-                event: "message.outbound",
+                event: "message.outbound".into(),
                 data,
             });
         }
@@ -913,7 +914,7 @@ impl World {
         };
         self.notices.push(Notice {
             account_id: account,
-            event,
+            event: event.into(),
             data: record.clone(),
         });
     }
@@ -1091,27 +1092,6 @@ fn chat_uuid(contact: &Value) -> Value {
         .as_str()
         .and_then(|link| link.trim_end_matches('/').rsplit('/').next())
         .map_or(Value::Null, |uuid| json!(uuid))
-}
-
-/// The `'static` name of a known event, so notices can carry it.
-fn event_name(event: &str) -> &'static str {
-    const KNOWN: [&str; 11] = [
-        "chat.has_unread_messages",
-        "message.outbound",
-        "message.inbound",
-        "message.note",
-        "contact.created",
-        "contact.updated",
-        "contact.deleted",
-        "contact_tag.created",
-        "contact_tag.deleted",
-        "contact_list.created",
-        "contact_list.deleted",
-    ];
-    KNOWN
-        .into_iter()
-        .find(|k| *k == event)
-        .unwrap_or("message.inbound")
 }
 
 pub(crate) fn unix_now() -> i64 {
