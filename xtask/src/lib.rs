@@ -4,6 +4,7 @@ pub mod client;
 pub mod mock;
 pub mod models;
 pub mod names;
+pub mod package;
 pub mod spec;
 
 use std::error::Error;

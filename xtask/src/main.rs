@@ -2,7 +2,9 @@
 //!
 //! - `cargo xtask codegen` regenerates the `@generated` files from `spec/spoki.toml`;
 //! - `cargo xtask codegen --check` fails when a checked-in generated file is stale;
-//! - `cargo xtask spec list` prints `METHOD PATH operation_id`, one line per operation.
+//! - `cargo xtask spec list` prints `METHOD PATH operation_id`, one line per operation;
+//! - `cargo xtask package-check` packages every crate and builds the facade's examples from
+//!   its package.
 
 use std::process::ExitCode;
 
@@ -13,8 +15,11 @@ fn main() -> ExitCode {
         ["codegen"] => codegen(false),
         ["codegen", "--check"] => codegen(true),
         ["spec", "list"] => spec_list(),
+        ["package-check"] => xtask::package::check(&xtask::workspace_root()),
         _ => {
-            eprintln!("usage: cargo xtask codegen [--check] | cargo xtask spec list");
+            eprintln!(
+                "usage: cargo xtask codegen [--check] | cargo xtask spec list | cargo xtask package-check"
+            );
             return ExitCode::from(2);
         }
     };
