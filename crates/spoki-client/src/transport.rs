@@ -9,8 +9,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use spoki_models::operation::Operation;
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A request as it goes on the wire.
@@ -63,16 +62,29 @@ impl RequestContext {
 
 /// An opaque, non-reversible tag of a credential (API key or automation secret), used to keep
 /// one rate-limit budget per credential without holding the credential itself.
+///
+/// It is the first 8 bytes of SHA-256 over a domain prefix and the credential: the same in every
+/// process, so that workers sharing a key share its budgets in a shared store (the middleware's
+/// Redis store), and it reveals nothing of a random credential.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CredentialId(u64);
 
 impl CredentialId {
-    /// Tags `credential` with a keyed hash whose key is random per process.
+    /// Tags `credential`.
     pub fn of(credential: &str) -> CredentialId {
-        static KEY: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-        let mut hasher = KEY.get_or_init(Default::default).build_hasher();
-        hasher.write(credential.as_bytes());
-        CredentialId(hasher.finish())
+        use sha2::Digest;
+        let digest = sha2::Sha256::new()
+            .chain_update(b"spoki-rs credential tag v1\0")
+            .chain_update(credential.as_bytes())
+            .finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        CredentialId(u64::from_be_bytes(first))
+    }
+
+    /// The tag as 16 hex digits, as it appears in shared-store keys.
+    pub fn to_hex(self) -> String {
+        format!("{:016x}", self.0)
     }
 
     /// The tag of calls that carry no credential.

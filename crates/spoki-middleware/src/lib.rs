@@ -41,9 +41,22 @@ mod classify;
 mod jitter;
 mod rate_limit;
 mod retry;
+#[cfg(feature = "redis")]
+mod send_once;
+
+/// What workers share through Redis (feature `redis`): the rate-limit store and the send-once
+/// guard. See `docs/scaling.md`.
+#[cfg(feature = "redis")]
+pub mod shared {
+    pub use crate::rate_limit::redis::{Fallback, RedisStore};
+    pub use crate::send_once::{GuardError, Guarded, SendOnce, SendState};
+    pub use redis::aio::ConnectionManager;
+}
 
 pub use classify::{Attempt, Decision, Outcome, RetryBudget, RetryPolicy, RetryReason, StopReason};
 pub use jitter::Jitter;
-pub use rate_limit::{ClassQuota, LimitMode, RateLimitConfig, RateLimited, Untagged};
+pub use rate_limit::{
+    Budget, ClassQuota, LimitMode, LimitStore, LocalStore, RateLimitConfig, RateLimited, Untagged,
+};
 pub use retry::Retrying;
 pub use spoki_client::retry_after::parse_retry_after;

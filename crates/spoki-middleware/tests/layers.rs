@@ -348,11 +348,12 @@ async fn a_server_429_pauses_its_credential_and_class() {
         429
     );
     assert_eq!(
-        t.paused_for(alice, &operation::MESSAGES_SEND_TEXT),
+        t.paused_for(alice, &operation::MESSAGES_SEND_TEXT).await,
         Some(secs(3))
     );
     assert_eq!(
-        t.paused_for(CredentialId::of("bob"), &operation::MESSAGES_SEND_TEXT),
+        t.paused_for(CredentialId::of("bob"), &operation::MESSAGES_SEND_TEXT)
+            .await,
         None
     );
     // Bob and other classes go on; Alice waits until the pause ends.
@@ -360,7 +361,10 @@ async fn a_server_429_pauses_its_credential_and_class() {
     status(&t, request(&operation::CONTACTS_SYNC_ALL, "alice")).await;
     status(&t, request(&operation::MESSAGES_SEND_TEXT, "alice")).await;
     assert_eq!(inner.calls(), vec![secs(0), secs(0), secs(0), secs(3)]);
-    assert_eq!(t.paused_for(alice, &operation::MESSAGES_SEND_TEXT), None);
+    assert_eq!(
+        t.paused_for(alice, &operation::MESSAGES_SEND_TEXT).await,
+        None
+    );
 
     // Fail fast reports the pause; a 429 without Retry-After pauses one interval.
     let inner = Scripted::new(vec![Step::Status(429, Some("2")), Step::Status(429, None)]);
@@ -394,7 +398,8 @@ async fn a_huge_retry_after_is_capped_by_max_pause() {
     let t = RateLimited::with_config(inner.clone(), fast_quota().max_pause(secs(10)));
     status(&t, request(&operation::ACCOUNTS_GET, "k")).await;
     assert_eq!(
-        t.paused_for(CredentialId::of("k"), &operation::ACCOUNTS_GET),
+        t.paused_for(CredentialId::of("k"), &operation::ACCOUNTS_GET)
+            .await,
         Some(secs(10))
     );
 }

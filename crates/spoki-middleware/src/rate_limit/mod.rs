@@ -1,11 +1,15 @@
-//! The client-side rate limiter.
+//! The client-side rate limiter: the [`RateLimited`] layer, and the stores that keep its
+//! budgets (in process, or in Redis to share them between workers).
+
+mod local;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
+
+pub use local::LocalStore;
 
 use crate::jitter::Jitter;
 use async_trait::async_trait;
-use governor::clock::Clock;
-use governor::middleware::NoOpMiddleware;
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Quota, RateLimiter};
+use governor::Quota;
 use http::StatusCode;
 use spoki_client::retry_after::parse_retry_after;
 use spoki_client::{
@@ -15,12 +19,11 @@ use spoki_client::{
 use spoki_models::operation::{Operation, RateClass};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::time::Instant;
 
 /// The quota of one rate-limit class, per credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClassQuota {
     requests: NonZeroU32,
     period: Duration,
@@ -82,7 +85,7 @@ impl ClassQuota {
         self.period / self.requests.get()
     }
 
-    fn governor(&self) -> Quota {
+    pub(crate) fn governor(&self) -> Quota {
         Quota::with_period(self.interval())
             .expect("checked non-zero in ClassQuota::new")
             .allow_burst(self.burst)
@@ -125,6 +128,8 @@ pub struct RateLimitConfig {
     pub max_pause: Duration,
     /// Requests without a context (default [`Untagged::PassThrough`]).
     pub untagged: Untagged,
+    /// Where the budgets are kept (default: a [`LocalStore`] in this process).
+    pub store: Arc<dyn LimitStore>,
 }
 
 impl Default for RateLimitConfig {
@@ -136,6 +141,7 @@ impl Default for RateLimitConfig {
             jitter: Jitter::full(),
             max_pause: Duration::from_secs(60),
             untagged: Untagged::PassThrough,
+            store: Arc::new(LocalStore::new()),
         }
     }
 }
@@ -178,6 +184,13 @@ impl RateLimitConfig {
         self
     }
 
+    /// Keeps the budgets in `store`: a [`LocalStore`] (the default) paces this process alone;
+    /// a Redis store (feature `redis`) paces every worker that shares it.
+    pub fn store(mut self, store: impl LimitStore + 'static) -> Self {
+        self.store = Arc::new(store);
+        self
+    }
+
     /// The quota in force for `class`: the override, else the spec's.
     pub fn quota_of(&self, class: RateClass) -> ClassQuota {
         self.overrides
@@ -187,32 +200,60 @@ impl RateLimitConfig {
     }
 }
 
-/// Governor's clock over `tokio::time::Instant`, so that paused test time drives the limiter.
-#[derive(Debug, Clone, Copy)]
-struct TokioClock {
-    origin: Instant,
+/// One budget: a credential, and the endpoint (the path template) for operations in the
+/// `Default` class, whose unpublished limits are per endpoint; the class name otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Budget {
+    /// Whose budget.
+    pub credential: CredentialId,
+    /// The class name, or the path template in the `Default` class.
+    pub scope: &'static str,
 }
 
-impl Clock for TokioClock {
-    type Instant = Duration;
+/// Where budgets are kept and decided.
+///
+/// Every decision is "take a slot now, or say how long until one frees", so a store can make
+/// it atomically wherever it keeps its state.
+#[async_trait]
+pub trait LimitStore: Send + Sync + std::fmt::Debug {
+    /// Takes a slot of `budget` under `quota` if one is free now (`Ok(None)`), or says how long
+    /// until one frees, a pause after a 429 included (`Ok(Some(wait))`). An error means no
+    /// decision could be made; the request is then not sent.
+    async fn try_acquire(
+        &self,
+        budget: Budget,
+        quota: ClassQuota,
+    ) -> Result<Option<Duration>, TransportError>;
 
-    fn now(&self) -> Duration {
-        self.origin.elapsed()
+    /// Pauses `budget` for `wait`, after the server answered 429.
+    async fn pause(&self, budget: Budget, wait: Duration);
+
+    /// How long `budget` is still paused, if it is.
+    async fn paused_for(&self, budget: Budget) -> Option<Duration>;
+}
+
+/// A shared store is a store: keep an `Arc` to look at it while the layer uses it.
+#[async_trait]
+impl<S: LimitStore + ?Sized> LimitStore for Arc<S> {
+    async fn try_acquire(
+        &self,
+        budget: Budget,
+        quota: ClassQuota,
+    ) -> Result<Option<Duration>, TransportError> {
+        (**self).try_acquire(budget, quota).await
+    }
+
+    async fn pause(&self, budget: Budget, wait: Duration) {
+        (**self).pause(budget, wait).await
+    }
+
+    async fn paused_for(&self, budget: Budget) -> Option<Duration> {
+        (**self).paused_for(budget).await
     }
 }
 
-/// One budget: a credential, and the endpoint (the path template) for operations in the
-/// `Default` class, whose unpublished limits are per endpoint; the class name otherwise.
-type Budget = (CredentialId, &'static str);
-
-type Limiter =
-    RateLimiter<Budget, DefaultKeyedStateStore<Budget>, TokioClock, NoOpMiddleware<Duration>>;
-
 struct Shared {
     config: RateLimitConfig,
-    clock: TokioClock,
-    limiters: HashMap<RateClass, (ClassQuota, Limiter)>,
-    paused: Mutex<HashMap<Budget, Instant>>,
 }
 
 /// A [`Transport`] that keeps each (credential, rate-limit class) within its quota, and pauses
@@ -247,26 +288,9 @@ impl<T: Transport> RateLimited<T> {
 
     /// Wraps `inner` with `config`.
     pub fn with_config(inner: T, config: RateLimitConfig) -> Self {
-        let clock = TokioClock {
-            origin: Instant::now(),
-        };
-        let limiters = RateClass::ALL
-            .iter()
-            .map(|&class| {
-                let quota = config.quota_of(class);
-                let limiter =
-                    RateLimiter::new(quota.governor(), DefaultKeyedStateStore::default(), clock);
-                (class, (quota, limiter))
-            })
-            .collect();
         RateLimited {
             inner,
-            shared: Arc::new(Shared {
-                config,
-                clock,
-                limiters,
-                paused: Mutex::new(HashMap::new()),
-            }),
+            shared: Arc::new(Shared { config }),
         }
     }
 
@@ -282,46 +306,20 @@ impl<T: Transport> RateLimited<T> {
 
     /// How long `credential` must still wait after a 429 before calling `operation` again,
     /// if its budget is paused.
-    pub fn paused_for(
+    pub async fn paused_for(
         &self,
         credential: CredentialId,
         operation: &'static Operation,
     ) -> Option<Duration> {
-        self.shared
-            .pause_left((credential, scope(operation)), Instant::now())
+        let budget = Budget {
+            credential,
+            scope: scope(operation),
+        };
+        self.shared.config.store.paused_for(budget).await
     }
 }
 
 impl Shared {
-    fn limiter(&self, class: RateClass) -> &(ClassQuota, Limiter) {
-        self.limiters
-            .get(&class)
-            .or_else(|| self.limiters.get(&RateClass::Default))
-            .expect("every class of RateClass::ALL has a limiter")
-    }
-
-    fn pause_left(&self, budget: Budget, now: Instant) -> Option<Duration> {
-        let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
-        let until = *paused.get(&budget)?;
-        if until > now {
-            Some(until - now)
-        } else {
-            paused.remove(&budget);
-            None
-        }
-    }
-
-    fn pause(&self, budget: Budget, wait: Duration) {
-        let now = Instant::now();
-        // A pause beyond what Instant can hold is as good as a very long one.
-        let until = now
-            .checked_add(wait)
-            .unwrap_or(now + Duration::from_secs(86_400 * 365));
-        let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = paused.entry(budget).or_insert(until);
-        *entry = (*entry).max(until);
-    }
-
     /// Takes a slot for (credential, class), waiting or failing fast.
     async fn acquire(
         &self,
@@ -329,14 +327,10 @@ impl Shared {
         class: RateClass,
         operation: &'static str,
     ) -> Result<(), TransportError> {
-        let (_, limiter) = self.limiter(class);
+        let quota = self.config.quota_of(class);
         loop {
-            let wait = match self.pause_left(budget, Instant::now()) {
-                Some(wait) => wait,
-                None => match limiter.check_key(&budget) {
-                    Ok(()) => return Ok(()),
-                    Err(not_until) => not_until.wait_time_from(self.clock.now()),
-                },
+            let Some(wait) = self.config.store.try_acquire(budget, quota).await? else {
+                return Ok(());
             };
             if self.config.mode == LimitMode::FailFast {
                 tracing::debug!(
@@ -367,14 +361,20 @@ impl<T: Transport> Transport for RateLimited<T> {
         let shared = &*self.shared;
         let (budget, class, operation) = match RequestContext::of(&request) {
             Some(c) => (
-                (c.credential, scope(c.operation)),
+                Budget {
+                    credential: c.credential,
+                    scope: scope(c.operation),
+                },
                 c.operation.rate_class,
                 c.operation.id,
             ),
             None => match shared.config.untagged {
                 Untagged::PassThrough => return self.inner.send(request).await,
                 Untagged::DefaultClass => (
-                    (CredentialId::ANONYMOUS, "<no context>"),
+                    Budget {
+                        credential: CredentialId::ANONYMOUS,
+                        scope: "<no context>",
+                    },
                     RateClass::Default,
                     "<no context>",
                 ),
@@ -385,7 +385,7 @@ impl<T: Transport> Transport for RateLimited<T> {
         if let Ok(response) = &result
             && response.status() == StatusCode::TOO_MANY_REQUESTS
         {
-            let (quota, _) = shared.limiter(class);
+            let quota = shared.config.quota_of(class);
             let wait = parse_retry_after(response.headers(), SystemTime::now())
                 .unwrap_or_else(|| quota.interval())
                 .min(shared.config.max_pause);
@@ -395,7 +395,7 @@ impl<T: Transport> Transport for RateLimited<T> {
                 pause_ms = wait.as_millis() as u64,
                 "rate limit: server 429, pausing"
             );
-            shared.pause(budget, wait);
+            shared.config.store.pause(budget, wait).await;
         }
         result
     }

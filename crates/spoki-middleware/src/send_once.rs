@@ -1,0 +1,207 @@
+//! Send-once across workers: a mark in Redis per (campaign, recipient), taken before sending.
+//!
+//! A worker claims the mark with `SET NX` (with an expiry) before it sends. Whoever holds it
+//! sends; everyone else skips and is told why. After the send the mark records the outcome:
+//! `sent`; or, when the answer never came (a timeout, a dropped connection, a 5xx), `unknown`,
+//! which is never resent blindly; or, when the request provably did not reach Spoki, the mark
+//! is released so a later run may send.
+
+use redis::aio::ConnectionManager;
+use spoki_client::Error;
+use std::future::Future;
+use std::time::Duration;
+
+/// Releases the mark only if it is still the caller's claim (`in_flight:<token>`).
+/// KEYS: mark. ARGV: claim value, new value ("" to release).
+const FINISH: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') end
+return 1
+";
+
+/// Where a (campaign, recipient) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendState {
+    /// Another worker holds the claim and is sending.
+    InFlight,
+    /// It was sent.
+    Sent,
+    /// A send was attempted and its outcome is unknown: it may have gone out. Check (webhooks,
+    /// the contact's history) before clearing it with [`SendOnce::forget`].
+    OutcomeUnknown,
+}
+
+/// What [`SendOnce::run`] did.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Guarded<T> {
+    /// This worker sent it; here is the answer.
+    Sent(T),
+    /// It was not sent by this call, because of where it stands.
+    Skipped(SendState),
+    /// The send failed. `released` says whether the mark was released (the request provably
+    /// never reached Spoki, so a later run may send); otherwise it is marked
+    /// [`SendState::OutcomeUnknown`].
+    Failed {
+        /// The error.
+        error: Error,
+        /// Whether a later run may send.
+        released: bool,
+    },
+}
+
+/// The guard could not reach Redis: nothing was sent.
+#[derive(Debug, thiserror::Error)]
+#[error("send-once guard unavailable, nothing was sent: {0}")]
+pub struct GuardError(#[from] redis::RedisError);
+
+/// The send-once guard. Clones share the connection.
+#[derive(Clone)]
+pub struct SendOnce {
+    conn: ConnectionManager,
+    prefix: String,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for SendOnce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendOnce")
+            .field("prefix", &self.prefix)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SendOnce {
+    /// A guard on `conn`, keys under `spoki:once:`, marks kept 30 days.
+    pub fn new(conn: ConnectionManager) -> SendOnce {
+        SendOnce {
+            conn,
+            prefix: "spoki".into(),
+            ttl: Duration::from_secs(30 * 86_400),
+        }
+    }
+
+    /// The key prefix (default `spoki`).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long a mark is kept (default 30 days): a re-run within it skips.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl.max(Duration::from_secs(1));
+        self
+    }
+
+    fn key(&self, campaign: &str, recipient: &str) -> String {
+        format!("{}:once:{campaign}:{recipient}", self.prefix)
+    }
+
+    /// Where `recipient` stands in `campaign`, if anything was claimed.
+    pub async fn state(
+        &self,
+        campaign: &str,
+        recipient: &str,
+    ) -> Result<Option<SendState>, GuardError> {
+        let mut conn = self.conn.clone();
+        let value: Option<String> = redis::cmd("GET")
+            .arg(self.key(campaign, recipient))
+            .query_async(&mut conn)
+            .await?;
+        Ok(value.as_deref().map(parse_state))
+    }
+
+    /// Clears the mark, after checking by other means that a send with an unknown outcome did
+    /// not go out (or to send again on purpose).
+    pub async fn forget(&self, campaign: &str, recipient: &str) -> Result<(), GuardError> {
+        let mut conn = self.conn.clone();
+        let _: i64 = redis::cmd("DEL")
+            .arg(self.key(campaign, recipient))
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Sends with `send` unless this (campaign, recipient) was claimed before, by this worker
+    /// or any other. Redis failing is an error and nothing is sent.
+    pub async fn run<T, F, Fut>(
+        &self,
+        campaign: &str,
+        recipient: &str,
+        send: F,
+    ) -> Result<Guarded<T>, GuardError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let key = self.key(campaign, recipient);
+        let claim = format!("in_flight:{}", uuid_like());
+        let mut conn = self.conn.clone();
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(&claim)
+            .arg("NX")
+            .arg("PX")
+            .arg(u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX))
+            .arg("GET")
+            .query_async(&mut conn)
+            .await?;
+        if let Some(existing) = taken {
+            return Ok(Guarded::Skipped(parse_state(&existing)));
+        }
+        let result = send().await;
+        let (next, outcome) = match result {
+            Ok(answer) => ("sent", Guarded::Sent(answer)),
+            Err(error) if never_reached_spoki(&error) => (
+                "",
+                Guarded::Failed {
+                    error,
+                    released: true,
+                },
+            ),
+            Err(error) => (
+                "unknown",
+                Guarded::Failed {
+                    error,
+                    released: false,
+                },
+            ),
+        };
+        let _: i64 = redis::Script::new(FINISH)
+            .key(&key)
+            .arg(&claim)
+            .arg(next)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(outcome)
+    }
+}
+
+fn parse_state(value: &str) -> SendState {
+    match value {
+        "sent" => SendState::Sent,
+        v if v.starts_with("in_flight:") => SendState::InFlight,
+        _ => SendState::OutcomeUnknown,
+    }
+}
+
+/// Whether the error proves that Spoki never received or never processed the request, so that
+/// sending again cannot duplicate it. Deliberately narrow: anything else keeps the mark.
+fn never_reached_spoki(error: &Error) -> bool {
+    match error {
+        Error::InvalidInput(_) | Error::RateLimited { .. } => true,
+        Error::Transport { source, .. } => !source.may_have_been_sent(),
+        // Spoki refused it: a 4xx other than a timeout is answered before anything is done.
+        Error::Api(api) => (400..500).contains(&api.status) && api.status != 408,
+        _ => false,
+    }
+}
+
+/// A claim token unique enough to tell two workers' claims apart.
+fn uuid_like() -> String {
+    let a: u64 = rand::random();
+    let b: u64 = rand::random();
+    format!("{a:016x}{b:016x}")
+}

@@ -1,0 +1,469 @@
+//! Many workers, one quota: the Redis store and the send-once guard against a real
+//! `redis-server` and the local Spoki with its quota enforced.
+#![cfg(feature = "redis")]
+
+mod redis_server;
+
+use redis_server::RedisServer;
+use spoki_client::models::{AutomationStart, ContactSync, Phone};
+use spoki_client::{Client, Error, ReqwestTransport};
+use spoki_middleware::shared::{Fallback, Guarded, RedisStore, SendOnce, SendState};
+use spoki_middleware::{
+    ClassQuota, Jitter, LimitStore, LocalStore, RateLimitConfig, RateLimited, RetryPolicy, Retrying,
+};
+use spoki_mock::{Fault, MockSpoki, RateLimits};
+use spoki_models::RateClass;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::time::Instant;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// The mock enforces `requests` per second on the Default class (per endpoint and key).
+async fn mock_with_quota(requests: u32) -> MockSpoki {
+    let limits = RateLimits::default().quota(RateClass::Default, requests, Duration::from_secs(1));
+    MockSpoki::builder()
+        .rate_limits(limits)
+        .start()
+        .await
+        .unwrap()
+}
+
+/// A worker's client: its own store and connection, pacing 2 % under the server's quota so
+/// that network jitter cannot push two requests into one window.
+fn worker(mock: &MockSpoki, key: &str, requests: u32, store: impl LimitStore + 'static) -> Client {
+    let quota = ClassQuota::new(requests, ms(1020));
+    let config = RateLimitConfig::default()
+        .quota(RateClass::Default, quota)
+        .jitter(ms(2), Jitter::full())
+        .store(store);
+    let transport = ReqwestTransport::new(ms(500), Duration::from_secs(5), "shared-tests").unwrap();
+    let policy = RetryPolicy::default().backoff(ms(20), ms(100));
+    Client::builder()
+        .base_url(mock.url())
+        .api_key(key)
+        .transport(Retrying::with_policy(
+            RateLimited::with_config(transport, config),
+            policy,
+        ))
+        .build()
+        .unwrap()
+}
+
+/// Every worker reads the account until `deadline`; returns (answered, 429s seen by the mock).
+async fn read_until(mock: &MockSpoki, clients: Vec<Client>, deadline: Instant) -> usize {
+    let account = mock.fixtures().client_account_id;
+    let answered = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|client| {
+            let answered = answered.clone();
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    client.accounts().get(account).await.unwrap();
+                    answered.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    answered.load(Ordering::SeqCst)
+}
+
+fn throttled(mock: &MockSpoki) -> usize {
+    mock.received()
+        .iter()
+        .filter(|r| r.status == Some(429))
+        .count()
+}
+
+#[tokio::test]
+async fn four_workers_share_one_quota_through_redis_without_a_429() {
+    let redis = RedisServer::start();
+    let mock = mock_with_quota(10).await;
+    let key = mock.fixtures().agency_api_key;
+    let clients = (0..4)
+        .map(|_| {
+            worker(
+                &mock,
+                &key,
+                10,
+                RedisStore::open(&redis.url()).unwrap().prefix("t1"),
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    let answered = read_until(&mock, clients, started + Duration::from_secs(3)).await;
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(throttled(&mock), 0, "no 429 from the mock");
+    // 10 per second for about 3 s, minus the 2 % margin.
+    let capacity = 10.0 * seconds;
+    assert!(
+        answered as f64 >= 0.85 * capacity,
+        "{answered} of {capacity:.0}"
+    );
+    assert!(
+        answered as f64 <= capacity + 1.0,
+        "{answered} of {capacity:.0}"
+    );
+}
+
+#[tokio::test]
+async fn without_a_shared_store_the_same_workers_meet_429s() {
+    let mock = mock_with_quota(10).await;
+    let key = mock.fixtures().agency_api_key;
+    let clients = (0..4)
+        .map(|_| worker(&mock, &key, 10, LocalStore::new()))
+        .collect();
+    read_until(&mock, clients, Instant::now() + Duration::from_secs(2)).await;
+    assert!(throttled(&mock) > 0, "each worker paced alone overshoots");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn redis_killed_and_restarted_mid_run_loses_nothing_and_sends_nothing_twice() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mut redis = RedisServer::start();
+    let port = redis.port;
+    let mock = mock_with_quota(20).await;
+    let key = mock.fixtures().client_api_key;
+    let stores: Vec<Arc<RedisStore>> = (0..4)
+        .map(|_| {
+            Arc::new(
+                RedisStore::open(&redis.url())
+                    .unwrap()
+                    .prefix("t2")
+                    .fallback(Fallback::Local { workers: 4 })
+                    .probe_interval(ms(200)),
+            )
+        })
+        .collect();
+    let clients: Vec<Client> = stores
+        .iter()
+        .map(|store| worker(&mock, &key, 20, store.clone()))
+        .collect();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(4);
+    let synced = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(w, client)| {
+            let synced = synced.clone();
+            tokio::spawn(async move {
+                let mut i = 0;
+                while Instant::now() < deadline {
+                    let phone = Phone::parse(&format!("+39347{w}{i:06}")).unwrap();
+                    // Every call returns its answer: none is lost.
+                    client
+                        .contacts()
+                        .sync(&ContactSync::new(phone))
+                        .await
+                        .unwrap();
+                    synced.fetch_add(1, Ordering::SeqCst);
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    redis.kill();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(stores.iter().all(|s| s.is_down()), "the outage was noticed");
+    let _restarted = RedisServer::start_on(port);
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert!(
+        stores.iter().all(|s| !s.is_down()),
+        "every store came back to Redis"
+    );
+
+    let synced = synced.load(Ordering::SeqCst);
+    let syncs: Vec<_> = mock
+        .received()
+        .into_iter()
+        .filter(|r| r.operation.as_deref() == Some("contacts_sync") && r.status == Some(200))
+        .collect();
+    assert_eq!(syncs.len(), synced, "each call reached Spoki once");
+    let mut phones: Vec<_> = syncs.iter().map(|r| r.body["phone"].to_string()).collect();
+    phones.sort();
+    phones.dedup();
+    assert_eq!(phones.len(), synced, "no contact was sent twice");
+    assert!(synced >= 40, "work went on through the outage: {synced}");
+
+    let logs = logs.text();
+    assert_eq!(
+        logs.matches("unavailable").count(),
+        4,
+        "one warning per store per outage:\n{logs}"
+    );
+    assert_eq!(logs.matches("is back").count(), 4, "{logs}");
+}
+
+#[tokio::test]
+async fn a_429_pauses_the_class_for_every_worker() {
+    let redis = RedisServer::start();
+    let mock = MockSpoki::builder()
+        .rate_limits(RateLimits::off())
+        .start()
+        .await
+        .unwrap();
+    let f = mock.fixtures();
+    let retry_after = Fault::Status {
+        status: 429,
+        body: None,
+        headers: [("retry-after".to_owned(), "2".to_owned())].into(),
+    };
+    mock.fault("accounts_get", retry_after, 1).unwrap();
+    let plain = |store: RedisStore| {
+        let config = RateLimitConfig::default().store(store.prefix("t3"));
+        let transport = ReqwestTransport::new(ms(500), Duration::from_secs(5), "t").unwrap();
+        Client::builder()
+            .base_url(mock.url())
+            .api_key(f.agency_api_key.as_str())
+            .transport(RateLimited::with_config(transport, config))
+            .build()
+            .unwrap()
+    };
+    let a = plain(RedisStore::open(&redis.url()).unwrap());
+    let b = plain(RedisStore::open(&redis.url()).unwrap());
+    let err = a.accounts().get(f.client_account_id).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::RateLimited {
+                client_side: false,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let started = Instant::now();
+    b.accounts().get(f.client_account_id).await.unwrap();
+    assert!(started.elapsed() >= ms(1800), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn fail_fast_sends_nothing_while_redis_is_down() {
+    let mut redis = RedisServer::start();
+    let url = redis.url();
+    redis.kill();
+    let mock = MockSpoki::builder()
+        .rate_limits(RateLimits::off())
+        .start()
+        .await
+        .unwrap();
+    let f = mock.fixtures();
+    let store = RedisStore::open(&url).unwrap().fallback(Fallback::FailFast);
+    let transport = ReqwestTransport::new(ms(500), Duration::from_secs(5), "t").unwrap();
+    let client = Client::builder()
+        .base_url(mock.url())
+        .api_key(f.agency_api_key.as_str())
+        .transport(RateLimited::with_config(
+            transport,
+            RateLimitConfig::default().store(store),
+        ))
+        .build()
+        .unwrap();
+    let err = client
+        .accounts()
+        .get(f.client_account_id)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::RateLimited {
+                client_side: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(mock.received().is_empty());
+}
+
+async fn guard(redis: &RedisServer) -> SendOnce {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let conn = redis::aio::ConnectionManager::new(client).await.unwrap();
+    SendOnce::new(conn).prefix("t4")
+}
+
+fn starter(mock: &MockSpoki) -> Client {
+    Client::builder().base_url(mock.url()).build().unwrap()
+}
+
+fn start_body(mock: &MockSpoki, phone: &str) -> AutomationStart {
+    AutomationStart::new(
+        mock.fixtures().automation_secret.as_str(),
+        Phone::parse(phone).unwrap(),
+    )
+}
+
+fn starts(mock: &MockSpoki) -> usize {
+    mock.received()
+        .iter()
+        .filter(|r| r.operation.as_deref() == Some("automations_start"))
+        .count()
+}
+
+#[tokio::test]
+async fn exactly_one_of_many_concurrent_duplicates_is_sent() {
+    let redis = RedisServer::start();
+    let mock = MockSpoki::builder()
+        .rate_limits(RateLimits::off())
+        .start()
+        .await
+        .unwrap();
+    let uuid = mock.fixtures().automation_uuid;
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (guard, client) = (guard(&redis).await, starter(&mock));
+        let (body, uuid) = (start_body(&mock, "+393470000777"), uuid.clone());
+        tasks.push(tokio::spawn(async move {
+            guard
+                .run("renewal-2026-11", "+393470000777", || async {
+                    client.automations().start(&uuid, &body).await
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    let mut sent = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Guarded::Sent(()) => sent += 1,
+            Guarded::Skipped(SendState::InFlight | SendState::Sent) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(sent, 1);
+    assert_eq!(starts(&mock), 1, "Spoki received one start");
+    // A re-run of the campaign skips and says so.
+    let again = guard(&redis)
+        .await
+        .run("renewal-2026-11", "+393470000777", || async {
+            starter(&mock)
+                .automations()
+                .start(&uuid, &start_body(&mock, "+393470000777"))
+                .await
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, Guarded::Skipped(SendState::Sent)),
+        "{again:?}"
+    );
+    assert_eq!(starts(&mock), 1);
+}
+
+#[tokio::test]
+async fn an_unknown_outcome_stays_marked_and_a_refused_send_is_released() {
+    let redis = RedisServer::start();
+    let mock = MockSpoki::builder()
+        .rate_limits(RateLimits::off())
+        .start()
+        .await
+        .unwrap();
+    let uuid = mock.fixtures().automation_uuid;
+    let guard = guard(&redis).await;
+    let send = |phone: &'static str| {
+        let (client, body, uuid) = (starter(&mock), start_body(&mock, phone), uuid.clone());
+        move || async move { client.automations().start(&uuid, &body).await }
+    };
+
+    mock.fault("automations_start", Fault::AnswerLost, 1)
+        .unwrap();
+    let lost = guard
+        .run("c", "+393470000001", send("+393470000001"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            lost,
+            Guarded::Failed {
+                released: false,
+                ..
+            }
+        ),
+        "{lost:?}"
+    );
+    assert_eq!(
+        guard.state("c", "+393470000001").await.unwrap(),
+        Some(SendState::OutcomeUnknown)
+    );
+    let rerun = guard
+        .run("c", "+393470000001", send("+393470000001"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(rerun, Guarded::Skipped(SendState::OutcomeUnknown)),
+        "{rerun:?}"
+    );
+    assert_eq!(starts(&mock), 1, "never resent blindly");
+    assert_eq!(mock.messages().len(), 1, "the lost one did go out");
+
+    mock.fault("automations_start", Fault::status(429), 1)
+        .unwrap();
+    let refused = guard
+        .run("c", "+393470000002", send("+393470000002"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(refused, Guarded::Failed { released: true, .. }),
+        "{refused:?}"
+    );
+    let retried = guard
+        .run("c", "+393470000002", send("+393470000002"))
+        .await
+        .unwrap();
+    assert!(matches!(retried, Guarded::Sent(())), "{retried:?}");
+    assert_eq!(mock.messages().len(), 2);
+}
+
+#[tokio::test]
+async fn with_redis_down_the_guard_sends_nothing() {
+    let mut redis = RedisServer::start();
+    let guard = guard(&redis).await;
+    redis.kill();
+    let called = AtomicUsize::new(0);
+    let result = guard
+        .run("c", "+393470000003", || async {
+            called.fetch_add(1, Ordering::SeqCst);
+            Ok::<(), Error>(())
+        })
+        .await;
+    assert!(result.is_err());
+    assert_eq!(called.load(Ordering::SeqCst), 0);
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
