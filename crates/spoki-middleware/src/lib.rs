@@ -56,7 +56,8 @@ pub mod shared {
 pub use classify::{Attempt, Decision, Outcome, RetryBudget, RetryPolicy, RetryReason, StopReason};
 pub use jitter::Jitter;
 pub use rate_limit::{
-    Budget, ClassQuota, LimitMode, LimitStore, LocalStore, RateLimitConfig, RateLimited, Untagged,
+    Budget, ClassQuota, LimitMode, LimitStore, LocalStore, RateLimitConfig, RateLimited, Slot,
+    Untagged,
 };
 pub use retry::Retrying;
 pub use spoki_client::retry_after::parse_retry_after;

@@ -2,8 +2,10 @@
 
 use clap::Parser;
 use spoki_mock::{MockSpoki, RateLimits};
+use spoki_models::RateClass;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// A stateful local Spoki API on 127.0.0.1, for development and tests.
 #[derive(Parser)]
@@ -18,6 +20,25 @@ struct Args {
     /// Do not enforce Spoki's rate limits.
     #[arg(long)]
     no_rate_limits: bool,
+    /// Replace a rate class's quota, as CLASS=REQUESTS/SECONDS (`default=20/1`); repeatable.
+    #[arg(long, value_parser = parse_quota)]
+    quota: Vec<(RateClass, u32, Duration)>,
+}
+
+fn parse_quota(text: &str) -> Result<(RateClass, u32, Duration), String> {
+    let usage = || format!("{text:?}: expected CLASS=REQUESTS/SECONDS, such as default=20/1");
+    let (class, rate) = text.split_once('=').ok_or_else(usage)?;
+    let (requests, seconds) = rate.split_once('/').ok_or_else(usage)?;
+    let class = RateClass::ALL
+        .into_iter()
+        .find(|c| c.as_str() == class)
+        .ok_or_else(|| format!("no rate class is called {class:?}"))?;
+    let requests: u32 = requests.parse().map_err(|_| usage())?;
+    let seconds: f64 = seconds.parse().map_err(|_| usage())?;
+    if requests == 0 || !(seconds > 0.0 && seconds.is_finite()) {
+        return Err(usage());
+    }
+    Ok((class, requests, Duration::from_secs_f64(seconds)))
 }
 
 #[tokio::main]
@@ -29,6 +50,12 @@ async fn main() -> ExitCode {
     }
     if args.no_rate_limits {
         builder = builder.rate_limits(RateLimits::off());
+    } else if !args.quota.is_empty() {
+        let limits = args.quota.into_iter().fold(
+            RateLimits::default(),
+            |limits, (class, requests, period)| limits.quota(class, requests, period),
+        );
+        builder = builder.rate_limits(limits);
     }
     let mock = match builder.start().await {
         Ok(mock) => mock,

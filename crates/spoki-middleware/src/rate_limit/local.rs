@@ -1,6 +1,6 @@
 //! Budgets kept in this process, with governor.
 
-use super::{Budget, ClassQuota, LimitStore};
+use super::{Budget, ClassQuota, LimitStore, Slot};
 use async_trait::async_trait;
 use governor::RateLimiter;
 use governor::clock::Clock;
@@ -106,12 +106,14 @@ impl LocalStore {
 
 #[async_trait]
 impl LimitStore for LocalStore {
-    async fn try_acquire(
+    /// Governor only takes free slots, so this store never reserves.
+    async fn acquire(
         &self,
         budget: Budget,
         quota: ClassQuota,
-    ) -> Result<Option<Duration>, TransportError> {
-        Ok(self.decide(budget, quota))
+        _reserve: bool,
+    ) -> Result<Slot, TransportError> {
+        Ok(self.decide(budget, quota).map_or(Slot::Now, Slot::Wait))
     }
 
     async fn pause(&self, budget: Budget, wait: Duration) {

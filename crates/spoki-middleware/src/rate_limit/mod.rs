@@ -210,20 +210,33 @@ pub struct Budget {
     pub scope: &'static str,
 }
 
+/// A store's answer to a request for a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// Go now.
+    Now,
+    /// No slot is free: ask again after this long (a pause after a 429 included).
+    Wait(Duration),
+    /// The next free slot is yours: go after this long, without asking again.
+    Reserved(Duration),
+}
+
 /// Where budgets are kept and decided.
 ///
-/// Every decision is "take a slot now, or say how long until one frees", so a store can make
-/// it atomically wherever it keeps its state.
+/// Every decision is one atomic step wherever the store keeps its state: take a slot now,
+/// reserve the next one, or say how long until one frees.
 #[async_trait]
 pub trait LimitStore: Send + Sync + std::fmt::Debug {
-    /// Takes a slot of `budget` under `quota` if one is free now (`Ok(None)`), or says how long
-    /// until one frees, a pause after a 429 included (`Ok(Some(wait))`). An error means no
-    /// decision could be made; the request is then not sent.
-    async fn try_acquire(
+    /// Asks for a slot of `budget` under `quota`. With `reserve`, a store that can may hand
+    /// out the next free slot ahead of time ([`Slot::Reserved`]), which spares the caller a
+    /// second round trip and keeps the pace exact; without, it only takes a slot that is free
+    /// now. An error means no decision could be made, and the request is not sent.
+    async fn acquire(
         &self,
         budget: Budget,
         quota: ClassQuota,
-    ) -> Result<Option<Duration>, TransportError>;
+        reserve: bool,
+    ) -> Result<Slot, TransportError>;
 
     /// Pauses `budget` for `wait`, after the server answered 429.
     async fn pause(&self, budget: Budget, wait: Duration);
@@ -235,12 +248,13 @@ pub trait LimitStore: Send + Sync + std::fmt::Debug {
 /// A shared store is a store: keep an `Arc` to look at it while the layer uses it.
 #[async_trait]
 impl<S: LimitStore + ?Sized> LimitStore for Arc<S> {
-    async fn try_acquire(
+    async fn acquire(
         &self,
         budget: Budget,
         quota: ClassQuota,
-    ) -> Result<Option<Duration>, TransportError> {
-        (**self).try_acquire(budget, quota).await
+        reserve: bool,
+    ) -> Result<Slot, TransportError> {
+        (**self).acquire(budget, quota, reserve).await
     }
 
     async fn pause(&self, budget: Budget, wait: Duration) {
@@ -328,9 +342,15 @@ impl Shared {
         operation: &'static str,
     ) -> Result<(), TransportError> {
         let quota = self.config.quota_of(class);
+        let reserve = self.config.mode == LimitMode::Wait;
         loop {
-            let Some(wait) = self.config.store.try_acquire(budget, quota).await? else {
-                return Ok(());
+            let wait = match self.config.store.acquire(budget, quota, reserve).await? {
+                Slot::Now => return Ok(()),
+                Slot::Reserved(wait) => {
+                    tokio::time::sleep(wait).await;
+                    return Ok(());
+                }
+                Slot::Wait(wait) => wait,
             };
             if self.config.mode == LimitMode::FailFast {
                 tracing::debug!(

@@ -6,7 +6,7 @@
 //! TAT one emission interval on. A 429 from Spoki writes a pause key that every worker's next
 //! decision sees. Keys carry a prefix and expire once they no longer matter.
 
-use super::{Budget, ClassQuota, LimitStore, LocalStore};
+use super::{Budget, ClassQuota, LimitStore, LocalStore, Slot};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use spoki_client::{TransportError, TransportErrorKind};
@@ -15,22 +15,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Admits a request or returns the microseconds to wait.
-/// KEYS: TAT, pause. ARGV: emission interval (µs), burst tolerance (µs).
+/// Returns {0, 0} (go now), {1, µs} (ask again after) or {2, µs} (reserved: go after).
+/// KEYS: TAT, pause. ARGV: emission interval (µs), burst tolerance (µs), reserve (0 or 1).
 const ACQUIRE: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
-if paused > now then return paused - now end
+if paused > now then return {1, paused - now} end
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local wait = tat - tolerance - now
-if wait > 0 then return wait end
+if wait > 0 and ARGV[3] ~= '1' then return {1, wait} end
 local next_tat = tat + interval
 redis.call('SET', KEYS[1], string.format('%.0f', next_tat), 'PX', math.ceil((next_tat - now) / 1000) + 1)
-return 0
+if wait > 0 then return {2, wait} end
+return {0, 0}
 ";
 
 /// Pauses a budget until now + ARGV[1] µs, unless it is already paused for longer.
@@ -195,16 +196,15 @@ impl RedisStore {
         }
     }
 
-    fn fall_back(
-        &self,
-        budget: Budget,
-        quota: ClassQuota,
-    ) -> Result<Option<Duration>, TransportError> {
+    fn fall_back(&self, budget: Budget, quota: ClassQuota) -> Result<Slot, TransportError> {
         match self.fallback {
             Fallback::Local { workers } => {
                 let share = (quota.requests() / workers.max(1)).max(1);
                 let quota = ClassQuota::new(share, quota.period());
-                Ok(self.local.decide(budget, quota))
+                Ok(self
+                    .local
+                    .decide(budget, quota)
+                    .map_or(Slot::Now, Slot::Wait))
             }
             Fallback::FailFast => Err(TransportError::new(TransportErrorKind::Throttled)
                 .with_retry_after(self.probe_interval)),
@@ -218,28 +218,35 @@ fn micros(duration: Duration) -> u64 {
 
 #[async_trait]
 impl LimitStore for RedisStore {
-    async fn try_acquire(
+    async fn acquire(
         &self,
         budget: Budget,
         quota: ClassQuota,
-    ) -> Result<Option<Duration>, TransportError> {
+        reserve: bool,
+    ) -> Result<Slot, TransportError> {
         if self.should_ask() {
             let (tat, pause) = self.keys(budget);
             let interval = quota.interval();
             let tolerance = interval * (quota.burst() - 1);
             let mut conn = self.conn.clone();
-            let answer: Result<u64, _> = self
+            let answer: Result<(u8, u64), _> = self
                 .acquire
                 .key(tat)
                 .key(pause)
                 .arg(micros(interval))
                 .arg(micros(tolerance))
+                .arg(u8::from(reserve))
                 .invoke_async(&mut conn)
                 .await;
             match answer {
-                Ok(wait) => {
+                Ok((kind, wait)) => {
                     self.succeeded();
-                    return Ok((wait > 0).then(|| Duration::from_micros(wait)));
+                    let wait = Duration::from_micros(wait);
+                    return Ok(match kind {
+                        0 => Slot::Now,
+                        2 => Slot::Reserved(wait),
+                        _ => Slot::Wait(wait),
+                    });
                 }
                 Err(e) => self.failed(&e),
             }
