@@ -113,6 +113,99 @@ async fn four_workers_share_one_quota_through_redis_without_a_429() {
     );
 }
 
+/// The environment variable that turns [`worker_process`] into a worker.
+const WORKER_ENV: &str = "SPOKI_SHARED_TEST_WORKER";
+
+#[tokio::test]
+async fn four_worker_processes_share_one_quota_through_redis_without_a_429() {
+    let redis = RedisServer::start();
+    let mock = mock_with_quota(10).await;
+    let key = mock.fixtures().agency_api_key;
+    let seconds = 3;
+    let started = Instant::now();
+    // Each worker is this test binary again, running only `worker_process`.
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "worker_process",
+                    "--exact",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(
+                    WORKER_ENV,
+                    format!("{}|{}|{key}|{seconds}", redis.url(), mock.url()),
+                )
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut answered = 0;
+    for child in children {
+        let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        assert!(output.status.success());
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        // The harness prints its own words around the worker's line.
+        let count: String = stdout
+            .split_once("ANSWERED=")
+            .unwrap_or_else(|| panic!("no count from a worker: {stdout}"))
+            .1
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        answered += count.parse::<usize>().unwrap();
+    }
+    assert_eq!(throttled(&mock), 0, "no 429 from the mock");
+    // The workers start and stop at slightly different times: the run spans them all.
+    let capacity = 10.0 * started.elapsed().as_secs_f64();
+    assert!(
+        answered as f64 >= 0.8 * capacity,
+        "{answered} of {capacity:.0}"
+    );
+    assert!(
+        answered as f64 <= capacity + 1.0,
+        "{answered} of {capacity:.0}"
+    );
+}
+
+/// A worker process of the test above; does nothing when run on its own.
+#[test]
+fn worker_process() {
+    let Ok(spec) = std::env::var(WORKER_ENV) else {
+        return;
+    };
+    let parts: Vec<&str> = spec.split('|').collect();
+    let [redis_url, mock_url, key, seconds] = parts[..] else {
+        panic!("bad worker spec {spec}")
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let answered = runtime.block_on(async {
+        let config = RateLimitConfig::default()
+            .quota(RateClass::Default, ClassQuota::new(10, ms(1020)))
+            .jitter(ms(2), Jitter::full())
+            .store(RedisStore::open(redis_url).unwrap().prefix("t0"));
+        let transport = ReqwestTransport::new(ms(500), Duration::from_secs(5), "worker").unwrap();
+        let client = Client::builder()
+            .base_url(mock_url)
+            .api_key(key)
+            .transport(RateLimited::with_config(transport, config))
+            .build()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(seconds.parse().unwrap());
+        let mut answered = 0;
+        while Instant::now() < deadline {
+            client.accounts().get(101).await.unwrap();
+            answered += 1;
+        }
+        answered
+    });
+    println!("ANSWERED={answered}");
+}
+
 #[tokio::test]
 async fn without_a_shared_store_the_same_workers_meet_429s() {
     let mock = mock_with_quota(10).await;
