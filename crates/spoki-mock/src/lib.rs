@@ -289,15 +289,23 @@ impl MockBuilder {
         let shared = Arc::new(Shared::new(url, config, world));
         let (stop, stopped) = watch::channel(false);
         tokio::spawn(server::serve(listener, shared.clone(), stopped.clone()));
-        if let Some(path) = &state_file {
-            server::save_state(&shared, path)?;
-            tokio::spawn(server::keep_saved(shared.clone(), path.clone(), stopped));
-        }
+        let saver = match &state_file {
+            Some(path) => {
+                server::save_state(&shared, path)?;
+                Some(tokio::spawn(server::keep_saved(
+                    shared.clone(),
+                    path.clone(),
+                    stopped,
+                )))
+            }
+            None => None,
+        };
         Ok(MockSpoki {
             shared,
             addr,
             stop,
             state_file,
+            saver,
         })
     }
 }
@@ -308,6 +316,7 @@ pub struct MockSpoki {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     state_file: Option<PathBuf>,
+    saver: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for MockSpoki {
@@ -434,8 +443,12 @@ impl MockSpoki {
     }
 
     /// Stops serving and, with a state file, saves the state one last time.
-    pub async fn shutdown(self) -> std::io::Result<()> {
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
         let _ = self.stop.send(true);
+        // A save under way finishes first, so the last save is the newest.
+        if let Some(saver) = self.saver.take() {
+            let _ = saver.await;
+        }
         match &self.state_file {
             Some(path) => {
                 let (shared, path) = (self.shared.clone(), path.clone());
