@@ -106,7 +106,7 @@ fn build_call(spec: &Spec, op: &Operation) -> String {
             let ident = rust_field(name);
             match op.path_params[*name].as_str() {
                 "i64" => args.push(ident),
-                _ => args.push(format!("crate::api::segment({ident})")),
+                _ => args.push(format!("crate::api::segment({ident})?")),
             }
         }
         path = format!("format!({template:?}, {})", args.join(", "));

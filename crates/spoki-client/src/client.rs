@@ -155,7 +155,7 @@ impl ClientBuilder {
         }
         if let Some(key) = &self.api_key {
             let key = key.expose_secret();
-            if key.trim().is_empty() {
+            if spoki_models::is_blank(key) {
                 return Err(InputError::EmptySecret("API key").into());
             }
             if HeaderValue::from_str(key).is_err() {
@@ -168,8 +168,28 @@ impl ClientBuilder {
         let user_agent = HeaderValue::from_str(&self.user_agent).map_err(|_| {
             InputError::Other("user agent has characters not allowed in a header".into())
         })?;
+        #[cfg(feature = "reqwest")]
+        let transport = match (self.transport, self.reqwest_client) {
+            (Some(_), Some(_)) => {
+                return Err(InputError::Other(
+                    "both a transport and a reqwest client were given; the reqwest client is \
+                     only for the built-in transport: wrap it in ReqwestTransport::from_client \
+                     inside your transport instead"
+                        .into(),
+                )
+                .into());
+            }
+            (Some(transport), None) => transport,
+            (None, Some(client)) => Arc::new(
+                crate::ReqwestTransport::from_client(client).attempt_timeout(self.attempt_timeout),
+            ),
+            (None, None) => {
+                default_transport(self.connect_timeout, self.attempt_timeout, &self.user_agent)?
+            }
+        };
+        #[cfg(not(feature = "reqwest"))]
         let transport = match self.transport {
-            Some(t) => t,
+            Some(transport) => transport,
             None => {
                 default_transport(self.connect_timeout, self.attempt_timeout, &self.user_agent)?
             }
@@ -208,6 +228,23 @@ fn default_transport(_: Duration, _: Duration, _: &str) -> Result<Arc<dyn Transp
         "no transport: enable the `reqwest` feature or call ClientBuilder::transport".into(),
     )
     .into())
+}
+
+/// Whether `path` is `template` with each `{placeholder}` replaced by one segment that is not
+/// empty, `.` or `..` (percent-encoded or not).
+fn fits_template(template: &str, path: &str) -> bool {
+    let template: Vec<&str> = template.split('/').collect();
+    let path: Vec<&str> = path.split('/').collect();
+    template.len() == path.len()
+        && template.iter().zip(&path).all(|(t, p)| {
+            if t.starts_with('{') && t.ends_with('}') {
+                // URLs read `%2e` as a dot too.
+                let dots = p.to_ascii_lowercase().replace("%2e", ".");
+                !matches!(dots.as_str(), "" | "." | "..")
+            } else {
+                t == p
+            }
+        })
 }
 
 /// One call, ready to send: operation, concrete path, query and body.
@@ -280,6 +317,15 @@ impl Client {
             return Err(
                 InputError::Other(format!("`{path}` is not a path starting with `/`")).into(),
             );
+        }
+        // And the operation's own path: its idempotency and rate class decide retries and
+        // pacing, so a send posted under a read's name would be retried.
+        if !fits_template(operation.path, path) {
+            return Err(InputError::Other(format!(
+                "`{path}` is not a path of operation {} (`{}`)",
+                operation.id, operation.path
+            ))
+            .into());
         }
         let mut call = Call::new(operation, path.to_owned());
         call.query = query

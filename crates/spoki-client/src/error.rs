@@ -257,6 +257,9 @@ pub enum InputError {
     /// The operation needs an API key and the client has none.
     #[error("operation {0} needs an API key; set one with ClientBuilder::api_key")]
     MissingApiKey(&'static str),
+    /// A path parameter is empty, `.` or `..`, which would change the request's path.
+    #[error("path parameter {0:?} is not allowed: it would change the request's path")]
+    PathSegment(String),
     /// The base URL is not an absolute http(s) URL.
     #[error("base URL `{0}` is not an absolute http or https URL")]
     BaseUrl(String),

@@ -44,7 +44,7 @@ fn batch(what: &'static str, items: Option<&Vec<Value>>) -> Result<(), InputErro
 
 fn secret(body: &Value, field: &str, what: &'static str) -> Result<(), InputError> {
     match body.get(field).and_then(Value::as_str) {
-        Some(s) if !s.trim().is_empty() => Ok(()),
+        Some(s) if !spoki_models::is_blank(s) => Ok(()),
         _ => Err(InputError::EmptySecret(what)),
     }
 }

@@ -89,23 +89,10 @@ async fn a_slow_answer_is_a_timeout_with_unknown_outcome() {
     );
 }
 
-#[tokio::test]
-async fn a_user_supplied_reqwest_client_is_used() {
-    let spoki = MockSpoki::start().await;
-    let http = reqwest::Client::builder()
-        .user_agent("my-crm/2.0")
-        .build()
-        .unwrap();
-    let client = Client::builder()
-        .base_url(spoki.url())
-        .api_key(spoki.fixtures().client_api_key.as_str())
-        .reqwest_client(http)
-        .build()
-        .unwrap();
-    let page = client.accounts().list().send().await.unwrap();
-    assert_eq!(page.results.len(), 1);
-    // The client's own user agent header wins over the reqwest default.
-    assert!(spoki.received()[0].headers.contains_key("user-agent"));
+/// That the user's `reqwest::Client` is the one that sends is shown in `hardening.rs`, by a
+/// default header only that client adds.
+#[test]
+fn a_transport_over_a_users_client_prints_as_one() {
     let transport = ReqwestTransport::from_client(reqwest::Client::new());
     assert!(format!("{transport:?}").contains("ReqwestTransport"));
 }

@@ -50,6 +50,6 @@ pub use page::Page;
 pub use patch::Patch;
 pub use phone::{Phone, PhoneError};
 pub use scalar::{IdRef, NumberOrText};
-pub use secret::Secret;
+pub use secret::{Secret, is_blank};
 pub use time::{Date, Timestamp};
 pub use webhook::WebhookEventData;

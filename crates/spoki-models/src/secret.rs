@@ -21,9 +21,11 @@ impl Secret {
         self.0.expose_secret()
     }
 
-    /// Whether the secret is empty (or only whitespace), which the API never accepts.
+    /// Whether the secret is empty or only whitespace and control characters (such as NUL),
+    /// which the API never accepts. HMAC pads a key with zero bytes, so a key of NUL bytes
+    /// would sign exactly as an empty one.
     pub fn is_blank(&self) -> bool {
-        self.expose().trim().is_empty()
+        is_blank(self.expose())
     }
 }
 
@@ -77,6 +79,11 @@ impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Secret::new)
     }
+}
+
+/// The one rule for a blank secret or key: nothing but whitespace and control characters.
+pub fn is_blank(text: &str) -> bool {
+    text.chars().all(|c| c.is_whitespace() || c.is_control())
 }
 
 #[cfg(test)]

@@ -147,7 +147,7 @@ impl<'a> AccountsApi<'a> {
     pub async fn get_by_phone(&self, phone: &str) -> Result<models::Account, Error> {
         let call = Call::new(
             &operation::ACCOUNTS_GET_BY_PHONE,
-            format!("/api/1/accounts/phone/{}/", crate::api::segment(phone)),
+            format!("/api/1/accounts/phone/{}/", crate::api::segment(phone)?),
         );
         self.client.json(call).await
     }
@@ -231,7 +231,7 @@ impl<'a> AutomationsApi<'a> {
     pub async fn start(&self, uuid: &str, body: &models::AutomationStart) -> Result<(), Error> {
         let call = Call::new(
             &operation::AUTOMATIONS_START,
-            format!("/wh/ap/{}/", crate::api::segment(uuid)),
+            format!("/wh/ap/{}/", crate::api::segment(uuid)?),
         )
         .body(body)?;
         self.client.empty(call).await
@@ -251,7 +251,7 @@ impl<'a> AutomationsApi<'a> {
     ) -> Result<(), Error> {
         let call = Call::new(
             &operation::AUTOMATIONS_START_BULK,
-            format!("/wh/ap/{}/bulk/", crate::api::segment(uuid)),
+            format!("/wh/ap/{}/bulk/", crate::api::segment(uuid)?),
         )
         .body(body)?;
         self.client.empty(call).await
@@ -2021,7 +2021,7 @@ impl<'a> ChannelsApi<'a> {
     pub async fn lookup_by_phone(&self, identifier: &str) -> Result<models::Channel, Error> {
         let call = Call::new(
             &operation::CHANNELS_LOOKUP_BY_PHONE,
-            format!("/api/1/channel/phone/{}/", crate::api::segment(identifier)),
+            format!("/api/1/channel/phone/{}/", crate::api::segment(identifier)?),
         );
         self.client.json(call).await
     }

@@ -1,0 +1,157 @@
+//! Regression tests for defects found by attacking the client with bad input (issue 9), each
+//! through the public API and against the local Spoki.
+
+use spoki_client::models::{AutomationStart, Phone};
+use spoki_client::{Client, Error, InputError, WebhookVerifier};
+use spoki_mock::{MockSpoki, RateLimits};
+use spoki_models::operation;
+
+async fn mock() -> MockSpoki {
+    MockSpoki::builder()
+        .rate_limits(RateLimits::off())
+        .start()
+        .await
+        .unwrap()
+}
+
+fn client(mock: &MockSpoki) -> Client {
+    Client::builder()
+        .base_url(mock.url())
+        .api_key(mock.fixtures().client_api_key.as_str())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_path_parameter_never_changes_the_path() {
+    let spoki = mock().await;
+    let client = client(&spoki);
+    let body = AutomationStart::new("a-secret", Phone::parse("+393331234567").unwrap());
+    for uuid in ["..", ".", ""] {
+        let err = client.automations().start(uuid, &body).await.unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidInput(InputError::PathSegment(_))),
+            "{uuid:?}: {err:?}"
+        );
+    }
+    let err = client.accounts().get_by_phone("..").await.unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidInput(InputError::PathSegment(_))
+    ));
+    assert!(spoki.received().is_empty(), "nothing was sent");
+
+    // Other values stay inside their one segment.
+    let err = client
+        .automations()
+        .start("a/../..", &body)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    assert_eq!(spoki.received()[0].path, "/wh/ap/a%2F..%2F../");
+}
+
+#[tokio::test]
+async fn the_users_reqwest_client_is_the_one_that_sends() {
+    let spoki = mock().await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-crm-instance", "eu-7".parse().unwrap());
+    let http = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    let client = Client::builder()
+        .base_url(spoki.url())
+        .api_key(spoki.fixtures().client_api_key.as_str())
+        .reqwest_client(http.clone())
+        .build()
+        .unwrap();
+    client.templates().list().send().await.unwrap();
+    assert_eq!(
+        spoki.received()[0]
+            .headers
+            .get("x-crm-instance")
+            .map(String::as_str),
+        Some("eu-7"),
+        "only the user's client adds this header"
+    );
+
+    // A transport and a reqwest client at once: one would be dropped, so it is an error.
+    let both = Client::builder()
+        .api_key("k")
+        .reqwest_client(http)
+        .transport(spoki_client::ReqwestTransport::from_client(
+            reqwest::Client::new(),
+        ))
+        .build();
+    assert!(matches!(both, Err(Error::InvalidInput(_))));
+}
+
+#[tokio::test]
+async fn a_raw_call_must_use_its_operations_path() {
+    let spoki = mock().await;
+    let client = client(&spoki);
+    spoki.inbound("+393331234567", "ciao").unwrap();
+    let send = serde_json::json!({"type": "Message", "content_type": "Text",
+                                  "phone": "+393331234567", "text": "hi"});
+    // A send posted under an idempotent operation's name would be retried as a read.
+    for (op, path) in [
+        (&operation::CONTACTS_GET, "/api/1/messages/send/"),
+        (
+            &operation::CONTACTS_GET,
+            "/api/1/contacts/../messages/send/",
+        ),
+        (&operation::CONTACTS_GET, "/api/1/contacts/%2e%2E/"),
+        (&operation::CONTACTS_GET, "/api/1/contacts/1/?x=1"),
+    ] {
+        let err = client
+            .call_raw(op, path, &[], Some(&send))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{path}: {err:?}");
+    }
+    assert!(spoki.received().is_empty());
+    let sent = client
+        .call_raw(
+            &operation::MESSAGES_SEND_TEXT,
+            "/api/1/messages/send/",
+            &[],
+            Some(&send),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent["accepted"], true);
+    assert_eq!(spoki.messages().len(), 1);
+}
+
+#[test]
+fn secrets_of_control_characters_are_blank() {
+    for blank in ["", " ", "\0", "\0\0", "\t\u{7f}\n"] {
+        assert!(
+            WebhookVerifier::new(blank).is_err(),
+            "{blank:?} must be refused as a webhook secret"
+        );
+        let built = Client::builder().api_key(blank).build();
+        assert!(
+            matches!(built, Err(Error::InvalidInput(InputError::EmptySecret(_)))),
+            "{blank:?} must be refused as an API key"
+        );
+    }
+    assert!(WebhookVerifier::new("whsec_\0x").is_ok());
+}
+
+#[tokio::test]
+async fn an_automation_secret_of_nul_bytes_is_refused_before_sending() {
+    let spoki = mock().await;
+    let body = AutomationStart::new("\0\0", Phone::parse("+393331234567").unwrap());
+    let err = client(&spoki)
+        .automations()
+        .start(&spoki.fixtures().automation_uuid, &body)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidInput(InputError::EmptySecret(_))),
+        "{err:?}"
+    );
+    assert!(spoki.received().is_empty());
+}
