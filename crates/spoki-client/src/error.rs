@@ -1,5 +1,6 @@
 //! The one error type of the client.
 
+use crate::retry_rule::{AttemptOutcome, Classification, classify};
 use crate::transport::{TransportError, TransportErrorKind};
 use spoki_models::operation::Operation;
 use std::collections::BTreeMap;
@@ -81,31 +82,51 @@ fn retry_after_text(wait: &Option<Duration>) -> String {
 impl Error {
     /// Whether calling again, later, is safe and may succeed: rate limits, failures that
     /// provably never reached Spoki, and, for idempotent operations only, timeouts, lost
-    /// connections and 5xx answers. For a message send or an automation start that may have
-    /// been processed this is `false`: see [`Error::outcome_unknown`].
+    /// connections, 408 and 5xx answers. For a message send or an automation start that may
+    /// have been processed this is `false`: see [`Error::outcome_unknown`]. The rule is
+    /// [`retry_rule::classify`](crate::retry_rule::classify), the one the middleware follows.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::RateLimited { .. } => true,
-            Error::Timeout { operation, .. } => operation.idempotent,
-            Error::Transport { operation, source } => {
-                source.kind() != TransportErrorKind::Build
-                    && (!source.may_have_been_sent() || operation.idempotent)
-            }
-            Error::Api(api) => {
-                api.status == 408
-                    || (api.status >= 500 && api.operation.is_some_and(|op| op.idempotent))
-            }
-            Error::InvalidInput(_) | Error::Decode { .. } => false,
-        }
+        self.classification().is_some_and(|c| c.retry.is_some())
     }
 
-    /// Whether Spoki may have processed the request although no answer came back.
+    /// Whether Spoki may have processed the request although the caller cannot tell: a
+    /// timeout, a connection lost after sending, a 5xx or 408 answer. Before sending such a
+    /// message again, check (webhooks, the contact's history) that it did not go out.
     pub fn outcome_unknown(&self) -> bool {
-        match self {
-            Error::Timeout { .. } => true,
-            Error::Transport { source, .. } => source.may_have_been_sent(),
-            _ => false,
-        }
+        self.classification()
+            .is_some_and(|c| c.server_may_have_acted)
+    }
+
+    /// What the attempt's outcome means, per [`retry_rule::classify`](crate::retry_rule::classify);
+    /// `None` for errors raised before sending (bad input) or after a successful answer (a body
+    /// that did not decode, so Spoki did act).
+    pub fn classification(&self) -> Option<Classification> {
+        let (idempotent, outcome) = match self {
+            Error::RateLimited {
+                client_side: false, ..
+            } => (false, AttemptOutcome::Status(429)),
+            Error::RateLimited {
+                client_side: true, ..
+            } => (
+                false,
+                AttemptOutcome::Transport(TransportErrorKind::Throttled),
+            ),
+            Error::Timeout { operation, .. } => (
+                operation.idempotent,
+                AttemptOutcome::Transport(TransportErrorKind::Timeout),
+            ),
+            Error::Transport { operation, source } => (
+                operation.idempotent,
+                AttemptOutcome::Transport(source.kind()),
+            ),
+            // Without its operation, an answer is judged as a non-idempotent call's.
+            Error::Api(api) => (
+                api.operation.is_some_and(|op| op.idempotent),
+                AttemptOutcome::Status(api.status),
+            ),
+            Error::InvalidInput(_) | Error::Decode { .. } => return None,
+        };
+        Some(classify(idempotent, outcome))
     }
 
     /// The HTTP status Spoki answered with, if it answered.

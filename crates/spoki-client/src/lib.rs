@@ -22,6 +22,7 @@ mod pagination;
 #[cfg(feature = "reqwest")]
 mod reqwest_transport;
 pub mod retry_after;
+pub mod retry_rule;
 pub mod transport;
 mod validate;
 pub mod webhook;

@@ -4,6 +4,8 @@ use crate::jitter::Jitter;
 use http::{HeaderMap, Method, StatusCode};
 use spoki_client::TransportErrorKind;
 use spoki_client::retry_after::parse_retry_after;
+pub use spoki_client::retry_rule::RetryReason;
+use spoki_client::retry_rule::{AttemptOutcome, classify};
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -42,31 +44,6 @@ pub struct Attempt<'a> {
     pub now: SystemTime,
     /// Time left before the overall deadline, when there is one.
     pub deadline_remaining: Option<Duration>,
-}
-
-/// Why the classifier allows another attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RetryReason {
-    /// The server answered 429: the request was rejected before processing.
-    ThrottledByServer,
-    /// An idempotent call got 408, 500, 502, 503 or 504.
-    TransientStatus(StatusCode),
-    /// No connection could be made: nothing was sent.
-    ConnectFailed,
-    /// A client-side limiter refused to wait: nothing was sent.
-    ThrottledByClient,
-    /// An idempotent call timed out.
-    TimedOut,
-    /// An idempotent call lost its connection mid-request.
-    Interrupted,
-}
-
-impl RetryReason {
-    /// Whether the retry budget charges the timeout cost rather than the plain retry cost.
-    pub fn is_timeout_like(self) -> bool {
-        matches!(self, RetryReason::TimedOut | RetryReason::Interrupted)
-    }
 }
 
 /// Why the classifier returns the outcome as it is.
@@ -212,8 +189,6 @@ impl Default for RetryPolicy {
 }
 
 /// Statuses an idempotent call retries.
-const IDEMPOTENT_RETRY_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
-
 impl RetryPolicy {
     /// Sets [`max_attempts`](RetryPolicy::max_attempts) (at least 1).
     pub fn max_attempts(mut self, attempts: u32) -> Self {
@@ -272,45 +247,23 @@ impl RetryPolicy {
             Method::GET | Method::HEAD | Method::OPTIONS
         );
         let idempotent = attempt.idempotent.unwrap_or(safe_method);
-        let (reason, hint) = match attempt.outcome {
-            Outcome::Response { status, headers } => {
-                let retryable = if idempotent {
-                    IDEMPOTENT_RETRY_STATUSES.contains(&status.as_u16())
-                } else {
-                    status == StatusCode::TOO_MANY_REQUESTS
-                };
-                if !retryable {
-                    return Decision::Stop(
-                        if !idempotent
-                            && (status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT)
-                        {
-                            StopReason::ServerMayHaveActed(status)
-                        } else {
-                            StopReason::FinalStatus(status)
-                        },
-                    );
-                }
-                let reason = if status == StatusCode::TOO_MANY_REQUESTS {
-                    RetryReason::ThrottledByServer
-                } else {
-                    RetryReason::TransientStatus(status)
-                };
-                (reason, parse_retry_after(headers, attempt.now))
-            }
-            Outcome::Error { kind, retry_after } => {
-                let reason = match kind {
-                    TransportErrorKind::Connect => RetryReason::ConnectFailed,
-                    TransportErrorKind::Throttled => RetryReason::ThrottledByClient,
-                    TransportErrorKind::Build => {
-                        return Decision::Stop(StopReason::NotRetryable(kind));
-                    }
-                    _ if !idempotent => return Decision::Stop(StopReason::MayHaveBeenSent(kind)),
-                    TransportErrorKind::Timeout => RetryReason::TimedOut,
-                    TransportErrorKind::Interrupted => RetryReason::Interrupted,
-                    _ => return Decision::Stop(StopReason::NotRetryable(kind)),
-                };
-                (reason, retry_after)
-            }
+        // Whether to try again at all is the client's one rule; this policy only adds when.
+        let (outcome, hint) = match attempt.outcome {
+            Outcome::Response { status, headers } => (
+                AttemptOutcome::Status(status.as_u16()),
+                parse_retry_after(headers, attempt.now),
+            ),
+            Outcome::Error { kind, retry_after } => (AttemptOutcome::Transport(kind), retry_after),
+        };
+        let verdict = classify(idempotent, outcome);
+        let Some(reason) = verdict.retry else {
+            let acted = verdict.server_may_have_acted && !idempotent;
+            return Decision::Stop(match attempt.outcome {
+                Outcome::Response { status, .. } if acted => StopReason::ServerMayHaveActed(status),
+                Outcome::Response { status, .. } => StopReason::FinalStatus(status),
+                Outcome::Error { kind, .. } if acted => StopReason::MayHaveBeenSent(kind),
+                Outcome::Error { kind, .. } => StopReason::NotRetryable(kind),
+            });
         };
         if attempt.attempt >= self.max_attempts {
             return Decision::Stop(StopReason::AttemptsExhausted);

@@ -40,9 +40,10 @@ pub enum Guarded<T> {
     Sent(T),
     /// It was not sent by this call, because of where it stands.
     Skipped(SendState),
-    /// The send failed. `released` says whether the mark was released (the request provably
-    /// never reached Spoki, so a later run may send); otherwise it is marked
-    /// [`SendState::OutcomeUnknown`].
+    /// The send failed. `released` says whether the mark was released (Spoki did not act on
+    /// the request, so a later run may send); otherwise it is marked
+    /// [`SendState::OutcomeUnknown`] (or `Sent`, when Spoki answered 2xx with a body that did
+    /// not decode).
     Failed {
         /// The error.
         error: Error,
@@ -154,18 +155,27 @@ impl SendOnce {
         let result = send().await;
         let (next, outcome) = match result {
             Ok(answer) => ("sent", Guarded::Sent(answer)),
-            Err(error) if never_reached_spoki(&error) => (
-                "",
+            // Spoki answered 2xx, so it acted; only its answer was unreadable.
+            Err(error @ Error::Decode { .. }) => (
+                "sent",
                 Guarded::Failed {
                     error,
-                    released: true,
+                    released: false,
                 },
             ),
-            Err(error) => (
+            // The client's one rule says whether Spoki may have acted.
+            Err(error) if error.outcome_unknown() => (
                 "unknown",
                 Guarded::Failed {
                     error,
                     released: false,
+                },
+            ),
+            Err(error) => (
+                "",
+                Guarded::Failed {
+                    error,
+                    released: true,
                 },
             ),
         };
@@ -184,18 +194,6 @@ fn parse_state(value: &str) -> SendState {
         "sent" => SendState::Sent,
         v if v.starts_with("in_flight:") => SendState::InFlight,
         _ => SendState::OutcomeUnknown,
-    }
-}
-
-/// Whether the error proves that Spoki never received or never processed the request, so that
-/// sending again cannot duplicate it. Deliberately narrow: anything else keeps the mark.
-fn never_reached_spoki(error: &Error) -> bool {
-    match error {
-        Error::InvalidInput(_) | Error::RateLimited { .. } => true,
-        Error::Transport { source, .. } => !source.may_have_been_sent(),
-        // Spoki refused it: a 4xx other than a timeout is answered before anything is done.
-        Error::Api(api) => (400..500).contains(&api.status) && api.status != 408,
-        _ => false,
     }
 }
 
