@@ -44,11 +44,6 @@ impl RateLimits {
         self
     }
 
-    /// Whether limits are enforced.
-    pub fn enabled(&self) -> bool {
-        self.enabled
-    }
-
     fn of(&self, class: RateClass) -> (u32, Duration) {
         self.overrides
             .get(&class)

@@ -607,3 +607,114 @@ async fn sync_upserts_by_phone_across_updates_and_deletes() {
         fresh.id
     );
 }
+
+#[tokio::test]
+async fn operations_sharing_a_route_are_told_apart_by_their_body() {
+    let mock = MockSpoki::builder()
+        .rate_limits(RateLimits::off())
+        .start()
+        .await
+        .unwrap();
+    let f = mock.fixtures();
+    let key = f.client_api_key.as_str();
+    let contact = format!("/api/1/contacts/{}/", f.contact_id);
+    let operation = |mock: &MockSpoki| mock.received().last().unwrap().operation.clone().unwrap();
+
+    raw(
+        &mock,
+        "PATCH",
+        &contact,
+        Some(key),
+        Some(json!({"is_blocked": true})),
+    )
+    .await;
+    assert_eq!(operation(&mock), "contacts_block");
+    raw(
+        &mock,
+        "PATCH",
+        &contact,
+        Some(key),
+        Some(json!({"is_blocked": false})),
+    )
+    .await;
+    assert_eq!(operation(&mock), "contacts_unblock");
+    raw(
+        &mock,
+        "PATCH",
+        &contact,
+        Some(key),
+        Some(json!({"first_name": "Mario"})),
+    )
+    .await;
+    assert_eq!(operation(&mock), "contacts_update");
+    // A body none of them accepts is judged as the first's, and refused per field.
+    let (status, body, _) = raw(
+        &mock,
+        "PATCH",
+        &contact,
+        Some(key),
+        Some(json!({"first_name": 7})),
+    )
+    .await;
+    assert_eq!(
+        (status, operation(&mock).as_str()),
+        (400, "contacts_update"),
+        "{body}"
+    );
+
+    let template = json!({"type": "Template", "phone": "+393331234567", "template": 1});
+    raw(
+        &mock,
+        "POST",
+        "/api/1/messages/send/",
+        Some(key),
+        Some(template.clone()),
+    )
+    .await;
+    assert_eq!(operation(&mock), "messages_send_template");
+    let mut with_media = template;
+    with_media["header_media"] = json!({"url": "https://example.com/a.png", "filename": "a.png"});
+    raw(
+        &mock,
+        "POST",
+        "/api/1/messages/send/",
+        Some(key),
+        Some(with_media),
+    )
+    .await;
+    assert_eq!(operation(&mock), "messages_send_template_header_media");
+}
+
+#[tokio::test]
+async fn a_known_path_with_the_wrong_method_is_405_and_an_empty_segment_is_404() {
+    let mock = MockSpoki::start().await;
+    let key = mock.fixtures().client_api_key;
+    let (status, _, _) = raw(&mock, "DELETE", "/api/1/messages/send/", Some(&key), None).await;
+    assert_eq!(status, 405);
+    let (status, body, _) = raw(&mock, "GET", "/api/1/contacts//", Some(&key), None).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(
+        mock.received().last().unwrap().operation,
+        None,
+        "no operation matched"
+    );
+}
+
+#[tokio::test]
+async fn endpoints_without_a_published_limit_have_a_budget_each() {
+    let limits = RateLimits::default().quota(RateClass::Default, 1, Duration::from_secs(60));
+    let mock = MockSpoki::builder()
+        .rate_limits(limits)
+        .start()
+        .await
+        .unwrap();
+    let key = mock.fixtures().client_api_key;
+    let get = |path: &'static str| raw(&mock, "GET", path, Some(&key), None);
+    assert_eq!(get("/api/1/templates/").await.0, 200);
+    assert_eq!(
+        get("/api/1/tags/").await.0,
+        200,
+        "another endpoint, another budget"
+    );
+    assert_eq!(get("/api/1/templates/").await.0, 429);
+}
