@@ -72,14 +72,13 @@ impl Matched {
 /// The routes whose method and path template fit the request. Several operations share a
 /// route (the message sends, the contact updates); [`pick`] chooses among them by body.
 pub fn candidates(method: &str, path: &str) -> Vec<Matched> {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let segments: Vec<&str> = inner(path).split('/').collect();
     let mut best: Vec<(usize, Matched)> = Vec::new();
     for route in &ROUTES {
         if route.operation.method.as_str() != method {
             continue;
         }
-        let template: Vec<&'static str> =
-            route.operation.path.trim_matches('/').split('/').collect();
+        let template: Vec<&'static str> = inner(route.operation.path).split('/').collect();
         if template.len() != segments.len() {
             continue;
         }
@@ -108,6 +107,12 @@ pub fn candidates(method: &str, path: &str) -> Vec<Matched> {
         .filter(|(n, _)| *n == most)
         .map(|(_, m)| m)
         .collect()
+}
+
+/// A path without its one leading and one trailing slash: `/a//` keeps its empty segment.
+fn inner(path: &str) -> &str {
+    let path = path.strip_prefix('/').unwrap_or(path);
+    path.strip_suffix('/').unwrap_or(path)
 }
 
 /// Whether any operation lives at `path`, whatever the method.
