@@ -69,6 +69,8 @@ pub struct ClientBuilder {
     transport: Option<Arc<dyn Transport>>,
     #[cfg(feature = "reqwest")]
     reqwest_client: Option<reqwest::Client>,
+    #[cfg(feature = "reqwest")]
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -95,6 +97,8 @@ impl Default for ClientBuilder {
             transport: None,
             #[cfg(feature = "reqwest")]
             reqwest_client: None,
+            #[cfg(feature = "reqwest")]
+            max_response_bytes: crate::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -146,6 +150,15 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest answer the built-in transport reads (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::DEFAULT_MAX_RESPONSE_BYTES)); a larger one fails
+    /// the call with a `TooLarge` transport error instead of filling memory.
+    #[cfg(feature = "reqwest")]
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let base_url = self.base_url.trim_end_matches('/').to_owned();
@@ -181,11 +194,19 @@ impl ClientBuilder {
             }
             (Some(transport), None) => transport,
             (None, Some(client)) => Arc::new(
-                crate::ReqwestTransport::from_client(client).attempt_timeout(self.attempt_timeout),
+                crate::ReqwestTransport::from_client(client)
+                    .attempt_timeout(self.attempt_timeout)
+                    .max_response_bytes(self.max_response_bytes),
             ),
-            (None, None) => {
-                default_transport(self.connect_timeout, self.attempt_timeout, &self.user_agent)?
-            }
+            (None, None) => Arc::new(
+                crate::ReqwestTransport::new(
+                    self.connect_timeout,
+                    self.attempt_timeout,
+                    &self.user_agent,
+                )
+                .map_err(|e| InputError::Other(format!("cannot build the HTTP client: {e}")))?
+                .max_response_bytes(self.max_response_bytes),
+            ),
         };
         #[cfg(not(feature = "reqwest"))]
         let transport = match self.transport {
@@ -209,17 +230,6 @@ impl ClientBuilder {
             }),
         })
     }
-}
-
-#[cfg(feature = "reqwest")]
-fn default_transport(
-    connect: Duration,
-    attempt: Duration,
-    agent: &str,
-) -> Result<Arc<dyn Transport>, Error> {
-    let transport = crate::ReqwestTransport::new(connect, attempt, agent)
-        .map_err(|e| InputError::Other(format!("cannot build the HTTP client: {e}")))?;
-    Ok(Arc::new(transport))
 }
 
 #[cfg(not(feature = "reqwest"))]
@@ -489,7 +499,10 @@ pub(crate) fn decode<T: DeserializeOwned>(
                 "[withheld]".to_owned(),
             )
         } else {
-            (e.inner().to_string(), snippet(body))
+            (
+                withhold_values(&e.inner().to_string()),
+                snippet(body, &e.path().to_string()),
+            )
         };
         Error::Decode {
             operation: operation.id,
@@ -502,34 +515,68 @@ pub(crate) fn decode<T: DeserializeOwned>(
 
 const SNIPPET_BYTES: usize = 512;
 
+/// The value at a serde_path_to_error path such as `results[3].status`.
+fn at_path<'v>(value: &'v mut serde_json::Value, path: &str) -> Option<&'v mut serde_json::Value> {
+    if path == "." {
+        return Some(value);
+    }
+    let mut current = value;
+    for part in path.split('.') {
+        let (name, indexes) = part.split_once('[').unwrap_or((part, ""));
+        if !name.is_empty() {
+            current = current.get_mut(name)?;
+        }
+        for index in indexes.split('[').filter(|i| !i.is_empty()) {
+            current = current.get_mut(index.trim_end_matches(']').parse::<usize>().ok()?)?;
+        }
+    }
+    Some(current)
+}
+
+/// Serde's message without the values it quotes: a value of the wrong type may be a key.
+fn withhold_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quote = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push('…');
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None => {
+                out.push(c);
+                if c == '"' || c == '`' {
+                    quote = Some(c);
+                }
+            }
+        }
+    }
+    out
+}
+
 // Credentials travel in some answers (tokens, keys, secrets): blank them before keeping text.
-fn snippet(body: &[u8]) -> String {
+// Text that is not JSON cannot be redacted field by field, so none of it is kept; and a body
+// too large to be an error is not parsed just for a snippet.
+// The value at the failing path is withheld as well: it is what serde's message quoted.
+fn snippet(body: &[u8], failing: &str) -> String {
+    if body.len() > crate::error::MAX_PARSED_ERROR_BYTES {
+        return format!("[{} bytes, not shown]", body.len());
+    }
     let text = match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(mut value) => {
-            redact(&mut value);
+            crate::error::redact(&mut value);
+            if let Some(bad) = at_path(&mut value, failing) {
+                *bad = serde_json::Value::String("[withheld]".into());
+            }
             value.to_string()
         }
-        Err(_) => String::from_utf8_lossy(body).into_owned(),
+        Err(_) => return format!("[{} bytes, not JSON, not shown]", body.len()),
     };
     let mut end = text.len().min(SNIPPET_BYTES);
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     text[..end].to_owned()
-}
-
-fn redact(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(map) => {
-            for (key, v) in map.iter_mut() {
-                if crate::error::is_credential_field(key) {
-                    *v = serde_json::Value::String("[REDACTED]".into());
-                } else {
-                    redact(v);
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
-        _ => {}
-    }
 }

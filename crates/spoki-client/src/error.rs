@@ -198,6 +198,10 @@ impl ApiError {
             fields: BTreeMap::new(),
             operation: None,
         };
+        // Error bodies are small; a huge one is not parsed.
+        if body.len() > MAX_PARSED_ERROR_BYTES {
+            return error;
+        }
         let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
         else {
             return error;
@@ -219,10 +223,12 @@ impl ApiError {
                     let messages: Vec<String> = match value {
                         serde_json::Value::Array(items) => items
                             .into_iter()
-                            .map(|m| {
-                                m.as_str()
-                                    .map(str::to_owned)
-                                    .unwrap_or_else(|| m.to_string())
+                            .map(|mut m| match m.as_str() {
+                                Some(text) => text.to_owned(),
+                                None => {
+                                    redact(&mut m);
+                                    m.to_string()
+                                }
                             })
                             .collect(),
                         serde_json::Value::String(s) => vec![s],
@@ -287,6 +293,26 @@ pub enum InputError {
     /// Anything else, explained.
     #[error("{0}")]
     Other(String),
+}
+
+/// The largest body read for an error's fields or a decode error's snippet.
+pub(crate) const MAX_PARSED_ERROR_BYTES: usize = 64 * 1024;
+
+/// Replaces the values of credential-like fields, at any depth, with `[REDACTED]`.
+pub(crate) fn redact(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if is_credential_field(key) {
+                    *v = serde_json::Value::String("[REDACTED]".into());
+                } else {
+                    redact(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
 }
 
 /// Whether a JSON field name looks like it holds a credential, whose value must not be kept

@@ -35,7 +35,7 @@ pub use embed::{EmbedPage, IframeUrl};
 pub use error::{ApiError, Error, InputError};
 pub use pagination::MAX_PAGES;
 #[cfg(feature = "reqwest")]
-pub use reqwest_transport::ReqwestTransport;
+pub use reqwest_transport::{DEFAULT_MAX_RESPONSE_BYTES, ReqwestTransport};
 pub use spoki_models as models;
 #[cfg(feature = "mock")]
 pub use transport::MockTransport;

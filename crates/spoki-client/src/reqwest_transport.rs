@@ -12,7 +12,11 @@ use std::time::Duration;
 pub struct ReqwestTransport {
     client: reqwest::Client,
     attempt_timeout: Option<Duration>,
+    max_response_bytes: usize,
 }
+
+/// The largest answer read by default: far above any Spoki answer, far below what would hurt.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
 impl ReqwestTransport {
     /// A transport over a new client with these timeouts and user agent.
@@ -32,6 +36,7 @@ impl ReqwestTransport {
         Ok(ReqwestTransport {
             client,
             attempt_timeout: Some(attempt_timeout),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         })
     }
 
@@ -43,7 +48,15 @@ impl ReqwestTransport {
         ReqwestTransport {
             client,
             attempt_timeout: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
+    }
+
+    /// Sets the largest answer read (default [`DEFAULT_MAX_RESPONSE_BYTES`]); a larger one is
+    /// dropped as it streams in and the call fails with [`TransportErrorKind::TooLarge`].
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
     }
 
     /// Sets the time limit of each attempt, from sending to the end of the response body.
@@ -73,9 +86,21 @@ impl Transport for ReqwestTransport {
                     .map(|(k, v)| (k.clone(), v.clone())),
             );
         }
-        let body = response.bytes().await.map_err(classify)?;
+        let too_large = || TransportError::new(TransportErrorKind::TooLarge);
+        let limit = self.max_response_bytes;
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         builder
-            .body(body)
+            .body(bytes::Bytes::from(body))
             .map_err(|e| TransportError::new(TransportErrorKind::Other).with_source(e))
     }
 }

@@ -112,6 +112,9 @@ pub enum TransportErrorKind {
     Interrupted,
     /// A client-side rate limiter refused to wait for a slot. Nothing was sent.
     Throttled,
+    /// The answer was larger than the transport accepts, and was dropped unread. The server
+    /// answered, so it may have acted on the request.
+    TooLarge,
     /// Anything else. Treated as possibly sent.
     Other,
 }
@@ -126,6 +129,7 @@ impl TransportErrorKind {
             | TransportErrorKind::Throttled => false,
             TransportErrorKind::Timeout
             | TransportErrorKind::Interrupted
+            | TransportErrorKind::TooLarge
             | TransportErrorKind::Other => true,
         }
     }
@@ -139,6 +143,7 @@ impl fmt::Display for TransportErrorKind {
             TransportErrorKind::Timeout => "timed out waiting for the response",
             TransportErrorKind::Interrupted => "connection lost during the request",
             TransportErrorKind::Throttled => "client-side rate limit reached",
+            TransportErrorKind::TooLarge => "the answer was larger than the limit",
             TransportErrorKind::Other => "transport failure",
         })
     }

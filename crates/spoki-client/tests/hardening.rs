@@ -155,3 +155,74 @@ async fn an_automation_secret_of_nul_bytes_is_refused_before_sending() {
     );
     assert!(spoki.received().is_empty());
 }
+
+#[tokio::test]
+async fn a_huge_answer_is_dropped_as_it_streams_in() {
+    let spoki = mock().await;
+    let huge = "x".repeat(2 * 1024 * 1024);
+    for status in [200, 500] {
+        spoki
+            .fault(
+                "accounts_get",
+                spoki_mock::Fault::Status {
+                    status,
+                    body: Some(serde_json::json!({ "detail": huge })),
+                    headers: Default::default(),
+                },
+                1,
+            )
+            .unwrap();
+        let client = Client::builder()
+            .base_url(spoki.url())
+            .api_key(spoki.fixtures().agency_api_key.as_str())
+            .max_response_bytes(1024 * 1024)
+            .build()
+            .unwrap();
+        let err = client.accounts().get(101).await.unwrap_err();
+        let Error::Transport { source, .. } = &err else {
+            panic!("{status}: {err:?}")
+        };
+        assert_eq!(source.kind(), spoki_client::TransportErrorKind::TooLarge);
+        assert!(err.outcome_unknown(), "Spoki answered: it may have acted");
+        // Below the limit, the same client reads answers as usual.
+        assert_eq!(client.accounts().get(101).await.unwrap().id, 101);
+    }
+}
+
+#[tokio::test]
+async fn credentials_in_a_bad_answer_never_reach_the_error_text() {
+    let spoki = mock().await;
+    let f = spoki.fixtures();
+    let planted = "sk-live-PLANTED-0001";
+    let client = Client::builder()
+        .base_url(spoki.url())
+        .api_key(f.agency_api_key.as_str())
+        .build()
+        .unwrap();
+    for (status, body) in [
+        // A value of the wrong type: serde's message would quote it.
+        (200, serde_json::json!({"id": planted})),
+        // An error whose field errors hold objects inside arrays.
+        (
+            400,
+            serde_json::json!({"errors": [{"api_key": planted, "field": "x"}]}),
+        ),
+        (400, serde_json::json!({"detail": "bad", "token": planted})),
+    ] {
+        spoki
+            .fault(
+                "accounts_get",
+                spoki_mock::Fault::Status {
+                    status,
+                    body: Some(body),
+                    headers: Default::default(),
+                },
+                1,
+            )
+            .unwrap();
+        let err = client.accounts().get(101).await.unwrap_err();
+        for text in [err.to_string(), format!("{err:?}")] {
+            assert!(!text.contains(planted), "{status}: {text}");
+        }
+    }
+}
