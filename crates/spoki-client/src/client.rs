@@ -505,7 +505,7 @@ pub(crate) fn decode<T: DeserializeOwned>(
             )
         };
         Error::Decode {
-            operation: operation.id,
+            operation,
             path: e.path().to_string(),
             message,
             snippet,

@@ -54,11 +54,12 @@ pub enum Error {
     /// A success response did not have the expected shape. Spoki has processed the request:
     /// do not send it again.
     #[error(
-        "cannot decode the response of {operation} at `{path}`: {message} (body starts: {snippet})"
+        "cannot decode the response of {} at `{path}`: {message} (body starts: {snippet})",
+        .operation.id
     )]
     Decode {
-        /// The operation id.
-        operation: &'static str,
+        /// The operation called.
+        operation: &'static Operation,
         /// JSON path of the failing value, such as `results[3].status`.
         path: String,
         /// What was wrong.

@@ -349,7 +349,7 @@ async fn decode_errors_name_the_path_and_redact_credentials() {
         panic!("{err:?}")
     };
     assert_eq!(
-        (*operation, path.as_str()),
+        (operation.id, path.as_str()),
         ("auth_get_authentication_token", "uid")
     );
     assert_eq!(snippet, "[withheld]", "a token answer is never kept");

@@ -226,3 +226,34 @@ async fn credentials_in_a_bad_answer_never_reach_the_error_text() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_debug_of_an_error_names_the_operation_without_dumping_the_table() {
+    let spoki = mock().await;
+    let err = client(&spoki).contacts().get(424242).await.unwrap_err();
+    let debug = format!("{err:?}");
+    assert!(debug.contains(r#"Operation("contacts_get")"#), "{debug}");
+    for table_field in ["rate_class", "idempotent", "sensitive_response", "path:"] {
+        assert!(!debug.contains(table_field), "{table_field} in {debug}");
+    }
+    spoki
+        .fault(
+            "contacts_get",
+            spoki_mock::Fault::Status {
+                status: 200,
+                body: Some(serde_json::json!({"id": "not a number"})),
+                headers: Default::default(),
+            },
+            1,
+        )
+        .unwrap();
+    let err = client(&spoki).contacts().get(9001).await.unwrap_err();
+    let Error::Decode { operation, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        *operation,
+        &operation::CONTACTS_GET,
+        "the same type as the other variants"
+    );
+}

@@ -56,7 +56,10 @@ pub enum Confidence {
 }
 
 /// One operation of the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// Its `Debug` is its id alone (`Operation("contacts_sync")`): it appears in every error's
+/// `Debug`, where the whole table entry would bury the message.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Operation {
     /// Stable id, such as `contacts_sync`.
@@ -78,6 +81,12 @@ pub struct Operation {
     /// Whether its answer may carry a credential (a token, key or secret), so that nothing of
     /// the answer may be kept in errors or logs.
     pub sensitive_response: bool,
+}
+
+impl std::fmt::Debug for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Operation").field(&self.id).finish()
+    }
 }
 
 impl Operation {
