@@ -479,7 +479,7 @@ async fn undocumented_answers_come_back_as_json() {
     let value = recorder
         .client()
         .partners()
-        .create_subrecharge(&Subrecharge::new(42, Money::from_euros(5)))
+        .create_subrecharge(&Subrecharge::new(42, Money::from_euros(5).unwrap()))
         .await
         .unwrap();
     assert_eq!(value["anything"][1], 2);

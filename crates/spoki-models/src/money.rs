@@ -20,9 +20,12 @@ impl Money {
         Money(millis)
     }
 
-    /// An amount in whole euros.
-    pub const fn from_euros(euros: i64) -> Money {
-        Money(euros * 1000)
+    /// An amount in whole euros, or `None` when it does not fit (beyond ±9.2 × 10^15 EUR).
+    pub const fn from_euros(euros: i64) -> Option<Money> {
+        match euros.checked_mul(1000) {
+            Some(millis) => Some(Money(millis)),
+            None => None,
+        }
     }
 
     /// The amount in thousandths of EUR.
@@ -77,7 +80,7 @@ mod tests {
         assert_eq!(Money::from_millis(8_556_300).to_string(), "8556.300 EUR");
         assert_eq!(Money::from_millis(-5).to_string(), "-0.005 EUR");
         assert_eq!(
-            Money::from_euros(2) + Money::from_millis(1),
+            Money::from_euros(2).unwrap() + Money::from_millis(1),
             Money::from_millis(2001)
         );
     }

@@ -8,7 +8,8 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 /// A point in time, as the API sends it.
 ///
 /// Decodes RFC 3339 (`2022-11-10T18:00:00.000Z`), the same without an offset (taken as UTC,
-/// as the API's naive times are) and Unix seconds. Encodes RFC 3339.
+/// as the API's naive times are) and Unix seconds. Encodes RFC 3339, which has years 0000 to
+/// 9999 only: times outside them are refused when read, and fail to encode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Timestamp(OffsetDateTime);
 
@@ -18,25 +19,34 @@ impl Timestamp {
         Timestamp(at)
     }
 
-    /// The time `seconds` after the Unix epoch, or `None` when out of range.
+    /// The time `seconds` after the Unix epoch, or `None` outside the years 0000 to 9999.
     pub fn from_unix(seconds: i64) -> Option<Timestamp> {
         OffsetDateTime::from_unix_timestamp(seconds)
             .ok()
+            .filter(in_rfc3339_range)
             .map(Timestamp)
     }
 
-    /// Parses any of the accepted shapes.
+    /// Parses any of the accepted shapes; a year outside 0000 to 9999 is refused.
     pub fn parse(text: &str) -> Option<Timestamp> {
         if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
-            return Some(Timestamp(at));
+            return Some(Timestamp(at)).filter(|t| in_rfc3339_range(&t.0));
         }
         let naive = format_description!(
             version = 2,
             "[year]-[month]-[day][first [T][ ]][hour]:[minute]:[second][optional [.[subsecond]]]"
         );
+        // The naive shape starts with four digits, as RFC 3339 does: no sign, no long years.
+        let four_digit_year = text.len() > 4
+            && text.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+            && text.as_bytes()[4] == b'-';
+        if !four_digit_year {
+            return None;
+        }
         PrimitiveDateTime::parse(text, &naive)
             .ok()
             .map(|at| Timestamp(at.assume_offset(UtcOffset::UTC)))
+            .filter(|t| in_rfc3339_range(&t.0))
     }
 
     /// The underlying `time` value.
@@ -65,9 +75,20 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// Whether `at` can be written in RFC 3339: years 0000 to 9999, in UTC.
+fn in_rfc3339_range(at: &OffsetDateTime) -> bool {
+    (0..=9999).contains(&at.to_offset(UtcOffset::UTC).year()) && (0..=9999).contains(&at.year())
+}
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match self.0.format(&Rfc3339) {
+            Ok(text) => serializer.serialize_str(&text),
+            Err(_) => Err(serde::ser::Error::custom(format!(
+                "{} is outside RFC 3339's years 0000 to 9999",
+                self.0
+            ))),
+        }
     }
 }
 

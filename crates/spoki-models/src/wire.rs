@@ -48,10 +48,12 @@ pub fn serialize_text<S: Serializer>(value: &str, serializer: S) -> Result<S::Ok
     serializer.serialize_str(value)
 }
 
-/// Writes an integer-valued enum; an unknown value that is not a number goes out as text.
+/// Writes an integer-valued enum. A value goes out as a number only when that number writes
+/// back as the same text, so that an unknown value round-trips exactly: `"007"` and `"+1"`
+/// stay text.
 pub fn serialize_integer<S: Serializer>(value: &str, serializer: S) -> Result<S::Ok, S::Error> {
     match value.parse::<i64>() {
-        Ok(n) => serializer.serialize_i64(n),
-        Err(_) => serializer.serialize_str(value),
+        Ok(n) if n.to_string() == value => serializer.serialize_i64(n),
+        _ => serializer.serialize_str(value),
     }
 }

@@ -255,3 +255,49 @@ fn operation_table_covers_the_api() {
     );
     assert!(published >= 27);
 }
+
+#[test]
+fn values_round_trip_exactly_or_are_refused() {
+    use spoki_models::{AccountType, Money, Timestamp};
+    // Timestamps: RFC 3339 has years 0000 to 9999, and no sign.
+    for text in [
+        "-0001-01-01T00:00:00Z",
+        "10000-01-01T00:00:00Z",
+        "+2024-07-15 10:00:00",
+        "-2024-07-15 10:00:00",
+    ] {
+        assert_eq!(Timestamp::parse(text), None, "{text}");
+    }
+    assert_eq!(
+        Timestamp::from_unix(i64::from(i32::MAX) * 200),
+        None,
+        "year 43,000"
+    );
+    assert!(
+        Timestamp::from_unix(-62_167_219_201).is_none(),
+        "a second before year 0"
+    );
+    let edge = Timestamp::parse("9999-12-31T23:59:59Z").unwrap();
+    assert_eq!(
+        serde_json::to_string(&edge).unwrap(),
+        r#""9999-12-31T23:59:59Z""#
+    );
+    let far = Timestamp::new(time::macros::datetime!(-0001-12-31 0:00 UTC));
+    assert!(
+        serde_json::to_string(&far).is_err(),
+        "not written as something unreadable"
+    );
+
+    // Integer enums keep unknown values as they came.
+    for wire in [r#""+1""#, r#""007""#, r#""1.0""#, "9", r#""9""#] {
+        let value: AccountType = serde_json::from_str(wire).unwrap();
+        let back = serde_json::to_string(&value).unwrap();
+        let expected = if wire == r#""9""# { "9" } else { wire };
+        assert_eq!(back, expected, "{wire}");
+    }
+    assert_eq!(serde_json::to_string(&AccountType::Standard).unwrap(), "2");
+
+    // Money refuses what does not fit.
+    assert_eq!(Money::from_euros(i64::MAX / 1000 + 1), None);
+    assert_eq!(Money::from_euros(5).map(Money::millis), Some(5000));
+}
