@@ -38,6 +38,11 @@ fn shared_vectors_pass_when_present() {
     };
     let report = check_file(&json).expect("shared vectors file parses");
     assert_all_pass(&report);
+    // The in-repo copy is the one every clone checks: it must not drift from its source.
+    assert_eq!(
+        json, IN_REPO,
+        "tests/data/billing-vectors.json differs from its source"
+    );
 }
 
 fn mutate(edit: impl FnOnce(&mut serde_json::Value)) -> Report {

@@ -458,6 +458,88 @@ async fn a_stream_never_loops() {
 }
 
 #[tokio::test]
+async fn a_stream_never_loops_through_a_cycle_of_pages() {
+    // Page 1 points at 2, 2 at 3, 3 back at 2: A -> B -> C -> B.
+    let recorder = Recorder::new(|seen| {
+        let page = seen
+            .query_pairs()
+            .into_iter()
+            .find(|(k, _)| k == "page")
+            .map(|(_, v)| v);
+        let next = match page.as_deref() {
+            None => "2",
+            Some("2") => "3",
+            _ => "2",
+        };
+        (
+            200,
+            vec![],
+            format!(r#"{{"next": "/api/1/tags/?page={next}", "results": [{{"id": 1}}]}}"#),
+        )
+    });
+    let tags: Vec<Tag> = recorder
+        .client()
+        .tags()
+        .list()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(tags.len(), 3, "pages 1, 2 and 3, each once");
+    assert_eq!(recorder.seen().len(), 3);
+}
+
+#[tokio::test]
+async fn a_stream_stops_at_an_empty_page_even_with_a_next() {
+    let recorder = Recorder::new(|seen| {
+        let body = if seen.query.is_none() {
+            r#"{"next": "/api/1/tags/?page=2", "results": [{"id": 1}]}"#
+        } else {
+            r#"{"next": "/api/1/tags/?page=3", "results": []}"#
+        };
+        (200, vec![], body.to_owned())
+    });
+    let tags: Vec<Tag> = recorder
+        .client()
+        .tags()
+        .list()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(tags.len(), 1);
+    assert_eq!(recorder.seen().len(), 2, "page 3 is never asked for");
+}
+
+#[tokio::test]
+async fn a_stream_stops_at_the_page_cap() {
+    // Every page points at a new one, forever.
+    let recorder = Recorder::new(|seen| {
+        let page: usize = seen
+            .query_pairs()
+            .into_iter()
+            .find(|(k, _)| k == "page")
+            .map_or(1, |(_, v)| v.parse().unwrap());
+        let next = page + 1;
+        (
+            200,
+            vec![],
+            format!(r#"{{"next": "/api/1/tags/?page={next}", "results": [{{"id": {page}}}]}}"#),
+        )
+    });
+    let count = recorder
+        .client()
+        .tags()
+        .list()
+        .stream()
+        .try_fold(0usize, |n, _| async move { Ok(n + 1) })
+        .await
+        .unwrap();
+    assert_eq!(count, spoki_client::MAX_PAGES);
+    assert_eq!(recorder.seen().len(), spoki_client::MAX_PAGES);
+}
+
+#[tokio::test]
 async fn a_stream_stops_at_an_error() {
     let recorder = Recorder::new(|seen| match seen.query.as_deref() {
         None => (

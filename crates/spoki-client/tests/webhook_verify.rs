@@ -433,3 +433,25 @@ fn secret_and_expected_signature_never_print() {
     // The Debug output is still useful.
     assert!(printed[0].contains("REDACTED"), "{}", printed[0]);
 }
+
+#[test]
+fn a_forged_signature_with_a_stale_timestamp_is_a_forgery_not_a_replay() {
+    // The documented order: the signature is checked before the timestamp, so a delivery
+    // that fails both is reported as forged, never as an authentic delivery that came late.
+    let forged = sign(&Secret::new("whsec_attacker"), T - 3600, BODY);
+    assert!(matches!(
+        verifier().verify_at_unix(&forged, BODY, T),
+        Err(WebhookError::SignatureMismatch)
+    ));
+    let from_the_future = sign(&Secret::new("whsec_attacker"), T + 3600, BODY);
+    assert!(matches!(
+        verifier().verify_at_unix(&from_the_future, BODY, T),
+        Err(WebhookError::SignatureMismatch)
+    ));
+    // The same stale timestamp, signed with the real secret, is a replay.
+    let replayed = sign(&secret(), T - 3600, BODY);
+    assert!(matches!(
+        verifier().verify_at_unix(&replayed, BODY, T),
+        Err(WebhookError::Stale { .. })
+    ));
+}

@@ -321,24 +321,33 @@ fn backoff_doubles_up_to_the_cap_and_jitter_stays_below() {
         Duration::from_secs(20),
         "no overflow"
     );
+    // The same attempt, decided again and again: only jitter can make the delays differ.
     let seeded = policy().max_attempts(10).jitter(Jitter::seeded(42));
+    let ceiling = seeded.backoff_ceiling(3);
     let mut distinct = std::collections::BTreeSet::new();
-    for attempt in 1..10 {
+    for _ in 0..50 {
         match decide(
             &seeded,
             &Method::GET,
             Some(true),
             O::Err(K::Connect, None),
-            attempt,
+            3,
         ) {
             Decision::Retry { after, .. } => {
-                assert!(after <= seeded.backoff_ceiling(attempt));
+                assert!(after <= ceiling);
                 distinct.insert(after);
             }
-            other => panic!("attempt {attempt}: {other:?}"),
+            other => panic!("{other:?}"),
         }
     }
-    assert!(distinct.len() > 1, "full jitter varies the delay");
+    assert!(
+        distinct.len() > 40,
+        "full jitter varies the delay: {distinct:?}"
+    );
+    assert!(
+        distinct.iter().any(|d| *d < ceiling / 2),
+        "full jitter reaches below half the ceiling"
+    );
 }
 
 #[test]

@@ -232,15 +232,21 @@ async fn the_deadline_stops_retries_that_would_start_too_late() {
 
 #[tokio::test(start_paused = true)]
 async fn seeded_jitter_gives_a_reproducible_schedule_below_the_ceiling() {
-    let run = || async {
+    let run = |seed| async move {
         let inner = Scripted::new(vec![Step::Status(503, None), Step::Status(503, None)]);
-        let t = Retrying::with_policy(inner.clone(), exact().jitter(Jitter::seeded(9)));
+        let t = Retrying::with_policy(inner.clone(), exact().jitter(Jitter::seeded(seed)));
         status(&t, request(&operation::ACCOUNTS_GET, "k")).await;
         inner.calls()
     };
-    let a = run().await;
-    assert_eq!(a, run().await);
-    assert!(a[1] <= secs(1) && a[2] - a[1] <= secs(2));
+    let a = run(9).await;
+    assert_eq!(a, run(9).await, "the same seed, the same schedule");
+    assert_ne!(
+        a,
+        run(10).await,
+        "another seed, another schedule: the jitter is applied"
+    );
+    // Full jitter draws below the ceilings of 1 s and 2 s, not at them.
+    assert!(a[1] < secs(1) && a[2] - a[1] < secs(2), "{a:?}");
 }
 
 // ---- RateLimited ----

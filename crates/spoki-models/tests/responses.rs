@@ -128,9 +128,17 @@ fn pages_decode_from_an_envelope_or_a_bare_array() {
 
 #[test]
 fn page_decode_errors_name_the_failing_item() {
-    let err = serde_json::from_value::<Page<Contact>>(json!({"results": [{"id": 1}, {"id": "x"}]}))
-        .unwrap_err();
-    assert!(err.to_string().contains("invalid type"), "{err}");
+    for (body, path) in [
+        (
+            json!({"results": [{"id": 1}, {"id": "x"}]}),
+            "results[1].id",
+        ),
+        (json!([{"id": 1}, {"id": 2}, {"id": []}]), "[2].id"),
+    ] {
+        let err = serde_path_to_error::deserialize::<_, Page<Contact>>(body).unwrap_err();
+        assert_eq!(err.path().to_string(), path, "{err}");
+        assert!(err.to_string().contains("invalid type"), "{err}");
+    }
 }
 
 #[test]
