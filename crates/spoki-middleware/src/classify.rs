@@ -116,6 +116,7 @@ pub enum Decision {
 /// The retry budget: a token bucket shared by every call through one [`Retrying`](crate::Retrying)
 /// layer, so that a storm of failures does not multiply the load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryBudget {
     /// Tokens in a full bucket (default 500).
     pub capacity: u32,
@@ -139,6 +140,30 @@ impl Default for RetryBudget {
 }
 
 impl RetryBudget {
+    /// Sets the tokens of a full bucket.
+    pub fn capacity(mut self, tokens: u32) -> Self {
+        self.capacity = tokens;
+        self
+    }
+
+    /// Sets what a retry costs.
+    pub fn retry_cost(mut self, tokens: u32) -> Self {
+        self.retry_cost = tokens;
+        self
+    }
+
+    /// Sets what a retry after a timeout or a lost connection costs.
+    pub fn timeout_cost(mut self, tokens: u32) -> Self {
+        self.timeout_cost = tokens;
+        self
+    }
+
+    /// Sets what a successful response gives back.
+    pub fn success_refund(mut self, tokens: u32) -> Self {
+        self.success_refund = tokens;
+        self
+    }
+
     /// A budget that never runs out.
     pub fn unlimited() -> RetryBudget {
         RetryBudget {
@@ -155,6 +180,7 @@ impl RetryBudget {
 /// Defaults: 3 attempts, 1 s initial backoff doubling up to 20 s with full jitter, `Retry-After`
 /// honoured up to 60 s, 120 s overall deadline, and the default [`RetryBudget`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in all, the first one included (default 3; 1 disables retries).
     pub max_attempts: u32,

@@ -171,12 +171,11 @@ async fn a_storm_of_503s() {
 async fn the_retry_budget_bounds_the_load_of_a_storm() {
     let server = mock().await;
     server.fault(ACCOUNT.id, Fault::status(503), 100).unwrap();
-    let budget = RetryBudget {
-        capacity: 25,
-        retry_cost: 5,
-        timeout_cost: 10,
-        success_refund: 1,
-    };
+    let budget = RetryBudget::default()
+        .capacity(25)
+        .retry_cost(5)
+        .timeout_cost(10)
+        .success_refund(1);
     let t = Retrying::with_policy(transport(), policy().budget(budget));
     let calls: Vec<_> = (0..20).map(|_| t.send(request(&server, ACCOUNT))).collect();
     for result in futures::future::join_all(calls).await {

@@ -179,12 +179,11 @@ async fn retry_after_beyond_the_maximum_returns_the_429() {
 #[tokio::test(start_paused = true)]
 async fn the_budget_caps_a_storm_of_failures() {
     // 10 tokens, 5 per retry: two retries in all, however many calls fail.
-    let budget = RetryBudget {
-        capacity: 10,
-        retry_cost: 5,
-        timeout_cost: 10,
-        success_refund: 1,
-    };
+    let budget = RetryBudget::default()
+        .capacity(10)
+        .retry_cost(5)
+        .timeout_cost(10)
+        .success_refund(1);
     let inner = Scripted::new((0..100).map(|_| Step::Status(503, None)).collect());
     let t = Retrying::with_policy(inner.clone(), exact().budget(budget));
     for _ in 0..10 {

@@ -113,8 +113,9 @@ pub enum Untagged {
     DefaultClass,
 }
 
-/// Settings of [`RateLimited`].
+/// Settings of [`RateLimited`]: `RateLimitConfig::default()` and its setters.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RateLimitConfig {
     /// Wait or fail fast (default [`LimitMode::Wait`]).
     pub mode: LimitMode,
