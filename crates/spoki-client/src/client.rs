@@ -486,6 +486,10 @@ pub(crate) fn decode<T: DeserializeOwned>(
     operation: &'static Operation,
     body: &[u8],
 ) -> Result<T, Error> {
+    // The fast path: plain serde. Only a failure is decoded again, tracking the path.
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let (message, snippet) = if operation.sensitive_response {

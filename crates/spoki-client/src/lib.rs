@@ -23,6 +23,8 @@ mod pagination;
 mod reqwest_transport;
 pub mod retry_after;
 pub mod retry_rule;
+#[cfg(feature = "tower")]
+mod tower;
 pub mod transport;
 mod validate;
 pub mod webhook;
@@ -37,6 +39,8 @@ pub use pagination::MAX_PAGES;
 #[cfg(feature = "reqwest")]
 pub use reqwest_transport::{DEFAULT_MAX_RESPONSE_BYTES, ReqwestTransport};
 pub use spoki_models as models;
+#[cfg(feature = "tower")]
+pub use tower::ServiceTransport;
 #[cfg(feature = "mock")]
 pub use transport::MockTransport;
 pub use transport::{

@@ -88,8 +88,16 @@ impl Transport for ReqwestTransport {
         }
         let too_large = || TransportError::new(TransportErrorKind::TooLarge);
         let limit = self.max_response_bytes;
-        if response.content_length().is_some_and(|n| n > limit as u64) {
-            return Err(too_large());
+        match response.content_length() {
+            Some(length) if length > limit as u64 => return Err(too_large()),
+            // A declared length within the limit: hyper stops at it, so read it whole.
+            Some(_) => {
+                let body = response.bytes().await.map_err(classify)?;
+                return builder
+                    .body(body)
+                    .map_err(|e| TransportError::new(TransportErrorKind::Other).with_source(e));
+            }
+            None => {}
         }
         let mut response = response;
         let mut body = Vec::new();

@@ -39,6 +39,7 @@
 
 mod classify;
 mod jitter;
+mod layer;
 mod rate_limit;
 mod retry;
 #[cfg(feature = "redis")]
@@ -55,6 +56,7 @@ pub mod shared {
 
 pub use classify::{Attempt, Decision, Outcome, RetryBudget, RetryPolicy, RetryReason, StopReason};
 pub use jitter::Jitter;
+pub use layer::{RateLimitLayer, RetryLayer};
 pub use rate_limit::{
     Budget, ClassQuota, LimitMode, LimitStore, LocalStore, RateLimitConfig, RateLimited, Slot,
     Untagged,

@@ -1,0 +1,125 @@
+//! What the SDK costs over bare reqwest + serde, side by side against one local Spoki.
+//!
+//! Run: `cargo bench -p spoki --bench overhead`. Three ways to read the same account, each
+//! decoding into `spoki::models::Account`:
+//!
+//! - bare: a `reqwest::Client` GET with the key header, then `serde_json::from_slice`;
+//! - typed: `client.accounts().get(id)` on a default client;
+//! - stack: the same call through `Retrying<RateLimited<ReqwestTransport>>`.
+//!
+//! Rounds interleave the three (in a rotating order) so that drift on a shared machine hits
+//! them alike; each round times `SPOKI_BENCH_REQUESTS` sequential calls (default 2,000) per
+//! way, and the figures are the medians over `SPOKI_BENCH_ROUNDS` rounds (default 10).
+
+use spoki::Client;
+use spoki::client::ReqwestTransport;
+use spoki::middleware::{ClassQuota, RateLimitConfig, RateLimited, RetryPolicy, Retrying};
+use spoki::models::{Account, RateClass};
+use spoki_mock::{MockSpoki, RateLimits};
+use std::time::{Duration, Instant};
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    let n = env("SPOKI_BENCH_REQUESTS", 2_000);
+    let rounds = env("SPOKI_BENCH_ROUNDS", 10);
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mock = server.block_on(async {
+        MockSpoki::builder()
+            .rate_limits(RateLimits::off())
+            .start()
+            .await
+            .unwrap()
+    });
+    let f = mock.fixtures();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let url = format!("{}/api/1/accounts/{}/", mock.url(), f.client_account_id);
+        let bare = reqwest::Client::new();
+        let typed = Client::builder()
+            .base_url(mock.url())
+            .api_key(f.agency_api_key.as_str())
+            .build()
+            .unwrap();
+        let limits = RateLimitConfig::default().quota(
+            RateClass::Default,
+            ClassQuota::new(1_000_000_000, Duration::from_secs(1)),
+        );
+        let stack = Client::builder()
+            .base_url(mock.url())
+            .api_key(f.agency_api_key.as_str())
+            .transport(Retrying::with_policy(
+                RateLimited::with_config(
+                    ReqwestTransport::new(Duration::from_secs(3), Duration::from_secs(30), "bench")
+                        .unwrap(),
+                    limits,
+                ),
+                RetryPolicy::default(),
+            ))
+            .build()
+            .unwrap();
+        let id = f.client_account_id;
+        let key = f.agency_api_key.clone();
+
+        let mut times: [Vec<f64>; 3] = Default::default();
+        for round in 0..=rounds {
+            for turn in 0..3 {
+                let way = (round + turn) % 3;
+                let started = Instant::now();
+                for _ in 0..n {
+                    let account: Account = match way {
+                        0 => {
+                            let body = bare
+                                .get(&url)
+                                .header("X-Spoki-Api-Key", &key)
+                                .send()
+                                .await
+                                .unwrap()
+                                .bytes()
+                                .await
+                                .unwrap();
+                            serde_json::from_slice(&body).unwrap()
+                        }
+                        1 => typed.accounts().get(id).await.unwrap(),
+                        _ => stack.accounts().get(id).await.unwrap(),
+                    };
+                    assert_eq!(account.id, id);
+                }
+                // Round 0 warms the connections and caches up; it is not counted.
+                if round > 0 {
+                    times[way].push(started.elapsed().as_secs_f64() * 1e6 / n as f64);
+                }
+            }
+        }
+        let [bare, typed, stack] = times.map(median);
+        println!(
+            "{n} sequential account GETs per way and round, median of {rounds} rounds, 127.0.0.1"
+        );
+        println!("bare reqwest + serde   {bare:>8.1} µs/request");
+        println!(
+            "typed call             {typed:>8.1} µs/request   {:.3}x bare",
+            typed / bare
+        );
+        println!(
+            "default stack          {stack:>8.1} µs/request   {:.3}x bare",
+            stack / bare
+        );
+    });
+}
