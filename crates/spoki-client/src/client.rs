@@ -103,7 +103,24 @@ impl Default for ClientBuilder {
     }
 }
 
+/// The variable [`Client::from_env`] reads the API key from.
+pub const API_KEY_ENV: &str = "SPOKI_API_KEY";
+/// The variable [`Client::from_env`] reads the origin from, when set.
+pub const BASE_URL_ENV: &str = "SPOKI_BASE_URL";
+
 impl ClientBuilder {
+    /// A builder with the API key from `SPOKI_API_KEY` and, when set, the origin from
+    /// `SPOKI_BASE_URL`; other settings can still be changed before `build`.
+    pub fn from_env() -> Result<ClientBuilder, Error> {
+        let key = std::env::var(API_KEY_ENV)
+            .map_err(|_| InputError::Other(format!("{API_KEY_ENV} is not set")))?;
+        let mut builder = ClientBuilder::default().api_key(key);
+        if let Ok(url) = std::env::var(BASE_URL_ENV) {
+            builder = builder.base_url(url);
+        }
+        Ok(builder)
+    }
+
     /// The account's API key, sent in `X-Spoki-Api-Key`. Automation starts work without one.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(SecretString::from(key.into()));
@@ -295,6 +312,12 @@ impl Client {
     /// A builder with the defaults: production origin, 5 s connect and 30 s attempt timeouts.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// A client configured from the environment: the key from `SPOKI_API_KEY` (required), the
+    /// origin from `SPOKI_BASE_URL` (optional).
+    pub fn from_env() -> Result<Client, Error> {
+        ClientBuilder::from_env()?.build()
     }
 
     /// The configured origin.

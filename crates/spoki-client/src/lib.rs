@@ -30,8 +30,8 @@ mod validate;
 pub mod webhook;
 
 pub use client::{
-    API_KEY_HEADER, Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL,
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_USER_AGENT,
+    API_KEY_ENV, API_KEY_HEADER, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT,
+    DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_USER_AGENT,
 };
 pub use embed::{EmbedPage, IframeUrl};
 pub use error::{ApiError, Error, InputError};

@@ -257,3 +257,48 @@ async fn the_debug_of_an_error_names_the_operation_without_dumping_the_table() {
         "the same type as the other variants"
     );
 }
+
+/// Run again as a child process with the variables set (edition 2024 makes `set_var` unsafe,
+/// and the workspace forbids unsafe code).
+#[test]
+fn a_client_from_the_environment() {
+    const EXPECT: &str = "SPOKI_TEST_EXPECT_BASE_URL";
+    if let Ok(expected) = std::env::var(EXPECT) {
+        let client = Client::from_env().expect("the child has SPOKI_API_KEY");
+        assert_eq!(client.base_url(), expected);
+        return;
+    }
+    let run = |vars: &[(&str, &str)]| {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "a_client_from_the_environment",
+                "--exact",
+                "--test-threads=1",
+            ])
+            .env_remove(spoki_client::API_KEY_ENV)
+            .env_remove(spoki_client::BASE_URL_ENV)
+            .envs(vars.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(run(&[
+        ("SPOKI_API_KEY", "a-key"),
+        ("SPOKI_BASE_URL", "http://127.0.0.1:9"),
+        (EXPECT, "http://127.0.0.1:9"),
+    ]));
+    assert!(run(&[
+        ("SPOKI_API_KEY", "a-key"),
+        (EXPECT, "https://api.spoki.com")
+    ]));
+    assert!(
+        !run(&[(EXPECT, "https://api.spoki.com")]),
+        "no key, no client"
+    );
+    if std::env::var(spoki_client::API_KEY_ENV).is_err() {
+        let err = Client::from_env().unwrap_err();
+        assert!(err.to_string().contains("SPOKI_API_KEY"), "{err}");
+    }
+}
