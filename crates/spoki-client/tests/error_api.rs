@@ -1,0 +1,77 @@
+//! The error API's details: what it says and what it carries.
+
+use async_trait::async_trait;
+use spoki_client::{
+    ApiError, Client, Error, HttpRequest, HttpResponse, Transport, TransportError,
+    TransportErrorKind,
+};
+use spoki_models::operation;
+use std::time::Duration;
+
+/// Refuses every request as a client-side limiter would.
+struct Throttling;
+
+#[async_trait]
+impl Transport for Throttling {
+    async fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
+        Err(TransportError::new(TransportErrorKind::Throttled)
+            .with_retry_after(Duration::from_secs(2)))
+    }
+}
+
+#[tokio::test]
+async fn a_client_side_refusal_is_a_rate_limit_that_says_when() {
+    let client = Client::builder()
+        .api_key("k")
+        .transport(Throttling)
+        .build()
+        .unwrap();
+    let err = client.accounts().get(1).await.unwrap_err();
+    assert!(
+        matches!(err, Error::RateLimited { client_side: true, retry_after: Some(d) } if d == Duration::from_secs(2)),
+        "{err:?}"
+    );
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
+    assert_eq!(
+        err.to_string(),
+        "rate limited by the client-side limiter; retry after 2.000 s"
+    );
+    assert!(err.is_retryable() && !err.outcome_unknown());
+}
+
+#[test]
+fn transport_errors_carry_their_retry_after() {
+    let source =
+        TransportError::new(TransportErrorKind::Timeout).with_retry_after(Duration::from_secs(5));
+    let err = Error::Timeout {
+        operation: &operation::ACCOUNTS_GET,
+        source,
+    };
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(5)));
+    let source =
+        TransportError::new(TransportErrorKind::Other).with_retry_after(Duration::from_secs(7));
+    let err = Error::Transport {
+        operation: &operation::ACCOUNTS_GET,
+        source,
+    };
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+}
+
+#[test]
+fn an_error_body_is_read_up_to_64_kib() {
+    let small = br#"{"detail": "Not found.", "code": "spoki::1004"}"#;
+    let api = ApiError::from_body(404, small);
+    assert_eq!(api.detail.as_deref(), Some("Not found."));
+    let mut big = br#"{"detail": "Not found.", "padding": ""#.to_vec();
+    big.resize(64 * 1024 + 1 - 2, b'x');
+    big.extend_from_slice(br#""}"#);
+    assert_eq!(big.len(), 64 * 1024 + 1);
+    assert_eq!(ApiError::from_body(404, &big).detail, None, "not parsed");
+    big.truncate(64 * 1024 - 2);
+    big.extend_from_slice(br#""}"#);
+    assert_eq!(
+        ApiError::from_body(404, &big).detail.as_deref(),
+        Some("Not found."),
+        "64 KiB exactly is still read"
+    );
+}
