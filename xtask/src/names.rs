@@ -58,8 +58,25 @@ pub fn doc_lines(text: &str, indent: &str) -> String {
             if line.is_empty() {
                 format!("{indent}///\n")
             } else {
-                format!("{indent}/// {line}\n")
+                format!("{indent}/// {}\n", link_urls(line))
             }
         })
         .collect()
+}
+
+/// Bare URLs as rustdoc autolinks (`<https://...>`), which rustdoc otherwise warns about.
+fn link_urls(line: &str) -> String {
+    line.split(' ')
+        .map(|word| {
+            let trimmed = word.trim_end_matches(['.', ',', ';', ')']);
+            if (trimmed.starts_with("https://") || trimmed.starts_with("http://"))
+                && !trimmed.starts_with('<')
+            {
+                format!("<{trimmed}>{}", &word[trimmed.len()..])
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -37,6 +37,7 @@
 //! assert_eq!(quote.cost().to_string(), "0.10");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod bill;

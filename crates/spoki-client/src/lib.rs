@@ -11,6 +11,7 @@
 //! Secrets (API key, automation secrets, private keys, tokens) never appear in `Debug`,
 //! `Display`, errors or tracing output.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub mod api;

@@ -35,6 +35,7 @@
 //!
 //! See `docs/middleware.md` for the classification table and the guarantees.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod classify;

@@ -37,6 +37,7 @@
 //!
 //! The same control surface is served over HTTP under `/__mock/` (see `docs/mock.md`).
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod answer;

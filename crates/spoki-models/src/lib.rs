@@ -25,6 +25,7 @@
 //! # Ok::<(), spoki_models::PhoneError>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod generated;

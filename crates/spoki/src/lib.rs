@@ -13,6 +13,7 @@
 //!
 //! The most used items are also at the root: [`Client`], [`Error`], [`Phone`], [`Money`].
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub use spoki_models as models;

@@ -629,7 +629,7 @@ impl<'a> EmbeddingApi<'a> {
     ///
     /// `POST /api/1/auth/get_authentication_token/`
     ///
-    /// Uncertain: Needs an APPROVED API key of the client account (approval within 48 h after request) plus email+private_key. Older snippet used https://app.spoki.it as host.
+    /// Uncertain: Needs an APPROVED API key of the client account (approval within 48 h after request) plus email+private_key. Older snippet used <https://app.spoki.it> as host.
     ///
     /// Not idempotent: never retried once it may have reached Spoki.
     pub async fn get_authentication_token(

@@ -724,7 +724,7 @@ pub const CUSTOM_FIELDS_DELETE: Operation = Operation {
 
 /// `POST /api/1/auth/get_authentication_token/`: Auth User.
 ///
-/// Uncertain: Needs an APPROVED API key of the client account (approval within 48 h after request) plus email+private_key. Older snippet used https://app.spoki.it as host.
+/// Uncertain: Needs an APPROVED API key of the client account (approval within 48 h after request) plus email+private_key. Older snippet used <https://app.spoki.it> as host.
 pub const AUTH_GET_AUTHENTICATION_TOKEN: Operation = Operation {
     id: "auth_get_authentication_token",
     group: "embedding",
