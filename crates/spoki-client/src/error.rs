@@ -214,9 +214,14 @@ impl ApiError {
                 _ => None,
             };
             match key.as_str() {
-                "code" => error.code = text,
+                // Spoki's own errors say `code`; its credit error says `error_code`.
+                "code" | "error_code" if text.is_some() && error.code.is_none() => {
+                    error.code = text
+                }
                 "title" => error.title = text,
-                "detail" | "message" if error.detail.is_none() => error.detail = text,
+                "detail" | "message" | "error" if text.is_some() && error.detail.is_none() => {
+                    error.detail = text
+                }
                 _ if is_credential_field(&key) => {
                     error.fields.insert(key, vec!["[REDACTED]".into()]);
                 }

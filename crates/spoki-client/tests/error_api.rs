@@ -75,3 +75,34 @@ fn an_error_body_is_read_up_to_64_kib() {
         "64 KiB exactly is still read"
     );
 }
+
+#[test]
+fn every_error_shape_spoki_uses_reads_into_the_typed_fields() {
+    let spoki = ApiError::from_body(
+        400,
+        br#"{"title": "Credit exhausted", "detail": "No credit left.", "code": "spoki::1029"}"#,
+    );
+    assert_eq!(
+        (
+            spoki.code.as_deref(),
+            spoki.title.as_deref(),
+            spoki.detail.as_deref()
+        ),
+        (
+            Some("spoki::1029"),
+            Some("Credit exhausted"),
+            Some("No credit left.")
+        )
+    );
+    let credit = ApiError::from_body(
+        400,
+        br#"{"error": "Insufficient credit", "error_code": 1029}"#,
+    );
+    assert_eq!(credit.code.as_deref(), Some("1029"));
+    assert_eq!(credit.detail.as_deref(), Some("Insufficient credit"));
+    assert!(credit.fields.is_empty(), "{:?}", credit.fields);
+    let fields = ApiError::from_body(400, br#"{"phone": ["Enter a valid phone number."]}"#);
+    assert_eq!(fields.fields["phone"], ["Enter a valid phone number."]);
+    let message = ApiError::from_body(500, br#"{"message": "Server Error"}"#);
+    assert_eq!(message.detail.as_deref(), Some("Server Error"));
+}
