@@ -267,6 +267,11 @@ pub fn api(spec: &Spec) -> String {
                 "    /// Every item of every page, following `next` to the end.\n    pub fn stream(self) -> impl futures::Stream<Item = Result<models::{m}, Error>> + Send + 'static {{\n        crate::pagination::items(self.client.clone(), self.call)\n    }}\n"
             )
             .unwrap();
+            writeln!(
+                out,
+                "    /// Sends the request, keeping the items that decode and a typed error (with its JSON\n    /// path) for each that does not; `send` fails on the first bad item instead.\n    pub async fn send_lenient(self) -> Result<(models::Page<models::{m}>, Vec<models::ItemError>), Error> {{\n        self.client.page_lenient(self.call).await\n    }}\n"
+            )
+            .unwrap();
         }
         out.push_str("}\n\n");
     }

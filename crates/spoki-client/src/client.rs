@@ -485,6 +485,28 @@ impl Client {
         decode(op, &body)
     }
 
+    /// Sends a list call and decodes its page leniently: the items that decode, and an error
+    /// for each that does not. Only a malformed envelope fails the call.
+    pub(crate) async fn page_lenient<T: DeserializeOwned>(
+        &self,
+        call: Call,
+    ) -> Result<(spoki_models::Page<T>, Vec<spoki_models::ItemError>), Error> {
+        let op = call.operation;
+        let body = self.send(call).await?;
+        spoki_models::Page::from_json_lenient(&body).map_err(|_| {
+            // Decoding the envelope alone again names what is wrong with it.
+            match decode::<spoki_models::Page<serde_json::Value>>(op, &body) {
+                Err(error) => error,
+                Ok(_) => Error::Decode {
+                    operation: op,
+                    path: ".".into(),
+                    message: "not a page".into(),
+                    snippet: String::new(),
+                },
+            }
+        })
+    }
+
     /// Sends a call whose answer carries nothing of interest.
     pub(crate) async fn empty(&self, call: Call) -> Result<(), Error> {
         self.send(call).await.map(drop)
@@ -527,7 +549,7 @@ pub(crate) fn decode<T: DeserializeOwned>(
             )
         } else {
             (
-                withhold_values(&e.inner().to_string()),
+                spoki_models::without_quoted_values(&e.inner().to_string()),
                 snippet(body, &e.path().to_string()),
             )
         };
@@ -558,29 +580,6 @@ fn at_path<'v>(value: &'v mut serde_json::Value, path: &str) -> Option<&'v mut s
         }
     }
     Some(current)
-}
-
-/// Serde's message without the values it quotes: a value of the wrong type may be a key.
-fn withhold_values(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut quote = None;
-    for c in message.chars() {
-        match quote {
-            Some(q) if c == q => {
-                out.push('…');
-                out.push(c);
-                quote = None;
-            }
-            Some(_) => {}
-            None => {
-                out.push(c);
-                if c == '"' || c == '`' {
-                    quote = Some(c);
-                }
-            }
-        }
-    }
-    out
 }
 
 // Credentials travel in some answers (tokens, keys, secrets): blank them before keeping text.

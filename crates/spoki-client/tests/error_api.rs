@@ -106,3 +106,61 @@ fn every_error_shape_spoki_uses_reads_into_the_typed_fields() {
     let message = ApiError::from_body(500, br#"{"message": "Server Error"}"#);
     assert_eq!(message.detail.as_deref(), Some("Server Error"));
 }
+
+#[tokio::test]
+async fn a_page_with_one_bad_item_yields_the_good_items_and_one_typed_error() {
+    let spoki = spoki_mock::MockSpoki::start().await;
+    let page = serde_json::json!({
+        "count": 3, "next": null, "previous": null,
+        "results": [
+            {"id": 1, "phone": "+393331234567"},
+            {"id": "not-a-number", "phone": "+393331234568"},
+            {"id": 3, "phone": "+393331234569"}
+        ]
+    });
+    let answer = spoki_mock::Fault::Status {
+        status: 200,
+        body: Some(page),
+        headers: Default::default(),
+    };
+    spoki.fault("contacts_list", answer, 2).unwrap();
+    let client = Client::builder()
+        .base_url(spoki.url())
+        .api_key(spoki.fixtures().client_api_key.as_str())
+        .build()
+        .unwrap();
+
+    let (good, bad) = client.contacts().list().send_lenient().await.unwrap();
+    let ids: Vec<i64> = good.results.iter().map(|c| c.id).collect();
+    assert_eq!(ids, [1, 3]);
+    assert_eq!(good.count, Some(3));
+    assert_eq!(bad.len(), 1);
+    assert_eq!((bad[0].index, bad[0].path.as_str()), (1, "results[1].id"));
+    assert!(
+        !bad[0].message.contains("not-a-number"),
+        "{}",
+        bad[0].message
+    );
+
+    // Strict decoding stays the default.
+    let err = client.contacts().list().send().await.unwrap_err();
+    assert!(
+        matches!(err, Error::Decode { ref path, .. } if path == "results[1].id"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_bare_array_page_names_bad_items_by_index() {
+    let json = br#"[{"id": 1}, {"id": 2}, {"name": "no id"}]"#;
+    let (good, bad) =
+        spoki_client::models::Page::<spoki_client::models::Tag>::from_json_lenient(json).unwrap();
+    assert_eq!(good.results.len(), 2);
+    assert_eq!(bad[0].path, "[2]", "{}", bad[0]);
+    assert!(
+        spoki_client::models::Page::<spoki_client::models::Tag>::from_json_lenient(
+            b"{\"results\": 5}"
+        )
+        .is_err()
+    );
+}

@@ -47,7 +47,7 @@ pub use generated::models::*;
 pub use iframe::IframeEvent;
 pub use money::Money;
 pub use operation::RateClass;
-pub use page::Page;
+pub use page::{ItemError, Page, without_quoted_values};
 pub use patch::Patch;
 pub use phone::{Phone, PhoneError};
 pub use scalar::{IdRef, NumberOrText};

@@ -105,3 +105,105 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Page<T> {
         deserializer.deserialize_any(PageVisitor(PhantomData))
     }
 }
+
+/// An item of a page that did not decode, from [`Page::from_json_lenient`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ItemError {
+    /// Its position in the page.
+    pub index: usize,
+    /// The JSON path of the failing value, such as `results[3].status`.
+    pub path: String,
+    /// What was wrong, without the values serde would quote (one may be a credential).
+    pub message: String,
+}
+
+impl fmt::Display for ItemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "item {} at `{}`: {}",
+            self.index, self.path, self.message
+        )
+    }
+}
+
+impl std::error::Error for ItemError {}
+
+/// One item, decoded or not.
+struct Lenient<T>(Result<T, (String, String)>);
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        Ok(Lenient(
+            serde_path_to_error::deserialize::<_, T>(&value).map_err(|e| {
+                (
+                    e.path().to_string(),
+                    without_quoted_values(&e.inner().to_string()),
+                )
+            }),
+        ))
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> Page<T> {
+    /// Decodes a page keeping every item that decodes, and a typed error (with its JSON path)
+    /// for each one that does not, so one unexpected item does not make the others unreadable.
+    /// The envelope itself must still be well formed. `serde_json::from_slice` stays strict.
+    pub fn from_json_lenient(json: &[u8]) -> Result<(Page<T>, Vec<ItemError>), serde_json::Error> {
+        let enveloped = json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        let page: Page<Lenient<T>> = serde_json::from_slice(json)?;
+        let mut errors = Vec::new();
+        let mut results = Vec::with_capacity(page.results.len());
+        for (index, item) in page.results.into_iter().enumerate() {
+            match item.0 {
+                Ok(item) => results.push(item),
+                Err((inner, message)) => {
+                    let prefix = if enveloped { "results" } else { "" };
+                    let path = if inner == "." {
+                        format!("{prefix}[{index}]")
+                    } else {
+                        format!("{prefix}[{index}].{inner}")
+                    };
+                    errors.push(ItemError {
+                        index,
+                        path,
+                        message,
+                    });
+                }
+            }
+        }
+        let good = Page {
+            count: page.count,
+            next: page.next,
+            previous: page.previous,
+            results,
+        };
+        Ok((good, errors))
+    }
+}
+
+/// Serde's message without the values it quotes (between `"` or backticks): a value of the
+/// wrong type may be a key.
+pub fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quote = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push('…');
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None => {
+                out.push(c);
+                if c == '"' || c == '`' {
+                    quote = Some(c);
+                }
+            }
+        }
+    }
+    out
+}

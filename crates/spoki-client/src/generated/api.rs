@@ -2067,6 +2067,14 @@ impl AccountsListRequest<'_> {
     ) -> impl futures::Stream<Item = Result<models::Account, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
     }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Account>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
+    }
 }
 
 /// A pending `agencies_list` call; from [`AgenciesApi::list`].
@@ -2108,6 +2116,14 @@ impl AgenciesListRequest<'_> {
         self,
     ) -> impl futures::Stream<Item = Result<models::Agency, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
+    }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Agency>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
     }
 }
 
@@ -2170,6 +2186,14 @@ impl AutomationsListRequest<'_> {
     ) -> impl futures::Stream<Item = Result<models::Automation, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
     }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Automation>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
+    }
 }
 
 /// A pending `campaigns_list` call; from [`CampaignsApi::list`].
@@ -2225,6 +2249,14 @@ impl CampaignsListRequest<'_> {
         self,
     ) -> impl futures::Stream<Item = Result<models::Campaign, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
+    }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Campaign>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
     }
 }
 
@@ -2322,6 +2354,14 @@ impl ContactsListRequest<'_> {
     ) -> impl futures::Stream<Item = Result<models::Contact, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
     }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Contact>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
+    }
 }
 
 /// A pending `custom_fields_list` call; from [`CustomFieldsApi::list`].
@@ -2369,6 +2409,14 @@ impl CustomFieldsListRequest<'_> {
         self,
     ) -> impl futures::Stream<Item = Result<models::CustomField, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
+    }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::CustomField>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
     }
 }
 
@@ -2418,6 +2466,14 @@ impl InvitationsListRequest<'_> {
     ) -> impl futures::Stream<Item = Result<models::Invitation, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
     }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Invitation>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
+    }
 }
 
 /// A pending `lists_list` call; from [`ListsApi::list`].
@@ -2465,6 +2521,14 @@ impl ListsListRequest<'_> {
         self,
     ) -> impl futures::Stream<Item = Result<models::ContactList, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
+    }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::ContactList>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
     }
 }
 
@@ -2514,6 +2578,14 @@ impl ReportsListRequest<'_> {
         self,
     ) -> impl futures::Stream<Item = Result<models::Report, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
+    }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Report>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
     }
 }
 
@@ -2605,6 +2677,14 @@ impl RolesListRequest<'_> {
     ) -> impl futures::Stream<Item = Result<models::Role, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
     }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Role>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
+    }
 }
 
 /// A pending `tags_list` call; from [`TagsApi::list`].
@@ -2646,6 +2726,14 @@ impl TagsListRequest<'_> {
         self,
     ) -> impl futures::Stream<Item = Result<models::Tag, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
+    }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Tag>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
     }
 }
 
@@ -2700,6 +2788,14 @@ impl TemplatesListRequest<'_> {
         self,
     ) -> impl futures::Stream<Item = Result<models::Template, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
+    }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Template>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
     }
 }
 
@@ -2825,6 +2921,14 @@ impl TicketsListRequest<'_> {
     ) -> impl futures::Stream<Item = Result<models::Ticket, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
     }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Ticket>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
+    }
 }
 
 /// A pending `media_list` call; from [`MediaApi::list`].
@@ -2866,6 +2970,14 @@ impl MediaListRequest<'_> {
         self,
     ) -> impl futures::Stream<Item = Result<models::Media, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
+    }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Media>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
     }
 }
 
@@ -2921,6 +3033,14 @@ impl WebhooksListRequest<'_> {
     ) -> impl futures::Stream<Item = Result<models::Webhook, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
     }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Webhook>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
+    }
 }
 
 /// A pending `partners_list` call; from [`PartnersApi::list`].
@@ -2963,6 +3083,14 @@ impl PartnersListRequest<'_> {
     ) -> impl futures::Stream<Item = Result<models::Partner, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
     }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Partner>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
+    }
 }
 
 /// A pending `partners_accounts` call; from [`PartnersApi::accounts`].
@@ -3004,6 +3132,14 @@ impl PartnersAccountsRequest<'_> {
         self,
     ) -> impl futures::Stream<Item = Result<models::Account, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
+    }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Account>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
     }
 }
 
@@ -3135,6 +3271,14 @@ impl PartnerRolesListRequest<'_> {
     ) -> impl futures::Stream<Item = Result<models::Role, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
     }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Role>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
+    }
 }
 
 /// A pending `partner_invitations_list` call; from [`PartnerInvitationsApi::list`].
@@ -3182,6 +3326,14 @@ impl PartnerInvitationsListRequest<'_> {
         self,
     ) -> impl futures::Stream<Item = Result<models::Invitation, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
+    }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Invitation>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
     }
 }
 
@@ -3237,5 +3389,13 @@ impl ChannelsListRequest<'_> {
         self,
     ) -> impl futures::Stream<Item = Result<models::Channel, Error>> + Send + 'static {
         crate::pagination::items(self.client.clone(), self.call)
+    }
+
+    /// Sends the request, keeping the items that decode and a typed error (with its JSON
+    /// path) for each that does not; `send` fails on the first bad item instead.
+    pub async fn send_lenient(
+        self,
+    ) -> Result<(models::Page<models::Channel>, Vec<models::ItemError>), Error> {
+        self.client.page_lenient(self.call).await
     }
 }
