@@ -176,6 +176,9 @@ pub fn api(spec: &Spec) -> String {
         writeln!(out, "impl<'a> {}<'a> {{", group_type(group)).unwrap();
         for op in ops {
             out.push_str(&doc_lines(&op_doc(op), "    "));
+            if let Some(note) = &op.deprecated {
+                out.push_str(&format!("    #[deprecated(note = {note:?})]\n"));
+            }
             let params = params(spec, op).join(", ");
             let call = build_call(spec, op);
             if needs_builder(op) {
@@ -383,7 +386,7 @@ pub fn every_operation_test(spec: &Spec) -> String {
     let mut out = String::from(
         "//! Every operation of the spec, called through its typed method on a recording transport:\n\
          //! the method, path, operation id, credentials and body that reach the transport.\n\n\
-         mod support;\n\nuse spoki_client::models;\nuse support::Recorder;\n\n",
+         #![allow(deprecated)]\n\nmod support;\n\nuse spoki_client::models;\nuse support::Recorder;\n\n",
     );
     for op in &spec.operations {
         let response = match Response::parse(&op.response).expect("validated") {

@@ -77,7 +77,7 @@ pub fn conformance_test(spec: &Spec) -> String {
         "//! Every operation of the spec, called through its typed method over reqwest against\n\
          //! the local Spoki: each answer decodes into its model, or is the documented error\n\
          //! that `support::EXPECTED_ERRORS` names.\n\n\
-         mod support;\n\nuse spoki_client::models;\nuse support::Kit;\n\n",
+         #![allow(deprecated)]\n\nmod support;\n\nuse spoki_client::models;\nuse support::Kit;\n\n",
     );
     for op in &spec.operations {
         let args: Vec<String> = op

@@ -258,7 +258,7 @@ fn write_model(out: &mut String, name: &str, model: &Model) {
             let doc = f
                 .doc
                 .clone()
-                .unwrap_or_else(|| format!("`{}` on the wire.", f.json));
+                .unwrap_or_else(|| crate::names::field_doc(&f.json));
             out.push_str(&doc_lines(&doc, "    "));
         }
         let mut attrs = Vec::new();
@@ -429,11 +429,10 @@ pub fn operations(spec: &Spec) -> String {
     for (name, class) in &spec.rate_classes {
         writeln!(
             out,
-            "    /// {} per {} s ({}): {}",
+            "    /// {} requests per {} s ({}).",
             class.requests,
             class.per_seconds,
             confidence(class.confidence),
-            class.source
         )
         .unwrap();
         writeln!(out, "    {},", camel(name)).unwrap();
@@ -539,7 +538,7 @@ pub fn operations(spec: &Spec) -> String {
 
 fn confidence(c: Confidence) -> &'static str {
     match c {
-        Confidence::High => "published",
-        Confidence::Low => "observed",
+        Confidence::High => "published by Spoki",
+        Confidence::Low => "observed, not published",
     }
 }

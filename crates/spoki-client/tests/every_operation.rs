@@ -4,6 +4,8 @@
 //! Every operation of the spec, called through its typed method on a recording transport:
 //! the method, path, operation id, credentials and body that reach the transport.
 
+#![allow(deprecated)]
+
 mod support;
 
 use spoki_client::models;

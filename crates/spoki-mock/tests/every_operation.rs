@@ -5,6 +5,8 @@
 //! the local Spoki: each answer decodes into its model, or is the documented error
 //! that `support::EXPECTED_ERRORS` names.
 
+#![allow(deprecated)]
+
 mod support;
 
 use spoki_client::models;

@@ -13,9 +13,23 @@ pub enum WebhookEventData {
 }
 
 impl WebhookDelivery {
-    /// Decodes `data` according to `event`.
+    /// Decodes `data` according to `event`. A message event without `data` is an error that
+    /// says so.
     pub fn event_data(&self) -> Result<WebhookEventData, serde_json::Error> {
-        let data = self.data.clone().unwrap_or(serde_json::Value::Null);
+        let missing = || {
+            <serde_json::Error as serde::de::Error>::custom(format!(
+                "the `{}` delivery {} has no `data`",
+                self.event.as_ref().map_or("(no event)", |e| e.as_str()),
+                self.event_uuid.as_deref().unwrap_or("(no event_uuid)")
+            ))
+        };
+        let data = match (&self.data, &self.event) {
+            (Some(serde_json::Value::Null) | None, Some(WebhookEvent::MessageOutbound))
+            | (Some(serde_json::Value::Null) | None, Some(WebhookEvent::MessageInbound)) => {
+                return Err(missing());
+            }
+            (data, _) => data.clone().unwrap_or(serde_json::Value::Null),
+        };
         Ok(match &self.event {
             Some(WebhookEvent::MessageOutbound) => {
                 WebhookEventData::MessageOutbound(serde_json::from_value(data)?)

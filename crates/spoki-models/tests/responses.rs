@@ -309,3 +309,22 @@ fn values_round_trip_exactly_or_are_refused() {
     assert_eq!(Money::from_euros(i64::MAX / 1000 + 1), None);
     assert_eq!(Money::from_euros(5).map(Money::millis), Some(5000));
 }
+
+#[test]
+fn a_message_event_without_data_says_so() {
+    let delivery: spoki_models::WebhookDelivery = serde_json::from_value(json!({
+        "version": 2, "event": "message.inbound", "event_uuid": "e-7"
+    }))
+    .unwrap();
+    let err = delivery.event_data().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the `message.inbound` delivery e-7 has no `data`"
+    );
+    let other: spoki_models::WebhookDelivery =
+        serde_json::from_value(json!({"event": "contact.deleted"})).unwrap();
+    assert!(
+        other.event_data().is_ok(),
+        "other events keep what they carry"
+    );
+}

@@ -174,6 +174,9 @@ impl<'a> AccountsApi<'a> {
     /// Uncertain: Response shape not documented publicly: Legacy: onboarding link. Current docs mark endpoint as removed (HTTP 404).
     ///
     /// Not idempotent: never retried once it may have reached Spoki.
+    #[deprecated(
+        note = "Removed per current collection (returns 404); replacement: channels_create with platform=1"
+    )]
     pub async fn create_onboarding_link(&self, id: i64) -> Result<serde_json::Value, Error> {
         let call = Call::new(
             &operation::ACCOUNTS_CREATE_ONBOARDING_LINK,
@@ -977,6 +980,7 @@ impl<'a> ReportsApi<'a> {
     /// `GET /api/1/reports/`
     ///
     /// Deprecated: Deprecated; documented removal date 2026-06-10; use reports_detailed
+    #[deprecated(note = "Deprecated; documented removal date 2026-06-10; use reports_detailed")]
     ///
     /// Set the optional parameters on the returned request, then `send` it (or `stream` every item).
     pub fn list(&self) -> ReportsListRequest<'a> {
@@ -1540,6 +1544,7 @@ impl<'a> PartnersApi<'a> {
     /// Uncertain: Response shape not documented publicly: Not documented publicly
     ///
     /// Not idempotent: never retried once it may have reached Spoki.
+    #[deprecated(note = "Deprecated; use partners_create_subrecharge")]
     pub async fn create_conversations_subrecharge(
         &self,
         body: &models::ConversationsSubrecharge,

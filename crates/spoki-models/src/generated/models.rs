@@ -10,81 +10,81 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Account {
-    /// `id` on the wire.
+    /// The id.
     pub id: i64,
-    /// `name` on the wire.
+    /// The name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Remaining credit, in thousandths of EUR.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_credit: Option<crate::Money>,
-    /// `status` on the wire.
+    /// The status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// `default_language` on the wire.
+    /// The default language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_language: Option<String>,
-    /// `phone` on the wire.
+    /// The phone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    /// `has_official_verification` on the wire.
+    /// Whether it has official verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub has_official_verification: Option<bool>,
-    /// `daily_limit` on the wire.
+    /// The daily limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daily_limit: Option<i64>,
-    /// `phone_status` on the wire.
+    /// The phone status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_status: Option<String>,
     /// Quality rating; a number, or text in some channel payloads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality_score: Option<crate::NumberOrText>,
-    /// `quality_reasons` on the wire.
+    /// The quality reasons.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality_reasons: Option<serde_json::Value>,
-    /// `is_active` on the wire.
+    /// Whether it is active.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_active: Option<bool>,
-    /// `country_code` on the wire.
+    /// The country code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
     /// How many new conversations the current credit pays for, at Spoki's own price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimated_available_conversations: Option<i64>,
-    /// `account_type` on the wire.
+    /// The account type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_type: Option<AccountType>,
-    /// `default_pricing_delta` on the wire.
+    /// The default pricing delta.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_pricing_delta: Option<f64>,
     /// Credit below which Spoki raises a low-credit alert.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub low_credit_threshold: Option<crate::Money>,
-    /// `has_low_credit_alert` on the wire.
+    /// Whether it has low credit alert.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub has_low_credit_alert: Option<bool>,
-    /// `min_credit_balance_millicents` on the wire.
+    /// The min credit balance millicents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_credit_balance_millicents: Option<i64>,
-    /// `default_prefix` on the wire.
+    /// The default prefix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_prefix: Option<String>,
-    /// `default_country_code` on the wire.
+    /// The default country code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_country_code: Option<String>,
-    /// `timezone` on the wire.
+    /// The timezone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
-    /// `contacted_in_24h` on the wire.
+    /// The contacted in 24h.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contacted_in_24h: Option<i64>,
-    /// `contacted_in_7d` on the wire.
+    /// The contacted in 7d.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contacted_in_7d: Option<i64>,
-    /// `primary_channel_id` on the wire.
+    /// The primary channel id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary_channel_id: Option<i64>,
-    /// `channels` on the wire.
+    /// The channels.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
@@ -291,46 +291,46 @@ impl Account {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Channel {
-    /// `id` on the wire.
+    /// The id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// `name` on the wire.
+    /// The name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `identifier` on the wire.
+    /// The identifier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,
-    /// `platform` on the wire.
+    /// The platform.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<ChannelPlatform>,
-    /// `status` on the wire.
+    /// The status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// `phone` on the wire.
+    /// The phone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    /// `phone_status` on the wire.
+    /// The phone status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_status: Option<String>,
-    /// `quality_score` on the wire.
+    /// The quality score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality_score: Option<crate::NumberOrText>,
-    /// `quality_reasons` on the wire.
+    /// The quality reasons.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality_reasons: Option<serde_json::Value>,
-    /// `has_official_verification` on the wire.
+    /// Whether it has official verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub has_official_verification: Option<bool>,
-    /// `daily_limit` on the wire.
+    /// The daily limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daily_limit: Option<i64>,
-    /// `account_type` on the wire.
+    /// The account type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_type: Option<AccountType>,
-    /// `is_active` on the wire.
+    /// Whether it is active.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_active: Option<bool>,
-    /// `is_primary` on the wire.
+    /// Whether it is primary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_primary: Option<bool>,
 }
@@ -429,12 +429,12 @@ impl Channel {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Agency {
-    /// `id` on the wire.
+    /// The id.
     pub id: i64,
     /// Id of the agency's own account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<i64>,
-    /// `name` on the wire.
+    /// The name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Client accounts, each with its estimated_available_conversations.
@@ -491,12 +491,12 @@ impl Agency {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Partner {
-    /// `id` on the wire.
+    /// The id.
     pub id: i64,
-    /// `name` on the wire.
+    /// The name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `account` on the wire.
+    /// The account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<i64>,
 }
@@ -536,60 +536,60 @@ impl Partner {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Contact {
-    /// `id` on the wire.
+    /// The id.
     pub id: i64,
     /// Phone number as stored by Spoki (E.164 when valid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    /// `first_name` on the wire.
+    /// The first name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
-    /// `last_name` on the wire.
+    /// The last name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// `email` on the wire.
+    /// The email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// `language` on the wire.
+    /// The language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
-    /// `status` on the wire.
+    /// The status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<MarketingStatus>,
-    /// `is_blocked` on the wire.
+    /// Whether it is blocked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_blocked: Option<bool>,
-    /// `has_invalid_phone` on the wire.
+    /// Whether it has invalid phone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub has_invalid_phone: Option<bool>,
     /// URL of the contact's chat; its last segment is the chat uuid used by the iframe page `chats/{uuid}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat_link: Option<String>,
-    /// `created_datetime` on the wire.
+    /// The created datetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_datetime: Option<crate::Timestamp>,
-    /// `contactfield_set` on the wire.
+    /// The contactfield set.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub contactfield_set: Vec<ContactField>,
-    /// `list_set` on the wire.
+    /// The list set.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub list_set: Vec<ContactList>,
-    /// `tag_set` on the wire.
+    /// The tag set.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub tag_set: Vec<Tag>,
-    /// `notes` on the wire.
+    /// The notes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
 }
@@ -713,16 +713,16 @@ impl Contact {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ContactField {
-    /// `id` on the wire.
+    /// The id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Id of the custom field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<i64>,
-    /// `value` on the wire.
+    /// The value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// `value_datetime` on the wire.
+    /// The value datetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_datetime: Option<crate::Timestamp>,
     /// Placeholder form, such as %%WEBSITE%%.
@@ -768,18 +768,18 @@ impl ContactField {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CustomField {
-    /// `id` on the wire.
+    /// The id.
     pub id: i64,
-    /// `label` on the wire.
+    /// The label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    /// `code` on the wire.
+    /// The code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// `field_type` on the wire.
+    /// The field type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field_type: Option<CustomFieldType>,
-    /// `example` on the wire.
+    /// The example.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub example: Option<String>,
 }
@@ -833,18 +833,18 @@ impl CustomField {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ContactList {
-    /// `id` on the wire.
+    /// The id.
     pub id: i64,
-    /// `name` on the wire.
+    /// The name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `color` on the wire.
+    /// The color.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    /// `contacts_count` on the wire.
+    /// The contacts count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contacts_count: Option<i64>,
-    /// `created_datetime` on the wire.
+    /// The created datetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_datetime: Option<crate::Timestamp>,
 }
@@ -898,15 +898,15 @@ impl ContactList {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Tag {
-    /// `id` on the wire.
+    /// The id.
     pub id: i64,
-    /// `name` on the wire.
+    /// The name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `color` on the wire.
+    /// The color.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    /// `order` on the wire.
+    /// The order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
 }
@@ -953,21 +953,21 @@ impl Tag {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Template {
-    /// `id` on the wire.
+    /// The id.
     pub id: i64,
-    /// `name` on the wire.
+    /// The name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `category` on the wire.
+    /// The category.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<TemplateCategory>,
-    /// `subcategory` on the wire.
+    /// The subcategory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subcategory: Option<TemplateSubcategory>,
-    /// `is_approved` on the wire.
+    /// Whether it is approved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_approved: Option<bool>,
-    /// `is_favorite` on the wire.
+    /// Whether it is favorite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_favorite: Option<bool>,
     /// Placeholder codes the template uses.
@@ -977,14 +977,14 @@ pub struct Template {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub customfield_set: Vec<String>,
-    /// `template_groups` on the wire.
+    /// The template groups.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub template_groups: Vec<i64>,
-    /// `templatelocalization_set` on the wire.
+    /// The templatelocalization set.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
@@ -1075,37 +1075,37 @@ impl Template {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TemplateLocalization {
-    /// `id` on the wire.
+    /// The id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// `language` on the wire.
+    /// The language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
-    /// `status` on the wire.
+    /// The status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<TemplateStatus>,
-    /// `rejection_reason` on the wire.
+    /// The rejection reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection_reason: Option<String>,
-    /// `rejection_detail` on the wire.
+    /// The rejection detail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection_detail: Option<String>,
-    /// `rejection_recommendation` on the wire.
+    /// The rejection recommendation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection_recommendation: Option<String>,
-    /// `status_updated_at` on the wire.
+    /// The status updated at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_updated_at: Option<crate::Timestamp>,
-    /// `header_template_component` on the wire.
+    /// The header template component.
     #[serde(alias = "header", default, skip_serializing_if = "Option::is_none")]
     pub header_template_component: Option<TemplateComponent>,
-    /// `body_template_component` on the wire.
+    /// The body template component.
     #[serde(alias = "body", default, skip_serializing_if = "Option::is_none")]
     pub body_template_component: Option<TemplateComponent>,
-    /// `footer_template_component` on the wire.
+    /// The footer template component.
     #[serde(alias = "footer", default, skip_serializing_if = "Option::is_none")]
     pub footer_template_component: Option<TemplateComponent>,
-    /// `templatebuttoncomponent_set` on the wire.
+    /// The templatebuttoncomponent set.
     #[serde(
         alias = "button_set",
         default,
@@ -1113,20 +1113,20 @@ pub struct TemplateLocalization {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub templatebuttoncomponent_set: Vec<TemplateButton>,
-    /// `example_custom_fields` on the wire.
+    /// The example custom fields.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub example_custom_fields: std::collections::BTreeMap<String, String>,
-    /// `example_header_media` on the wire.
+    /// The example header media.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub example_header_media: Option<serde_json::Value>,
-    /// `default_header_media` on the wire.
+    /// The default header media.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_header_media: Option<TemplateMedia>,
-    /// `templatecarouselcomponent_set` on the wire.
+    /// The templatecarouselcomponent set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub templatecarouselcomponent_set: Option<serde_json::Value>,
 }
@@ -1238,16 +1238,16 @@ impl TemplateLocalization {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TemplateComponent {
-    /// `component_type` on the wire.
+    /// The component type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub component_type: Option<String>,
-    /// `format` on the wire.
+    /// The format.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<HeaderFormat>,
     /// Text with %%CODE%% placeholders.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    /// `parameters` on the wire.
+    /// The parameters.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
@@ -1288,31 +1288,31 @@ impl TemplateComponent {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TemplateButton {
-    /// `component_type` on the wire.
+    /// The component type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub component_type: Option<serde_json::Value>,
-    /// `button_type` on the wire.
+    /// The button type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub button_type: Option<ButtonType>,
-    /// `text` on the wire.
+    /// The text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    /// `order` on the wire.
+    /// The order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
-    /// `phone_number` on the wire.
+    /// The phone number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
-    /// `url` on the wire.
+    /// The url.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// `form_id` on the wire.
+    /// The form id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub form_id: Option<serde_json::Value>,
-    /// `send_as_shortlink` on the wire.
+    /// The send as shortlink.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_as_shortlink: Option<bool>,
-    /// `shortlink_code` on the wire.
+    /// The shortlink code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shortlink_code: Option<String>,
 }
@@ -1379,28 +1379,28 @@ impl TemplateButton {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TemplateMedia {
-    /// `id` on the wire.
+    /// The id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// `title` on the wire.
+    /// The title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// `media` on the wire.
+    /// The media.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<String>,
-    /// `content_type` on the wire.
+    /// The content type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
-    /// `format_type` on the wire.
+    /// The format type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format_type: Option<String>,
-    /// `external_url` on the wire.
+    /// The external url.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_url: Option<String>,
-    /// `external_id` on the wire.
+    /// The external id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-    /// `is_deleted` on the wire.
+    /// Whether it is deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_deleted: Option<bool>,
 }
@@ -1461,30 +1461,30 @@ impl TemplateMedia {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Automation {
-    /// `id` on the wire.
+    /// The id.
     pub id: i64,
-    /// `name` on the wire.
+    /// The name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `description` on the wire.
+    /// The description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// `category` on the wire.
+    /// The category.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
-    /// `is_active` on the wire.
+    /// Whether it is active.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_active: Option<bool>,
-    /// `is_favorite` on the wire.
+    /// Whether it is favorite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_favorite: Option<bool>,
-    /// `first_message_text` on the wire.
+    /// The first message text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_message_text: Option<String>,
-    /// `created_datetime` on the wire.
+    /// The created datetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_datetime: Option<crate::Timestamp>,
-    /// `updated_datetime` on the wire.
+    /// The updated datetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_datetime: Option<crate::Timestamp>,
     /// API start steps.
@@ -1494,7 +1494,7 @@ pub struct Automation {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub webhook_set: Vec<AutomationTrigger>,
-    /// `steps` on the wire.
+    /// The steps.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
@@ -1597,13 +1597,13 @@ pub struct AutomationTrigger {
     /// Start step uuid, the `{uuid}` of `/wh/ap/{uuid}/`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
-    /// `link` on the wire.
+    /// The link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     /// Secret that authenticates automation starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<crate::Secret>,
-    /// `is_active` on the wire.
+    /// Whether it is active.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_active: Option<bool>,
 }
@@ -1642,68 +1642,68 @@ impl AutomationTrigger {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Campaign {
-    /// `id` on the wire.
+    /// The id.
     pub id: i64,
-    /// `name` on the wire.
+    /// The name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `status` on the wire.
+    /// The status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<CampaignStatus>,
-    /// `scheduled_datetime` on the wire.
+    /// The scheduled datetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduled_datetime: Option<crate::Timestamp>,
-    /// `created_datetime` on the wire.
+    /// The created datetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_datetime: Option<crate::Timestamp>,
-    /// `automation` on the wire.
+    /// The automation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automation: Option<crate::IdRef>,
-    /// `lists` on the wire.
+    /// The lists.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub lists: Vec<crate::IdRef>,
-    /// `template` on the wire.
+    /// The template.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<i64>,
-    /// `other_contacts` on the wire.
+    /// The other contacts.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub other_contacts: Vec<i64>,
-    /// `contacts_count` on the wire.
+    /// The contacts count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contacts_count: Option<i64>,
-    /// `messages_sent` on the wire.
+    /// The messages sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages_sent: Option<i64>,
-    /// `messages_received` on the wire.
+    /// The messages received.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages_received: Option<i64>,
-    /// `messages_read` on the wire.
+    /// The messages read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages_read: Option<i64>,
-    /// `messages_failed` on the wire.
+    /// The messages failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages_failed: Option<i64>,
-    /// `automation_started` on the wire.
+    /// The automation started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automation_started: Option<i64>,
-    /// `automation_completed` on the wire.
+    /// The automation completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automation_completed: Option<i64>,
-    /// `automation_failed` on the wire.
+    /// The automation failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automation_failed: Option<i64>,
-    /// `automation_valid_failed` on the wire.
+    /// The automation valid failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automation_valid_failed: Option<i64>,
-    /// `automation_interacted_with` on the wire.
+    /// The automation interacted with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automation_interacted_with: Option<i64>,
 }
@@ -1855,39 +1855,39 @@ impl Campaign {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Ticket {
-    /// `id` on the wire.
+    /// The id.
     pub id: i64,
-    /// `title` on the wire.
+    /// The title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// `description` on the wire.
+    /// The description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// `status` on the wire.
+    /// The status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<TicketStatus>,
-    /// `priority` on the wire.
+    /// The priority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<TicketPriority>,
-    /// `reference` on the wire.
+    /// The reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     /// Summary of the contact, with its role_set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<serde_json::Value>,
-    /// `owner` on the wire.
+    /// The owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<User>,
-    /// `created_datetime` on the wire.
+    /// The created datetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_datetime: Option<crate::Timestamp>,
-    /// `updated_datetime` on the wire.
+    /// The updated datetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_datetime: Option<crate::Timestamp>,
-    /// `closed_datetime` on the wire.
+    /// The closed datetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_datetime: Option<crate::Timestamp>,
-    /// `contact_phone` on the wire.
+    /// The contact phone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_phone: Option<String>,
 }
@@ -1990,25 +1990,25 @@ impl Ticket {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct User {
-    /// `id` on the wire.
+    /// The id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// `uid` on the wire.
+    /// The uid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
-    /// `email` on the wire.
+    /// The email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// `firstname` on the wire.
+    /// The firstname.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firstname: Option<String>,
-    /// `surname` on the wire.
+    /// The surname.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub surname: Option<String>,
-    /// `image` on the wire.
+    /// The image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    /// `is_service` on the wire.
+    /// Whether it is service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_service: Option<bool>,
 }
@@ -2063,12 +2063,12 @@ impl User {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Role {
-    /// `id` on the wire.
+    /// The id.
     pub id: i64,
-    /// `name` on the wire.
+    /// The name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `email` on the wire.
+    /// The email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// Role name, such as Administrator or Chat Operator.
@@ -2077,7 +2077,7 @@ pub struct Role {
     /// Uncertain: Field name from one SDK; unverified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_service_user: Option<bool>,
-    /// `user` on the wire.
+    /// The user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
 }
@@ -2138,15 +2138,15 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Invitation {
-    /// `id` on the wire.
+    /// The id.
     pub id: i64,
-    /// `email` on the wire.
+    /// The email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// `role` on the wire.
+    /// The role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    /// `additional_info` on the wire.
+    /// The additional info.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<PersonName>,
 }
@@ -2193,10 +2193,10 @@ impl Invitation {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PersonName {
-    /// `first_name` on the wire.
+    /// The first name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
-    /// `last_name` on the wire.
+    /// The last name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
 }
@@ -2221,21 +2221,21 @@ impl PersonName {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Media {
-    /// `id` on the wire.
+    /// The id.
     pub id: i64,
-    /// `title` on the wire.
+    /// The title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// `external_url` on the wire.
+    /// The external url.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_url: Option<String>,
-    /// `format_type` on the wire.
+    /// The format type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format_type: Option<String>,
-    /// `content_type` on the wire.
+    /// The content type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
-    /// `media` on the wire.
+    /// The media.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<String>,
 }
@@ -2296,18 +2296,18 @@ impl Media {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Webhook {
-    /// `id` on the wire.
+    /// The id.
     pub id: i64,
-    /// `event` on the wire.
+    /// The event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<WebhookEvent>,
-    /// `version` on the wire.
+    /// The version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<WebhookVersion>,
-    /// `url` on the wire.
+    /// The url.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// `is_active` on the wire.
+    /// Whether it is active.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_active: Option<bool>,
     /// Signing secret of V2 deliveries (`whsec_...`).
@@ -2373,7 +2373,7 @@ impl Webhook {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct WebhookSecret {
-    /// `secret` on the wire.
+    /// The secret.
     #[serde(alias = "new_secret", default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<crate::Secret>,
 }
@@ -2392,10 +2392,10 @@ impl WebhookSecret {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct WebhookDelivery {
-    /// `version` on the wire.
+    /// The version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
-    /// `event` on the wire.
+    /// The event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<WebhookEvent>,
     /// Unique id of the event; deliveries may repeat, so deduplicate on it.
@@ -2404,10 +2404,10 @@ pub struct WebhookDelivery {
     /// Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<i64>,
-    /// `account_id` on the wire.
+    /// The account id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<i64>,
-    /// `data` on the wire.
+    /// The data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
 }
@@ -2456,22 +2456,22 @@ impl WebhookDelivery {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OutboundMessageEvent {
-    /// `uuid` on the wire.
+    /// The uuid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
-    /// `send_status` on the wire.
+    /// The send status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_status: Option<SendStatus>,
-    /// `to_phone` on the wire.
+    /// The to phone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_phone: Option<String>,
-    /// `sent_datetime` on the wire.
+    /// The sent datetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_datetime: Option<crate::Timestamp>,
-    /// `template` on the wire.
+    /// The template.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<serde_json::Value>,
-    /// `error_code` on the wire.
+    /// The error code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
 }
@@ -2520,22 +2520,22 @@ impl OutboundMessageEvent {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct InboundMessageEvent {
-    /// `uuid` on the wire.
+    /// The uuid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
-    /// `from_phone` on the wire.
+    /// The from phone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_phone: Option<String>,
-    /// `text` on the wire.
+    /// The text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    /// `chat_uuid` on the wire.
+    /// The chat uuid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat_uuid: Option<String>,
-    /// `contact` on the wire.
+    /// The contact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<serde_json::Value>,
-    /// `mediamessage_set` on the wire.
+    /// The mediamessage set.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
@@ -2588,46 +2588,46 @@ impl InboundMessageEvent {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Report {
-    /// `account` on the wire.
+    /// The account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<i64>,
-    /// `granularity` on the wire.
+    /// The granularity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub granularity: Option<crate::NumberOrText>,
-    /// `period_start` on the wire.
+    /// The period start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period_start: Option<crate::Date>,
-    /// `contacted_contacts` on the wire.
+    /// The contacted contacts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contacted_contacts: Option<i64>,
-    /// `template_message_count` on the wire.
+    /// The template message count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_message_count: Option<i64>,
-    /// `free_message_count` on the wire.
+    /// The free message count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub free_message_count: Option<i64>,
-    /// `incoming_message_count` on the wire.
+    /// The incoming message count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incoming_message_count: Option<i64>,
-    /// `exchanged_messages` on the wire.
+    /// The exchanged messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchanged_messages: Option<i64>,
-    /// `sent_message_count` on the wire.
+    /// The sent message count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_message_count: Option<i64>,
-    /// `delivered_message_count` on the wire.
+    /// The delivered message count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_message_count: Option<i64>,
-    /// `read_message_count` on the wire.
+    /// The read message count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_message_count: Option<i64>,
-    /// `conversation_count` on the wire.
+    /// The conversation count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_count: Option<i64>,
-    /// `created_datetime` on the wire.
+    /// The created datetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_datetime: Option<crate::Timestamp>,
-    /// `updated_datetime` on the wire.
+    /// The updated datetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_datetime: Option<crate::Timestamp>,
 }
@@ -2724,9 +2724,9 @@ impl Report {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AuthToken {
-    /// `token` on the wire.
+    /// The token.
     pub token: crate::Secret,
-    /// `uid` on the wire.
+    /// The uid.
     pub uid: String,
 }
 
@@ -2760,10 +2760,10 @@ impl AuthToken {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SendResult {
-    /// `accepted` on the wire.
+    /// The accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted: Option<bool>,
-    /// `id` on the wire.
+    /// The id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<crate::NumberOrText>,
     /// Message uuid, matching the `uuid` of later `message.outbound` deliveries.
@@ -2799,7 +2799,7 @@ impl SendResult {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PrivateKey {
-    /// `private_key` on the wire.
+    /// The private key.
     #[serde(alias = "key", default, skip_serializing_if = "Option::is_none")]
     pub private_key: Option<crate::Secret>,
 }
@@ -2820,7 +2820,7 @@ impl PrivateKey {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct HasPrivateKey {
-    /// `has_private_key` on the wire.
+    /// Whether it has private key.
     #[serde(alias = "result", default, skip_serializing_if = "Option::is_none")]
     pub has_private_key: Option<bool>,
 }
@@ -2841,7 +2841,7 @@ impl HasPrivateKey {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AccountApiKey {
-    /// `api_key` on the wire.
+    /// The api key.
     #[serde(alias = "key", default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::Secret>,
 }
@@ -2860,7 +2860,7 @@ impl AccountApiKey {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct HasUnreadChatsChanged {
-    /// `hasUnreadChats` on the wire.
+    /// The hasUnreadChats.
     #[serde(rename = "hasUnreadChats")]
     pub has_unread_chats: bool,
 }
@@ -2884,21 +2884,21 @@ impl HasUnreadChatsChanged {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ChatsChanged {
-    /// `chats` on the wire.
+    /// The chats.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub chats: Vec<serde_json::Value>,
-    /// `hasFilters` on the wire.
+    /// The hasFilters.
     #[serde(
         rename = "hasFilters",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub has_filters: Option<bool>,
-    /// `page` on the wire.
+    /// The page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
 }
@@ -2929,13 +2929,13 @@ impl ChatsChanged {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ChatMessagesChanged {
-    /// `chat` on the wire.
+    /// The chat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat: Option<serde_json::Value>,
-    /// `page` on the wire.
+    /// The page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
-    /// `messages` on the wire.
+    /// The messages.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
@@ -2970,20 +2970,20 @@ impl ChatMessagesChanged {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AutomationStart {
-    /// `secret` on the wire.
+    /// The secret.
     pub secret: crate::Secret,
-    /// `phone` on the wire.
+    /// The phone.
     pub phone: crate::Phone,
-    /// `first_name` on the wire.
+    /// The first name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
-    /// `last_name` on the wire.
+    /// The last name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// `email` on the wire.
+    /// The email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// `language` on the wire.
+    /// The language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// Custom field CODE to value; the values also update the contact.
@@ -2993,7 +2993,7 @@ pub struct AutomationStart {
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub custom_fields: std::collections::BTreeMap<String, String>,
-    /// `metadata` on the wire.
+    /// The metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
 }
@@ -3074,9 +3074,9 @@ impl AutomationStart {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AutomationStartBulk {
-    /// `secret` on the wire.
+    /// The secret.
     pub secret: crate::Secret,
-    /// `contacts` on the wire.
+    /// The contacts.
     #[serde(default, deserialize_with = "crate::wire::null_as_default")]
     pub contacts: Vec<AutomationContact>,
 }
@@ -3112,28 +3112,28 @@ impl AutomationStartBulk {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AutomationContact {
-    /// `phone` on the wire.
+    /// The phone.
     pub phone: crate::Phone,
-    /// `first_name` on the wire.
+    /// The first name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
-    /// `last_name` on the wire.
+    /// The last name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// `email` on the wire.
+    /// The email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// `language` on the wire.
+    /// The language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
-    /// `custom_fields` on the wire.
+    /// The custom fields.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub custom_fields: std::collections::BTreeMap<String, String>,
-    /// `metadata` on the wire.
+    /// The metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
 }
@@ -3207,78 +3207,78 @@ impl AutomationContact {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AutomationCreate {
-    /// `name` on the wire.
+    /// The name.
     pub name: String,
-    /// `description` on the wire.
+    /// The description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// `category` on the wire.
+    /// The category.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
-    /// `is_active` on the wire.
+    /// Whether it is active.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_active: Option<bool>,
-    /// `is_favorite` on the wire.
+    /// Whether it is favorite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_favorite: Option<bool>,
-    /// `automation_groups` on the wire.
+    /// The automation groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automation_groups: Option<Vec<i64>>,
-    /// `steps` on the wire.
+    /// The steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<serde_json::Value>>,
-    /// `webhook_set` on the wire.
+    /// The webhook set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_set: Option<Vec<serde_json::Value>>,
-    /// `onfirstmessagestarter_set` on the wire.
+    /// The onfirstmessagestarter set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onfirstmessagestarter_set: Option<Vec<serde_json::Value>>,
-    /// `fieldconditionstarter_set` on the wire.
+    /// The fieldconditionstarter set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fieldconditionstarter_set: Option<Vec<serde_json::Value>>,
-    /// `onopeninghoursstarter_set` on the wire.
+    /// The onopeninghoursstarter set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onopeninghoursstarter_set: Option<Vec<serde_json::Value>>,
-    /// `onclosinghoursstarter_set` on the wire.
+    /// The onclosinghoursstarter set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onclosinghoursstarter_set: Option<Vec<serde_json::Value>>,
-    /// `onholidayhoursstarter_set` on the wire.
+    /// The onholidayhoursstarter set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onholidayhoursstarter_set: Option<Vec<serde_json::Value>>,
-    /// `metaadsconditionstarter_set` on the wire.
+    /// The metaadsconditionstarter set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metaadsconditionstarter_set: Option<Vec<serde_json::Value>>,
-    /// `onticketcreatestarter_set` on the wire.
+    /// The onticketcreatestarter set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onticketcreatestarter_set: Option<Vec<serde_json::Value>>,
-    /// `onticketstatuschangestarter_set` on the wire.
+    /// The onticketstatuschangestarter set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onticketstatuschangestarter_set: Option<Vec<serde_json::Value>>,
-    /// `accountpaymentrequeststarter_set` on the wire.
+    /// The accountpaymentrequeststarter set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accountpaymentrequeststarter_set: Option<Vec<serde_json::Value>>,
-    /// `oninboundmessageorderstarter_set` on the wire.
+    /// The oninboundmessageorderstarter set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oninboundmessageorderstarter_set: Option<Vec<serde_json::Value>>,
-    /// `oninboundmessageproductstarter_set` on the wire.
+    /// The oninboundmessageproductstarter set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oninboundmessageproductstarter_set: Option<Vec<serde_json::Value>>,
-    /// `onmarketingacceptancestatuschangestarter_set` on the wire.
+    /// The onmarketingacceptancestatuschangestarter set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onmarketingacceptancestatuschangestarter_set: Option<Vec<serde_json::Value>>,
-    /// `googlesheetstrigger_set` on the wire.
+    /// The googlesheetstrigger set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub googlesheetstrigger_set: Option<Vec<serde_json::Value>>,
-    /// `ondealcreatestarter_set` on the wire.
+    /// The ondealcreatestarter set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ondealcreatestarter_set: Option<Vec<serde_json::Value>>,
-    /// `ondealupdatestarter_set` on the wire.
+    /// The ondealupdatestarter set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ondealupdatestarter_set: Option<Vec<serde_json::Value>>,
-    /// `ondealcontactupdatedstarter_set` on the wire.
+    /// The ondealcontactupdatedstarter set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ondealcontactupdatedstarter_set: Option<Vec<serde_json::Value>>,
-    /// `ondealstagechangestarter_set` on the wire.
+    /// The ondealstagechangestarter set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ondealstagechangestarter_set: Option<Vec<serde_json::Value>>,
 }
@@ -3523,22 +3523,22 @@ impl AutomationCreate {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CampaignWrite {
-    /// `name` on the wire.
+    /// The name.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub name: crate::Patch<String>,
-    /// `scheduled_datetime` on the wire.
+    /// The scheduled datetime.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub scheduled_datetime: crate::Patch<crate::Timestamp>,
-    /// `status` on the wire.
+    /// The status.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub status: crate::Patch<CampaignStatus>,
-    /// `automation` on the wire.
+    /// The automation.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub automation: crate::Patch<i64>,
-    /// `lists` on the wire.
+    /// The lists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lists: Option<Vec<i64>>,
-    /// `template` on the wire.
+    /// The template.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub template: crate::Patch<i64>,
 }
@@ -3617,24 +3617,24 @@ impl CampaignWrite {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ContactSync {
-    /// `phone` on the wire.
+    /// The phone.
     pub phone: crate::Phone,
-    /// `first_name` on the wire.
+    /// The first name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
-    /// `last_name` on the wire.
+    /// The last name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// `email` on the wire.
+    /// The email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// `language` on the wire.
+    /// The language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
-    /// `status` on the wire.
+    /// The status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<MarketingStatus>,
-    /// `custom_fields` on the wire.
+    /// The custom fields.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
@@ -3712,29 +3712,29 @@ impl ContactSync {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ContactUpdate {
-    /// `phone` on the wire.
+    /// The phone.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub phone: crate::Patch<crate::Phone>,
-    /// `first_name` on the wire.
+    /// The first name.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub first_name: crate::Patch<String>,
-    /// `last_name` on the wire.
+    /// The last name.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub last_name: crate::Patch<String>,
-    /// `email` on the wire.
+    /// The email.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub email: crate::Patch<String>,
-    /// `language` on the wire.
+    /// The language.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub language: crate::Patch<String>,
-    /// `custom_fields` on the wire.
+    /// The custom fields.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub custom_fields: std::collections::BTreeMap<String, String>,
-    /// `is_blocked` on the wire.
+    /// Whether it is blocked.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub is_blocked: crate::Patch<bool>,
 }
@@ -3891,7 +3891,7 @@ impl Default for ContactUnblock {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OperatorAssignment {
-    /// `email` on the wire.
+    /// The email.
     pub email: String,
 }
 
@@ -3916,13 +3916,13 @@ impl OperatorAssignment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CustomFieldCreate {
-    /// `label` on the wire.
+    /// The label.
     pub label: String,
-    /// `code` on the wire.
+    /// The code.
     pub code: String,
-    /// `field_type` on the wire.
+    /// The field type.
     pub field_type: CustomFieldType,
-    /// `example` on the wire.
+    /// The example.
     pub example: String,
 }
 
@@ -3973,7 +3973,7 @@ impl CustomFieldCreate {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CustomFieldUpdate {
-    /// `label` on the wire.
+    /// The label.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub label: crate::Patch<String>,
 }
@@ -3998,9 +3998,9 @@ impl CustomFieldUpdate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AuthTokenRequest {
-    /// `email` on the wire.
+    /// The email.
     pub email: String,
-    /// `private_key` on the wire.
+    /// The private key.
     pub private_key: crate::Secret,
 }
 
@@ -4032,13 +4032,13 @@ impl AuthTokenRequest {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct InvitationCreate {
-    /// `email` on the wire.
+    /// The email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// `role` on the wire.
+    /// The role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    /// `additional_info` on the wire.
+    /// The additional info.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<PersonName>,
 }
@@ -4069,7 +4069,7 @@ impl InvitationCreate {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RoleChange {
-    /// `role` on the wire.
+    /// The role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
 }
@@ -4088,7 +4088,7 @@ impl RoleChange {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ContactListCreate {
-    /// `name` on the wire.
+    /// The name.
     pub name: String,
 }
 
@@ -4111,7 +4111,7 @@ impl ContactListCreate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ListSyncContacts {
-    /// `contacts` on the wire.
+    /// The contacts.
     #[serde(default, deserialize_with = "crate::wire::null_as_default")]
     pub contacts: Vec<ContactSync>,
 }
@@ -4137,13 +4137,13 @@ impl ListSyncContacts {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ListRemoveContacts {
-    /// `emails` on the wire.
+    /// The emails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emails: Option<Vec<String>>,
-    /// `phones` on the wire.
+    /// The phones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phones: Option<Vec<crate::Phone>>,
-    /// `ids` on the wire.
+    /// The ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ids: Option<Vec<i64>>,
 }
@@ -4174,9 +4174,9 @@ impl ListRemoveContacts {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ButtonPayload {
-    /// `order` on the wire.
+    /// The order.
     pub order: i64,
-    /// `payload` on the wire.
+    /// The payload.
     pub payload: String,
 }
 
@@ -4208,9 +4208,9 @@ impl ButtonPayload {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct HeaderMedia {
-    /// `url` on the wire.
+    /// The url.
     pub url: String,
-    /// `filename` on the wire.
+    /// The filename.
     pub filename: String,
 }
 
@@ -4242,11 +4242,11 @@ impl HeaderMedia {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct LocalizedHeaderMedia {
-    /// `url` on the wire.
+    /// The url.
     pub url: String,
-    /// `filename` on the wire.
+    /// The filename.
     pub filename: String,
-    /// `language` on the wire.
+    /// The language.
     pub language: String,
 }
 
@@ -4292,14 +4292,14 @@ pub struct SendTemplate {
     /// Always `"Template"`: fixed by the kind of body this is.
     #[serde(skip_deserializing, default = "SendTemplate::const_type")]
     r#type: serde_json::Value,
-    /// `phone` on the wire.
+    /// The phone.
     pub phone: crate::Phone,
     /// Template id.
     pub template: i64,
-    /// `email` on the wire.
+    /// The email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// `language` on the wire.
+    /// The language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// Values of the %%CODE%% placeholders.
@@ -4309,16 +4309,16 @@ pub struct SendTemplate {
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub custom_fields: std::collections::BTreeMap<String, String>,
-    /// `metadata` on the wire.
+    /// The metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
-    /// `channel_id` on the wire.
+    /// The channel id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<i64>,
-    /// `buttons` on the wire.
+    /// The buttons.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buttons: Option<Vec<ButtonPayload>>,
-    /// `header_media` on the wire.
+    /// The header media.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header_media: Option<HeaderMedia>,
 }
@@ -4414,30 +4414,30 @@ pub struct SendTemplateHeaderMedia {
     /// Always `"Template"`: fixed by the kind of body this is.
     #[serde(skip_deserializing, default = "SendTemplateHeaderMedia::const_type")]
     r#type: serde_json::Value,
-    /// `phone` on the wire.
+    /// The phone.
     pub phone: crate::Phone,
-    /// `template` on the wire.
+    /// The template.
     pub template: i64,
-    /// `email` on the wire.
+    /// The email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// `language` on the wire.
+    /// The language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
-    /// `custom_fields` on the wire.
+    /// The custom fields.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub custom_fields: std::collections::BTreeMap<String, String>,
-    /// `metadata` on the wire.
+    /// The metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
-    /// `channel_id` on the wire.
+    /// The channel id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<i64>,
-    /// `header_media` on the wire.
+    /// The header media.
     pub header_media: HeaderMedia,
 }
 
@@ -4529,27 +4529,27 @@ pub struct SendTemplateCarousel {
     /// Always `"Template"`: fixed by the kind of body this is.
     #[serde(skip_deserializing, default = "SendTemplateCarousel::const_type")]
     r#type: serde_json::Value,
-    /// `phone` on the wire.
+    /// The phone.
     pub phone: crate::Phone,
-    /// `template` on the wire.
+    /// The template.
     pub template: i64,
-    /// `email` on the wire.
+    /// The email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// `language` on the wire.
+    /// The language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
-    /// `custom_fields` on the wire.
+    /// The custom fields.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub custom_fields: std::collections::BTreeMap<String, String>,
-    /// `metadata` on the wire.
+    /// The metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
-    /// `channel_id` on the wire.
+    /// The channel id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<i64>,
     /// One media per card, in card order.
@@ -4648,30 +4648,30 @@ pub struct SendTemplateCarouselMultilanguage {
         default = "SendTemplateCarouselMultilanguage::const_type"
     )]
     r#type: serde_json::Value,
-    /// `phone` on the wire.
+    /// The phone.
     pub phone: crate::Phone,
-    /// `template` on the wire.
+    /// The template.
     pub template: i64,
-    /// `email` on the wire.
+    /// The email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// `language` on the wire.
+    /// The language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
-    /// `custom_fields` on the wire.
+    /// The custom fields.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub custom_fields: std::collections::BTreeMap<String, String>,
-    /// `metadata` on the wire.
+    /// The metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
-    /// `channel_id` on the wire.
+    /// The channel id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<i64>,
-    /// `header_media_set` on the wire.
+    /// The header media set.
     #[serde(default, deserialize_with = "crate::wire::null_as_default")]
     pub header_media_set: Vec<LocalizedHeaderMedia>,
 }
@@ -4770,14 +4770,14 @@ pub struct SendText {
     /// Always `"Text"`: fixed by the kind of body this is.
     #[serde(skip_deserializing, default = "SendText::const_content_type")]
     content_type: serde_json::Value,
-    /// `phone` on the wire.
+    /// The phone.
     pub phone: crate::Phone,
-    /// `text` on the wire.
+    /// The text.
     pub text: String,
-    /// `metadata` on the wire.
+    /// The metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
-    /// `channel_id` on the wire.
+    /// The channel id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<i64>,
 }
@@ -4840,23 +4840,23 @@ pub struct SendButtons {
     /// Always `"Interactive"`: fixed by the kind of body this is.
     #[serde(skip_deserializing, default = "SendButtons::const_content_type")]
     content_type: serde_json::Value,
-    /// `phone` on the wire.
+    /// The phone.
     pub phone: crate::Phone,
-    /// `text` on the wire.
+    /// The text.
     pub text: String,
-    /// `header` on the wire.
+    /// The header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header: Option<MessageHeader>,
-    /// `footer` on the wire.
+    /// The footer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub footer: Option<MessageFooter>,
     /// At most 3 (third party).
     #[serde(default, deserialize_with = "crate::wire::null_as_default")]
     pub buttons: Vec<InteractiveButton>,
-    /// `metadata` on the wire.
+    /// The metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
-    /// `channel_id` on the wire.
+    /// The channel id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<i64>,
 }
@@ -4944,22 +4944,22 @@ pub struct SendList {
     /// Always `"List"`: fixed by the kind of body this is.
     #[serde(skip_deserializing, default = "SendList::const_content_type")]
     content_type: serde_json::Value,
-    /// `phone` on the wire.
+    /// The phone.
     pub phone: crate::Phone,
-    /// `text` on the wire.
+    /// The text.
     pub text: String,
-    /// `header` on the wire.
+    /// The header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header: Option<MessageHeader>,
-    /// `footer` on the wire.
+    /// The footer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub footer: Option<MessageFooter>,
-    /// `list` on the wire.
+    /// The list.
     pub list: InteractiveList,
-    /// `metadata` on the wire.
+    /// The metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
-    /// `channel_id` on the wire.
+    /// The channel id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<i64>,
 }
@@ -5044,7 +5044,7 @@ pub struct MessageHeader {
     /// Always `"text"`: fixed by the kind of body this is.
     #[serde(skip_deserializing, default = "MessageHeader::const_format")]
     format: serde_json::Value,
-    /// `text` on the wire.
+    /// The text.
     pub text: String,
 }
 
@@ -5074,7 +5074,7 @@ impl MessageHeader {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MessageFooter {
-    /// `text` on the wire.
+    /// The text.
     pub text: String,
 }
 
@@ -5100,11 +5100,11 @@ pub struct InteractiveButton {
     /// Always `"quick_reply"`: fixed by the kind of body this is.
     #[serde(skip_deserializing, default = "InteractiveButton::const_button_type")]
     button_type: serde_json::Value,
-    /// `text` on the wire.
+    /// The text.
     pub text: String,
-    /// `order` on the wire.
+    /// The order.
     pub order: i64,
-    /// `payload` on the wire.
+    /// The payload.
     pub payload: String,
 }
 
@@ -5148,9 +5148,9 @@ impl InteractiveButton {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct InteractiveList {
-    /// `title` on the wire.
+    /// The title.
     pub title: String,
-    /// `sections` on the wire.
+    /// The sections.
     #[serde(default, deserialize_with = "crate::wire::null_as_default")]
     pub sections: Vec<ListSection>,
 }
@@ -5183,9 +5183,9 @@ impl InteractiveList {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ListSection {
-    /// `title` on the wire.
+    /// The title.
     pub title: String,
-    /// `rows` on the wire.
+    /// The rows.
     #[serde(default, deserialize_with = "crate::wire::null_as_default")]
     pub rows: Vec<ListRow>,
 }
@@ -5218,12 +5218,12 @@ impl ListSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ListRow {
-    /// `title` on the wire.
+    /// The title.
     pub title: String,
-    /// `description` on the wire.
+    /// The description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// `payload` on the wire.
+    /// The payload.
     pub payload: String,
 }
 
@@ -5262,9 +5262,9 @@ impl ListRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ServiceUserCreate {
-    /// `role` on the wire.
+    /// The role.
     pub role: String,
-    /// `name` on the wire.
+    /// The name.
     pub name: String,
 }
 
@@ -5296,17 +5296,17 @@ impl ServiceUserCreate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TemplateCreate {
-    /// `name` on the wire.
+    /// The name.
     pub name: String,
-    /// `category` on the wire.
+    /// The category.
     pub category: TemplateCategory,
-    /// `subcategory` on the wire.
+    /// The subcategory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subcategory: Option<TemplateSubcategory>,
-    /// `template_groups` on the wire.
+    /// The template groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_groups: Option<Vec<i64>>,
-    /// `templatelocalization_set` on the wire.
+    /// The templatelocalization set.
     #[serde(default, deserialize_with = "crate::wire::null_as_default")]
     pub templatelocalization_set: Vec<TemplateLocalizationWrite>,
 }
@@ -5367,19 +5367,19 @@ impl TemplateCreate {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TemplateUpdate {
-    /// `name` on the wire.
+    /// The name.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub name: crate::Patch<String>,
-    /// `category` on the wire.
+    /// The category.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub category: crate::Patch<TemplateCategory>,
-    /// `subcategory` on the wire.
+    /// The subcategory.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub subcategory: crate::Patch<TemplateSubcategory>,
-    /// `template_groups` on the wire.
+    /// The template groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_groups: Option<Vec<i64>>,
-    /// `templatelocalization_set` on the wire.
+    /// The templatelocalization set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub templatelocalization_set: Option<Vec<TemplateLocalizationWrite>>,
 }
@@ -5446,24 +5446,24 @@ pub struct TemplateLocalizationWrite {
     /// Id of an existing localization, on update.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// `language` on the wire.
+    /// The language.
     pub language: String,
-    /// `status` on the wire.
+    /// The status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<TemplateStatusCode>,
-    /// `header_template_component` on the wire.
+    /// The header template component.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header_template_component: Option<TemplateComponent>,
-    /// `body_template_component` on the wire.
+    /// The body template component.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_template_component: Option<TemplateComponent>,
-    /// `footer_template_component` on the wire.
+    /// The footer template component.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub footer_template_component: Option<TemplateComponent>,
-    /// `templatebuttoncomponent_set` on the wire.
+    /// The templatebuttoncomponent set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub templatebuttoncomponent_set: Option<Vec<TemplateButton>>,
-    /// `example_custom_fields` on the wire.
+    /// The example custom fields.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
@@ -5551,22 +5551,22 @@ impl TemplateLocalizationWrite {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TicketWrite {
-    /// `contact_phone` on the wire.
+    /// The contact phone.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub contact_phone: crate::Patch<crate::Phone>,
-    /// `title` on the wire.
+    /// The title.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub title: crate::Patch<String>,
-    /// `status` on the wire.
+    /// The status.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub status: crate::Patch<TicketStatus>,
-    /// `priority` on the wire.
+    /// The priority.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub priority: crate::Patch<TicketPriority>,
-    /// `description` on the wire.
+    /// The description.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub description: crate::Patch<String>,
-    /// `reference` on the wire.
+    /// The reference.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub reference: crate::Patch<String>,
 }
@@ -5651,16 +5651,16 @@ impl TicketWrite {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MediaCreate {
-    /// `title` on the wire.
+    /// The title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// `external_url` on the wire.
+    /// The external url.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_url: Option<String>,
-    /// `format_type` on the wire.
+    /// The format type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format_type: Option<String>,
-    /// `content_type` on the wire.
+    /// The content type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
 }
@@ -5697,7 +5697,7 @@ impl MediaCreate {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MediaUpdate {
-    /// `title` on the wire.
+    /// The title.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub title: crate::Patch<String>,
 }
@@ -5722,16 +5722,16 @@ impl MediaUpdate {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct WebhookWrite {
-    /// `event` on the wire.
+    /// The event.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub event: crate::Patch<WebhookEvent>,
-    /// `version` on the wire.
+    /// The version.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub version: crate::Patch<WebhookVersion>,
-    /// `url` on the wire.
+    /// The url.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub url: crate::Patch<String>,
-    /// `is_active` on the wire.
+    /// Whether it is active.
     #[serde(default, skip_serializing_if = "crate::Patch::is_unchanged")]
     pub is_active: crate::Patch<bool>,
 }
@@ -5792,7 +5792,7 @@ impl WebhookWrite {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct WebhookExpands {
-    /// `expands` on the wire.
+    /// The expands.
     #[serde(default, deserialize_with = "crate::wire::null_as_default")]
     pub expands: Vec<String>,
 }
@@ -5818,10 +5818,10 @@ impl WebhookExpands {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ConversationsSubrecharge {
-    /// `destination_account` on the wire.
+    /// The destination account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination_account: Option<i64>,
-    /// `conversations` on the wire.
+    /// The conversations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversations: Option<i64>,
 }
@@ -5846,7 +5846,7 @@ impl ConversationsSubrecharge {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PartnerAccountRef {
-    /// `account` on the wire.
+    /// The account.
     pub account: i64,
 }
 
@@ -5869,22 +5869,22 @@ impl PartnerAccountRef {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SvClient {
-    /// `account_name` on the wire.
+    /// The account name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_name: Option<String>,
-    /// `country` on the wire.
+    /// The country.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
-    /// `country_code` on the wire.
+    /// The country code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
-    /// `email` on the wire.
+    /// The email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// `first_name` on the wire.
+    /// The first name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
-    /// `vat_amount` on the wire.
+    /// The vat amount.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vat_amount: Option<i64>,
 }
@@ -5933,9 +5933,9 @@ impl SvClient {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Subrecharge {
-    /// `destination_account` on the wire.
+    /// The destination account.
     pub destination_account: i64,
-    /// `amount` on the wire.
+    /// The amount.
     pub amount: crate::Money,
 }
 
@@ -5967,27 +5967,27 @@ impl Subrecharge {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProfitMargins {
-    /// `destination_account` on the wire.
+    /// The destination account.
     pub destination_account: i64,
-    /// `sms_profit_margin` on the wire.
+    /// The sms profit margin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms_profit_margin: Option<i64>,
-    /// `sms_one_way_profit_margin` on the wire.
+    /// The sms one way profit margin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms_one_way_profit_margin: Option<i64>,
-    /// `utility_profit_margin` on the wire.
+    /// The utility profit margin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utility_profit_margin: Option<i64>,
-    /// `authentication_profit_margin` on the wire.
+    /// The authentication profit margin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authentication_profit_margin: Option<i64>,
-    /// `marketing_profit_margin` on the wire.
+    /// The marketing profit margin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marketing_profit_margin: Option<i64>,
-    /// `service_profit_margin` on the wire.
+    /// The service profit margin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_profit_margin: Option<i64>,
-    /// `conversation_profit_margin` on the wire.
+    /// The conversation profit margin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_profit_margin: Option<i64>,
 }
@@ -6062,9 +6062,9 @@ impl ProfitMargins {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CreditMove {
-    /// `account_id` on the wire.
+    /// The account id.
     pub account_id: i64,
-    /// `credit_to_move` on the wire.
+    /// The credit to move.
     pub credit_to_move: crate::Money,
 }
 
@@ -6096,15 +6096,15 @@ impl CreditMove {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ChannelCreate {
-    /// `platform` on the wire.
+    /// The platform.
     pub platform: ChannelPlatform,
-    /// `name` on the wire.
+    /// The name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `is_primary` on the wire.
+    /// Whether it is primary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_primary: Option<bool>,
-    /// `identifier` on the wire.
+    /// The identifier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,
 }
@@ -6151,7 +6151,7 @@ impl ChannelCreate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ChannelRename {
-    /// `name` on the wire.
+    /// The name.
     pub name: String,
 }
 

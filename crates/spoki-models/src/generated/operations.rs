@@ -9,69 +9,69 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum RateClass {
-    /// 60 per 60 s (observed): No published limit. Third-party clients pace unlisted endpoints at about 60 requests per minute.
+    /// 60 requests per 60 s (observed, not published).
     Default,
-    /// 5 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 5 requests per 60 s (published by Spoki).
     AccountsList,
-    /// 5 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 5 requests per 60 s (published by Spoki).
     CampaignsUpdate,
-    /// 5 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 5 requests per 60 s (published by Spoki).
     ContactsAddOperator,
-    /// 120 per 60 s (observed): third-party integrator doc ('the 120 Spoki allows', GET /api/1/contacts/?phone=)
+    /// 120 requests per 60 s (observed, not published).
     ContactsList,
-    /// 5 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 5 requests per 60 s (published by Spoki).
     ContactsRemoveOperator,
-    /// 1 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 1 requests per 60 s (published by Spoki).
     ContactsSyncAll,
-    /// 5 per 60 s (observed): third-party client pacing: 12.5 s between custom-fields calls (seed 002 states 5/min for delete)
+    /// 5 requests per 60 s (observed, not published).
     CustomFields,
-    /// 5 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 5 requests per 60 s (published by Spoki).
     InvitationsResend,
-    /// 5 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 5 requests per 60 s (published by Spoki).
     InvitationsUpdateRole,
-    /// 10 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 10 requests per 60 s (published by Spoki).
     ListsCreate,
-    /// 5 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 5 requests per 60 s (published by Spoki).
     ListsDelete,
-    /// 5 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 5 requests per 60 s (published by Spoki).
     ListsGet,
-    /// 5 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 5 requests per 60 s (published by Spoki).
     ListsList,
-    /// 5 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 5 requests per 60 s (published by Spoki).
     ListsRemoveAllContacts,
-    /// 5 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 5 requests per 60 s (published by Spoki).
     ListsRemoveContacts,
-    /// 1 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 1 requests per 60 s (published by Spoki).
     ListsSyncContacts,
-    /// 120 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 120 requests per 60 s (published by Spoki).
     MediaCreate,
-    /// 60 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 60 requests per 60 s (published by Spoki).
     MediaDelete,
-    /// 120 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 120 requests per 60 s (published by Spoki).
     MediaUpdate,
-    /// 10 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 10 requests per 60 s (published by Spoki).
     RolesAddServiceUser,
-    /// 5 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 5 requests per 60 s (published by Spoki).
     RolesDelete,
-    /// 10 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 10 requests per 60 s (published by Spoki).
     RolesGeneratePrivateKey,
-    /// 5 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 5 requests per 60 s (published by Spoki).
     RolesGet,
-    /// 10 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 10 requests per 60 s (published by Spoki).
     RolesHasPrivateKey,
-    /// 10 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 10 requests per 60 s (published by Spoki).
     RolesUpdateRole,
-    /// 10 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 10 requests per 60 s (published by Spoki).
     TemplatesCreate,
-    /// 10 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 10 requests per 60 s (published by Spoki).
     TemplatesDelete,
-    /// 10 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 10 requests per 60 s (published by Spoki).
     TemplatesUpdate,
-    /// 120 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 120 requests per 60 s (published by Spoki).
     TicketsCreate,
-    /// 60 per 60 s (published): seed 002 (Composio Spoki toolkit descriptions)
+    /// 60 requests per 60 s (published by Spoki).
     TicketsDelete,
-    /// 30 per 60 s (observed): third-party client pacing: 2.1 s between external-webhooks calls, shared by the resource
+    /// 30 requests per 60 s (observed, not published).
     Webhooks,
 }
 
