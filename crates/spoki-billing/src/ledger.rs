@@ -553,10 +553,19 @@ impl Ledger {
         })
     }
 
-    /// Applies one event and says what it did to the bill.
+    /// Applies one event and says what it did to the bill. An event refused as out of order
+    /// leaves the ledger as it was: its customer is not added either.
     pub fn apply(&mut self, event: &Event) -> Result<Outcome, BillingError> {
+        self.check_order(event.at)?;
         let id = self.intern(event.customer)?;
         self.apply_to(id, event.at, event.message)
+    }
+
+    fn check_order(&self, at: Timestamp) -> Result<(), BillingError> {
+        match self.last_at {
+            Some(last) if at < last => Err(BillingError::OutOfOrder { at, last }),
+            _ => Ok(()),
+        }
     }
 
     /// Applies a message to an interned customer: the fast path for bulk replays.
@@ -569,11 +578,7 @@ impl Ledger {
         if customer.generation != self.generation {
             return Err(BillingError::StaleCustomerId);
         }
-        if let Some(last) = self.last_at
-            && at < last
-        {
-            return Err(BillingError::OutOfOrder { at, last });
-        }
+        self.check_order(at)?;
         self.last_at = Some(at);
         let state = &mut self.states[customer.slot as usize];
         let prices = self.rate_card.billed_prices(state.market);

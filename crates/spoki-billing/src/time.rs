@@ -33,6 +33,14 @@ impl TimestampError {
 }
 
 impl Timestamp {
+    /// The current time, from the system clock, to the second.
+    pub fn now() -> Self {
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        Timestamp::from_unix_seconds(seconds)
+    }
+
     /// The instant `seconds` after 1970-01-01T00:00:00Z.
     pub const fn from_unix_seconds(seconds: i64) -> Self {
         Self(seconds)

@@ -343,3 +343,68 @@ fn hostile_rate_cards_and_amounts_are_refused() {
     let max = spoki_billing::Money::from_micros(i64::MAX);
     assert_eq!(max + max, max, "sums saturate instead of wrapping");
 }
+
+#[test]
+fn a_message_at_exactly_24_hours_opens_a_new_conversation() {
+    let mut ledger = ledger(PricingModel::Conversation2024);
+    let first = apply(
+        &mut ledger,
+        "2024-07-15T10:00:00Z",
+        "+393331112222",
+        MARKETING,
+    );
+    assert_eq!(first.cost(), money("0.14"));
+    let just_before = apply(
+        &mut ledger,
+        "2024-07-16T09:59:59Z",
+        "+393331112222",
+        MARKETING,
+    );
+    assert!(just_before.cost().is_zero(), "joins the open conversation");
+    let at_24h = apply(
+        &mut ledger,
+        "2024-07-16T10:00:00Z",
+        "+393331112222",
+        MARKETING,
+    );
+    assert_eq!(
+        at_24h.cost(),
+        money("0.14"),
+        "the window is half-open: [start, start + 24 h)"
+    );
+}
+
+#[test]
+fn an_event_refused_as_out_of_order_leaves_no_trace() {
+    let mut ledger = ledger(PricingModel::Conversation2024);
+    apply(
+        &mut ledger,
+        "2024-07-15T10:00:00Z",
+        "+393331112222",
+        MARKETING,
+    );
+    let late = Event::new(
+        at("2024-07-15T09:00:00Z"),
+        customer("+491701234567"),
+        MARKETING,
+    );
+    assert!(matches!(
+        ledger.apply(&late),
+        Err(BillingError::OutOfOrder { .. })
+    ));
+    assert_eq!(
+        ledger.customer_count(),
+        1,
+        "the late event's customer was not added"
+    );
+}
+
+#[test]
+fn now_is_the_system_clock() {
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let now = Timestamp::now().unix_seconds();
+    assert!((before..=before + 2).contains(&now), "{now} vs {before}");
+}
