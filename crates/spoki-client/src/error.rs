@@ -232,7 +232,7 @@ impl ApiError {
                             .map(|mut m| match m.as_str() {
                                 Some(text) => text.to_owned(),
                                 None => {
-                                    redact(&mut m);
+                                    redact_credentials(&mut m);
                                     m.to_string()
                                 }
                             })
@@ -304,26 +304,28 @@ pub enum InputError {
 /// The largest body read for an error's fields or a decode error's snippet.
 pub(crate) const MAX_PARSED_ERROR_BYTES: usize = 64 * 1024;
 
-/// Replaces the values of credential-like fields, at any depth, with `[REDACTED]`.
-pub(crate) fn redact(value: &mut serde_json::Value) {
+/// Replaces the values of credential-like fields ([`is_credential_field`]), at any depth, with
+/// `[REDACTED]`: the one rule for keeping JSON that may carry credentials, here and in the
+/// local Spoki's request log.
+pub fn redact_credentials(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
             for (key, v) in map.iter_mut() {
                 if is_credential_field(key) {
                     *v = serde_json::Value::String("[REDACTED]".into());
                 } else {
-                    redact(v);
+                    redact_credentials(v);
                 }
             }
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_credentials),
         _ => {}
     }
 }
 
-/// Whether a JSON field name looks like it holds a credential, whose value must not be kept
-/// in errors.
-pub(crate) fn is_credential_field(name: &str) -> bool {
+/// Whether a JSON field (or header) name looks like it holds a credential, whose value must
+/// not be kept in errors or logs.
+pub fn is_credential_field(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     ["secret", "token", "key", "password"]
         .iter()

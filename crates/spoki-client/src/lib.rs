@@ -35,7 +35,7 @@ pub use client::{
     DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_USER_AGENT,
 };
 pub use embed::{EmbedPage, IframeUrl};
-pub use error::{ApiError, Error, InputError};
+pub use error::{ApiError, Error, InputError, is_credential_field, redact_credentials};
 pub use pagination::MAX_PAGES;
 #[cfg(feature = "reqwest")]
 pub use reqwest_transport::{DEFAULT_MAX_RESPONSE_BYTES, ReqwestTransport};

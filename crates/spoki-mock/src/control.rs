@@ -38,29 +38,18 @@ pub(crate) async fn handle(shared: &Arc<Shared>, method: &str, path: &str, body:
                 let account = inbound
                     .account
                     .unwrap_or(shared.world().state.fixtures.client_account_id);
-                let result = shared
-                    .world()
-                    .inbound(account, &inbound.phone, &inbound.text);
-                match result {
-                    Ok(data) => {
-                        shared.changed();
-                        shared.dispatch();
-                        Answer::ok(data)
-                    }
+                match shared.inbound(account, &inbound.phone, &inbound.text) {
+                    Ok(data) => Answer::ok(data),
                     Err(answer) => answer,
                 }
             }
             Err(e) => Answer::field("non_field_errors", e.to_string()),
         },
         ("POST", "faults") => match serde_json::from_slice::<FaultScript>(body) {
-            Ok(script) if crate::route::is_operation(&script.operation) => {
-                shared.add_fault(&script.operation, script.fault, script.times);
-                Answer::ok(json!({"operation": script.operation, "times": script.times}))
-            }
-            Ok(script) => Answer::field(
-                "operation",
-                format!("no operation is called {:?}", script.operation),
-            ),
+            Ok(script) => match shared.add_fault(&script.operation, script.fault, script.times) {
+                Ok(()) => Answer::ok(json!({"operation": script.operation, "times": script.times})),
+                Err(reason) => Answer::field("operation", reason),
+            },
             Err(e) => Answer::field("non_field_errors", e.to_string()),
         },
         ("DELETE", "faults") => {

@@ -57,6 +57,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use server::Shared;
 use spoki_billing::RateCard;
+use spoki_client::{is_credential_field, redact_credentials};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -140,11 +141,12 @@ impl ReceivedRequest {
         let headers = headers
             .iter()
             .map(|(name, value)| {
-                let value = if is_credential(name.as_str()) || name == http::header::AUTHORIZATION {
-                    REDACTED.to_owned()
-                } else {
-                    String::from_utf8_lossy(value.as_bytes()).into_owned()
-                };
+                let value =
+                    if is_credential_field(name.as_str()) || name == http::header::AUTHORIZATION {
+                        REDACTED.to_owned()
+                    } else {
+                        String::from_utf8_lossy(value.as_bytes()).into_owned()
+                    };
                 (name.as_str().to_owned(), value)
             })
             .collect();
@@ -153,7 +155,7 @@ impl ReceivedRequest {
         } else {
             match serde_json::from_slice::<Value>(body) {
                 Ok(mut json) => {
-                    redact(&mut json);
+                    redact_credentials(&mut json);
                     json
                 }
                 // Not JSON: it cannot be redacted field by field, so it is not kept.
@@ -169,36 +171,6 @@ impl ReceivedRequest {
             body,
             status: None,
         }
-    }
-}
-
-fn is_credential(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    [
-        "secret",
-        "private_key",
-        "token",
-        "api_key",
-        "api-key",
-        "password",
-    ]
-    .iter()
-    .any(|c| name.contains(c))
-}
-
-fn redact(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, field) in map.iter_mut() {
-                if is_credential(key) && !field.is_null() {
-                    *field = Value::String(REDACTED.into());
-                } else {
-                    redact(field);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(redact),
-        _ => {}
     }
 }
 
@@ -396,30 +368,25 @@ impl MockSpoki {
 
     /// A customer writes to `account_id`.
     pub fn inbound_to(&self, account_id: i64, phone: &str, text: &str) -> Result<(), MockError> {
-        let result = self.shared.world().inbound(account_id, phone, text);
-        match result {
-            Ok(_) => {
-                self.shared.changed();
-                self.shared.dispatch();
-                Ok(())
-            }
-            Err(answer) => Err(MockError(
-                answer
-                    .body
-                    .map(|b| b.to_string())
-                    .unwrap_or_else(|| answer.status.to_string()),
-            )),
-        }
+        self.shared
+            .inbound(account_id, phone, text)
+            .map(drop)
+            .map_err(|answer| {
+                MockError(
+                    answer
+                        .body
+                        .map(|b| b.to_string())
+                        .unwrap_or_else(|| answer.status.to_string()),
+                )
+            })
     }
 
     /// Scripts `fault` for the next `times` calls of `operation` (an operation id such as
     /// `messages_send_text`).
     pub fn fault(&self, operation: &str, fault: Fault, times: usize) -> Result<(), MockError> {
-        if !route::is_operation(operation) {
-            return Err(MockError(format!("no operation is called {operation:?}")));
-        }
-        self.shared.add_fault(operation, fault, times);
-        Ok(())
+        self.shared
+            .add_fault(operation, fault, times)
+            .map_err(MockError)
     }
 
     /// Forgets every scripted fault not yet used.

@@ -6,7 +6,7 @@ use crate::control;
 use crate::limits::Limiter;
 use crate::route;
 use crate::state::{Delivery, DeliveryAttempt, State};
-use crate::world::{Call, Notice, World, unix_now};
+use crate::world::{Call, Notice, World};
 use crate::{Fault, MockConfig, ReceivedRequest};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -15,6 +15,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
+use spoki_billing::Timestamp;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -78,10 +79,29 @@ impl Shared {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn add_fault(&self, operation: &str, fault: Fault, times: usize) {
+    /// Scripts `fault` for the next `times` calls of `operation`; an unknown operation id is
+    /// refused, with the reason.
+    pub fn add_fault(&self, operation: &str, fault: Fault, times: usize) -> Result<(), String> {
+        if !crate::route::is_operation(operation) {
+            return Err(format!("no operation is called {operation:?}"));
+        }
         let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
         let queue = faults.entry(operation.to_owned()).or_default();
         queue.extend(std::iter::repeat_n(fault, times));
+        Ok(())
+    }
+
+    /// A customer of `account` writes: the world records it, then it is saved and delivered.
+    pub fn inbound(
+        self: &Arc<Self>,
+        account: i64,
+        phone: &str,
+        text: &str,
+    ) -> Result<Value, Answer> {
+        let data = self.world().inbound(account, phone, text)?;
+        self.changed();
+        self.dispatch();
+        Ok(data)
     }
 
     pub fn clear_faults(&self) {
@@ -120,7 +140,7 @@ impl Shared {
                         "version": 2,
                         "event": &notice.event,
                         "event_uuid": uuid::Uuid::new_v4().to_string(),
-                        "timestamp": unix_now(),
+                        "timestamp": Timestamp::now().unix_seconds(),
                         "account_id": notice.account_id,
                         "data": notice.data,
                     })
@@ -161,7 +181,7 @@ impl Shared {
                 tokio::time::sleep(backoff).await;
                 backoff = backoff.saturating_mul(2);
             }
-            let at = unix_now();
+            let at = Timestamp::now().unix_seconds();
             let signature = spoki_client::webhook::sign(
                 &spoki_models::Secret::new(secret.as_str()),
                 at,

@@ -10,8 +10,7 @@ use crate::route::{Matched, Reply};
 use crate::state::{Account, SentMessage, ServiceUser, State};
 use serde_json::{Map, Value, json};
 use spoki_billing::{
-    Customer, Event, FreeFormStatus, Ledger, Message, Outcome, PricingModel, RateCard,
-    TemplateCategory, Timestamp,
+    Customer, Event, Ledger, Message, Outcome, PricingModel, RateCard, TemplateCategory, Timestamp,
 };
 use spoki_models::operation::{AuthKind, Method, Operation};
 use std::collections::HashMap;
@@ -114,7 +113,7 @@ impl World {
 
     /// Now, in Unix seconds, never earlier than an event already billed.
     fn now(&mut self) -> i64 {
-        self.clock = self.clock.max(unix_now());
+        self.clock = self.clock.max(Timestamp::now().unix_seconds());
         self.clock
     }
 
@@ -363,7 +362,8 @@ impl World {
 
     /// Today's usage of an account, counted from the messages it sent.
     fn report(&self, id: i64) -> Value {
-        let day_start = unix_now() - unix_now().rem_euclid(86_400);
+        let now = Timestamp::now().unix_seconds();
+        let day_start = now - now.rem_euclid(86_400);
         let today: Vec<&SentMessage> = self
             .state
             .messages
@@ -568,22 +568,7 @@ impl World {
                 Err(answer) => answer,
             };
         }
-        let customer = match Customer::parse(&phone) {
-            Ok(c) => c,
-            Err(e) => return Answer::field("phone", e.to_string()),
-        };
-        let at = self.now();
-        if let FreeFormStatus::Closed { reason } = self
-            .ledger(account)
-            .free_form_status(customer, Timestamp::from_unix_seconds(at))
-        {
-            return Answer::error(
-                400,
-                "Outside the customer service window",
-                reason.to_string(),
-                "whatsapp::131047",
-            );
-        }
+        // Whether free-form may go out now is the ledger's to say, in `record_send`.
         let kind = match body["content_type"].as_str() {
             Some("Text") | None => "text",
             Some("Image" | "Document" | "Video" | "Audio") => "media",
@@ -655,14 +640,17 @@ impl World {
             cost: 0,
             at,
         };
-        let refused = if let Outcome::Rejected { reason } = outcome {
-            Some(Answer::error(
+        if let Outcome::Rejected { reason } = outcome {
+            // Only free-form meets a closed window, and only direct sends are free-form: the
+            // send is refused outright and leaves no record.
+            return Err(Answer::error(
                 400,
                 "Outside the customer service window",
                 reason.to_string(),
                 "whatsapp::131047",
-            ))
-        } else if cost > credit {
+            ));
+        }
+        let refused = if cost > credit {
             Some(Answer::no_credit(format!(
                 "This message costs {} EUR and the account has {} EUR of credit left.",
                 outcome.cost(),
@@ -1092,12 +1080,6 @@ fn chat_uuid(contact: &Value) -> Value {
         .as_str()
         .and_then(|link| link.trim_end_matches('/').rsplit('/').next())
         .map_or(Value::Null, |uuid| json!(uuid))
-}
-
-pub(crate) fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn rfc3339(unix: i64) -> String {

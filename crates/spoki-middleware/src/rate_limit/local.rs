@@ -81,14 +81,15 @@ impl LocalStore {
         }
     }
 
-    /// The synchronous decision, for stores that fall back to this one.
-    pub(crate) fn decide(&self, budget: Budget, quota: ClassQuota) -> Option<Duration> {
+    /// The synchronous decision, for stores that fall back to this one. Governor only takes
+    /// free slots, so this store never reserves.
+    pub(crate) fn decide(&self, budget: Budget, quota: ClassQuota) -> Slot {
         if let Some(wait) = self.pause_left(budget, Instant::now()) {
-            return Some(wait);
+            return Slot::Wait(wait);
         }
         match self.limiter(quota).check_key(&budget) {
-            Ok(()) => None,
-            Err(not_until) => Some(not_until.wait_time_from(self.clock.now())),
+            Ok(()) => Slot::Now,
+            Err(not_until) => Slot::Wait(not_until.wait_time_from(self.clock.now())),
         }
     }
 
@@ -106,14 +107,13 @@ impl LocalStore {
 
 #[async_trait]
 impl LimitStore for LocalStore {
-    /// Governor only takes free slots, so this store never reserves.
     async fn acquire(
         &self,
         budget: Budget,
         quota: ClassQuota,
         _reserve: bool,
     ) -> Result<Slot, TransportError> {
-        Ok(self.decide(budget, quota).map_or(Slot::Now, Slot::Wait))
+        Ok(self.decide(budget, quota))
     }
 
     async fn pause(&self, budget: Budget, wait: Duration) {

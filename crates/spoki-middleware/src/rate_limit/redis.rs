@@ -201,10 +201,7 @@ impl RedisStore {
             Fallback::Local { workers } => {
                 let share = (quota.requests() / workers.max(1)).max(1);
                 let quota = ClassQuota::new(share, quota.period());
-                Ok(self
-                    .local
-                    .decide(budget, quota)
-                    .map_or(Slot::Now, Slot::Wait))
+                Ok(self.local.decide(budget, quota))
             }
             Fallback::FailFast => Err(TransportError::new(TransportErrorKind::Throttled)
                 .with_retry_after(self.probe_interval)),
