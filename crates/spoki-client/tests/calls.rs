@@ -637,11 +637,8 @@ fn a_bad_phone_converts_into_the_client_error() {
 #[tokio::test]
 async fn redirects_are_not_followed() {
     let spoki = spoki_mock::MockSpoki::start().await;
-    let redirect = spoki_mock::Fault::Status {
-        status: 307,
-        body: None,
-        headers: [("location".to_owned(), "http://127.0.0.2:1/steal".to_owned())].into(),
-    };
+    let redirect =
+        spoki_mock::Fault::answer(307, None).header("location", "http://127.0.0.2:1/steal");
     spoki.fault("accounts_get", redirect, 1).unwrap();
     let f = spoki.fixtures();
     let client = Client::builder()

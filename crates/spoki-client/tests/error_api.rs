@@ -118,11 +118,7 @@ async fn a_page_with_one_bad_item_yields_the_good_items_and_one_typed_error() {
             {"id": 3, "phone": "+393331234569"}
         ]
     });
-    let answer = spoki_mock::Fault::Status {
-        status: 200,
-        body: Some(page),
-        headers: Default::default(),
-    };
+    let answer = spoki_mock::Fault::answer(200, page);
     spoki.fault("contacts_list", answer, 2).unwrap();
     let client = Client::builder()
         .base_url(spoki.url())

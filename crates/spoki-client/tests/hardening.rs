@@ -164,11 +164,7 @@ async fn a_huge_answer_is_dropped_as_it_streams_in() {
         spoki
             .fault(
                 "accounts_get",
-                spoki_mock::Fault::Status {
-                    status,
-                    body: Some(serde_json::json!({ "detail": huge })),
-                    headers: Default::default(),
-                },
+                spoki_mock::Fault::answer(status, serde_json::json!({ "detail": huge })),
                 1,
             )
             .unwrap();
@@ -210,15 +206,7 @@ async fn credentials_in_a_bad_answer_never_reach_the_error_text() {
         (400, serde_json::json!({"detail": "bad", "token": planted})),
     ] {
         spoki
-            .fault(
-                "accounts_get",
-                spoki_mock::Fault::Status {
-                    status,
-                    body: Some(body),
-                    headers: Default::default(),
-                },
-                1,
-            )
+            .fault("accounts_get", spoki_mock::Fault::answer(status, body), 1)
             .unwrap();
         let err = client.accounts().get(101).await.unwrap_err();
         for text in [err.to_string(), format!("{err:?}")] {
@@ -239,11 +227,7 @@ async fn the_debug_of_an_error_names_the_operation_without_dumping_the_table() {
     spoki
         .fault(
             "contacts_get",
-            spoki_mock::Fault::Status {
-                status: 200,
-                body: Some(serde_json::json!({"id": "not a number"})),
-                headers: Default::default(),
-            },
+            spoki_mock::Fault::answer(200, serde_json::json!({"id": "not a number"})),
             1,
         )
         .unwrap();

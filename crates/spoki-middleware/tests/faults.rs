@@ -117,11 +117,7 @@ async fn settle() {
 }
 
 fn retry_after(seconds: &str) -> Fault {
-    Fault::Status {
-        status: 429,
-        body: None,
-        headers: [("retry-after".to_owned(), seconds.to_owned())].into(),
-    }
+    Fault::answer(429, None).header("retry-after", seconds)
 }
 
 #[tokio::test]

@@ -314,11 +314,7 @@ async fn a_429_pauses_the_class_for_every_worker() {
         .await
         .unwrap();
     let f = mock.fixtures();
-    let retry_after = Fault::Status {
-        status: 429,
-        body: None,
-        headers: [("retry-after".to_owned(), "2".to_owned())].into(),
-    };
+    let retry_after = Fault::answer(429, None).header("retry-after", "2");
     mock.fault("accounts_get", retry_after, 1).unwrap();
     let plain = |store: RedisStore| {
         let config = RateLimitConfig::default().store(store.prefix("t3"));

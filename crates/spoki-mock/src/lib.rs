@@ -97,13 +97,29 @@ pub enum Fault {
 impl Fault {
     /// Answer `status` with Spoki's error body.
     pub fn status(status: u16) -> Fault {
+        Fault::answer(
+            status,
+            serde_json::json!({
+                "title": "Scripted fault", "detail": "injected by spoki-mock", "code": "spoki::mock"
+            }),
+        )
+    }
+
+    /// Answer `status` with this JSON body (`None` for an empty one).
+    pub fn answer(status: u16, body: impl Into<Option<Value>>) -> Fault {
         Fault::Status {
             status,
-            body: Some(serde_json::json!({
-                "title": "Scripted fault", "detail": "injected by spoki-mock", "code": "spoki::mock"
-            })),
+            body: body.into(),
             headers: BTreeMap::new(),
         }
+    }
+
+    /// Adds a header to a scripted answer; other faults are left as they are.
+    pub fn header(mut self, name: &str, value: &str) -> Fault {
+        if let Fault::Status { headers, .. } = &mut self {
+            headers.insert(name.to_owned(), value.to_owned());
+        }
+        self
     }
 }
 
