@@ -50,8 +50,9 @@ mod state;
 mod world;
 
 pub use limits::RateLimits;
+pub use spoki_client::MAX_CONTACTS_PER_SYNC;
 pub use state::{Delivery, DeliveryAttempt, Fixtures, SentMessage};
-pub use world::{DEFAULT_RATE_CARD, MAX_CONTACTS_PER_SYNC};
+pub use world::DEFAULT_RATE_CARD;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

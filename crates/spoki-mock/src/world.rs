@@ -12,11 +12,9 @@ use serde_json::{Map, Value, json};
 use spoki_billing::{
     Customer, Event, Ledger, Message, Outcome, PricingModel, RateCard, TemplateCategory, Timestamp,
 };
+use spoki_client::MAX_CONTACTS_PER_SYNC;
 use spoki_models::operation::{AuthKind, Method, Operation};
 use std::collections::HashMap;
-
-/// The most contacts one sync request may carry, as Spoki documents.
-pub const MAX_CONTACTS_PER_SYNC: usize = 500;
 
 /// The rate card the mock bills with unless told otherwise: EUR prices per conversation
 /// category for a few markets, Italy being the business's own.
@@ -961,7 +959,7 @@ fn extra_checks(op: &Operation, body: Option<&Value>) -> Result<(), Answer> {
     }
     for field in ["secret", "private_key", "email"] {
         if let Some(text) = body.get(field).and_then(Value::as_str)
-            && text.trim().is_empty()
+            && spoki_models::is_blank(text)
         {
             return Err(Answer::field(field, "This field may not be blank."));
         }
