@@ -1,5 +1,6 @@
 //! The spoki-rs build tasks: reading the endpoint spec and generating code from it.
 
+pub mod cli;
 pub mod client;
 pub mod mock;
 pub mod models;
@@ -57,6 +58,10 @@ pub fn generate(root: &Path) -> Result<Vec<(PathBuf, String)>, Box<dyn Error>> {
         (
             PathBuf::from("crates/spoki-mock/tests/every_operation.rs"),
             mock::conformance_test(&spec),
+        ),
+        (
+            PathBuf::from("crates/spoki-cli/src/api/generated.rs"),
+            cli::commands(&spec),
         ),
     ];
     files

@@ -1,0 +1,318 @@
+//! Turning a table entry into a subcommand, and its arguments into one call.
+
+use super::table::{Body, Kind, OpCommand, Param};
+use crate::error::{CliError, Result};
+use crate::output::Output;
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use serde_json::{Map, Value};
+use spoki_client::Client;
+use std::collections::HashSet;
+
+/// Flags the command line already uses, which a body or query field must not take.
+const RESERVED: &[&str] = &[
+    "api-key",
+    "base-url",
+    "profile",
+    "config",
+    "mock",
+    "json",
+    "reveal-secrets",
+    "no-pacing",
+    "data",
+    "limit",
+    "help",
+    "version",
+];
+
+/// The most pages a list follows, whatever `next` says: a server that never stops must not
+/// keep the command running forever.
+pub const MAX_PAGES: u32 = 10_000;
+
+fn kebab(name: &str) -> String {
+    name.replace('_', "-")
+}
+
+fn value_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Text => "TEXT",
+        Kind::Integer => "INT",
+        Kind::Number => "NUMBER",
+        Kind::Bool => "true|false",
+        Kind::Json => "JSON",
+    }
+}
+
+// Argument ids carry where the value goes, so a query and a body field may share a name.
+fn path_id(p: &Param) -> String {
+    format!("path.{}", p.name)
+}
+fn query_id(p: &Param) -> String {
+    format!("query.{}", p.name)
+}
+fn body_id(p: &Param) -> String {
+    format!("body.{}", p.name)
+}
+
+/// The flag for a field: its kebab name, or `--body-NAME` / `--query-NAME` where that is taken.
+fn flag(p: &Param, prefix: &str, taken: &mut HashSet<String>) -> String {
+    let plain = kebab(p.name);
+    let name = if RESERVED.contains(&plain.as_str()) || taken.contains(&plain) {
+        format!("{prefix}-{plain}")
+    } else {
+        plain
+    };
+    taken.insert(name.clone());
+    name
+}
+
+/// The subcommand of one operation.
+pub fn command(op: &'static OpCommand) -> Command {
+    let o = op.operation;
+    let mut about = format!("{}  [{} {}]", op.about, o.method.as_str(), o.path);
+    if !o.idempotent {
+        about.push_str("\n\nNot idempotent: never retried once it may have reached Spoki.");
+    }
+    let mut cmd = Command::new(op.name)
+        .about(op.about)
+        .long_about(about)
+        .args(op.path_params.iter().map(|p| {
+            Arg::new(path_id(p))
+                .value_name(p.name.to_ascii_uppercase())
+                .required(true)
+                .help(format!("Path parameter `{}`", p.name))
+        }));
+    let mut taken = HashSet::new();
+    for q in op.query {
+        let name = flag(q, "query", &mut taken);
+        cmd = cmd.arg(
+            Arg::new(query_id(q))
+                .long(name)
+                .value_name(value_name(q.kind))
+                .help(format!("Query parameter `{}`", q.name)),
+        );
+    }
+    if let Body::Object { fields, .. } = &op.body {
+        for f in *fields {
+            let name = flag(f, "body", &mut taken);
+            let need = if f.required { " (required)" } else { "" };
+            cmd = cmd.arg(
+                Arg::new(body_id(f))
+                    .long(name)
+                    .value_name(value_name(f.kind))
+                    .help(format!("Body field `{}`{need}", f.name)),
+            );
+        }
+    }
+    if matches!(op.body, Body::Object { .. } | Body::Array { .. }) {
+        cmd = cmd.arg(
+            Arg::new("data").long("data").value_name("JSON|@FILE").help(
+                "The body as JSON text, or @FILE to read it from a file (@- for stdin); \
+                 field flags override its fields",
+            ),
+        );
+    }
+    if op.pages {
+        cmd = cmd.arg(
+            Arg::new("limit")
+                .long("limit")
+                .value_name("N")
+                .value_parser(clap::value_parser!(u64))
+                .action(ArgAction::Set)
+                .help("Stop after N items [default: every page]"),
+        );
+    }
+    cmd
+}
+
+fn parse(kind: Kind, flag: &str, text: &str) -> Result<Value> {
+    let bad = |what: &str| CliError::Usage(format!("{flag}: expected {what}"));
+    Ok(match kind {
+        Kind::Text => Value::String(text.to_owned()),
+        Kind::Integer => Value::from(text.parse::<i64>().map_err(|_| bad("an integer"))?),
+        Kind::Number => {
+            let n: f64 = text.parse().map_err(|_| bad("a number"))?;
+            serde_json::Number::from_f64(n)
+                .map(Value::Number)
+                .ok_or_else(|| bad("a finite number"))?
+        }
+        Kind::Bool => Value::Bool(text.parse().map_err(|_| bad("true or false"))?),
+        Kind::Json => serde_json::from_str(text).map_err(|_| bad("JSON"))?,
+    })
+}
+
+/// The text of `--data`: inline JSON, `@FILE` or `@-` for stdin.
+pub fn read_data(arg: &str) -> Result<Value> {
+    let text = match arg.strip_prefix('@') {
+        Some("-") => std::io::read_to_string(std::io::stdin()).map_err(CliError::io("stdin"))?,
+        Some(path) => std::fs::read_to_string(path).map_err(CliError::io(path))?,
+        None => arg.to_owned(),
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        CliError::Usage(format!(
+            "--data is not JSON: {}",
+            spoki_client::models::without_quoted_values(&e.to_string())
+        ))
+    })
+}
+
+/// A call ready to send: everything checked.
+#[derive(Debug)]
+pub struct Prepared {
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Value>,
+}
+
+/// Checks the arguments and builds the call, before anything is sent.
+pub fn prepare(op: &'static OpCommand, m: &ArgMatches) -> Result<Prepared> {
+    let mut path = op.operation.path.to_owned();
+    for p in op.path_params {
+        let text = m.get_one::<String>(&path_id(p)).expect("required");
+        let value = match parse(p.kind, p.name, text)? {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        if matches!(value.as_str(), "" | "." | "..") || value.contains('/') {
+            return Err(CliError::Usage(format!(
+                "{}: {value:?} is not a valid path parameter",
+                p.name
+            )));
+        }
+        path = path.replace(&format!("{{{}}}", p.name), &encode_segment(&value));
+    }
+    let mut query = Vec::new();
+    for q in op.query {
+        if let Some(text) = m.get_one::<String>(&query_id(q)) {
+            let value = match parse(q.kind, q.name, text)? {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            query.push((q.name.to_owned(), value));
+        }
+    }
+    let data = m
+        .try_get_one::<String>("data")
+        .ok()
+        .flatten()
+        .map(|d| read_data(d))
+        .transpose()?;
+    let body = match &op.body {
+        Body::None => None,
+        Body::Fixed(build) => Some(build()),
+        Body::Array { check } => {
+            let body = data.ok_or_else(|| {
+                CliError::Usage("this call takes a JSON array: give it with --data".into())
+            })?;
+            check(&body).map_err(|e| CliError::Usage(format!("the body does not fit: {e}")))?;
+            Some(body)
+        }
+        Body::Object {
+            fields,
+            constants,
+            check,
+        } => {
+            let mut body = match data {
+                None => Map::new(),
+                Some(Value::Object(map)) => map,
+                Some(_) => return Err(CliError::Usage("--data must be a JSON object".into())),
+            };
+            for (name, json) in *constants {
+                body.insert(
+                    (*name).to_owned(),
+                    serde_json::from_str(json).expect("constants are JSON"),
+                );
+            }
+            for f in *fields {
+                if let Some(text) = m.get_one::<String>(&body_id(f)) {
+                    body.insert(f.name.to_owned(), parse(f.kind, f.name, text)?);
+                } else if f.required && !body.contains_key(f.name) {
+                    return Err(CliError::Usage(format!(
+                        "missing `{}`: give --{} or put it in --data",
+                        f.name,
+                        kebab(f.name)
+                    )));
+                }
+            }
+            let body = Value::Object(body);
+            check(&body).map_err(|e| CliError::Usage(format!("the body does not fit: {e}")))?;
+            Some(body)
+        }
+    };
+    Ok(Prepared { path, query, body })
+}
+
+fn encode_segment(value: &str) -> String {
+    url_encode(value)
+}
+
+// Percent-encodes everything but unreserved characters, as a path segment needs.
+fn url_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Runs the operation and prints its answer.
+pub async fn run(
+    op: &'static OpCommand,
+    m: &ArgMatches,
+    client: &Client,
+    out: Output,
+) -> Result<()> {
+    let call = prepare(op, m)?;
+    if !op.pages {
+        let answer = send(op, client, &call, None).await?;
+        out.value(&answer);
+        return Ok(());
+    }
+    let limit = m.get_one::<u64>("limit").copied();
+    let mut items = Vec::new();
+    for page in 1..=MAX_PAGES {
+        if limit.is_some_and(|l| items.len() as u64 >= l) {
+            break;
+        }
+        let answer = send(op, client, &call, Some(page)).await?;
+        let results = answer
+            .get("results")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let last = results.is_empty() || answer.get("next").is_none_or(Value::is_null);
+        items.extend(results);
+        if last {
+            break;
+        }
+    }
+    if let Some(limit) = limit {
+        items.truncate(limit as usize);
+    }
+    out.value(&Value::Array(items));
+    Ok(())
+}
+
+async fn send(
+    op: &'static OpCommand,
+    client: &Client,
+    call: &Prepared,
+    page: Option<u32>,
+) -> Result<Value> {
+    let page = page.map(|p| p.to_string());
+    let mut query: Vec<(&str, &str)> = call
+        .query
+        .iter()
+        .filter(|(k, _)| page.is_none() || k != "page")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    if let Some(page) = &page {
+        query.push(("page", page));
+    }
+    Ok(client
+        .call_raw(op.operation, &call.path, &query, call.body.as_ref())
+        .await?)
+}

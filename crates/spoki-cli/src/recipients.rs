@@ -1,0 +1,192 @@
+//! Contact CSV files: a header row `phone,first_name,last_name,email` (only `phone` is
+//! required) plus any custom field columns. Every row is checked before anything is sent.
+
+use crate::error::{CliError, Result};
+use spoki_client::models::{AutomationContact, ContactSync, Phone};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+const STANDARD: [&str; 4] = ["phone", "first_name", "last_name", "email"];
+
+/// One valid row.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    /// Line of the file it came from (the header is line 1).
+    pub line: u64,
+    pub phone: Phone,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub custom_fields: BTreeMap<String, String>,
+}
+
+/// A row refused, with why.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    pub line: u64,
+    pub reason: String,
+    pub fields: Vec<String>,
+}
+
+/// A checked file.
+#[derive(Debug)]
+pub struct Recipients {
+    pub header: Vec<String>,
+    pub valid: Vec<Recipient>,
+    pub rejected: Vec<Rejected>,
+}
+
+impl Recipient {
+    pub fn to_contact_sync(&self) -> ContactSync {
+        let mut c = ContactSync::new(self.phone.clone());
+        c.first_name = self.first_name.clone();
+        c.last_name = self.last_name.clone();
+        c.email = self.email.clone();
+        c.custom_fields = self.custom_fields.clone();
+        c
+    }
+
+    pub fn to_automation_contact(&self) -> AutomationContact {
+        let mut c = AutomationContact::new(self.phone.clone());
+        c.first_name = self.first_name.clone();
+        c.last_name = self.last_name.clone();
+        c.email = self.email.clone();
+        c.custom_fields = self.custom_fields.clone();
+        c
+    }
+}
+
+fn non_empty(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+fn check_email(email: &str) -> std::result::Result<(), String> {
+    let (local, domain) = email
+        .split_once('@')
+        .ok_or_else(|| "email has no @".to_owned())?;
+    if local.is_empty() || !domain.contains('.') || email.chars().any(char::is_whitespace) {
+        return Err("email is not an address".into());
+    }
+    Ok(())
+}
+
+/// Reads and checks a CSV file. Fails only when the file itself is unusable (unreadable, no
+/// `phone` column); bad rows are returned in `rejected`.
+pub fn read(path: &Path) -> Result<Recipients> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| csv_error(path, e))?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| csv_error(path, e))?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let column = |name: &str| header.iter().position(|h| h == name);
+    let phone_at = column("phone").ok_or_else(|| {
+        CliError::Usage(format!(
+            "{}: the header row has no `phone` column (expected phone,first_name,last_name,email,…)",
+            path.display()
+        ))
+    })?;
+    let (first_at, last_at, email_at) =
+        (column("first_name"), column("last_name"), column("email"));
+    let custom: Vec<(usize, &String)> = header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| !STANDARD.contains(&h.as_str()) && !h.is_empty())
+        .collect();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut valid = Vec::new();
+    let mut rejected = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| csv_error(path, e))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let fields: Vec<String> = record.iter().map(str::to_owned).collect();
+        let get = |at: Option<usize>| at.and_then(|i| record.get(i)).and_then(non_empty);
+        let mut reject = |reason: String| {
+            rejected.push(Rejected {
+                line,
+                reason,
+                fields: fields.clone(),
+            })
+        };
+        if record.len() != header.len() {
+            reject(format!(
+                "{} fields where the header has {}",
+                record.len(),
+                header.len()
+            ));
+            continue;
+        }
+        let phone = match Phone::parse(record.get(phone_at).unwrap_or("").trim()) {
+            Ok(phone) => phone,
+            Err(e) => {
+                reject(format!("phone: {e}"));
+                continue;
+            }
+        };
+        let email = get(email_at);
+        if let Some(Err(e)) = email.as_deref().map(check_email) {
+            reject(e);
+            continue;
+        }
+        if let Some(first) = seen.get(phone.as_str()) {
+            reject(format!("phone already on line {first}"));
+            continue;
+        }
+        seen.insert(phone.as_str().to_owned(), line);
+        valid.push(Recipient {
+            line,
+            phone,
+            first_name: get(first_at),
+            last_name: get(last_at),
+            email,
+            custom_fields: custom
+                .iter()
+                .filter_map(|(i, name)| {
+                    record
+                        .get(*i)
+                        .and_then(non_empty)
+                        .map(|v| ((*name).clone(), v))
+                })
+                .collect(),
+        });
+    }
+    Ok(Recipients {
+        header,
+        valid,
+        rejected,
+    })
+}
+
+fn csv_error(path: &Path, e: csv::Error) -> CliError {
+    CliError::Usage(format!("{}: {e}", path.display()))
+}
+
+impl Recipients {
+    /// Writes the refused rows, each with its line number and reason, to `path` (removing a
+    /// stale file when every row is fine).
+    pub fn write_rejects(&self, path: &Path) -> Result<()> {
+        if self.rejected.is_empty() {
+            return match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CliError::io(path)(e)),
+                _ => Ok(()),
+            };
+        }
+        let mut writer = csv::Writer::from_path(path).map_err(|e| csv_error(path, e))?;
+        let mut header = vec!["line".to_owned(), "reason".to_owned()];
+        header.extend(self.header.iter().cloned());
+        writer
+            .write_record(&header)
+            .map_err(|e| csv_error(path, e))?;
+        for r in &self.rejected {
+            let mut row = vec![r.line.to_string(), r.reason.clone()];
+            row.extend(r.fields.iter().cloned());
+            writer.write_record(&row).map_err(|e| csv_error(path, e))?;
+        }
+        writer.flush().map_err(CliError::io(path))
+    }
+}

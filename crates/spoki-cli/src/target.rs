@@ -1,0 +1,128 @@
+//! Where a command sends its calls: an API key and an origin from the flags, the environment
+//! or a profile, or the embedded local Spoki with `--mock`.
+
+use crate::config::{self, Config, DEFAULT_PROFILE};
+use crate::error::{CliError, Result};
+use clap::Args;
+use secrecy::{ExposeSecret, SecretString};
+use spoki_client::{Client, ReqwestTransport};
+use spoki_middleware::{RateLimited, Retrying};
+use spoki_mock::{Fixtures, MockSpoki};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Options every command accepts.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// API key of the account or agency to act as.
+    #[arg(
+        long,
+        global = true,
+        env = "SPOKI_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<SecretString>,
+    /// API origin [default: the profile's, else https://api.spoki.com].
+    #[arg(long, global = true, env = "SPOKI_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Profile of the config file to take the key and origin from [default: `default`].
+    #[arg(long, global = true, env = "SPOKI_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Config file [default: spoki/config.toml in the platform's config directory].
+    #[arg(long, global = true, env = "SPOKI_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Run against a local Spoki started in this process, with its demo agency.
+    #[arg(long, global = true)]
+    pub mock: bool,
+    /// Print machine-readable JSON on stdout instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Show credentials that answers carry (a new webhook's secret, a private key) instead of
+    /// masking them.
+    #[arg(long, global = true)]
+    pub reveal_secrets: bool,
+    /// Do not pace calls to Spoki's published rate limits (for a server that paces itself,
+    /// such as `spoki mock --no-rate-limits`); answers of 429 are still waited out.
+    #[arg(long, global = true)]
+    pub no_pacing: bool,
+}
+
+/// A configured client, and the local Spoki it talks to when `--mock` is given.
+pub struct Target {
+    pub client: Client,
+    /// The demo credentials of the embedded local Spoki, with `--mock`.
+    pub fixtures: Option<Fixtures>,
+    // Kept alive for as long as the command runs.
+    _mock: Option<MockSpoki>,
+}
+
+impl Global {
+    /// The key and origin to use, in order: flags and environment, then the profile.
+    fn resolve(&self) -> Result<(Option<SecretString>, Option<String>)> {
+        let path = config::path(self.config.as_deref())?;
+        let mut file = Config::load(&path)?;
+        let name = self.profile.as_deref().unwrap_or(DEFAULT_PROFILE);
+        let profile = file.profiles.remove(name);
+        if profile.is_none() && self.profile.is_some() {
+            return Err(CliError::Usage(format!(
+                "no profile {name:?} in {} (add it with `spoki config set {name}`)",
+                path.display()
+            )));
+        }
+        let profile = profile.unwrap_or_default();
+        Ok((
+            self.api_key.clone().or(profile.api_key),
+            self.base_url.clone().or(profile.base_url),
+        ))
+    }
+
+    /// Connects: starts the local Spoki first with `--mock`.
+    pub async fn connect(&self) -> Result<Target> {
+        let (mut key, mut base_url) = if self.mock {
+            (self.api_key.clone(), None)
+        } else {
+            self.resolve()?
+        };
+        let mut mock = None;
+        let mut fixtures = None;
+        if self.mock {
+            let local = MockSpoki::start().await;
+            let f = local.fixtures();
+            base_url = Some(local.url().to_owned());
+            key = key.or_else(|| Some(f.agency_api_key.clone().into()));
+            fixtures = Some(f);
+            mock = Some(local);
+        }
+        let client = self.client(key.as_ref(), base_url.as_deref())?;
+        Ok(Target {
+            client,
+            fixtures,
+            _mock: mock,
+        })
+    }
+
+    /// A client with the given key, through the retry layer and, unless `--no-pacing`, the
+    /// rate-limit layer.
+    pub fn client(&self, key: Option<&SecretString>, base_url: Option<&str>) -> Result<Client> {
+        let transport = ReqwestTransport::new(
+            Duration::from_secs(5),
+            Duration::from_secs(30),
+            concat!("spoki-cli/", env!("CARGO_PKG_VERSION")),
+        )
+        .map_err(|e| CliError::Failed(format!("cannot set up HTTP: {e}")))?;
+        let mut builder = Client::builder();
+        builder = if self.no_pacing {
+            builder.transport(Retrying::new(transport))
+        } else {
+            builder.transport(Retrying::new(RateLimited::new(transport)))
+        };
+        if let Some(key) = key {
+            builder = builder.api_key(key.expose_secret());
+        }
+        if let Some(url) = base_url {
+            builder = builder.base_url(url);
+        }
+        Ok(builder.build()?)
+    }
+}

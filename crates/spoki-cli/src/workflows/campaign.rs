@@ -1,0 +1,235 @@
+//! `spoki campaign estimate` and `spoki campaign run`: what a template campaign costs against
+//! the account's credit, and the automation started for every recipient, resumably.
+
+use super::billing::{Category, Pricing, estimate};
+use super::bulk::{BulkArgs, finish};
+use crate::error::{CliError, Result};
+use crate::journal::{self, Header, Journal};
+use crate::output::{Output, table};
+use crate::recipients::{self, Recipients};
+use crate::target::{Global, Target};
+use clap::{Args, Subcommand};
+use serde_json::json;
+use spoki_billing::{CampaignEstimate, Money};
+use spoki_client::MAX_CONTACTS_PER_SYNC;
+use spoki_client::models::{AutomationStartBulk, Secret};
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum CampaignCommand {
+    /// What the campaign costs, in money and conversations, against the account's credit.
+    Estimate(EstimateArgs),
+    /// Check the credit, then start the automation for every recipient in chunks of 500,
+    /// resuming where a stopped run left off.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct Plan {
+    /// CSV of recipients: phone,first_name,last_name,email and custom field columns.
+    #[arg(long, value_name = "FILE")]
+    pub recipients: PathBuf,
+    /// The template's category.
+    #[arg(long, value_enum, default_value = "marketing")]
+    pub category: Category,
+    /// The account that pays [default with --mock: the demo client account].
+    #[arg(long, value_name = "ID")]
+    pub account: Option<i64>,
+    #[command(flatten)]
+    pub pricing: Pricing,
+}
+
+#[derive(Debug, Args)]
+pub struct EstimateArgs {
+    #[command(flatten)]
+    pub plan: Plan,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub plan: Plan,
+    /// The automation's uuid [default with --mock: the demo automation].
+    #[arg(long, value_name = "UUID")]
+    pub automation: Option<String>,
+    /// Environment variable holding the automation's secret [with --mock: the demo's].
+    #[arg(long, value_name = "VAR")]
+    pub secret_env: Option<String>,
+    /// Start even when the credit does not cover the estimate.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub bulk: BulkArgs,
+}
+
+/// The estimate beside what the account has.
+pub struct Coverage {
+    pub estimate: CampaignEstimate,
+    pub currency: String,
+    pub credit: Option<Money>,
+    pub available_conversations: Option<u64>,
+}
+
+impl Coverage {
+    /// Whether the credit covers the cost, in money and in conversations. Unknown counts as
+    /// not covered.
+    pub fn covered(&self) -> bool {
+        self.money_covered() == Some(true)
+            && self
+                .available_conversations
+                .is_some_and(|a| self.estimate.fits_within(a))
+    }
+
+    fn money_covered(&self) -> Option<bool> {
+        self.credit.map(|c| self.estimate.total_cost <= c)
+    }
+
+    fn print(&self, out: Output) {
+        let e = &self.estimate;
+        out.summary(json!({
+            "recipients": e.recipients,
+            "paid_conversations": e.new_paid_conversations,
+            "free_sends": e.free_sends,
+            "total_cost": e.total_cost.to_string(),
+            "currency": self.currency,
+            "credit": self.credit.map(|c| c.to_string()),
+            "available_conversations": self.available_conversations,
+            "covered": self.covered(),
+        }));
+        let yes_no = |v: Option<bool>| match v {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "unknown",
+        };
+        let mut t = table(&["", "campaign", "account", "covered"]);
+        t.add_row(vec![
+            "money".to_owned(),
+            format!("{} {}", e.total_cost, self.currency),
+            self.credit
+                .map(|c| format!("{c} {}", self.currency))
+                .unwrap_or_else(|| "unknown".into()),
+            yes_no(self.money_covered()).to_owned(),
+        ]);
+        t.add_row(vec![
+            "conversations".to_owned(),
+            format!("{} paid, {} free", e.new_paid_conversations, e.free_sends),
+            self.available_conversations
+                .map(|a| format!("{a} available"))
+                .unwrap_or_else(|| "unknown".into()),
+            yes_no(self.available_conversations.map(|a| e.fits_within(a))).to_owned(),
+        ]);
+        out.say(t.to_string());
+    }
+}
+
+/// Spoki's credit (thousandths of EUR) in the billing model's money (millionths).
+fn credit_money(credit: spoki_client::models::Money) -> Option<Money> {
+    credit.millis().checked_mul(1000).map(Money::from_micros)
+}
+
+async fn coverage(plan: &Plan, target: &Target, checked: &Recipients) -> Result<Coverage> {
+    let ledger = plan.pricing.ledger()?;
+    let estimate = estimate(&ledger, &checked.valid, plan.category)?;
+    let account_id = plan
+        .account
+        .or(target.fixtures.as_ref().map(|f| f.client_account_id))
+        .ok_or_else(|| CliError::Usage("give the paying account with --account ID".into()))?;
+    let account = target.client.accounts().get(account_id).await?;
+    let currency = ledger.rate_card().currency().to_owned();
+    if currency != "EUR" {
+        return Err(CliError::Usage(format!(
+            "the rate card is in {currency}, Spoki's credit in EUR"
+        )));
+    }
+    Ok(Coverage {
+        estimate,
+        currency,
+        credit: account.current_credit.and_then(credit_money),
+        available_conversations: account
+            .estimated_available_conversations
+            .map(|a| a.max(0) as u64),
+    })
+}
+
+fn read_plan(plan: &Plan) -> Result<Recipients> {
+    let checked = recipients::read(&plan.recipients)?;
+    for r in &checked.rejected {
+        eprintln!("line {}: {}", r.line, r.reason);
+    }
+    Ok(checked)
+}
+
+pub async fn run(command: CampaignCommand, global: &Global, out: Output) -> Result<()> {
+    match command {
+        CampaignCommand::Estimate(args) => {
+            let checked = read_plan(&args.plan)?;
+            let target = global.connect().await?;
+            coverage(&args.plan, &target, &checked).await?.print(out);
+            Ok(())
+        }
+        CampaignCommand::Run(args) => start(args, global, out).await,
+    }
+}
+
+async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
+    let input = std::fs::read(&args.plan.recipients).map_err(CliError::io(&args.plan.recipients))?;
+    let checked = read_plan(&args.plan)?;
+    let rejects = args.bulk.rejects_path(&args.plan.recipients);
+    checked.write_rejects(&rejects)?;
+    let target = global.connect().await?;
+    let fixtures = target.fixtures.as_ref();
+    let uuid = args
+        .automation
+        .clone()
+        .or_else(|| fixtures.map(|f| f.automation_uuid.clone()))
+        .ok_or_else(|| CliError::Usage("give the automation with --automation UUID".into()))?;
+    let secret = match (&args.secret_env, fixtures) {
+        (Some(var), _) => std::env::var(var)
+            .map_err(|_| CliError::Usage(format!("the environment variable {var} is not set")))?,
+        (None, Some(f)) => f.automation_secret.clone(),
+        (None, None) => {
+            return Err(CliError::Usage(
+                "give the automation's secret with --secret-env VAR".into(),
+            ));
+        }
+    };
+    let secret = Secret::from(secret);
+    if secret.is_blank() {
+        return Err(CliError::Usage("the automation's secret is blank".into()));
+    }
+    let chunks: Vec<_> = checked.valid.chunks(MAX_CONTACTS_PER_SYNC).collect();
+    let header = Header::new(format!("automation_start_bulk:{uuid}"), &input, MAX_CONTACTS_PER_SYNC, chunks.len());
+    let journal_path = args.bulk.journal_path(&args.plan.recipients);
+    let mut journal = Journal::open(&journal_path, &header)?;
+    let pending = journal
+        .states()
+        .iter()
+        .filter(|s| **s != journal::ChunkState::Done)
+        .count();
+    // A resumed run pays only for what is left, but the estimate of the whole file is the
+    // conservative check: the credit already spent is gone from the account.
+    let cover = coverage(&args.plan, &target, &checked).await?;
+    cover.print(out);
+    if pending > 0 && !cover.covered() && !args.force {
+        return Err(CliError::Failed(
+            "the account's credit does not cover this campaign: nothing sent (--force to \
+             start anyway)"
+                .into(),
+        ));
+    }
+    if args.bulk.check {
+        return finish(&journal_path, &chunks, &journal::Report::default(), out, true);
+    }
+    let automations = target.client.automations();
+    let report = journal::run(&mut journal, args.bulk.limits(), out, "recipients", |k| {
+        let body = AutomationStartBulk::new(
+            secret.clone(),
+            chunks[k].iter().map(|r| r.to_automation_contact()).collect::<Vec<_>>(),
+        );
+        let automations = automations.clone();
+        let uuid = uuid.clone();
+        async move { automations.start_bulk(&uuid, &body).await }
+    })
+    .await?;
+    finish(&journal_path, &chunks, &report, out, false)
+}
