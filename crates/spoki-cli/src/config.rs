@@ -33,7 +33,7 @@ pub struct Profile {
 impl std::fmt::Debug for Profile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Profile")
-            .field("api_key", &self.api_key.as_ref().map(|k| mask(k)))
+            .field("api_key", &self.api_key.as_ref().map(mask))
             .field("base_url", &self.base_url)
             .finish()
     }

@@ -89,9 +89,8 @@ impl Journal {
                 .transpose()
                 .map_err(CliError::io(path))?
                 .unwrap_or_default();
-            let found: Header = serde_json::from_str(&first).map_err(|_| {
-                CliError::Usage(format!("{}: not a spoki journal", path.display()))
-            })?;
+            let found: Header = serde_json::from_str(&first)
+                .map_err(|_| CliError::Usage(format!("{}: not a spoki journal", path.display())))?;
             if &found != header {
                 return Err(CliError::Usage(format!(
                     "{}: this journal is for another input or job (the file changed?); \
@@ -215,7 +214,10 @@ where
             report.interrupted = true;
             break;
         }
-        if limits.max_chunks.is_some_and(|max| report.sent.len() >= max) {
+        if limits
+            .max_chunks
+            .is_some_and(|max| report.sent.len() >= max)
+        {
             break;
         }
         journal.record(chunk, ChunkState::Sending)?;

@@ -94,7 +94,11 @@ where
         Ok(m) => m,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { error::exit::USAGE } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                error::exit::USAGE
+            } else {
+                0
+            });
         }
     };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
@@ -129,14 +133,16 @@ async fn dispatch(matches: &ArgMatches) -> Result<ExitCode> {
     if name == "contacts" && ContactsWorkflow::has_subcommand(op_name) {
         let ContactsWorkflow::Import(args) =
             ContactsWorkflow::from_arg_matches(sub).map_err(usage)?;
-        return import::run(args, &global, out).await.map(|()| ExitCode::SUCCESS);
+        return import::run(args, &global, out)
+            .await
+            .map(|()| ExitCode::SUCCESS);
     }
     if name == "webhooks" && WebhooksWorkflow::has_subcommand(op_name) {
         return match WebhooksWorkflow::from_arg_matches(sub).map_err(usage)? {
             WebhooksWorkflow::Verify(args) => webhooks::verify(args, out),
-            WebhooksWorkflow::Listen(args) => {
-                webhooks::listen(args, out).await.map(|()| ExitCode::SUCCESS)
-            }
+            WebhooksWorkflow::Listen(args) => webhooks::listen(args, out)
+                .await
+                .map(|()| ExitCode::SUCCESS),
         };
     }
     let op = api::find(name, op_name).expect("every subcommand comes from the table");

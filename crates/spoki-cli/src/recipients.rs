@@ -176,7 +176,10 @@ impl Recipients {
                 _ => Ok(()),
             };
         }
-        let mut writer = csv::Writer::from_path(path).map_err(|e| csv_error(path, e))?;
+        let mut writer = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_path(path)
+            .map_err(|e| csv_error(path, e))?;
         let mut header = vec!["line".to_owned(), "reason".to_owned()];
         header.extend(self.header.iter().cloned());
         writer

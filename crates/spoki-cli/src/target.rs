@@ -13,6 +13,7 @@ use std::time::Duration;
 
 /// Options every command accepts.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// API key of the account or agency to act as.
     #[arg(
@@ -32,7 +33,8 @@ pub struct Global {
     /// Config file [default: spoki/config.toml in the platform's config directory].
     #[arg(long, global = true, env = "SPOKI_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Run against a local Spoki started in this process, with its demo agency.
+    /// Run against a local Spoki started in this process, as its demo client account
+    /// (id 101) unless --api-key says otherwise.
     #[arg(long, global = true)]
     pub mock: bool,
     /// Print machine-readable JSON on stdout instead of tables.
@@ -90,7 +92,7 @@ impl Global {
             let local = MockSpoki::start().await;
             let f = local.fixtures();
             base_url = Some(local.url().to_owned());
-            key = key.or_else(|| Some(f.agency_api_key.clone().into()));
+            key = key.or_else(|| Some(f.client_api_key.clone().into()));
             fixtures = Some(f);
             mock = Some(local);
         }

@@ -104,12 +104,10 @@ pub fn command(op: &'static OpCommand) -> Command {
         }
     }
     if matches!(op.body, Body::Object { .. } | Body::Array { .. }) {
-        cmd = cmd.arg(
-            Arg::new("data").long("data").value_name("JSON|@FILE").help(
-                "The body as JSON text, or @FILE to read it from a file (@- for stdin); \
+        cmd = cmd.arg(Arg::new("data").long("data").value_name("JSON|@FILE").help(
+            "The body as JSON text, or @FILE to read it from a file (@- for stdin); \
                  field flags override its fields",
-            ),
-        );
+        ));
     }
     if op.pages {
         cmd = cmd.arg(

@@ -5,7 +5,9 @@ use crate::output::{Output, table};
 use crate::recipients::{self, Recipient};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
-use spoki_billing::{CampaignEstimate, Customer, Event, Ledger, PricingModel, RateCard, TemplateCategory, Timestamp};
+use spoki_billing::{
+    CampaignEstimate, Customer, Event, Ledger, PricingModel, RateCard, TemplateCategory, Timestamp,
+};
 use std::io::BufRead;
 use std::path::PathBuf;
 
@@ -13,7 +15,8 @@ use std::path::PathBuf;
 pub enum BillingCommand {
     /// Replay a JSON-lines log of billing events and print the bill.
     Replay {
-        /// One event per line: {"at": RFC 3339, "customer": phone, "message": …}.
+        /// One event per line: {"at": RFC 3339, "direction": "inbound"|"outbound",
+        /// "customer": phone, "kind": "template"|"free_form", "category": …}, in any order.
         events: PathBuf,
         #[command(flatten)]
         pricing: Pricing,
@@ -61,8 +64,8 @@ impl Pricing {
             Some(path) => std::fs::read_to_string(path).map_err(CliError::io(path))?,
             None => spoki_mock::DEFAULT_RATE_CARD.to_owned(),
         };
-        let card = RateCard::from_json(&json)
-            .map_err(|e| CliError::Usage(format!("rate card: {e}")))?;
+        let card =
+            RateCard::from_json(&json).map_err(|e| CliError::Usage(format!("rate card: {e}")))?;
         Ok(Ledger::new(self.model, card))
     }
 }
@@ -166,14 +169,29 @@ fn replay(path: &PathBuf, pricing: &Pricing, out: Output) -> Result<()> {
     let mut t = table(&["", ""]);
     t.add_row(vec!["model".to_owned(), ledger.model().to_string()]);
     t.add_row(vec!["events".to_owned(), totals.events.to_string()]);
-    t.add_row(vec!["customers".to_owned(), ledger.customer_count().to_string()]);
+    t.add_row(vec![
+        "customers".to_owned(),
+        ledger.customer_count().to_string(),
+    ]);
     t.add_row(vec![
         "conversations".to_owned(),
-        format!("{} ({} paid)", totals.conversations, totals.paid_conversations),
+        format!(
+            "{} ({} paid)",
+            totals.conversations, totals.paid_conversations
+        ),
     ]);
-    t.add_row(vec!["charged messages".to_owned(), totals.charged_messages.to_string()]);
-    t.add_row(vec!["refused free-form".to_owned(), totals.rejected.to_string()]);
-    t.add_row(vec!["total cost".to_owned(), format!("{} {currency}", totals.total_cost)]);
+    t.add_row(vec![
+        "charged messages".to_owned(),
+        totals.charged_messages.to_string(),
+    ]);
+    t.add_row(vec![
+        "refused free-form".to_owned(),
+        totals.rejected.to_string(),
+    ]);
+    t.add_row(vec![
+        "total cost".to_owned(),
+        format!("{} {currency}", totals.total_cost),
+    ]);
     out.say(t.to_string());
     Ok(())
 }

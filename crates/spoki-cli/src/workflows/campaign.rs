@@ -172,7 +172,8 @@ pub async fn run(command: CampaignCommand, global: &Global, out: Output) -> Resu
 }
 
 async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
-    let input = std::fs::read(&args.plan.recipients).map_err(CliError::io(&args.plan.recipients))?;
+    let input =
+        std::fs::read(&args.plan.recipients).map_err(CliError::io(&args.plan.recipients))?;
     let checked = read_plan(&args.plan)?;
     let rejects = args.bulk.rejects_path(&args.plan.recipients);
     checked.write_rejects(&rejects)?;
@@ -198,7 +199,12 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
         return Err(CliError::Usage("the automation's secret is blank".into()));
     }
     let chunks: Vec<_> = checked.valid.chunks(MAX_CONTACTS_PER_SYNC).collect();
-    let header = Header::new(format!("automation_start_bulk:{uuid}"), &input, MAX_CONTACTS_PER_SYNC, chunks.len());
+    let header = Header::new(
+        format!("automation_start_bulk:{uuid}"),
+        &input,
+        MAX_CONTACTS_PER_SYNC,
+        chunks.len(),
+    );
     let journal_path = args.bulk.journal_path(&args.plan.recipients);
     let mut journal = Journal::open(&journal_path, &header)?;
     let pending = journal
@@ -218,15 +224,23 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
         ));
     }
     if args.bulk.check {
-        return finish(&journal_path, &chunks, &journal::Report::default(), out, true);
+        return finish(
+            &journal_path,
+            &chunks,
+            &journal::Report::default(),
+            out,
+            true,
+        );
     }
     let automations = target.client.automations();
     let report = journal::run(&mut journal, args.bulk.limits(), out, "recipients", |k| {
         let body = AutomationStartBulk::new(
             secret.clone(),
-            chunks[k].iter().map(|r| r.to_automation_contact()).collect::<Vec<_>>(),
+            chunks[k]
+                .iter()
+                .map(|r| r.to_automation_contact())
+                .collect::<Vec<_>>(),
         );
-        let automations = automations.clone();
         let uuid = uuid.clone();
         async move { automations.start_bulk(&uuid, &body).await }
     })

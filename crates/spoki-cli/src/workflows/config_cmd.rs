@@ -62,7 +62,10 @@ pub fn run(command: ConfigCommand, global: &Global, out: Output) -> Result<()> {
                 return Err(CliError::Usage("the API key is empty".into()));
             }
             let mut file = Config::load(&path)?;
-            let profile = file.profiles.entry(name.clone()).or_insert_with(Profile::default);
+            let profile = file
+                .profiles
+                .entry(name.clone())
+                .or_insert_with(Profile::default);
             if let Some(key) = key {
                 profile.api_key = Some(SecretString::from(key));
             }

@@ -49,7 +49,10 @@ pub async fn run(global: &Global, out: Output) -> Result<()> {
     // 1. The credit.
     let account = agency.accounts().get(f.client_account_id).await?;
     let credit = account.current_credit.unwrap_or_default();
-    let available = account.estimated_available_conversations.unwrap_or(0).max(0) as u64;
+    let available = account
+        .estimated_available_conversations
+        .unwrap_or(0)
+        .max(0) as u64;
     say(
         1,
         format!(
@@ -83,15 +86,24 @@ pub async fn run(global: &Global, out: Output) -> Result<()> {
             cover.estimate.new_paid_conversations,
             cover.estimate.total_cost,
             cover.currency,
-            if cover.covered() { "the credit covers it" } else { "NOT covered" }
+            if cover.covered() {
+                "the credit covers it"
+            } else {
+                "NOT covered"
+            }
         ),
     );
     if !cover.covered() {
-        return Err(CliError::Failed("the demo's credit does not cover its campaign".into()));
+        return Err(CliError::Failed(
+            "the demo's credit does not cover its campaign".into(),
+        ));
     }
 
     // 3. The automation, for everyone at once, authenticated by its secret.
-    let contacts: Vec<_> = recipients.iter().map(Recipient::to_automation_contact).collect();
+    let contacts: Vec<_> = recipients
+        .iter()
+        .map(Recipient::to_automation_contact)
+        .collect();
     starter
         .automations()
         .start_bulk(
@@ -99,17 +111,35 @@ pub async fn run(global: &Global, out: Output) -> Result<()> {
             &AutomationStartBulk::new(f.automation_secret.as_str(), contacts),
         )
         .await?;
-    say(3, format!("automation started for {} contacts in one bulk request", recipients.len()));
+    say(
+        3,
+        format!(
+            "automation started for {} contacts in one bulk request",
+            recipients.len()
+        ),
+    );
 
     // 4. A free-form message is refused until the customer writes.
     let mario = recipients[0].phone.clone();
     let reply = SendText::new(mario.clone(), "Certo! Ecco il link per rinnovare.");
     let refused = account_client.messages().send_text(&reply).await;
     let code = match &refused {
-        Err(e) => e.api_error().and_then(|a| a.code.clone()).unwrap_or_else(|| e.to_string()),
-        Ok(_) => return Err(CliError::Failed("a free-form message went out of the service window".into())),
+        Err(e) => e
+            .api_error()
+            .and_then(|a| a.code.clone())
+            .unwrap_or_else(|| e.to_string()),
+        Ok(_) => {
+            return Err(CliError::Failed(
+                "a free-form message went out of the service window".into(),
+            ));
+        }
     };
-    say(4, format!("free-form reply to {mario} refused before he writes ({code}: no open service window)"));
+    say(
+        4,
+        format!(
+            "free-form reply to {mario} refused before he writes ({code}: no open service window)"
+        ),
+    );
 
     // 5. Mario answers; the reply arrives as a signed webhook.
     let socket = tokio::net::TcpListener::bind(("127.0.0.1", 0))
@@ -137,7 +167,11 @@ pub async fn run(global: &Global, out: Output) -> Result<()> {
             .map_err(|e| e.to_string());
         let tx = tx.clone();
         async move {
-            let status = if verified.is_ok() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+            let status = if verified.is_ok() {
+                StatusCode::OK
+            } else {
+                StatusCode::BAD_REQUEST
+            };
             let _ = tx.send(verified);
             answer(status, "")
         }
@@ -151,7 +185,10 @@ pub async fn run(global: &Global, out: Output) -> Result<()> {
         .ok_or_else(|| CliError::Failed("no webhook delivery arrived".into()))?
         .map_err(|e| CliError::Failed(format!("the delivery did not verify: {e}")))?;
     receiver.abort();
-    say(5, format!("webhook received, signature verified: {delivery}"));
+    say(
+        5,
+        format!("webhook received, signature verified: {delivery}"),
+    );
 
     // 6. The service window is open: the same reply goes out.
     account_client.messages().send_text(&reply).await?;

@@ -94,13 +94,21 @@ pub async fn run(command: EmbedCommand, global: &Global, out: Output) -> Result<
     }
     let page = match (args.phone, args.page) {
         (Some(phone), _) => {
-            let phone = Phone::parse(&phone).map_err(|e| CliError::Usage(format!("--phone: {e}")))?;
-            let contacts = client.contacts().list().phone(phone.as_str()).send().await?;
+            let phone =
+                Phone::parse(&phone).map_err(|e| CliError::Usage(format!("--phone: {e}")))?;
+            let contacts = client
+                .contacts()
+                .list()
+                .phone(phone.as_str())
+                .send()
+                .await?;
             let link = contacts
                 .results
                 .iter()
                 .find_map(|c| c.chat_link.as_deref())
-                .ok_or_else(|| CliError::Failed(format!("{phone} has no chat in account {}", args.account)))?;
+                .ok_or_else(|| {
+                    CliError::Failed(format!("{phone} has no chat in account {}", args.account))
+                })?;
             EmbedPage::from_chat_link(link).map_err(|e| CliError::Failed(e.to_string()))?
         }
         (None, Some(Page::Templates)) => EmbedPage::Templates,

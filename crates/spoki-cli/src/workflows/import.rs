@@ -28,7 +28,12 @@ pub async fn run(args: ImportArgs, global: &Global, out: Output) -> Result<()> {
         eprintln!("line {}: {}", r.line, r.reason);
     }
     let chunks: Vec<_> = checked.valid.chunks(MAX_CONTACTS_PER_SYNC).collect();
-    let header = Header::new("contacts_import", &input, MAX_CONTACTS_PER_SYNC, chunks.len());
+    let header = Header::new(
+        "contacts_import",
+        &input,
+        MAX_CONTACTS_PER_SYNC,
+        chunks.len(),
+    );
     let journal_path = args.bulk.journal_path(&args.file);
     let mut journal = Journal::open(&journal_path, &header)?;
     out.say(format!(
@@ -45,7 +50,13 @@ pub async fn run(args: ImportArgs, global: &Global, out: Output) -> Result<()> {
         }
     ));
     if args.bulk.check {
-        return finish(&journal_path, &chunks, &journal::Report::default(), out, true);
+        return finish(
+            &journal_path,
+            &chunks,
+            &journal::Report::default(),
+            out,
+            true,
+        );
     }
     let target = global.connect().await?;
     let client = &target.client;

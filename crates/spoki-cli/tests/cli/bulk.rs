@@ -1,0 +1,185 @@
+//! `contacts import` and its journal: each contact sent once, across stops and failures.
+
+use crate::support::{Sandbox, calls_of, contacts_csv, env_for, mock, synced_phones};
+use spoki_mock::Fault;
+use std::collections::HashSet;
+
+fn assert_each_once(phones: &[String], expected: usize) {
+    let distinct: HashSet<_> = phones.iter().collect();
+    assert_eq!(distinct.len(), expected, "every contact arrives");
+    assert_eq!(phones.len(), expected, "no contact arrives twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_contacts_take_four_calls_and_a_stopped_run_resumes() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let env = env_for(&mock, &f.client_api_key);
+    let csv = s.write("contacts.csv", &contacts_csv(2000));
+    let file = csv.to_str().unwrap();
+
+    let first = s.run(
+        &[
+            "--no-pacing",
+            "contacts",
+            "import",
+            file,
+            "--max-chunks",
+            "2",
+        ],
+        &env,
+    );
+    assert_eq!(first.code, 0, "{first:#?}");
+    assert!(first.stdout.contains("2 chunks left"), "{first:#?}");
+    assert_eq!(calls_of(&mock, "contacts_sync_all"), 2);
+
+    let second = s.run(&["--json", "--no-pacing", "contacts", "import", file], &env);
+    assert_eq!(second.code, 0, "{second:#?}");
+    let report = second.json();
+    assert_eq!(report["sent_chunks"], serde_json::json!([2, 3]));
+    assert_eq!(report["already_done"], serde_json::json!([0, 1]));
+    assert_eq!(
+        calls_of(&mock, "contacts_sync_all"),
+        4,
+        "2,000 contacts in 4 calls"
+    );
+    assert_each_once(&synced_phones(&mock), 2000);
+
+    // A third run has nothing left to send.
+    let third = s.run(&["--no-pacing", "contacts", "import", file], &env);
+    assert_eq!(third.code, 0);
+    assert_eq!(calls_of(&mock, "contacts_sync_all"), 4);
+    assert!(s.path("contacts.csv.journal").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_rows_are_rejected_with_their_line_and_reason() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let csv = s.write(
+        "mixed.csv",
+        "phone,first_name,last_name,email\n\
+         +393331000001,Anna,Bianchi,anna@example.com\n\
+         12345,Bad,Phone,\n\
+         +393331000002,Bad,Email,not-an-email\n\
+         +393331000001,Twice,Again,\n\
+         +393331000003,Too,Many,x@example.com,extra\n\
+         +393331000004,Carlo,,\n",
+    );
+    let run = s.run(
+        &["--no-pacing", "contacts", "import", csv.to_str().unwrap()],
+        &env_for(&mock, &f.client_api_key),
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    for line in ["line 3:", "line 4:", "line 5:", "line 6:"] {
+        assert!(run.stderr.contains(line), "{line} not reported: {run:#?}");
+    }
+    assert!(run.stderr.contains("already on line 2"));
+    let rejects = std::fs::read_to_string(s.path("mixed.csv.rejects.csv")).unwrap();
+    let lines: Vec<&str> = rejects.lines().collect();
+    assert_eq!(lines[0], "line,reason,phone,first_name,last_name,email");
+    assert_eq!(lines.len(), 5, "{rejects}");
+    assert!(lines[1].starts_with("3,phone"), "{rejects}");
+    let mut phones = synced_phones(&mock);
+    phones.sort();
+    assert_eq!(phones, ["+393331000001", "+393331000004"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunk_with_an_unknown_outcome_is_reported_and_not_resent_blindly() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let env = env_for(&mock, &f.client_api_key);
+    let csv = s.write("c.csv", &contacts_csv(1200));
+    let file = csv.to_str().unwrap();
+
+    // Spoki stores the first chunk, but its answer never arrives.
+    mock.fault("contacts_sync_all", Fault::AnswerLost, 1)
+        .unwrap();
+    let first = s.run(&["--no-pacing", "contacts", "import", file], &env);
+    assert_eq!(first.code, 4, "{first:#?}");
+    assert!(
+        first
+            .stderr
+            .contains("chunk 1 (lines 2-501): outcome unknown"),
+        "{first:#?}"
+    );
+    assert_eq!(
+        calls_of(&mock, "contacts_sync_all"),
+        1,
+        "the run stops at the unknown chunk"
+    );
+
+    // A rerun sends what is left, and still not the unknown chunk.
+    let second = s.run(&["--no-pacing", "contacts", "import", file], &env);
+    assert_eq!(second.code, 4, "{second:#?}");
+    assert_eq!(calls_of(&mock, "contacts_sync_all"), 3);
+    assert_each_once(&synced_phones(&mock), 1200);
+
+    // Only an explicit decision sends it again.
+    let forced = s.run(
+        &[
+            "--no-pacing",
+            "contacts",
+            "import",
+            file,
+            "--resend-unknown",
+        ],
+        &env,
+    );
+    assert_eq!(forced.code, 0, "{forced:#?}");
+    assert_eq!(calls_of(&mock, "contacts_sync_all"), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_never_reached_spoki_is_sent_on_the_next_run() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let csv = s.write("c.csv", &contacts_csv(600));
+    let file = csv.to_str().unwrap();
+    // Nothing listens on this port: the connection is refused before anything is sent.
+    let closed = {
+        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", socket.local_addr().unwrap())
+    };
+    let down = s.run(
+        &["--no-pacing", "contacts", "import", file],
+        &[
+            ("SPOKI_BASE_URL", &closed),
+            ("SPOKI_API_KEY", &f.client_api_key),
+        ],
+    );
+    assert_eq!(down.code, 3, "{down:#?}");
+    assert!(down.stderr.contains("chunk 1"), "{down:#?}");
+
+    let up = s.run(
+        &["--no-pacing", "contacts", "import", file],
+        &env_for(&mock, &f.client_api_key),
+    );
+    assert_eq!(up.code, 0, "{up:#?}");
+    assert_each_once(&synced_phones(&mock), 600);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_is_never_applied_to_a_changed_file() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let env = env_for(&mock, &f.client_api_key);
+    let csv = s.write("c.csv", &contacts_csv(3));
+    let file = csv.to_str().unwrap();
+    assert_eq!(
+        s.run(&["--no-pacing", "contacts", "import", file], &env)
+            .code,
+        0
+    );
+    s.write("c.csv", &contacts_csv(4));
+    let changed = s.run(&["--no-pacing", "contacts", "import", file], &env);
+    assert_eq!(changed.code, 2, "{changed:#?}");
+    assert!(changed.stderr.contains("another input"));
+    assert_eq!(calls_of(&mock, "contacts_sync_all"), 1);
+}

@@ -1,0 +1,205 @@
+//! `webhooks verify` and `webhooks listen`.
+
+use crate::support::Sandbox;
+use spoki_client::models::Secret;
+use spoki_client::webhook::sign;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const SECRET: &str = "whsec_demo-webhook-secret";
+const BODY: &str = r#"{"version":2,"event":"message.inbound","event_uuid":"e-1","timestamp":1700000000,"account_id":101,"data":{"text":"Vorrei rinnovare","from_phone":"+393331234567"}}"#;
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[test]
+fn verify_accepts_an_authentic_delivery_and_says_why_it_refuses_others() {
+    let s = Sandbox::new();
+    let body = s.write("body.json", BODY);
+    let body = body.to_str().unwrap();
+    let env = [("HOOK_SECRET", SECRET)];
+    let signature = sign(&Secret::from(SECRET), now(), BODY.as_bytes());
+
+    let ok = s.run(
+        &[
+            "webhooks",
+            "verify",
+            "--secret-env",
+            "HOOK_SECRET",
+            "--signature",
+            &signature,
+            "--body",
+            body,
+        ],
+        &env,
+    );
+    assert_eq!(ok.code, 0, "{ok:#?}");
+    assert!(ok.stdout.contains("message.inbound"), "{ok:#?}");
+
+    // The header as copied from a log, name included.
+    let with_name = format!("X-Spoki-Signature: {signature}");
+    let named = s.run(
+        &[
+            "--json",
+            "webhooks",
+            "verify",
+            "--secret-env",
+            "HOOK_SECRET",
+            "--signature",
+            &with_name,
+            "--body",
+            body,
+        ],
+        &env,
+    );
+    assert_eq!(named.code, 0, "{named:#?}");
+    assert_eq!(named.json()["valid"], true);
+
+    let forged = s.write("forged.json", &BODY.replace("rinnovare", "disdire"));
+    let bad = s.run(
+        &[
+            "webhooks",
+            "verify",
+            "--secret-env",
+            "HOOK_SECRET",
+            "--signature",
+            &signature,
+            "--body",
+            forged.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("invalid"), "{bad:#?}");
+
+    // Authentic but an hour old: refused as stale, and accepted when checked as of then.
+    let old = now() - 3600;
+    let stale_sig = sign(&Secret::from(SECRET), old, BODY.as_bytes());
+    let stale = s.run(
+        &[
+            "webhooks",
+            "verify",
+            "--secret-env",
+            "HOOK_SECRET",
+            "--signature",
+            &stale_sig,
+            "--body",
+            body,
+        ],
+        &env,
+    );
+    assert_eq!(stale.code, 1);
+    let then = s.run(
+        &[
+            "webhooks",
+            "verify",
+            "--secret-env",
+            "HOOK_SECRET",
+            "--signature",
+            &stale_sig,
+            "--body",
+            body,
+            "--at",
+            &old.to_string(),
+        ],
+        &env,
+    );
+    assert_eq!(then.code, 0, "{then:#?}");
+
+    let unset = s.run(
+        &[
+            "webhooks",
+            "verify",
+            "--secret-env",
+            "NOT_SET",
+            "--signature",
+            &signature,
+            "--body",
+            body,
+        ],
+        &[],
+    );
+    assert_eq!(unset.code, 2);
+}
+
+/// `spoki webhooks listen` in the background; its first line is the URL.
+struct Listener {
+    child: Child,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    url: String,
+}
+
+impl Listener {
+    fn start(extra: &[&str]) -> Listener {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("spoki"))
+            .args([
+                "--json",
+                "webhooks",
+                "listen",
+                "--port",
+                "0",
+                "--secret-env",
+                "HOOK_SECRET",
+            ])
+            .args(extra)
+            .env("HOOK_SECRET", SECRET)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first: serde_json::Value =
+            serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        let url = first["listening"].as_str().unwrap().to_owned();
+        Listener { child, lines, url }
+    }
+
+    fn next(&mut self) -> serde_json::Value {
+        serde_json::from_str(&self.lines.next().unwrap().unwrap()).unwrap()
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_verifies_prints_and_forwards_each_delivery() {
+    let mut downstream = Listener::start(&[]);
+    let mut front = Listener::start(&["--forward-to", &downstream.url]);
+    let http = reqwest::Client::new();
+    let url = front.url.clone();
+    let post = |signature: String, body: &'static str| {
+        http.post(&url)
+            .header("X-Spoki-Signature", signature)
+            .header("X-Spoki-Account", "101")
+            .body(body)
+            .send()
+    };
+
+    let signature = sign(&Secret::from(SECRET), now(), BODY.as_bytes());
+    let answer = post(signature, BODY).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let seen = tokio::task::block_in_place(|| front.next());
+    assert_eq!(seen["valid"], true);
+    assert_eq!(seen["event"], "message.inbound");
+    assert_eq!(seen["data"]["text"], "Vorrei rinnovare");
+    assert_eq!(seen["forward"], "forwarded: 200");
+    // The forwarded copy verifies downstream: headers and body went unchanged.
+    let forwarded = tokio::task::block_in_place(|| downstream.next());
+    assert_eq!(forwarded["valid"], true);
+    assert_eq!(forwarded["event_uuid"], "e-1");
+
+    let forged = sign(&Secret::from("another-secret"), now(), BODY.as_bytes());
+    let refused = post(forged, BODY).await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let seen = tokio::task::block_in_place(|| front.next());
+    assert_eq!(seen["valid"], false);
+}

@@ -1,0 +1,199 @@
+//! Campaigns, the embedded chat, billing and the demo.
+
+use crate::support::{Sandbox, calls_of, env_for, mock};
+
+const TWO: &str = "phone,first_name\n+393331234567,Mario\n+393470000002,Luca\n";
+const FOUR: &str = "phone,first_name\n+393331234567,Mario\n+393470000002,Luca\n\
+                    +491701234567,Anna\n+393470000003,Sara\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_estimate_compares_money_and_conversations_with_the_credit() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let env = env_for(&mock, &f.agency_api_key);
+    let two = s.write("two.csv", TWO);
+    let four = s.write("four.csv", FOUR);
+
+    let fits = s.run(
+        &[
+            "--json",
+            "--no-pacing",
+            "campaign",
+            "estimate",
+            "--recipients",
+            two.to_str().unwrap(),
+            "--account",
+            "101",
+        ],
+        &env,
+    );
+    assert_eq!(fits.code, 0, "{fits:#?}");
+    let e = fits.json();
+    assert_eq!(e["paid_conversations"], 2);
+    assert_eq!(e["total_cost"], "0.28");
+    assert_eq!(e["credit"], "0.42");
+    assert_eq!(e["available_conversations"], 3);
+    assert_eq!(e["covered"], true);
+
+    let human = s.run(
+        &[
+            "--no-pacing",
+            "campaign",
+            "estimate",
+            "--recipients",
+            four.to_str().unwrap(),
+            "--account",
+            "101",
+        ],
+        &env,
+    );
+    assert_eq!(human.code, 0);
+    // 3 x 0.14 (IT) + 0.18 (DE) = 0.60 EUR against 0.42 EUR of credit.
+    assert!(human.stdout.contains("0.60 EUR"), "{human:#?}");
+    assert!(human.stdout.contains("NO"), "{human:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_the_credit_does_not_cover_sends_nothing_unless_forced() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let mut env = env_for(&mock, &f.agency_api_key);
+    env.push(("AUTOMATION_SECRET", f.automation_secret.as_str()));
+    let four = s.write("four.csv", FOUR);
+    let run = |recipients: &str, extra: &[&str]| {
+        let mut args = vec![
+            "--no-pacing",
+            "campaign",
+            "run",
+            "--recipients",
+            recipients,
+            "--account",
+            "101",
+            "--automation",
+            &f.automation_uuid,
+            "--secret-env",
+            "AUTOMATION_SECRET",
+        ];
+        args.extend_from_slice(extra);
+        s.run(&args, &env)
+    };
+
+    let refused = run(four.to_str().unwrap(), &[]);
+    assert_eq!(refused.code, 1, "{refused:#?}");
+    assert!(refused.stderr.contains("does not cover"));
+    assert_eq!(calls_of(&mock, "automations_start_bulk"), 0);
+
+    let two = s.write("two.csv", TWO);
+    let started = run(two.to_str().unwrap(), &[]);
+    assert_eq!(started.code, 0, "{started:#?}");
+    assert_eq!(calls_of(&mock, "automations_start_bulk"), 1);
+    let sent: Vec<String> = mock.messages().iter().map(|m| m.phone.clone()).collect();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+
+    // Resumed: the journal says it is done, so nothing goes twice.
+    let again = run(two.to_str().unwrap(), &[]);
+    assert_eq!(again.code, 0, "{again:#?}");
+    assert_eq!(calls_of(&mock, "automations_start_bulk"), 1);
+
+    let forced = run(four.to_str().unwrap(), &["--force"]);
+    assert_eq!(forced.code, 0, "{forced:#?}");
+    assert_eq!(calls_of(&mock, "automations_start_bulk"), 2);
+}
+
+#[test]
+fn the_iframe_url_is_built_and_hidden_unless_asked() {
+    let s = Sandbox::new();
+    let args = [
+        "--mock",
+        "embed",
+        "url",
+        "--account",
+        "101",
+        "--phone",
+        "+393331234567",
+        "--language",
+        "it",
+    ];
+    let hidden = s.run(&args, &[]);
+    assert_eq!(hidden.code, 0, "{hidden:#?}");
+    assert!(hidden.stdout.contains("https://spoki.app"));
+    assert!(hidden.stdout.contains("[hidden"));
+    let mut reveal = args.to_vec();
+    reveal.insert(0, "--reveal-secrets");
+    let shown = s.run(&reveal, &[]);
+    assert_eq!(shown.code, 0, "{shown:#?}");
+    assert!(
+        shown.stdout.contains("https://spoki.app/chats/"),
+        "{shown:#?}"
+    );
+    assert!(shown.stdout.contains("language=it"), "{shown:#?}");
+}
+
+#[test]
+fn billing_replays_a_log_and_estimates_offline() {
+    let s = Sandbox::new();
+    // Out of order on purpose: the replay sorts.
+    let events = s.write(
+        "events.jsonl",
+        r#"{"at":"2024-07-15T10:00:00Z","direction":"outbound","customer":"+393331234567","kind":"free_form"}
+{"at":"2024-07-15T09:00:00Z","direction":"inbound","customer":"+393331234567","kind":"free_form"}
+{"at":"2024-07-15T09:30:00Z","direction":"outbound","customer":"+491701234567","kind":"template","category":"marketing"}
+"#,
+    );
+    let run = s.run(
+        &["--json", "billing", "replay", events.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    let bill = run.json();
+    assert_eq!(bill["events"], 3);
+    assert_eq!(bill["conversations"], 2);
+    // A service conversation in IT (0.11) and a marketing one in DE (0.18).
+    assert_eq!(bill["total_cost"], "0.29");
+
+    let csv = s.write("r.csv", FOUR);
+    let estimate = s.run(
+        &[
+            "--json",
+            "billing",
+            "estimate",
+            "--recipients",
+            csv.to_str().unwrap(),
+            "--category",
+            "utility",
+        ],
+        &[],
+    );
+    assert_eq!(estimate.code, 0, "{estimate:#?}");
+    // 3 x 0.10 (IT) + 0.11 (DE).
+    assert_eq!(estimate.json()["total_cost"], "0.41");
+}
+
+#[test]
+fn the_demo_tells_the_story_end_to_end() {
+    let s = Sandbox::new();
+    let run = s.run(&["demo"], &[]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let port_free: String = run
+        .stdout
+        .lines()
+        .map(|l| match l.find("http://127.0.0.1:") {
+            Some(at) => {
+                let rest = &l[at + "http://127.0.0.1:".len()..];
+                let digits = rest.chars().take_while(char::is_ascii_digit).count();
+                format!("{}http://127.0.0.1:PORT{}", &l[..at], &rest[digits..])
+            }
+            None => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!(port_free);
+
+    let json = s.run(&["--json", "demo"], &[]);
+    let story = json.json();
+    assert_eq!(story["estimate"]["covered"], true);
+    assert_eq!(story["refused_before_reply"], "whatsapp::131047");
+    assert_eq!(story["messages_recorded"], 3);
+}
