@@ -2391,7 +2391,7 @@ pub static COMMANDS: [OpCommand; 123] = [
     OpCommand {
         operation: &operation::PARTNERS_CREATE_CONVERSATIONS_SUBRECHARGE,
         name: "create-conversations-subrecharge",
-        about: "Create Conversations Subrecharge - Software Vendor Only - DEPRECATED (deprecated)",
+        about: "Create Conversations Subrecharge - Software Vendor Only - DEPRECATED",
         path_params: &[],
         query: &[],
         body: Body::Object {
