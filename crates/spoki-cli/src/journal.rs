@@ -8,16 +8,20 @@
 //!
 //! A rerun skips `done` chunks, sends `failed` and never-tried ones, and reports `unknown`
 //! ones without sending them, unless told to after the operator has checked.
+//!
+//! `sending` is written by [`Gated`], the transport under the rate limiter, at the moment the
+//! request leaves for Spoki: a run stopped while it waits for its turn has sent nothing, so
+//! Ctrl-C then stops at once and the chunk stays pending.
 
 use crate::error::{CliError, Result};
 use crate::output::Output;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use spoki_client::{HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind};
 use std::future::Future;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 const VERSION: u32 = 1;
 
@@ -171,13 +175,89 @@ pub struct Report {
     pub interrupted: bool,
 }
 
+/// Where the journal learns that a chunk's request is leaving: armed with a hook per chunk,
+/// fired by [`Gated`] just before the request goes out.
+#[derive(Clone, Default)]
+pub struct Departures {
+    inner: Arc<Mutex<Gate>>,
+}
+
+type Hook = Box<dyn FnMut() -> Result<()> + Send>;
+
+#[derive(Default)]
+struct Gate {
+    hook: Option<Hook>,
+    departed: bool,
+}
+
+impl Departures {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Gate> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn arm(&self, hook: Hook) {
+        *self.lock() = Gate {
+            hook: Some(hook),
+            departed: false,
+        };
+    }
+
+    fn disarm(&self) {
+        *self.lock() = Gate::default();
+    }
+
+    /// Whether a request left since the last arming.
+    fn departed(&self) -> bool {
+        self.lock().departed
+    }
+
+    /// Runs the hook; only if it succeeds may the request go.
+    fn depart(&self) -> Result<()> {
+        let mut gate = self.lock();
+        if let Some(hook) = gate.hook.as_mut() {
+            hook()?;
+        }
+        gate.departed = true;
+        Ok(())
+    }
+}
+
+/// A transport that reports each departure to [`Departures`] first, and sends nothing whose
+/// departure could not be recorded.
+pub struct Gated<T> {
+    inner: T,
+    departures: Departures,
+}
+
+impl<T> Gated<T> {
+    pub fn new(inner: T, departures: Departures) -> Gated<T> {
+        Gated { inner, departures }
+    }
+}
+
+#[async_trait::async_trait]
+impl<T: Transport> Transport for Gated<T> {
+    async fn send(
+        &self,
+        request: HttpRequest,
+    ) -> std::result::Result<HttpResponse, TransportError> {
+        // `Build`: nothing was sent, so the failure is safe to report and to retry.
+        self.departures
+            .depart()
+            .map_err(|e| TransportError::new(TransportErrorKind::Build).with_source(e))?;
+        self.inner.send(request).await
+    }
+}
+
 /// Sends every chunk that needs sending, in order, recording each in the journal.
 ///
-/// `send(index)` sends chunk `index`. The run stops at the first chunk that fails or whose
-/// outcome is unknown, after `limits.max_chunks` chunks, or at Ctrl-C (the chunk in flight
-/// is finished and recorded first).
+/// `send(index)` sends chunk `index` through a client whose transport is [`Gated`] by
+/// `departures`. The run stops at the first chunk that fails or whose outcome is unknown,
+/// after `limits.max_chunks` chunks, or at Ctrl-C: at once when the chunk in flight has not
+/// left yet, else once its answer is in and recorded.
 pub async fn run<F, Fut>(
-    journal: &mut Journal,
+    journal: Journal,
+    departures: &Departures,
     limits: RunLimits,
     out: Output,
     what: &str,
@@ -187,15 +267,12 @@ where
     F: FnMut(usize) -> Fut,
     Fut: Future<Output = std::result::Result<(), spoki_client::Error>>,
 {
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let flag = interrupted.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                flag.store(true, Ordering::SeqCst);
-            }
-        })
-    };
+    let (pressed, mut interrupt) = tokio::sync::watch::channel(false);
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = pressed.send(true);
+        }
+    });
     let mut report = Report::default();
     let mut todo = Vec::new();
     for (chunk, state) in journal.states().iter().enumerate() {
@@ -207,10 +284,17 @@ where
             _ => todo.push(chunk),
         }
     }
+    let journal = Arc::new(Mutex::new(journal));
+    let record = |chunk: usize, state: ChunkState| {
+        journal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .record(chunk, state)
+    };
     let bar = out.progress(todo.len() as u64, what);
-    let mut remaining = todo.len();
+    let mut left = todo.len();
     for chunk in todo {
-        if interrupted.load(Ordering::SeqCst) {
+        if *interrupt.borrow() {
             report.interrupted = true;
             break;
         }
@@ -220,43 +304,61 @@ where
         {
             break;
         }
-        journal.record(chunk, ChunkState::Sending)?;
-        let result = send(chunk).await;
-        remaining -= 1;
+        let log = journal.clone();
+        departures.arm(Box::new(move || {
+            log.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .record(chunk, ChunkState::Sending)
+        }));
+        let call = send(chunk);
+        tokio::pin!(call);
+        let result = tokio::select! {
+            result = &mut call => result,
+            _ = interrupt.wait_for(|pressed| *pressed) => {
+                report.interrupted = true;
+                if !departures.departed() {
+                    // Still waiting for its turn: nothing left this machine.
+                    departures.disarm();
+                    break;
+                }
+                eprintln!("stopping once the chunk in flight is answered");
+                call.await
+            }
+        };
+        departures.disarm();
+        left -= 1;
         match result {
             Ok(()) => {
-                journal.record(chunk, ChunkState::Done)?;
+                record(chunk, ChunkState::Done)?;
                 report.sent.push(chunk);
                 bar.inc(1);
             }
             Err(e) if e.outcome_unknown() => {
                 let reason = e.to_string();
-                journal.record(
-                    chunk,
-                    ChunkState::Unknown {
-                        reason: reason.clone(),
-                    },
-                )?;
+                record(chunk, ChunkState::Unknown { reason })?;
                 report.unknown.push(chunk);
                 break;
             }
             Err(e) => {
                 let reason = e.to_string();
-                journal.record(
+                record(
                     chunk,
                     ChunkState::Failed {
                         reason: reason.clone(),
                     },
                 )?;
                 report.failed = Some((chunk, reason));
-                remaining += 1;
+                left += 1;
                 break;
             }
+        }
+        if report.interrupted {
+            break;
         }
     }
     bar.finish_and_clear();
     watcher.abort();
     report.unknown.sort_unstable();
-    report.left = remaining;
+    report.left = left;
     Ok(report)
 }

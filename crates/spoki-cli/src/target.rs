@@ -3,9 +3,10 @@
 
 use crate::config::{self, Config, DEFAULT_PROFILE};
 use crate::error::{CliError, Result};
+use crate::journal::{Departures, Gated};
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
-use spoki_client::{Client, ReqwestTransport};
+use spoki_client::{Client, ReqwestTransport, Transport};
 use spoki_middleware::{RateLimited, Retrying};
 use spoki_mock::{Fixtures, MockSpoki};
 use std::path::PathBuf;
@@ -81,6 +82,11 @@ impl Global {
 
     /// Connects: starts the local Spoki first with `--mock`.
     pub async fn connect(&self) -> Result<Target> {
+        self.connect_gated(None).await
+    }
+
+    /// [`connect`](Self::connect) with a [`Gated`] transport.
+    pub async fn connect_gated(&self, departures: Option<&Departures>) -> Result<Target> {
         let (mut key, mut base_url) = if self.mock {
             (self.api_key.clone(), None)
         } else {
@@ -96,7 +102,7 @@ impl Global {
             fixtures = Some(f);
             mock = Some(local);
         }
-        let client = self.client(key.as_ref(), base_url.as_deref())?;
+        let client = self.client_gated(key.as_ref(), base_url.as_deref(), departures)?;
         Ok(Target {
             client,
             fixtures,
@@ -107,12 +113,27 @@ impl Global {
     /// A client with the given key, through the retry layer and, unless `--no-pacing`, the
     /// rate-limit layer.
     pub fn client(&self, key: Option<&SecretString>, base_url: Option<&str>) -> Result<Client> {
-        let transport = ReqwestTransport::new(
+        self.client_gated(key, base_url, None)
+    }
+
+    /// [`client`](Self::client), with each request's departure reported to `departures`
+    /// after the rate limiter, for bulk work that keeps a journal.
+    pub fn client_gated(
+        &self,
+        key: Option<&SecretString>,
+        base_url: Option<&str>,
+        departures: Option<&Departures>,
+    ) -> Result<Client> {
+        let reqwest = ReqwestTransport::new(
             Duration::from_secs(5),
             Duration::from_secs(30),
             concat!("spoki-cli/", env!("CARGO_PKG_VERSION")),
         )
         .map_err(|e| CliError::Failed(format!("cannot set up HTTP: {e}")))?;
+        let transport: Box<dyn Transport> = match departures {
+            Some(d) => Box::new(Gated::new(reqwest, d.clone())),
+            None => Box::new(reqwest),
+        };
         let mut builder = Client::builder();
         builder = if self.no_pacing {
             builder.transport(Retrying::new(transport))

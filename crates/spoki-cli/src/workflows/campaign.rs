@@ -4,7 +4,7 @@
 use super::billing::{Category, Pricing, estimate};
 use super::bulk::{BulkArgs, finish};
 use crate::error::{CliError, Result};
-use crate::journal::{self, Header, Journal};
+use crate::journal::{self, Departures, Header, Journal};
 use crate::output::{Output, table};
 use crate::recipients::{self, Recipients};
 use crate::target::{Global, Target};
@@ -163,7 +163,8 @@ pub async fn run(command: CampaignCommand, global: &Global, out: Output) -> Resu
     match command {
         CampaignCommand::Estimate(args) => {
             let checked = read_plan(&args.plan)?;
-            let target = global.connect().await?;
+            let departures = Departures::default();
+            let target = global.connect_gated(Some(&departures)).await?;
             coverage(&args.plan, &target, &checked).await?.print(out);
             Ok(())
         }
@@ -177,7 +178,8 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
     let checked = read_plan(&args.plan)?;
     let rejects = args.bulk.rejects_path(&args.plan.recipients);
     checked.write_rejects(&rejects)?;
-    let target = global.connect().await?;
+    let departures = Departures::default();
+    let target = global.connect_gated(Some(&departures)).await?;
     let fixtures = target.fixtures.as_ref();
     let uuid = args
         .automation
@@ -206,7 +208,7 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
         chunks.len(),
     );
     let journal_path = args.bulk.journal_path(&args.plan.recipients);
-    let mut journal = Journal::open(&journal_path, &header)?;
+    let journal = Journal::open(&journal_path, &header)?;
     let pending = journal
         .states()
         .iter()
@@ -233,17 +235,24 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
         );
     }
     let automations = target.client.automations();
-    let report = journal::run(&mut journal, args.bulk.limits(), out, "recipients", |k| {
-        let body = AutomationStartBulk::new(
-            secret.clone(),
-            chunks[k]
-                .iter()
-                .map(|r| r.to_automation_contact())
-                .collect::<Vec<_>>(),
-        );
-        let uuid = uuid.clone();
-        async move { automations.start_bulk(&uuid, &body).await }
-    })
+    let report = journal::run(
+        journal,
+        &departures,
+        args.bulk.limits(),
+        out,
+        "recipients",
+        |k| {
+            let body = AutomationStartBulk::new(
+                secret.clone(),
+                chunks[k]
+                    .iter()
+                    .map(|r| r.to_automation_contact())
+                    .collect::<Vec<_>>(),
+            );
+            let uuid = uuid.clone();
+            async move { automations.start_bulk(&uuid, &body).await }
+        },
+    )
     .await?;
     finish(&journal_path, &chunks, &report, out, false)
 }

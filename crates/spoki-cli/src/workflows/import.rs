@@ -3,7 +3,7 @@
 
 use super::bulk::{BulkArgs, finish};
 use crate::error::{CliError, Result};
-use crate::journal::{self, Header, Journal};
+use crate::journal::{self, Departures, Header, Journal};
 use crate::output::Output;
 use crate::recipients;
 use crate::target::Global;
@@ -35,7 +35,7 @@ pub async fn run(args: ImportArgs, global: &Global, out: Output) -> Result<()> {
         chunks.len(),
     );
     let journal_path = args.bulk.journal_path(&args.file);
-    let mut journal = Journal::open(&journal_path, &header)?;
+    let journal = Journal::open(&journal_path, &header)?;
     out.say(format!(
         "{}: {} contacts to sync in {} chunks of up to {}, {} rows rejected{}",
         args.file.display(),
@@ -58,12 +58,20 @@ pub async fn run(args: ImportArgs, global: &Global, out: Output) -> Result<()> {
             true,
         );
     }
-    let target = global.connect().await?;
+    let departures = Departures::default();
+    let target = global.connect_gated(Some(&departures)).await?;
     let client = &target.client;
-    let report = journal::run(&mut journal, args.bulk.limits(), out, "contacts", |k| {
-        let body: Vec<_> = chunks[k].iter().map(|r| r.to_contact_sync()).collect();
-        async move { client.contacts().sync_all(&body).await.map(drop) }
-    })
+    let report = journal::run(
+        journal,
+        &departures,
+        args.bulk.limits(),
+        out,
+        "contacts",
+        |k| {
+            let body: Vec<_> = chunks[k].iter().map(|r| r.to_contact_sync()).collect();
+            async move { client.contacts().sync_all(&body).await.map(drop) }
+        },
+    )
     .await?;
     finish(&journal_path, &chunks, &report, out, false)
 }

@@ -183,3 +183,95 @@ async fn a_journal_is_never_applied_to_a_changed_file() {
     assert!(changed.stderr.contains("another input"));
     assert_eq!(calls_of(&mock, "contacts_sync_all"), 1);
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_while_waiting_for_the_pace_stops_at_once_and_the_rerun_resumes() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let csv = s.write("c.csv", &contacts_csv(2000));
+    // Paced to Spoki's published limit (one sync of 500 per minute): after the first chunk the
+    // import waits for its turn, and that is when Ctrl-C comes.
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("spoki"))
+        .args(["contacts", "import", csv.to_str().unwrap()])
+        .env("SPOKI_BASE_URL", mock.url())
+        .env("SPOKI_API_KEY", &f.client_api_key)
+        .env("SPOKI_CONFIG", s.path("config.toml"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while calls_of(&mock, "contacts_sync_all") < 1 {
+        assert!(Instant::now() < deadline, "the first chunk never arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = tokio::task::block_in_place(|| child.wait()).unwrap();
+    assert_eq!(status.code(), Some(130));
+    // Had it waited for its turn, the second chunk would have gone before the exit.
+    assert_eq!(calls_of(&mock, "contacts_sync_all"), 1);
+
+    let resumed = s.run(
+        &["--no-pacing", "contacts", "import", csv.to_str().unwrap()],
+        &env_for(&mock, &f.client_api_key),
+    );
+    assert_eq!(resumed.code, 0, "{resumed:#?}");
+    assert_eq!(calls_of(&mock, "contacts_sync_all"), 4);
+    assert_each_once(&synced_phones(&mock), 2000);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_during_a_call_leaves_that_chunk_unknown_not_resent() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let csv = s.write("c.csv", &contacts_csv(1200));
+    // The first chunk's answer takes long: the process dies while it is in flight.
+    mock.fault("contacts_sync_all", Fault::Delay { ms: 3000 }, 1)
+        .unwrap();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("spoki"))
+        .args(["--no-pacing", "contacts", "import", csv.to_str().unwrap()])
+        .env("SPOKI_BASE_URL", mock.url())
+        .env("SPOKI_API_KEY", &f.client_api_key)
+        .env("SPOKI_CONFIG", s.path("config.toml"))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while calls_of(&mock, "contacts_sync_all") < 1 {
+        assert!(Instant::now() < deadline, "the first chunk never arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    tokio::task::block_in_place(|| child.wait()).unwrap();
+
+    let resumed = s.run(
+        &["--no-pacing", "contacts", "import", csv.to_str().unwrap()],
+        &env_for(&mock, &f.client_api_key),
+    );
+    assert_eq!(resumed.code, 4, "{resumed:#?}");
+    assert!(
+        resumed
+            .stderr
+            .contains("chunk 1 (lines 2-501): outcome unknown")
+    );
+    assert_eq!(
+        calls_of(&mock, "contacts_sync_all"),
+        3,
+        "chunks 2 and 3 sent, chunk 1 not sent again"
+    );
+}
