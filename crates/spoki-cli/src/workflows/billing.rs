@@ -166,7 +166,7 @@ fn replay(path: &PathBuf, pricing: &Pricing, out: Output) -> Result<()> {
         "total_cost": totals.total_cost.to_string(),
         "currency": currency,
     }));
-    let mut t = table(&["", ""]);
+    let mut t = table(&["bill", "value"]);
     t.add_row(vec!["model".to_owned(), ledger.model().to_string()]);
     t.add_row(vec!["events".to_owned(), totals.events.to_string()]);
     t.add_row(vec![

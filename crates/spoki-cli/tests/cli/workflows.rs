@@ -197,3 +197,92 @@ fn the_demo_tells_the_story_end_to_end() {
     assert_eq!(story["refused_before_reply"], "whatsapp::131047");
     assert_eq!(story["messages_recorded"], 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spoki_mock_serves_in_the_foreground_and_keeps_its_state() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let s = Sandbox::new();
+    let state = s.path("state.json");
+    let start = || {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("spoki"))
+            .args(["mock", "--port", "0", "--state", state.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        (child, first.trim().to_owned())
+    };
+    let f = spoki_mock::Fixtures::default();
+    let (mut child, url) = start();
+    let made = s.run(
+        &["--json", "--no-pacing", "lists", "create", "--name", "kept"],
+        &[
+            ("SPOKI_BASE_URL", &url),
+            ("SPOKI_API_KEY", &f.client_api_key),
+        ],
+    );
+    assert_eq!(made.code, 0, "{made:#?}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // A new process on the same state file still has the list.
+    let (mut child, url) = start();
+    let lists = s.run(
+        &["--json", "--no-pacing", "lists", "list"],
+        &[
+            ("SPOKI_BASE_URL", &url),
+            ("SPOKI_API_KEY", &f.client_api_key),
+        ],
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(lists.code, 0, "{lists:#?}");
+    let names: Vec<_> = lists
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].clone())
+        .collect();
+    assert!(names.contains(&serde_json::json!("kept")), "{names:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn human_output_reads_as_tables() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let env = env_for(&mock, &f.agency_api_key);
+    let four = s.write("four.csv", FOUR);
+    let estimate = s.run(
+        &[
+            "--no-pacing",
+            "campaign",
+            "estimate",
+            "--recipients",
+            four.to_str().unwrap(),
+            "--account",
+            "101",
+        ],
+        &env,
+    );
+    insta::assert_snapshot!("campaign_estimate", estimate.stdout);
+
+    let account = s.run(&["--no-pacing", "accounts", "get", "101"], &env);
+    insta::assert_snapshot!("account_get", account.stdout);
+
+    let events = s.write(
+        "events.jsonl",
+        r#"{"at":"2024-07-15T09:00:00Z","direction":"inbound","customer":"+393331234567","kind":"free_form"}
+{"at":"2024-07-15T10:00:00Z","direction":"outbound","customer":"+393331234567","kind":"free_form"}
+"#,
+    );
+    let replay = s.run(&["billing", "replay", events.to_str().unwrap()], &[]);
+    insta::assert_snapshot!("billing_replay", replay.stdout);
+}
