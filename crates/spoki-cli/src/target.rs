@@ -45,7 +45,7 @@ pub struct Global {
     /// masking them.
     #[arg(long, global = true)]
     pub reveal_secrets: bool,
-    /// Do not pace calls to Spoki's published rate limits (for a server that paces itself,
+    /// Do not pace calls to Spoki's published rate limits (for a server without limits,
     /// such as `spoki mock --no-rate-limits`); answers of 429 are still waited out.
     #[arg(long, global = true)]
     pub no_pacing: bool,
