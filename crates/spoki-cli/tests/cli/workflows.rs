@@ -198,6 +198,7 @@ fn the_demo_tells_the_story_end_to_end() {
     assert_eq!(story["messages_recorded"], 3);
 }
 
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spoki_mock_serves_in_the_foreground_and_keeps_its_state() {
     use std::io::{BufRead, BufReader};
@@ -218,6 +219,12 @@ async fn spoki_mock_serves_in_the_foreground_and_keeps_its_state() {
             .unwrap();
         (child, first.trim().to_owned())
     };
+    // Ctrl-C, as in a terminal: the local Spoki saves its state and exits 0.
+    let stop = |child: &mut std::process::Child| {
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+        assert!(child.wait().unwrap().success());
+    };
     let f = spoki_mock::Fixtures::default();
     let (mut child, url) = start();
     let made = s.run(
@@ -228,8 +235,7 @@ async fn spoki_mock_serves_in_the_foreground_and_keeps_its_state() {
         ],
     );
     assert_eq!(made.code, 0, "{made:#?}");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    stop(&mut child);
 
     // A new process on the same state file still has the list.
     let (mut child, url) = start();
@@ -240,8 +246,7 @@ async fn spoki_mock_serves_in_the_foreground_and_keeps_its_state() {
             ("SPOKI_API_KEY", &f.client_api_key),
         ],
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    stop(&mut child);
     assert_eq!(lists.code, 0, "{lists:#?}");
     let names: Vec<_> = lists
         .json()
