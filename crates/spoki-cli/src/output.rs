@@ -114,7 +114,7 @@ fn rows_table(items: &[Value]) -> Table {
     t
 }
 
-/// A value as one cell: strings bare, other values as JSON, shortened to [`CELL_CHARS`].
+/// A value as one cell: strings bare, other values as JSON, shortened to 48 characters.
 pub fn cell(value: &Value) -> String {
     let text = match value {
         Value::String(s) => s.clone(),

@@ -25,7 +25,7 @@ pub struct Global {
         value_name = "KEY"
     )]
     pub api_key: Option<SecretString>,
-    /// API origin [default: the profile's, else https://api.spoki.com].
+    /// API origin [default: the profile's, else `https://api.spoki.com`].
     #[arg(long, global = true, env = "SPOKI_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
     /// Profile of the config file to take the key and origin from [default: `default`].
