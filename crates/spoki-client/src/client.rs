@@ -60,11 +60,23 @@ impl fmt::Debug for Client {
 }
 
 /// Configures a [`Client`].
+///
+/// With the default features, the built-in transport is wrapped in the middleware: calls are
+/// paced to Spoki's published rate limits and retried when that is safe (never a send that may
+/// have reached Spoki). [`without_rate_limits`](Self::without_rate_limits) and
+/// [`without_retries`](Self::without_retries) opt out. A transport given with
+/// [`transport`](Self::transport) is taken as the whole stack: the layers wrap it only when
+/// [`rate_limits`](Self::rate_limits) or [`retry_policy`](Self::retry_policy) is set, and
+/// [`timeout`](Self::timeout), when set, bounds each of its attempts.
 pub struct ClientBuilder {
     base_url: String,
     api_key: Option<SecretString>,
-    connect_timeout: Duration,
-    attempt_timeout: Duration,
+    connect_timeout: Option<Duration>,
+    attempt_timeout: Option<Duration>,
+    #[cfg(feature = "middleware")]
+    rate_limits: Layer<spoki_middleware::RateLimitConfig>,
+    #[cfg(feature = "middleware")]
+    retry_policy: Layer<spoki_middleware::RetryPolicy>,
     user_agent: String,
     transport: Option<Arc<dyn Transport>>,
     #[cfg(feature = "reqwest")]
@@ -75,14 +87,42 @@ pub struct ClientBuilder {
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("base_url", &self.base_url)
+        let mut d = f.debug_struct("ClientBuilder");
+        d.field("base_url", &self.base_url)
             .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
             .field("connect_timeout", &self.connect_timeout)
-            .field("attempt_timeout", &self.attempt_timeout)
-            .field("user_agent", &self.user_agent)
+            .field("attempt_timeout", &self.attempt_timeout);
+        #[cfg(feature = "middleware")]
+        d.field("rate_limits", &self.rate_limits)
+            .field("retry_policy", &self.retry_policy);
+        d.field("user_agent", &self.user_agent)
             .field("custom_transport", &self.transport.is_some())
             .finish()
+    }
+}
+
+/// Whether a middleware layer wraps the transport.
+#[cfg(feature = "middleware")]
+#[derive(Debug, Clone)]
+enum Layer<C> {
+    /// On for the built-in transport, off for a custom one.
+    Default,
+    /// On, with this configuration.
+    Set(C),
+    /// Off.
+    Off,
+}
+
+#[cfg(feature = "middleware")]
+impl<C: Default> Layer<C> {
+    /// The configuration to wrap the transport with, if any.
+    fn resolve(self, custom_transport: bool) -> Option<C> {
+        match self {
+            Layer::Default if custom_transport => None,
+            Layer::Default => Some(C::default()),
+            Layer::Set(config) => Some(config),
+            Layer::Off => None,
+        }
     }
 }
 
@@ -91,8 +131,12 @@ impl Default for ClientBuilder {
         ClientBuilder {
             base_url: DEFAULT_BASE_URL.into(),
             api_key: None,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
+            connect_timeout: None,
+            attempt_timeout: None,
+            #[cfg(feature = "middleware")]
+            rate_limits: Layer::Default,
+            #[cfg(feature = "middleware")]
+            retry_policy: Layer::Default,
             user_agent: DEFAULT_USER_AGENT.into(),
             transport: None,
             #[cfg(feature = "reqwest")]
@@ -133,15 +177,48 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed to open a connection (default 5 s). Applies to the built-in transport.
+    /// Time allowed to open a connection (default 5 s). The built-in transport's setting: with
+    /// a custom [`transport`](Self::transport), `build` refuses it (set it on that transport).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.connect_timeout = Some(timeout);
         self
     }
 
-    /// Time allowed for each attempt (default 30 s). Applies to the built-in transport.
+    /// Time allowed for each attempt, from sending to the end of the answer (default 30 s).
+    /// Applies to a custom [`transport`](Self::transport) too: each of its attempts is bounded.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.attempt_timeout = timeout;
+        self.attempt_timeout = Some(timeout);
+        self
+    }
+
+    /// Paces calls with this configuration instead of Spoki's published limits; with a custom
+    /// [`transport`](Self::transport), wraps it in the rate-limit layer.
+    #[cfg(feature = "middleware")]
+    pub fn rate_limits(mut self, config: spoki_middleware::RateLimitConfig) -> Self {
+        self.rate_limits = Layer::Set(config);
+        self
+    }
+
+    /// Sends calls as soon as they are made, without client-side pacing. Answers of 429 are
+    /// still retried after their `Retry-After` unless retries are off too.
+    #[cfg(feature = "middleware")]
+    pub fn without_rate_limits(mut self) -> Self {
+        self.rate_limits = Layer::Off;
+        self
+    }
+
+    /// Retries with this policy instead of the default one; with a custom
+    /// [`transport`](Self::transport), wraps it in the retry layer.
+    #[cfg(feature = "middleware")]
+    pub fn retry_policy(mut self, policy: spoki_middleware::RetryPolicy) -> Self {
+        self.retry_policy = Layer::Set(policy);
+        self
+    }
+
+    /// Makes every call exactly one attempt: the caller decides what to do with a failure.
+    #[cfg(feature = "middleware")]
+    pub fn without_retries(mut self) -> Self {
+        self.retry_policy = Layer::Off;
         self
     }
 
@@ -151,8 +228,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Sends through `transport` instead of the built-in one: a mock, a middleware stack,
-    /// or a [`ReqwestTransport`](crate::ReqwestTransport) over your own `reqwest::Client`.
+    /// Sends through `transport` instead of the built-in one: a mock, a stack of your own, or a
+    /// [`ReqwestTransport`](crate::ReqwestTransport) over your own `reqwest::Client`. It is
+    /// taken as the whole stack; see [`ClientBuilder`] for what still wraps it.
     pub fn transport(mut self, transport: impl Transport) -> Self {
         self.transport = Some(Arc::new(transport));
         self
@@ -198,8 +276,28 @@ impl ClientBuilder {
         let user_agent = HeaderValue::from_str(&self.user_agent).map_err(|_| {
             InputError::Other("user agent has characters not allowed in a header".into())
         })?;
+        let custom = self.transport.is_some();
+        if custom && self.connect_timeout.is_some() {
+            return Err(InputError::Other(
+                "connect_timeout is a setting of the built-in transport; set it on your own \
+                 transport instead"
+                    .into(),
+            )
+            .into());
+        }
+        #[cfg(not(feature = "middleware"))]
+        if custom && self.attempt_timeout.is_some() {
+            return Err(InputError::Other(
+                "timeout needs the `middleware` feature to bound a custom transport; set it on \
+                 your transport instead"
+                    .into(),
+            )
+            .into());
+        }
+        let attempt_timeout = self.attempt_timeout.unwrap_or(DEFAULT_ATTEMPT_TIMEOUT);
+        let connect_timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         #[cfg(feature = "reqwest")]
-        let transport = match (self.transport, self.reqwest_client) {
+        let transport: Arc<dyn Transport> = match (self.transport, self.reqwest_client) {
             (Some(_), Some(_)) => {
                 return Err(InputError::Other(
                     "both a transport and a reqwest client were given; the reqwest client is \
@@ -210,27 +308,46 @@ impl ClientBuilder {
                 .into());
             }
             (Some(transport), None) => transport,
+            (None, Some(_)) if self.connect_timeout.is_some() => {
+                return Err(InputError::Other(
+                    "connect_timeout cannot change a reqwest client that is already built; set \
+                     it on your reqwest::Client instead"
+                        .into(),
+                )
+                .into());
+            }
             (None, Some(client)) => Arc::new(
                 crate::ReqwestTransport::from_client(client)
-                    .attempt_timeout(self.attempt_timeout)
+                    .attempt_timeout(attempt_timeout)
                     .max_response_bytes(self.max_response_bytes),
             ),
             (None, None) => Arc::new(
-                crate::ReqwestTransport::new(
-                    self.connect_timeout,
-                    self.attempt_timeout,
-                    &self.user_agent,
-                )
-                .map_err(|e| InputError::Other(format!("cannot build the HTTP client: {e}")))?
-                .max_response_bytes(self.max_response_bytes),
+                crate::ReqwestTransport::new(connect_timeout, attempt_timeout, &self.user_agent)
+                    .map_err(|e| InputError::Other(format!("cannot build the HTTP client: {e}")))?
+                    .max_response_bytes(self.max_response_bytes),
             ),
         };
         #[cfg(not(feature = "reqwest"))]
         let transport = match self.transport {
             Some(transport) => transport,
-            None => {
-                default_transport(self.connect_timeout, self.attempt_timeout, &self.user_agent)?
+            None => default_transport(connect_timeout, attempt_timeout, &self.user_agent)?,
+        };
+        #[cfg(feature = "middleware")]
+        let transport = {
+            use spoki_middleware::{RateLimited, Retrying, Timeout};
+            // The built-in transport bounds its own attempts; a custom one is bounded only
+            // when asked, under the retries, so that the limit is per attempt.
+            let mut stack = match self.attempt_timeout {
+                Some(limit) if custom => Arc::new(Timeout::new(transport, limit)),
+                _ => transport,
+            };
+            if let Some(config) = self.rate_limits.resolve(custom) {
+                stack = Arc::new(RateLimited::with_config(stack, config));
             }
+            if let Some(policy) = self.retry_policy.resolve(custom) {
+                stack = Arc::new(Retrying::with_policy(stack, policy));
+            }
+            stack
         };
         let credential = self
             .api_key

@@ -80,6 +80,17 @@ fn retry_after_text(wait: &Option<Duration>) -> String {
         .unwrap_or_default()
 }
 
+impl spoki_transport::CallFailure for Error {
+    fn acted(&self) -> bool {
+        // Spoki answered 2xx; only the answer could not be read.
+        matches!(self, Error::Decode { .. })
+    }
+
+    fn outcome_unknown(&self) -> bool {
+        Error::outcome_unknown(self)
+    }
+}
+
 impl Error {
     /// Whether calling again, later, is safe and may succeed: rate limits, failures that
     /// provably never reached Spoki, and, for idempotent operations only, timeouts, lost

@@ -22,11 +22,8 @@ mod generated;
 mod pagination;
 #[cfg(feature = "reqwest")]
 mod reqwest_transport;
-pub mod retry_after;
-pub mod retry_rule;
 #[cfg(feature = "tower")]
 mod tower;
-pub mod transport;
 mod validate;
 pub mod webhook;
 
@@ -40,13 +37,15 @@ pub use pagination::MAX_PAGES;
 #[cfg(feature = "reqwest")]
 pub use reqwest_transport::{DEFAULT_MAX_RESPONSE_BYTES, ReqwestTransport};
 pub use spoki_models as models;
+/// The transport seam (the crate `spoki-transport`), re-exported.
+pub use spoki_transport as transport;
+#[cfg(feature = "mock")]
+pub use spoki_transport::MockTransport;
+pub use spoki_transport::{
+    CallFailure, CredentialId, HttpRequest, HttpResponse, RequestContext, Transport,
+    TransportError, TransportErrorKind, retry_after, retry_rule,
+};
 #[cfg(feature = "tower")]
 pub use tower::ServiceTransport;
-#[cfg(feature = "mock")]
-pub use transport::MockTransport;
-pub use transport::{
-    CredentialId, HttpRequest, HttpResponse, RequestContext, Transport, TransportError,
-    TransportErrorKind,
-};
 pub use validate::MAX_CONTACTS_PER_SYNC;
 pub use webhook::{WebhookError, WebhookVerifier};

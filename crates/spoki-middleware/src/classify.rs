@@ -2,10 +2,10 @@
 
 use crate::jitter::Jitter;
 use http::{HeaderMap, Method, StatusCode};
-use spoki_client::TransportErrorKind;
-use spoki_client::retry_after::parse_retry_after;
-pub use spoki_client::retry_rule::RetryReason;
-use spoki_client::retry_rule::{AttemptOutcome, classify};
+use spoki_transport::TransportErrorKind;
+use spoki_transport::retry_after::parse_retry_after;
+pub use spoki_transport::retry_rule::RetryReason;
+use spoki_transport::retry_rule::{AttemptOutcome, classify};
 use std::fmt;
 use std::time::{Duration, SystemTime};
 

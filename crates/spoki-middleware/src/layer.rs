@@ -2,7 +2,7 @@
 //! with the `tower` feature, the layered transports as `tower::Service`s.
 
 use crate::{RateLimitConfig, RateLimited, RetryPolicy, Retrying};
-use spoki_client::Transport;
+use spoki_transport::Transport;
 
 /// Wraps a transport in [`RateLimited`]. Every transport it wraps shares the config's store,
 /// so budgets hold across them.
@@ -50,7 +50,7 @@ impl<T: Transport> tower_layer::Layer<T> for RetryLayer {
 #[cfg(feature = "tower")]
 mod service {
     use crate::{RateLimited, Retrying};
-    use spoki_client::{HttpRequest, HttpResponse, Transport, TransportError};
+    use spoki_transport::{HttpRequest, HttpResponse, Transport, TransportError};
     use std::future::Future;
     use std::pin::Pin;
     use std::task::{Context, Poll};

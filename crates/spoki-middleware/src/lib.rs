@@ -1,4 +1,4 @@
-//! Rate-limit and retry layers over the [`spoki_client::Transport`] trait.
+//! Rate-limit and retry layers over the [`spoki_transport::Transport`] trait.
 //!
 //! * [`RateLimited`] keeps every (credential, rate-limit class) within the spec's quota, with
 //!   governor, and pauses a (credential, class) when the server answers 429.
@@ -7,7 +7,7 @@
 //!   (message sends, automation starts, syncs, creates) **only** when the request provably did
 //!   not reach the server. A message is never sent twice by this crate.
 //!
-//! Each layer is itself a [`Transport`](spoki_client::Transport), so they stack or work alone.
+//! Each layer is itself a [`Transport`](spoki_transport::Transport), so they stack or work alone.
 //! Put the limiter inside the retries, so that every attempt takes a slot:
 //!
 //! ```no_run
@@ -45,6 +45,7 @@ mod rate_limit;
 mod retry;
 #[cfg(feature = "redis")]
 mod send_once;
+mod timeout;
 
 /// What workers share through Redis (feature `redis`): the rate-limit store and the send-once
 /// guard. See `docs/scaling.md`.
@@ -63,4 +64,5 @@ pub use rate_limit::{
     Untagged,
 };
 pub use retry::Retrying;
-pub use spoki_client::retry_after::parse_retry_after;
+pub use spoki_transport::retry_after::parse_retry_after;
+pub use timeout::Timeout;

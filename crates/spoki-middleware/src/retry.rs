@@ -2,7 +2,7 @@
 
 use crate::classify::{Attempt, Decision, Outcome, RetryBudget, RetryPolicy, StopReason};
 use async_trait::async_trait;
-use spoki_client::{HttpRequest, HttpResponse, RequestContext, Transport, TransportError};
+use spoki_transport::{HttpRequest, HttpResponse, RequestContext, Transport, TransportError};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 use tokio::time::Instant;

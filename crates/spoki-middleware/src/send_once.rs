@@ -7,7 +7,7 @@
 //! is released so a later run may send.
 
 use redis::aio::ConnectionManager;
-use spoki_client::Error;
+use spoki_transport::CallFailure;
 use std::future::Future;
 use std::time::Duration;
 
@@ -32,10 +32,10 @@ pub enum SendState {
     OutcomeUnknown,
 }
 
-/// What [`SendOnce::run`] did.
+/// What [`SendOnce::run`] did; `E` is the call's error, such as `spoki_client::Error`.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum Guarded<T> {
+pub enum Guarded<T, E> {
     /// This worker sent it; here is the answer.
     Sent(T),
     /// It was not sent by this call, because of where it stands.
@@ -46,7 +46,7 @@ pub enum Guarded<T> {
     /// not decode).
     Failed {
         /// The error.
-        error: Error,
+        error: E,
         /// Whether a later run may send.
         released: bool,
     },
@@ -127,15 +127,16 @@ impl SendOnce {
 
     /// Sends with `send` unless this (campaign, recipient) was claimed before, by this worker
     /// or any other. Redis failing is an error and nothing is sent.
-    pub async fn run<T, F, Fut>(
+    pub async fn run<T, E, F, Fut>(
         &self,
         campaign: &str,
         recipient: &str,
         send: F,
-    ) -> Result<Guarded<T>, GuardError>
+    ) -> Result<Guarded<T, E>, GuardError>
     where
+        E: CallFailure,
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, Error>>,
+        Fut: Future<Output = Result<T, E>>,
     {
         let key = self.key(campaign, recipient);
         let claim = format!("in_flight:{}", uuid_like());
@@ -156,7 +157,7 @@ impl SendOnce {
         let (next, outcome) = match result {
             Ok(answer) => ("sent", Guarded::Sent(answer)),
             // Spoki answered 2xx, so it acted; only its answer was unreadable.
-            Err(error @ Error::Decode { .. }) => (
+            Err(error) if error.acted() => (
                 "sent",
                 Guarded::Failed {
                     error,

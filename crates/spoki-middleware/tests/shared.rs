@@ -391,7 +391,12 @@ async fn guard(redis: &RedisServer) -> SendOnce {
 }
 
 fn starter(mock: &MockSpoki) -> Client {
-    Client::builder().base_url(mock.url()).build().unwrap()
+    // One attempt per call: the guard, not a retry, must deal with a refusal.
+    Client::builder()
+        .base_url(mock.url())
+        .without_retries()
+        .build()
+        .unwrap()
 }
 
 fn start_body(mock: &MockSpoki, phone: &str) -> AutomationStart {

@@ -9,10 +9,13 @@ use spoki_mock::{Fault, MockSpoki, RateLimits};
 use spoki_models::RateClass;
 use std::time::Duration;
 
+/// A client without the middleware: every answer of the local Spoki reaches the test as is.
 fn client(mock: &MockSpoki, key: &str) -> Client {
     Client::builder()
         .base_url(mock.url())
         .api_key(key)
+        .without_rate_limits()
+        .without_retries()
         .build()
         .unwrap()
 }

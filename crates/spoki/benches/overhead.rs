@@ -4,16 +4,16 @@
 //! decoding into `spoki::models::Account`:
 //!
 //! - bare: a `reqwest::Client` GET with the key header, then `serde_json::from_slice`;
-//! - typed: `client.accounts().get(id)` on a default client;
-//! - stack: the same call through `Retrying<RateLimited<ReqwestTransport>>`.
+//! - typed: `client.accounts().get(id)` on a client without the middleware;
+//! - stack: the same call on a default client, paced and retried (with a quota too large to
+//!   make it wait: the cost measured is the layers', not the pacing's).
 //!
 //! Rounds interleave the three (in a rotating order) so that drift on a shared machine hits
 //! them alike; each round times `SPOKI_BENCH_REQUESTS` sequential calls (default 2,000) per
 //! way, and the figures are the medians over `SPOKI_BENCH_ROUNDS` rounds (default 10).
 
 use spoki::Client;
-use spoki::client::ReqwestTransport;
-use spoki::middleware::{ClassQuota, RateLimitConfig, RateLimited, RetryPolicy, Retrying};
+use spoki::middleware::{ClassQuota, RateLimitConfig};
 use spoki::models::{Account, RateClass};
 use spoki_mock::{MockSpoki, RateLimits};
 use std::time::{Duration, Instant};
@@ -56,6 +56,8 @@ fn main() {
         let typed = Client::builder()
             .base_url(mock.url())
             .api_key(f.agency_api_key.as_str())
+            .without_rate_limits()
+            .without_retries()
             .build()
             .unwrap();
         let limits = RateLimitConfig::default().quota(
@@ -65,14 +67,7 @@ fn main() {
         let stack = Client::builder()
             .base_url(mock.url())
             .api_key(f.agency_api_key.as_str())
-            .transport(Retrying::with_policy(
-                RateLimited::with_config(
-                    ReqwestTransport::new(Duration::from_secs(3), Duration::from_secs(30), "bench")
-                        .unwrap(),
-                    limits,
-                ),
-                RetryPolicy::default(),
-            ))
+            .rate_limits(limits)
             .build()
             .unwrap();
         let id = f.client_account_id;

@@ -11,12 +11,12 @@ use crate::jitter::Jitter;
 use async_trait::async_trait;
 use governor::Quota;
 use http::StatusCode;
-use spoki_client::retry_after::parse_retry_after;
-use spoki_client::{
+use spoki_models::operation::{Operation, RateClass};
+use spoki_transport::retry_after::parse_retry_after;
+use spoki_transport::{
     CredentialId, HttpRequest, HttpResponse, RequestContext, Transport, TransportError,
     TransportErrorKind,
 };
-use spoki_models::operation::{Operation, RateClass};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;

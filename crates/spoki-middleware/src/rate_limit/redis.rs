@@ -9,7 +9,7 @@
 use super::{Budget, ClassQuota, LimitStore, LocalStore, Slot};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use spoki_client::{TransportError, TransportErrorKind};
+use spoki_transport::{TransportError, TransportErrorKind};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

@@ -1,7 +1,6 @@
 //! The one rule for what an attempt's outcome means: may the call be sent again, and may Spoki
-//! have acted on it. [`Error::is_retryable`](crate::Error::is_retryable),
-//! [`Error::outcome_unknown`](crate::Error::outcome_unknown) and the middleware's `Retrying`
-//! layer all ask [`classify`], so they cannot disagree.
+//! have acted on it. The client's `Error::is_retryable` and `Error::outcome_unknown` and the
+//! middleware's `Retrying` layer all ask [`classify`], so they cannot disagree.
 
 use crate::TransportErrorKind;
 
