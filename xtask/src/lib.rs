@@ -6,6 +6,7 @@ pub mod mock;
 pub mod models;
 pub mod names;
 pub mod package;
+pub mod rules;
 pub mod spec;
 
 use std::error::Error;

@@ -1,7 +1,7 @@
 //! Generates the wire enums, the models and the operation table of `spoki-models`.
 
 use crate::names::{camel, doc_lines, rust_field, snake_upper};
-use crate::spec::{Auth, Confidence, Enum, Model, ModelKind, Repr, Spec, Type, const_json};
+use crate::spec::{Auth, Body, Confidence, Enum, Model, ModelKind, Repr, Spec, Type, const_json};
 use std::fmt::Write;
 
 pub fn enums(spec: &Spec) -> String {
@@ -222,13 +222,14 @@ fn join_doc(doc: Option<String>, uncertain: Option<String>) -> Option<String> {
 pub fn models(spec: &Spec) -> String {
     let mut out = String::from("use serde::{Deserialize, Serialize};\n");
     out.push_str("#[allow(unused_imports)]\nuse crate::*;\n");
+    out.push_str("use crate::constraint::{Check, ConstraintError, Rule};\n");
     for (name, model) in &spec.models {
-        write_model(&mut out, name, model);
+        write_model(&mut out, spec, name, model);
     }
     out
 }
 
-fn write_model(out: &mut String, name: &str, model: &Model) {
+fn write_model(out: &mut String, spec: &Spec, name: &str, model: &Model) {
     let fields = plan(model);
     let required: Vec<&FieldPlan> = fields.iter().filter(|f| f.required(model.kind)).collect();
     let has_new = !required.is_empty() || fields.iter().any(|f| f.constant.is_some());
@@ -390,6 +391,18 @@ fn write_model(out: &mut String, name: &str, model: &Model) {
         )
         .unwrap();
     }
+    if model.kind == ModelKind::Request {
+        let rules = crate::rules::model_rules(spec, name);
+        writeln!(
+            out,
+            "    /// The limits the API puts on this body, nested models included.\n    pub const RULES: &'static [Rule] = &[\n{}];\n",
+            crate::rules::literal(&rules)
+        )
+        .unwrap();
+        out.push_str(
+            "    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.\n    pub fn validate(&self) -> Result<(), ConstraintError> {\n        let body = serde_json::to_value(self).expect(\"a request model always encodes\");\n        crate::constraint::check(Self::RULES, &body)\n    }\n",
+        );
+    }
     out.push_str("}\n\n");
     if has_new && required.is_empty() {
         writeln!(
@@ -417,6 +430,7 @@ fn const_fn(ident: &str) -> String {
 pub fn operations(spec: &Spec) -> String {
     let mut out =
         String::from("use crate::operation::{AuthKind, Confidence, Method, Operation};\n");
+    out.push_str("#[allow(unused_imports)]\nuse crate::constraint::{Check, Rule};\n");
     out.push_str("use std::time::Duration;\n\n");
 
     out.push_str(
@@ -508,9 +522,16 @@ pub fn operations(spec: &Spec) -> String {
             Auth::AutomationSecret => "AutomationSecret",
             Auth::None => "None",
         };
+        let body_rules = match op.body.as_deref().map(Body::parse) {
+            Some(Body::Object(model)) => format!("crate::{model}::RULES"),
+            _ => format!(
+                "&[{}]",
+                crate::rules::literal(&crate::rules::body_rules(spec, op))
+            ),
+        };
         writeln!(
             out,
-            "pub const {}: Operation = Operation {{\n    id: {:?},\n    group: {:?},\n    method: Method::{method},\n    path: {:?},\n    auth: AuthKind::{auth},\n    idempotent: {},\n    rate_class: RateClass::{},\n    deprecated: {},\n    sensitive_response: {},\n}};\n",
+            "pub const {}: Operation = Operation {{\n    id: {:?},\n    group: {:?},\n    method: Method::{method},\n    path: {:?},\n    auth: AuthKind::{auth},\n    idempotent: {},\n    rate_class: RateClass::{},\n    deprecated: {},\n    sensitive_response: {},\n    body_rules: {body_rules},\n}};\n",
             snake_upper(&op.id),
             op.id,
             op.group,

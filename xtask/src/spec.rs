@@ -60,6 +60,10 @@ pub struct Operation {
     pub uncertain: Option<String>,
     #[serde(default)]
     pub query: IndexMap<String, String>,
+    /// The fewest items of a body that is a list.
+    pub min_items: Option<usize>,
+    /// The most items of a body that is a list.
+    pub max_items: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -143,6 +147,13 @@ pub struct FieldDetail {
     pub uncertain: Option<String>,
     #[serde(default)]
     pub alias: Vec<String>,
+    /// Text (or a secret) that must be present and not blank.
+    #[serde(default)]
+    pub not_blank: bool,
+    /// The fewest items of a list.
+    pub min_items: Option<usize>,
+    /// The most items of a list.
+    pub max_items: Option<usize>,
 }
 
 /// A constant as JSON text.
@@ -166,6 +177,9 @@ impl Field {
                 doc: d.doc.clone(),
                 uncertain: d.uncertain.clone(),
                 alias: d.alias.clone(),
+                not_blank: d.not_blank,
+                min_items: d.min_items,
+                max_items: d.max_items,
             },
         }
     }
@@ -220,6 +234,14 @@ impl Type {
             Type::Optional(_) | Type::Map(_) => false,
             Type::List(_) => kind == ModelKind::Request,
             Type::Named(_) => true,
+        }
+    }
+
+    /// The type without its `?`.
+    pub fn required_inner(&self) -> &Type {
+        match self {
+            Type::Optional(inner) => inner.required_inner(),
+            other => other,
         }
     }
 
@@ -362,6 +384,12 @@ impl Spec {
                 Err(e) => errors.push(format!("{at}: {e}")),
                 _ => {}
             }
+            let list_body = matches!(op.body.as_deref().map(Body::parse), Some(Body::Array(_)));
+            if (op.min_items.is_some() || op.max_items.is_some()) && !list_body {
+                errors.push(format!(
+                    "{at}: min_items/max_items need a body that is a list"
+                ));
+            }
             if op.auth == Auth::AutomationSecret && op.body.is_none() {
                 errors.push(format!(
                     "{at}: automation-secret auth needs a body with the secret"
@@ -372,6 +400,18 @@ impl Spec {
             for (field, spec) in &model.fields {
                 let at = format!("model `{name}` field `{field}`");
                 let d = spec.detail();
+                let ty = d.ty.as_deref().and_then(|t| Type::parse(t).ok());
+                let inner = ty.as_ref().map(Type::required_inner);
+                if (d.min_items.is_some() || d.max_items.is_some())
+                    && !matches!(inner, Some(Type::List(_)))
+                {
+                    errors.push(format!("{at}: min_items/max_items need a list"));
+                }
+                if d.not_blank
+                    && !matches!(inner, Some(Type::Named(n)) if n == "string" || n == "secret")
+                {
+                    errors.push(format!("{at}: not_blank needs a string or a secret"));
+                }
                 match (&d.ty, &d.constant) {
                     (Some(ty), None) => check_type(at, ty, &mut errors),
                     (

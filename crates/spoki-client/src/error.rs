@@ -285,19 +285,10 @@ pub enum InputError {
     /// A secret, key or token is empty.
     #[error("{0} is empty")]
     EmptySecret(&'static str),
-    /// A required text is empty.
-    #[error("{0} is empty")]
-    Empty(&'static str),
-    /// A batch is larger than the API accepts.
-    #[error("{what}: {count} items, at most {max} per request")]
-    TooMany {
-        /// What the batch is.
-        what: &'static str,
-        /// How many items it has.
-        count: usize,
-        /// The limit.
-        max: usize,
-    },
+    /// A body breaks one of the limits the API puts on it (a blank secret, too many
+    /// contacts, a phone that is not E.164): the rule and the field say which.
+    #[error("invalid body: {0}")]
+    Constraint(#[from] spoki_models::constraint::ConstraintError),
     /// The operation needs an API key and the client has none.
     #[error("operation {0} needs an API key; set one with ClientBuilder::api_key")]
     MissingApiKey(&'static str),

@@ -4,6 +4,7 @@
 mod support;
 
 use futures::TryStreamExt;
+use spoki_client::models::constraint::Violation;
 use spoki_client::models::operation;
 use spoki_client::models::*;
 use spoki_client::{Client, Error, InputError, MAX_CONTACTS_PER_SYNC};
@@ -201,14 +202,14 @@ async fn bad_input_is_rejected_before_anything_is_sent() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::InvalidInput(InputError::EmptySecret(_))),
+        matches!(&err, Error::InvalidInput(InputError::Constraint(c)) if c.violation == Violation::BlankSecret && c.field == "secret"),
         "{err}"
     );
 
     let nobody = AutomationStartBulk::new("s3cret", Vec::<AutomationContact>::new());
     assert!(matches!(
         client.automations().start_bulk("u", &nobody).await,
-        Err(Error::InvalidInput(InputError::Empty(_)))
+        Err(Error::InvalidInput(InputError::Constraint(c))) if c.violation == Violation::TooFew { count: 0, min: 1 }
     ));
 
     let too_many: Vec<ContactSync> = (0..=MAX_CONTACTS_PER_SYNC)
@@ -217,24 +218,22 @@ async fn bad_input_is_rejected_before_anything_is_sent() {
     let err = client.contacts().sync_all(&too_many).await.unwrap_err();
     assert!(
         matches!(
-            err,
-            Error::InvalidInput(InputError::TooMany {
-                count: 501,
-                max: 500,
-                ..
-            })
+            &err,
+            Error::InvalidInput(InputError::Constraint(c))
+                if c.violation == Violation::TooMany { count: 501, max: 500 }
         ),
         "{err}"
     );
-    assert!(err.to_string().contains("501 items, at most 500"));
+    assert!(err.to_string().contains("501 items; at most 500"), "{err}");
     let err = client
         .lists()
         .sync_contacts(4, &ListSyncContacts::new(too_many))
         .await
         .unwrap_err();
     assert!(matches!(
-        err,
-        Error::InvalidInput(InputError::TooMany { .. })
+        &err,
+        Error::InvalidInput(InputError::Constraint(c)) if c.field == "contacts"
+            && matches!(c.violation, Violation::TooMany { .. })
     ));
 
     let err = client
@@ -243,8 +242,9 @@ async fn bad_input_is_rejected_before_anything_is_sent() {
         .await
         .unwrap_err();
     assert!(matches!(
-        err,
-        Error::InvalidInput(InputError::EmptySecret("private key"))
+        &err,
+        Error::InvalidInput(InputError::Constraint(c))
+            if c.field == "private_key" && c.violation == Violation::BlankSecret
     ));
 
     assert!(recorder.seen().is_empty(), "nothing may be sent");
@@ -717,7 +717,7 @@ async fn raw_calls_reach_what_the_typed_ones_do_not_model() {
         .unwrap_err();
     assert!(matches!(
         err,
-        Error::InvalidInput(InputError::EmptySecret(_))
+        Error::InvalidInput(InputError::Constraint(_))
     ));
     assert_eq!(recorder.seen().len(), 1);
 }

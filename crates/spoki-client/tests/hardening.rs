@@ -150,7 +150,7 @@ async fn an_automation_secret_of_nul_bytes_is_refused_before_sending() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::InvalidInput(InputError::EmptySecret(_))),
+        matches!(err, Error::InvalidInput(InputError::Constraint(_))),
         "{err:?}"
     );
     assert!(spoki.received().is_empty());

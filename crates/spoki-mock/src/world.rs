@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use spoki_billing::{
     Customer, Event, Ledger, Message, Outcome, PricingModel, RateCard, TemplateCategory, Timestamp,
 };
-use spoki_client::MAX_CONTACTS_PER_SYNC;
+use spoki_models::constraint::Violation;
 use spoki_models::operation::{AuthKind, Method, Operation};
 use std::collections::HashMap;
 
@@ -929,42 +929,28 @@ impl World {
     }
 }
 
-/// Rules a body must follow beyond its type: batch sizes and non-empty secrets.
+/// Rules a body must follow beyond its type (batch sizes, non-blank secrets, E.164 phones):
+/// the operation's rules from the spec, answered as Spoki's field errors.
 fn extra_checks(op: &Operation, body: Option<&Value>) -> Result<(), Answer> {
     let Some(body) = body else { return Ok(()) };
-    let batch = match op.id {
-        "contacts_sync_all" => body.as_array(),
-        "lists_sync_contacts" => body["contacts"].as_array(),
-        "automations_start_bulk" => body["contacts"].as_array(),
-        _ => None,
+    let Err(e) = spoki_models::constraint::check(op.body_rules, body) else {
+        return Ok(());
     };
-    if let Some(items) = batch {
-        let field = if body.is_array() {
-            "non_field_errors"
-        } else {
-            "contacts"
-        };
-        if items.is_empty() {
-            return Err(Answer::field(field, "This list may not be empty."));
+    // DRF names a list's own errors `non_field_errors` when the list is the whole body.
+    let field = match e.field.split("[]").next() {
+        Some("") | None => "non_field_errors",
+        Some(name) => name.trim_end_matches('.'),
+    };
+    let message = match &e.violation {
+        Violation::BlankSecret | Violation::Blank => "This field may not be blank.".to_owned(),
+        Violation::TooFew { .. } => "This list may not be empty.".to_owned(),
+        Violation::TooMany { count, max } => {
+            format!("Ensure this list has at most {max} elements (it has {count}).")
         }
-        if items.len() > MAX_CONTACTS_PER_SYNC && op.id != "automations_start_bulk" {
-            return Err(Answer::field(
-                field,
-                format!(
-                    "Ensure this list has at most {MAX_CONTACTS_PER_SYNC} elements (it has {}).",
-                    items.len()
-                ),
-            ));
-        }
-    }
-    for field in ["secret", "private_key", "email"] {
-        if let Some(text) = body.get(field).and_then(Value::as_str)
-            && spoki_models::is_blank(text)
-        {
-            return Err(Answer::field(field, "This field may not be blank."));
-        }
-    }
-    Ok(())
+        Violation::Phone(problem) => format!("Enter a valid phone number: {problem}."),
+        _ => e.to_string(),
+    };
+    Err(Answer::field(field, message))
 }
 
 /// Copies the body's fields into `record` where the result still decodes as the model.

@@ -81,6 +81,8 @@ pub struct Operation {
     /// Whether its answer may carry a credential (a token, key or secret), so that nothing of
     /// the answer may be kept in errors or logs.
     pub sensitive_response: bool,
+    /// The limits the API puts on its body (from the spec), checked before it is sent.
+    pub body_rules: &'static [crate::constraint::Rule],
 }
 
 impl std::fmt::Debug for Operation {

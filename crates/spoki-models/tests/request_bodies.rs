@@ -243,3 +243,45 @@ fn partial_updates_can_set_clear_or_leave_fields() {
     );
     assert_eq!(json(&CampaignWrite::default()), serde_json::json!({}));
 }
+
+#[test]
+fn a_request_model_checks_its_limits_itself() {
+    use spoki_models::constraint::Violation;
+    use spoki_models::{AuthTokenRequest, AutomationContact, AutomationStartBulk, Phone};
+
+    let mario = AutomationContact::new(Phone::parse("+393331234567").unwrap());
+    assert_eq!(
+        AutomationStartBulk::new("s3cret", [mario.clone()]).validate(),
+        Ok(())
+    );
+    let blank = AutomationStartBulk::new(" \t", [mario])
+        .validate()
+        .unwrap_err();
+    assert_eq!(
+        (blank.field, blank.violation),
+        ("secret", Violation::BlankSecret)
+    );
+    let nobody = AutomationStartBulk::new("s3cret", Vec::<AutomationContact>::new())
+        .validate()
+        .unwrap_err();
+    assert_eq!(nobody.violation, Violation::TooFew { count: 0, min: 1 });
+    let no_email = AuthTokenRequest::new("  ", "key").validate().unwrap_err();
+    assert_eq!(
+        (no_email.field, no_email.violation),
+        ("email", Violation::Blank)
+    );
+}
+
+#[test]
+fn every_phone_of_a_body_is_checked_by_the_operations_rules() {
+    use spoki_models::constraint::check;
+    use spoki_models::operation::{AUTOMATIONS_START_BULK, CONTACTS_SYNC_ALL};
+
+    let body = serde_json::json!([{"phone": "+393331234567"}, {"phone": "3331234567"}]);
+    let e = check(CONTACTS_SYNC_ALL.body_rules, &body).unwrap_err();
+    assert_eq!((e.field, e.indexes.as_slice()), ("[].phone", &[1][..]));
+    let body = serde_json::json!({"secret": "s", "contacts": [{"phone": "+39 333"}]});
+    let e = check(AUTOMATIONS_START_BULK.body_rules, &body).unwrap_err();
+    assert_eq!(e.field, "contacts[].phone");
+    assert!(e.to_string().starts_with("`contacts[0].phone`"), "{e}");
+}
