@@ -45,6 +45,10 @@ pub fn generate(root: &Path) -> Result<Vec<(PathBuf, String)>, Box<dyn Error>> {
         (models_dir.join("models.rs"), models::models(&spec)),
         (models_dir.join("operations.rs"), models::operations(&spec)),
         (
+            PathBuf::from("crates/spoki-models/tests/bodies/mod.rs"),
+            models::body_round_trip(&spec),
+        ),
+        (
             PathBuf::from("crates/spoki-client/src/generated/api.rs"),
             client::api(&spec),
         ),

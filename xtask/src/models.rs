@@ -302,9 +302,15 @@ fn write_model(out: &mut String, spec: &Spec, name: &str, model: &Model) {
                     )
                     .unwrap();
                     continue;
-                } else if matches!(ty, Type::Optional(_)) {
+                } else if let Type::Optional(inner) = ty {
                     attrs.push("default".into());
                     attrs.push("skip_serializing_if = \"Option::is_none\"".into());
+                    // Lenient on input: PHP clients send an empty object as `[]`.
+                    if model.kind == ModelKind::Request
+                        && matches!(inner.as_ref(), Type::Named(n) if spec.models.contains_key(n))
+                    {
+                        attrs.push("deserialize_with = \"crate::wire::empty_list_as_none\"".into());
+                    }
                 }
                 if !attrs.is_empty() {
                     writeln!(out, "    #[serde({})]", attrs.join(", ")).unwrap();
@@ -562,4 +568,31 @@ fn confidence(c: Confidence) -> &'static str {
         Confidence::High => "published by Spoki",
         Confidence::Low => "observed, not published",
     }
+}
+
+/// A test helper: every operation with a body, mapped to a round trip through its model.
+pub fn body_round_trip(spec: &Spec) -> String {
+    let mut out = String::from(
+        "//! Every operation's body model, by operation id, for tests that rebuild documented\n\
+         //! request bodies.\n\n\
+         /// Decodes `body` as the request model of `operation` and encodes it again; `None` for\n\
+         /// an operation without a body.\n\
+         pub fn rebuild(\n    operation: &str,\n    body: serde_json::Value,\n\
+         ) -> Option<Result<serde_json::Value, serde_json::Error>> {\n    Some(match operation {\n",
+    );
+    for op in &spec.operations {
+        let ty = match op.body.as_deref().map(Body::parse) {
+            None => continue,
+            Some(Body::Object(m)) => format!("spoki_models::{m}"),
+            Some(Body::Array(m)) => format!("Vec<spoki_models::{m}>"),
+        };
+        writeln!(
+            out,
+            "        {:?} => serde_json::from_value::<{ty}>(body).and_then(|m| serde_json::to_value(&m)),",
+            op.id
+        )
+        .unwrap();
+    }
+    out.push_str("        _ => return None,\n    })\n}\n");
+    out
 }

@@ -81,6 +81,8 @@ pub struct Enum {
     pub repr: Repr,
     pub values: IndexMap<String, EnumValue>,
     pub uncertain: Option<String>,
+    /// Where the values come from (for the record; not generated).
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -133,7 +135,7 @@ pub enum ModelKind {
 #[serde(untagged)]
 pub enum Field {
     Short(String),
-    Long(FieldDetail),
+    Long(Box<FieldDetail>),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -147,6 +149,9 @@ pub struct FieldDetail {
     pub uncertain: Option<String>,
     #[serde(default)]
     pub alias: Vec<String>,
+    /// Where the field's shape comes from, when the sources disagreed or the audit changed it.
+    /// For the record only: it is not written into the generated code.
+    pub source: Option<String>,
     /// Text (or a secret) that must be present and not blank.
     #[serde(default)]
     pub not_blank: bool,
@@ -177,6 +182,7 @@ impl Field {
                 doc: d.doc.clone(),
                 uncertain: d.uncertain.clone(),
                 alias: d.alias.clone(),
+                source: d.source.clone(),
                 not_blank: d.not_blank,
                 min_items: d.min_items,
                 max_items: d.max_items,

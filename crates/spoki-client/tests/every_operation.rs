@@ -507,7 +507,7 @@ async fn custom_fields_list() {
 async fn custom_fields_create() {
     let recorder = Recorder::ok(r#"{"id": 1}"#);
     let client = recorder.client();
-    let wire = r#"{"label": "x", "code": "x", "field_type": 1, "example": "x"}"#;
+    let wire = r#"{"label": "x", "code": "x", "field_type": 1}"#;
     let body: models::CustomFieldCreate = serde_json::from_str(wire).unwrap();
     client.custom_fields().create(&body).await.unwrap();
     let seen = recorder.last();
@@ -665,7 +665,7 @@ async fn invitations_resend() {
 async fn invitations_update_role() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let wire = r#"{}"#;
+    let wire = r#"{"role": "x"}"#;
     let body: models::RoleChange = serde_json::from_str(wire).unwrap();
     client.invitations().update_role(7, &body).await.unwrap();
     let seen = recorder.last();
@@ -840,7 +840,7 @@ async fn messages_send_template() {
 async fn messages_send_template_header_media() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let wire = r#"{"type": "Template", "phone": "+393331234567", "template": 1, "header_media": {"url": "x", "filename": "x"}}"#;
+    let wire = r#"{"type": "Template", "phone": "+393331234567", "template": 1, "header_media": {"url": "x"}}"#;
     let body: models::SendTemplateHeaderMedia = serde_json::from_str(wire).unwrap();
     client
         .messages()
@@ -865,7 +865,7 @@ async fn messages_send_template_header_media() {
 async fn messages_send_template_carousel() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let wire = r#"{"type": "Template", "phone": "+393331234567", "template": 1, "header_media_set": [{"url": "x", "filename": "x"}]}"#;
+    let wire = r#"{"type": "Template", "phone": "+393331234567", "template": 1, "header_media_set": [{"url": "x"}]}"#;
     let body: models::SendTemplateCarousel = serde_json::from_str(wire).unwrap();
     client
         .messages()
@@ -1087,7 +1087,7 @@ async fn roles_has_private_key() {
 async fn roles_update_role() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let wire = r#"{}"#;
+    let wire = r#"{"role": "x"}"#;
     let body: models::RoleChange = serde_json::from_str(wire).unwrap();
     client.roles().update_role(7, &body).await.unwrap();
     let seen = recorder.last();
@@ -1900,7 +1900,7 @@ async fn partner_roles_has_private_key() {
 async fn partner_roles_update_role() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let wire = r#"{}"#;
+    let wire = r#"{"role": "x"}"#;
     let body: models::RoleChange = serde_json::from_str(wire).unwrap();
     client.partner_roles().update_role(7, &body).await.unwrap();
     let seen = recorder.last();
@@ -1998,7 +1998,7 @@ async fn partner_invitations_resend() {
 async fn partner_invitations_update_role() {
     let recorder = Recorder::ok(r#"{}"#);
     let client = recorder.client();
-    let wire = r#"{}"#;
+    let wire = r#"{"role": "x"}"#;
     let body: models::RoleChange = serde_json::from_str(wire).unwrap();
     client
         .partner_invitations()

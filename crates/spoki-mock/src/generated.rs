@@ -261,7 +261,7 @@ pub static ROUTES: [Route; 123] = [
         body: Some(RequestBody {
             decode: decode::<models::CustomFieldCreate>,
             consts: &[],
-            required: &["label", "code", "field_type", "example"],
+            required: &["label", "code", "field_type"],
         }),
         reply: Reply::Model {
             sample: r#"{"id": 1}"#,
@@ -342,7 +342,7 @@ pub static ROUTES: [Route; 123] = [
         body: Some(RequestBody {
             decode: decode::<models::RoleChange>,
             consts: &[],
-            required: &[],
+            required: &["role"],
         }),
         reply: Reply::Json,
     },
@@ -550,7 +550,7 @@ pub static ROUTES: [Route; 123] = [
         body: Some(RequestBody {
             decode: decode::<models::RoleChange>,
             consts: &[],
-            required: &[],
+            required: &["role"],
         }),
         reply: Reply::Json,
     },
@@ -930,7 +930,7 @@ pub static ROUTES: [Route; 123] = [
         body: Some(RequestBody {
             decode: decode::<models::RoleChange>,
             consts: &[],
-            required: &[],
+            required: &["role"],
         }),
         reply: Reply::Json,
     },
@@ -976,7 +976,7 @@ pub static ROUTES: [Route; 123] = [
         body: Some(RequestBody {
             decode: decode::<models::RoleChange>,
             consts: &[],
-            required: &[],
+            required: &["role"],
         }),
         reply: Reply::Json,
     },

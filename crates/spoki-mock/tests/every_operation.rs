@@ -284,7 +284,7 @@ async fn custom_fields_list() {
 async fn custom_fields_create() {
     let kit = Kit::start("custom_fields_create").await;
     let client = kit.client();
-    let wire = kit.fill(r#"{"label": "x", "code": "x", "field_type": 1, "example": "x"}"#);
+    let wire = kit.fill(r#"{"label": "x", "code": "x", "field_type": 1}"#);
     let body: models::CustomFieldCreate = serde_json::from_str(&wire).unwrap();
     let result = client.custom_fields().create(&body).await;
     kit.check(result.map(drop));
@@ -367,7 +367,7 @@ async fn invitations_resend() {
 async fn invitations_update_role() {
     let kit = Kit::start("invitations_update_role").await;
     let client = kit.client();
-    let wire = kit.fill(r#"{}"#);
+    let wire = kit.fill(r#"{"role": "x"}"#);
     let body: models::RoleChange = serde_json::from_str(&wire).unwrap();
     let result = client
         .invitations()
@@ -460,7 +460,7 @@ async fn messages_send_template() {
 async fn messages_send_template_header_media() {
     let kit = Kit::start("messages_send_template_header_media").await;
     let client = kit.client();
-    let wire = kit.fill(r#"{"type": "Template", "phone": "+393331234567", "template": 1, "header_media": {"url": "x", "filename": "x"}}"#);
+    let wire = kit.fill(r#"{"type": "Template", "phone": "+393331234567", "template": 1, "header_media": {"url": "x"}}"#);
     let body: models::SendTemplateHeaderMedia = serde_json::from_str(&wire).unwrap();
     let result = client.messages().send_template_header_media(&body).await;
     kit.check(result.map(drop));
@@ -470,7 +470,7 @@ async fn messages_send_template_header_media() {
 async fn messages_send_template_carousel() {
     let kit = Kit::start("messages_send_template_carousel").await;
     let client = kit.client();
-    let wire = kit.fill(r#"{"type": "Template", "phone": "+393331234567", "template": 1, "header_media_set": [{"url": "x", "filename": "x"}]}"#);
+    let wire = kit.fill(r#"{"type": "Template", "phone": "+393331234567", "template": 1, "header_media_set": [{"url": "x"}]}"#);
     let body: models::SendTemplateCarousel = serde_json::from_str(&wire).unwrap();
     let result = client.messages().send_template_carousel(&body).await;
     kit.check(result.map(drop));
@@ -583,7 +583,7 @@ async fn roles_has_private_key() {
 async fn roles_update_role() {
     let kit = Kit::start("roles_update_role").await;
     let client = kit.client();
-    let wire = kit.fill(r#"{}"#);
+    let wire = kit.fill(r#"{"role": "x"}"#);
     let body: models::RoleChange = serde_json::from_str(&wire).unwrap();
     let result = client.roles().update_role(kit.id("roles"), &body).await;
     kit.check(result.map(drop));
@@ -1009,7 +1009,7 @@ async fn partner_roles_has_private_key() {
 async fn partner_roles_update_role() {
     let kit = Kit::start("partner_roles_update_role").await;
     let client = kit.client();
-    let wire = kit.fill(r#"{}"#);
+    let wire = kit.fill(r#"{"role": "x"}"#);
     let body: models::RoleChange = serde_json::from_str(&wire).unwrap();
     let result = client
         .partner_roles()
@@ -1070,7 +1070,7 @@ async fn partner_invitations_resend() {
 async fn partner_invitations_update_role() {
     let kit = Kit::start("partner_invitations_update_role").await;
     let client = kit.client();
-    let wire = kit.fill(r#"{}"#);
+    let wire = kit.fill(r#"{"role": "x"}"#);
     let body: models::RoleChange = serde_json::from_str(&wire).unwrap();
     let result = client
         .partner_invitations()

@@ -52,13 +52,13 @@ fn send_template() {
     let body = SendTemplate::new(phone("+393331234567"), 1234)
         .language("it")
         .custom_fields([("FIRST_NAME", "Mario")])
-        .buttons([ButtonPayload::new(1, "renew")]);
+        .buttons([ButtonPayload::new(1).payload("renew")]);
     assert_json_snapshot!(body);
 }
 
 #[test]
 fn send_template_header_media() {
-    let media = HeaderMedia::new("https://example.com/menu.pdf", "menu.pdf");
+    let media = HeaderMedia::new("https://example.com/menu.pdf").filename("menu.pdf");
     assert_json_snapshot!(SendTemplateHeaderMedia::new(
         phone("+393331234567"),
         1234,
@@ -69,8 +69,8 @@ fn send_template_header_media() {
 #[test]
 fn send_template_carousel() {
     let cards = [
-        HeaderMedia::new("https://example.com/a.jpg", "a.jpg"),
-        HeaderMedia::new("https://example.com/b.jpg", "b.jpg"),
+        HeaderMedia::new("https://example.com/a.jpg").filename("a.jpg"),
+        HeaderMedia::new("https://example.com/b.jpg").filename("b.jpg"),
     ];
     assert_json_snapshot!(SendTemplateCarousel::new(phone("+393331234567"), 7, cards));
 }
@@ -197,12 +197,10 @@ fn partner_money_moves() {
 
 #[test]
 fn custom_field_and_channel_create() {
-    assert_json_snapshot!(CustomFieldCreate::new(
-        "Expiry",
-        "DATA_SCADENZA",
-        CustomFieldType::Date,
-        "2024-12-31"
-    ));
+    assert_json_snapshot!(
+        CustomFieldCreate::new("Expiry", "DATA_SCADENZA", CustomFieldType::Date)
+            .example("2024-12-31")
+    );
     assert_json_snapshot!(ChannelCreate::new(ChannelPlatform::WhatsApp).name("Main line"));
 }
 

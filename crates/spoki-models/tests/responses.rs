@@ -61,16 +61,20 @@ fn unknown_enum_values_are_kept_not_rejected() {
     let template: Template = decode(json!({
         "id": 3,
         "category": "ACCOUNT_UPDATE",
-        "templatelocalization_set": [{"language": "it", "status": 2}]
+        "templatelocalization_set": [{"language": "it", "status": 2}, {"language": "en", "status": 9}]
     }));
     assert_eq!(
         template.category,
         Some(TemplateCategory::Unknown("ACCOUNT_UPDATE".into()))
     );
-    // An integer where the read model expects text is kept, not an error.
+    // Some reads carry the integer code: a known one decodes to its status, another is kept.
     assert_eq!(
         template.templatelocalization_set[0].status,
-        Some(TemplateStatus::Unknown("2".into()))
+        Some(TemplateStatus::Approved)
+    );
+    assert_eq!(
+        template.templatelocalization_set[1].status,
+        Some(TemplateStatus::Unknown("9".into()))
     );
 
     let field: CustomField = decode(json!({"id": 9, "field_type": 7}));
@@ -327,4 +331,85 @@ fn a_message_event_without_data_says_so() {
         other.event_data().is_ok(),
         "other events keep what they carry"
     );
+}
+
+/// Every key of `fixture`, at any depth, is also in `decoded`: nothing a source documents is
+/// dropped by the model.
+fn assert_keeps_every_field(fixture: &serde_json::Value, decoded: &serde_json::Value, at: &str) {
+    match (fixture, decoded) {
+        (serde_json::Value::Object(f), serde_json::Value::Object(d)) => {
+            for (key, value) in f {
+                let Some(kept) = d.get(key) else {
+                    // An empty list or a null carries nothing to lose.
+                    let empty = value.is_null() || value.as_array().is_some_and(Vec::is_empty);
+                    assert!(empty, "`{at}.{key}` was dropped");
+                    continue;
+                };
+                assert_keeps_every_field(value, kept, &format!("{at}.{key}"));
+            }
+        }
+        (serde_json::Value::Array(f), serde_json::Value::Array(d)) => {
+            assert_eq!(f.len(), d.len(), "`{at}` lost items");
+            for (i, (a, b)) in f.iter().zip(d).enumerate() {
+                assert_keeps_every_field(a, b, &format!("{at}[{i}]"));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(fixture: serde_json::Value) -> T {
+    let decoded: T = serde_json::from_value(fixture.clone()).expect("the fixture decodes");
+    let encoded = serde_json::to_value(&decoded).unwrap();
+    assert_keeps_every_field(&fixture, &encoded, "");
+    decoded
+}
+
+#[test]
+fn webhook_events_keep_every_field_the_sources_show() {
+    use spoki_models::{InboundMessageEvent, OutboundMessageEvent, SendStatus, WebhookDelivery};
+
+    // The envelope's time comes with a fraction in the wild.
+    let delivery: WebhookDelivery = round_trip(json!({
+        "version": 2, "event": "message.inbound", "event_uuid": "e-1",
+        "timestamp": 1785783757.123, "account_id": 101,
+        "data": {"uuid": "m-2", "from_phone": "393331234567", "text": "Sì, rinnovo",
+                 "replyToMessageUid": "m-1", "payload": "RENEW", "direction": "inbound",
+                 "content_type": "text", "to_phone": "390612345678",
+                 "created_at": "2026-10-02T09:03:00Z", "timestamp_ms": 1785783757123.0,
+                 "chat_uuid": "c-1", "contact": {"id": 9001}, "mediamessage_set": []}
+    }));
+    assert_eq!(delivery.timestamp, Some(1785783757.123));
+    let inbound: InboundMessageEvent = round_trip(delivery.data.clone().unwrap());
+    assert_eq!(inbound.reply_to_message_uid.as_deref(), Some("m-1"));
+    assert_eq!(inbound.payload.as_deref(), Some("RENEW"));
+    // The snake_case spelling is read too.
+    let snake: InboundMessageEvent =
+        serde_json::from_value(json!({"reply_to_message_uid": "m-1"})).unwrap();
+    assert_eq!(snake.reply_to_message_uid.as_deref(), Some("m-1"));
+
+    let outbound: OutboundMessageEvent = round_trip(json!({
+        "uuid": "m-1", "send_status": "Pending", "to_phone": "393331234567",
+        "from_phone": "390612345678", "template": 7001, "created_at": "2026-10-02T09:00:00Z",
+        "timestamp": 1785783600000.0, "direction": "outbound", "content_type": "template",
+        "text": "Ciao Mario", "contact": {"id": 9001}, "chat_uuid": "c-1", "wa_id": "wamid.1"
+    }));
+    assert_eq!(outbound.send_status, Some(SendStatus::Pending));
+}
+
+#[test]
+fn read_models_keep_every_field_the_sources_show() {
+    use spoki_models::{Contact, SendResult};
+
+    let template: Template = round_trip(json!({
+        "id": 3, "name": "rinnovo", "status": 2,
+        "customfield_set": [{"key": "FIRST_NAME"}, "DATA_SCADENZA"]
+    }));
+    assert_eq!(template.customfield_set.len(), 2);
+    let _: Contact =
+        round_trip(json!({"id": 9001, "phone": "+393331234567", "is_subscribed": true}));
+    let sent: SendResult = round_trip(json!({"id": 88123401, "uuid": "m-1", "status": "Pending"}));
+    assert_eq!(sent.status.as_deref(), Some("Pending"));
+    let queued: SendResult = round_trip(json!({"detail": "Message queued"}));
+    assert_eq!(queued.detail.as_deref(), Some("Message queued"));
 }

@@ -870,7 +870,7 @@ pub static COMMANDS: [OpCommand; 123] = [
                 Param {
                     name: "example",
                     kind: Kind::Text,
-                    required: true,
+                    required: false,
                 },
             ],
             constants: &[],
@@ -1043,7 +1043,7 @@ pub static COMMANDS: [OpCommand; 123] = [
             fields: &[Param {
                 name: "role",
                 kind: Kind::Text,
-                required: false,
+                required: true,
             }],
             constants: &[],
             check: check::<models::RoleChange>,
@@ -1703,7 +1703,7 @@ pub static COMMANDS: [OpCommand; 123] = [
             fields: &[Param {
                 name: "role",
                 kind: Kind::Text,
-                required: false,
+                required: true,
             }],
             constants: &[],
             check: check::<models::RoleChange>,
@@ -2744,7 +2744,7 @@ pub static COMMANDS: [OpCommand; 123] = [
             fields: &[Param {
                 name: "role",
                 kind: Kind::Text,
-                required: false,
+                required: true,
             }],
             constants: &[],
             check: check::<models::RoleChange>,
@@ -2858,7 +2858,7 @@ pub static COMMANDS: [OpCommand; 123] = [
             fields: &[Param {
                 name: "role",
                 kind: Kind::Text,
-                required: false,
+                required: true,
             }],
             constants: &[],
             check: check::<models::RoleChange>,

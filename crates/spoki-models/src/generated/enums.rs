@@ -316,7 +316,7 @@ impl<'de> Deserialize<'de> for TemplateSubcategory {
 
 /// Review status of a template localization, as read from the API.
 ///
-/// Uncertain: Write payloads carry an integer code instead; see TemplateStatusCode.
+/// Uncertain: Write payloads carry an integer code instead; see TemplateStatusCode. Some reads carry that integer code too, and decode to the same values.
 ///
 /// Values this SDK does not know decode as `Unknown` with the value kept as sent, so match with a wildcard arm.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -365,11 +365,11 @@ impl TemplateStatus {
 
     fn from_wire(value: &str) -> Self {
         match value {
-            "APPROVED" => TemplateStatus::Approved,
-            "PENDING" => TemplateStatus::Pending,
-            "REJECTED" => TemplateStatus::Rejected,
+            "APPROVED" | "2" | "4" => TemplateStatus::Approved,
+            "PENDING" | "1" => TemplateStatus::Pending,
+            "REJECTED" | "3" => TemplateStatus::Rejected,
             "REVIEW" => TemplateStatus::Review,
-            "DRAFT" => TemplateStatus::Draft,
+            "DRAFT" | "0" => TemplateStatus::Draft,
             other => TemplateStatus::Unknown(other.to_owned()),
         }
     }
@@ -681,6 +681,8 @@ pub enum SendStatus {
     Read,
     /// `Error`
     Error,
+    /// `Pending`
+    Pending,
     /// A value this version of the SDK does not know, as sent.
     Unknown(String),
 }
@@ -692,6 +694,7 @@ impl SendStatus {
         SendStatus::Delivered,
         SendStatus::Read,
         SendStatus::Error,
+        SendStatus::Pending,
     ];
 
     /// The value as it travels on the wire (integers as decimal text).
@@ -701,6 +704,7 @@ impl SendStatus {
             SendStatus::Delivered => "Delivered",
             SendStatus::Read => "Read",
             SendStatus::Error => "Error",
+            SendStatus::Pending => "Pending",
             SendStatus::Unknown(value) => value,
         }
     }
@@ -716,6 +720,7 @@ impl SendStatus {
             "Delivered" => SendStatus::Delivered,
             "Read" => SendStatus::Read,
             "Error" => SendStatus::Error,
+            "Pending" => SendStatus::Pending,
             other => SendStatus::Unknown(other.to_owned()),
         }
     }
@@ -1259,7 +1264,7 @@ impl WebhookPlatform {
 
     fn from_wire(value: &str) -> Self {
         match value {
-            "Api" => WebhookPlatform::Api,
+            "Api" | "api" => WebhookPlatform::Api,
             "Active Campaign" => WebhookPlatform::ActiveCampaign,
             "Woocommerce" => WebhookPlatform::Woocommerce,
             "Magento" => WebhookPlatform::Magento,

@@ -560,6 +560,9 @@ pub struct Contact {
     /// Whether it is blocked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_blocked: Option<bool>,
+    /// Whether it is subscribed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_subscribed: Option<bool>,
     /// Whether it has invalid phone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub has_invalid_phone: Option<bool>,
@@ -607,6 +610,7 @@ impl Contact {
             language: Default::default(),
             status: Default::default(),
             is_blocked: Default::default(),
+            is_subscribed: Default::default(),
             has_invalid_phone: Default::default(),
             chat_link: Default::default(),
             created_datetime: Default::default(),
@@ -662,6 +666,12 @@ impl Contact {
     /// Sets `is_blocked`.
     pub fn is_blocked(mut self, value: bool) -> Self {
         self.is_blocked = Some(value);
+        self
+    }
+
+    /// Sets `is_subscribed`.
+    pub fn is_subscribed(mut self, value: bool) -> Self {
+        self.is_subscribed = Some(value);
         self
     }
 
@@ -971,13 +981,16 @@ pub struct Template {
     /// Whether it is favorite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_favorite: Option<bool>,
-    /// Placeholder codes the template uses.
+    /// Overall status code seen on some reads (0 draft, 1 pending, 2 or 4 approved, 3 rejected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<crate::NumberOrText>,
+    /// Placeholder codes the template uses: strings, or objects with `key` or `name` in some reads.
     #[serde(
         default,
         deserialize_with = "crate::wire::null_as_default",
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub customfield_set: Vec<String>,
+    pub customfield_set: Vec<serde_json::Value>,
     /// The template groups.
     #[serde(
         default,
@@ -1004,6 +1017,7 @@ impl Template {
             subcategory: Default::default(),
             is_approved: Default::default(),
             is_favorite: Default::default(),
+            status: Default::default(),
             customfield_set: Default::default(),
             template_groups: Default::default(),
             templatelocalization_set: Default::default(),
@@ -1046,8 +1060,14 @@ impl Template {
         self
     }
 
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<crate::NumberOrText>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+
     /// Sets `customfield_set`.
-    pub fn customfield_set(mut self, value: impl IntoIterator<Item = String>) -> Self {
+    pub fn customfield_set(mut self, value: impl IntoIterator<Item = serde_json::Value>) -> Self {
         self.customfield_set = value.into_iter().collect();
         self
     }
@@ -1598,6 +1618,12 @@ pub struct AutomationTrigger {
     /// Start step uuid, the `{uuid}` of `/wh/ap/{uuid}/`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
+    /// The name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<WebhookPlatform>,
     /// The link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
@@ -1613,6 +1639,18 @@ impl AutomationTrigger {
     /// Sets `uuid`.
     pub fn uuid(mut self, value: impl Into<String>) -> Self {
         self.uuid = Some(value.into());
+        self
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+
+    /// Sets `platform`.
+    pub fn platform(mut self, value: impl Into<WebhookPlatform>) -> Self {
+        self.platform = Some(value.into());
         self
     }
 
@@ -2402,9 +2440,9 @@ pub struct WebhookDelivery {
     /// Unique id of the event; deliveries may repeat, so deduplicate on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_uuid: Option<String>,
-    /// Unix seconds.
+    /// Unix seconds when Spoki emitted the delivery, possibly with a fraction. The signed time is the `t` of `X-Spoki-Signature`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<i64>,
+    pub timestamp: Option<f64>,
     /// The account id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<i64>,
@@ -2433,7 +2471,7 @@ impl WebhookDelivery {
     }
 
     /// Sets `timestamp`.
-    pub fn timestamp(mut self, value: i64) -> Self {
+    pub fn timestamp(mut self, value: f64) -> Self {
         self.timestamp = Some(value);
         self
     }
@@ -2463,18 +2501,45 @@ pub struct OutboundMessageEvent {
     /// The send status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_status: Option<SendStatus>,
-    /// The to phone.
+    /// The customer's number; may lack the leading `+`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_phone: Option<String>,
     /// The sent datetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_datetime: Option<crate::Timestamp>,
-    /// The template.
+    /// The template: its id, or an object. Absent from the first `Sent` of a template.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<serde_json::Value>,
     /// The error code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+    /// The created at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<crate::Timestamp>,
+    /// Creation time of the message in Unix milliseconds (not the envelope's seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<f64>,
+    /// The direction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+    /// The content type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// The business number; may lack the leading `+`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_phone: Option<String>,
+    /// The text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The contact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<serde_json::Value>,
+    /// The chat uuid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_uuid: Option<String>,
+    /// The wa id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wa_id: Option<String>,
 }
 
 impl OutboundMessageEvent {
@@ -2513,6 +2578,60 @@ impl OutboundMessageEvent {
         self.error_code = Some(value.into());
         self
     }
+
+    /// Sets `created_at`.
+    pub fn created_at(mut self, value: impl Into<crate::Timestamp>) -> Self {
+        self.created_at = Some(value.into());
+        self
+    }
+
+    /// Sets `timestamp`.
+    pub fn timestamp(mut self, value: f64) -> Self {
+        self.timestamp = Some(value);
+        self
+    }
+
+    /// Sets `direction`.
+    pub fn direction(mut self, value: impl Into<String>) -> Self {
+        self.direction = Some(value.into());
+        self
+    }
+
+    /// Sets `content_type`.
+    pub fn content_type(mut self, value: impl Into<String>) -> Self {
+        self.content_type = Some(value.into());
+        self
+    }
+
+    /// Sets `from_phone`.
+    pub fn from_phone(mut self, value: impl Into<String>) -> Self {
+        self.from_phone = Some(value.into());
+        self
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+
+    /// Sets `contact`.
+    pub fn contact(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.contact = Some(value.into());
+        self
+    }
+
+    /// Sets `chat_uuid`.
+    pub fn chat_uuid(mut self, value: impl Into<String>) -> Self {
+        self.chat_uuid = Some(value.into());
+        self
+    }
+
+    /// Sets `wa_id`.
+    pub fn wa_id(mut self, value: impl Into<String>) -> Self {
+        self.wa_id = Some(value.into());
+        self
+    }
 }
 
 /// Data of a `message.inbound` delivery.
@@ -2524,7 +2643,7 @@ pub struct InboundMessageEvent {
     /// The uuid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
-    /// The from phone.
+    /// The customer's number; may lack the leading `+`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_phone: Option<String>,
     /// The text.
@@ -2543,6 +2662,32 @@ pub struct InboundMessageEvent {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub mediamessage_set: Vec<serde_json::Value>,
+    /// Uuid of the message this one answers: the quoted message, or the template whose quick-reply button was pressed.
+    #[serde(
+        rename = "replyToMessageUid",
+        alias = "reply_to_message_uid",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reply_to_message_uid: Option<String>,
+    /// Payload of the pressed quick-reply button, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    /// The created at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<crate::Timestamp>,
+    /// Creation time of the message in Unix milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_ms: Option<f64>,
+    /// The direction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+    /// Kind of message: text, image, video, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// The business number; may lack the leading `+`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_phone: Option<String>,
 }
 
 impl InboundMessageEvent {
@@ -2579,6 +2724,48 @@ impl InboundMessageEvent {
     /// Sets `mediamessage_set`.
     pub fn mediamessage_set(mut self, value: impl IntoIterator<Item = serde_json::Value>) -> Self {
         self.mediamessage_set = value.into_iter().collect();
+        self
+    }
+
+    /// Sets `replyToMessageUid`.
+    pub fn reply_to_message_uid(mut self, value: impl Into<String>) -> Self {
+        self.reply_to_message_uid = Some(value.into());
+        self
+    }
+
+    /// Sets `payload`.
+    pub fn payload(mut self, value: impl Into<String>) -> Self {
+        self.payload = Some(value.into());
+        self
+    }
+
+    /// Sets `created_at`.
+    pub fn created_at(mut self, value: impl Into<crate::Timestamp>) -> Self {
+        self.created_at = Some(value.into());
+        self
+    }
+
+    /// Sets `timestamp_ms`.
+    pub fn timestamp_ms(mut self, value: f64) -> Self {
+        self.timestamp_ms = Some(value);
+        self
+    }
+
+    /// Sets `direction`.
+    pub fn direction(mut self, value: impl Into<String>) -> Self {
+        self.direction = Some(value.into());
+        self
+    }
+
+    /// Sets `content_type`.
+    pub fn content_type(mut self, value: impl Into<String>) -> Self {
+        self.content_type = Some(value.into());
+        self
+    }
+
+    /// Sets `to_phone`.
+    pub fn to_phone(mut self, value: impl Into<String>) -> Self {
+        self.to_phone = Some(value.into());
         self
     }
 }
@@ -2755,7 +2942,7 @@ impl AuthToken {
 
 /// Acknowledgement of a message send. Delivery is reported later by webhooks.
 ///
-/// Uncertain: Shape not documented: one SDK reads `accepted`, others an id or uuid.
+/// Uncertain: Shape not documented. Observed: id, uuid and status; sometimes only detail; one SDK reads accepted.
 ///
 /// Build one with `SendResult::default()` and the setters named after its fields.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -2770,6 +2957,12 @@ pub struct SendResult {
     /// Message uuid, matching the `uuid` of later `message.outbound` deliveries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
+    /// Initial state of the message, such as `Pending`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl SendResult {
@@ -2788,6 +2981,18 @@ impl SendResult {
     /// Sets `uuid`.
     pub fn uuid(mut self, value: impl Into<String>) -> Self {
         self.uuid = Some(value.into());
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, value: impl Into<String>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+
+    /// Sets `detail`.
+    pub fn detail(mut self, value: impl Into<String>) -> Self {
+        self.detail = Some(value.into());
         self
     }
 }
@@ -4044,8 +4249,9 @@ pub struct CustomFieldCreate {
     pub code: String,
     /// The field type.
     pub field_type: CustomFieldType,
-    /// The example.
-    pub example: String,
+    /// Example value shown in Spoki's editor; some sources say it is required, so set it when you have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
 }
 
 impl CustomFieldCreate {
@@ -4054,13 +4260,12 @@ impl CustomFieldCreate {
         label: impl Into<String>,
         code: impl Into<String>,
         field_type: impl Into<CustomFieldType>,
-        example: impl Into<String>,
     ) -> Self {
         CustomFieldCreate {
             label: label.into(),
             code: code.into(),
             field_type: field_type.into(),
-            example: example.into(),
+            example: Default::default(),
         }
     }
 
@@ -4084,7 +4289,7 @@ impl CustomFieldCreate {
 
     /// Sets `example`.
     pub fn example(mut self, value: impl Into<String>) -> Self {
-        self.example = value.into();
+        self.example = Some(value.into());
         self
     }
 
@@ -4197,7 +4402,11 @@ pub struct InvitationCreate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// The additional info.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::wire::empty_list_as_none"
+    )]
     pub additional_info: Option<PersonName>,
 }
 
@@ -4232,19 +4441,23 @@ impl InvitationCreate {
 
 /// The new role of a user or invitation.
 ///
-/// Build one with `RoleChange::default()` and the setters named after its fields.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// Build one with `RoleChange::new` (its required fields) and the setters named after the others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RoleChange {
     /// The role.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
+    pub role: String,
 }
 
 impl RoleChange {
+    /// A `RoleChange` with its required fields.
+    pub fn new(role: impl Into<String>) -> Self {
+        RoleChange { role: role.into() }
+    }
+
     /// Sets `role`.
     pub fn role(mut self, value: impl Into<String>) -> Self {
-        self.role = Some(value.into());
+        self.role = value.into();
         self
     }
 
@@ -4395,15 +4608,16 @@ pub struct ButtonPayload {
     /// The order.
     pub order: i64,
     /// The payload.
-    pub payload: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
 }
 
 impl ButtonPayload {
     /// A `ButtonPayload` with its required fields.
-    pub fn new(order: i64, payload: impl Into<String>) -> Self {
+    pub fn new(order: i64) -> Self {
         ButtonPayload {
             order,
-            payload: payload.into(),
+            payload: Default::default(),
         }
     }
 
@@ -4415,7 +4629,7 @@ impl ButtonPayload {
 
     /// Sets `payload`.
     pub fn payload(mut self, value: impl Into<String>) -> Self {
-        self.payload = value.into();
+        self.payload = Some(value.into());
         self
     }
 
@@ -4438,15 +4652,16 @@ pub struct HeaderMedia {
     /// The url.
     pub url: String,
     /// The filename.
-    pub filename: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
 }
 
 impl HeaderMedia {
     /// A `HeaderMedia` with its required fields.
-    pub fn new(url: impl Into<String>, filename: impl Into<String>) -> Self {
+    pub fn new(url: impl Into<String>) -> Self {
         HeaderMedia {
             url: url.into(),
-            filename: filename.into(),
+            filename: Default::default(),
         }
     }
 
@@ -4458,7 +4673,7 @@ impl HeaderMedia {
 
     /// Sets `filename`.
     pub fn filename(mut self, value: impl Into<String>) -> Self {
-        self.filename = value.into();
+        self.filename = Some(value.into());
         self
     }
 
@@ -4564,7 +4779,11 @@ pub struct SendTemplate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buttons: Option<Vec<ButtonPayload>>,
     /// The header media.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::wire::empty_list_as_none"
+    )]
     pub header_media: Option<HeaderMedia>,
 }
 
@@ -5150,10 +5369,18 @@ pub struct SendButtons {
     /// The text.
     pub text: String,
     /// The header.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::wire::empty_list_as_none"
+    )]
     pub header: Option<MessageHeader>,
     /// The footer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::wire::empty_list_as_none"
+    )]
     pub footer: Option<MessageFooter>,
     /// At most 3 (third party).
     #[serde(default, deserialize_with = "crate::wire::null_as_default")]
@@ -5266,10 +5493,18 @@ pub struct SendList {
     /// The text.
     pub text: String,
     /// The header.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::wire::empty_list_as_none"
+    )]
     pub header: Option<MessageHeader>,
     /// The footer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::wire::empty_list_as_none"
+    )]
     pub footer: Option<MessageFooter>,
     /// The list.
     pub list: InteractiveList,
@@ -5862,13 +6097,25 @@ pub struct TemplateLocalizationWrite {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<TemplateStatusCode>,
     /// The header template component.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::wire::empty_list_as_none"
+    )]
     pub header_template_component: Option<TemplateComponent>,
     /// The body template component.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::wire::empty_list_as_none"
+    )]
     pub body_template_component: Option<TemplateComponent>,
     /// The footer template component.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::wire::empty_list_as_none"
+    )]
     pub footer_template_component: Option<TemplateComponent>,
     /// The templatebuttoncomponent set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -5880,6 +6127,15 @@ pub struct TemplateLocalizationWrite {
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub example_custom_fields: std::collections::BTreeMap<String, String>,
+    /// The example header media.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example_header_media: Option<serde_json::Value>,
+    /// The default header media.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_header_media: Option<serde_json::Value>,
+    /// The templatecarouselcomponent set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub templatecarouselcomponent_set: Option<Vec<serde_json::Value>>,
 }
 
 impl TemplateLocalizationWrite {
@@ -5894,6 +6150,9 @@ impl TemplateLocalizationWrite {
             footer_template_component: Default::default(),
             templatebuttoncomponent_set: Default::default(),
             example_custom_fields: Default::default(),
+            example_header_media: Default::default(),
+            default_header_media: Default::default(),
+            templatecarouselcomponent_set: Default::default(),
         }
     }
 
@@ -5951,6 +6210,27 @@ impl TemplateLocalizationWrite {
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
             .collect();
+        self
+    }
+
+    /// Sets `example_header_media`.
+    pub fn example_header_media(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.example_header_media = Some(value.into());
+        self
+    }
+
+    /// Sets `default_header_media`.
+    pub fn default_header_media(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.default_header_media = Some(value.into());
+        self
+    }
+
+    /// Sets `templatecarouselcomponent_set`.
+    pub fn templatecarouselcomponent_set(
+        mut self,
+        value: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.templatecarouselcomponent_set = Some(value.into_iter().collect());
         self
     }
 
