@@ -135,104 +135,113 @@ fn query_setter(ty: &str) -> (String, String) {
     }
 }
 
-pub fn api(spec: &Spec) -> String {
+/// The typed calls, one file per resource group (`generated/api/contacts.rs`, …) and the
+/// `mod.rs` that gathers them: `(file name, code)` pairs.
+pub fn api(spec: &Spec) -> Vec<(String, String)> {
     let mut groups: IndexMap<&str, Vec<&Operation>> = IndexMap::new();
     for op in &spec.operations {
         groups.entry(op.group.as_str()).or_default().push(op);
     }
-    let mut out = String::from(
-        "use crate::client::{Call, Client};\nuse crate::error::Error;\nuse spoki_models as models;\nuse spoki_models::operation;\n\n",
-    );
-
-    out.push_str("impl Client {\n");
+    let mut files = Vec::new();
+    let mut index = String::from("//! The typed calls, one module per resource group.\n\n");
     for (group, ops) in &groups {
-        let doc = format!("Calls of the `{group}` group ({} operations).", ops.len());
-        out.push_str(&doc_lines(&doc, "    "));
-        writeln!(
-            out,
-            "    pub fn {}(&self) -> {}<'_> {{\n        {} {{ client: self }}\n    }}\n",
-            rust_field(group),
-            group_type(group),
-            group_type(group)
-        )
-        .unwrap();
+        writeln!(index, "mod {group};\npub use {group}::*;").unwrap();
+        files.push((format!("{group}.rs"), group_api(spec, group, ops)));
+    }
+    files.push(("mod.rs".to_owned(), index));
+    files
+}
+
+/// The calls of one group: its accessor on `Client`, its sub-API and its request builders.
+fn group_api(spec: &Spec, group: &str, ops: &[&Operation]) -> String {
+    let mut out = format!("//! The `{group}` calls.\n\n");
+    out.push_str(
+        "#[allow(unused_imports)]\nuse crate::client::{Call, Client};\nuse crate::error::Error;\n#[allow(unused_imports)]\nuse spoki_models as models;\nuse spoki_models::operation;\n\n",
+    );
+    out.push_str("impl Client {\n");
+    let doc = format!("Calls of the `{group}` group ({} operations).", ops.len());
+    out.push_str(&doc_lines(&doc, "    "));
+    writeln!(
+        out,
+        "    pub fn {}(&self) -> {}<'_> {{\n        {} {{ client: self }}\n    }}\n",
+        rust_field(group),
+        group_type(group),
+        group_type(group)
+    )
+    .unwrap();
+    out.push_str("}\n\n");
+    out.push_str(&doc_lines(
+        &format!(
+            "The `{group}` calls; from [`Client::{}`].",
+            rust_field(group)
+        ),
+        "",
+    ));
+    writeln!(
+        out,
+        "#[derive(Debug, Clone, Copy)]\npub struct {}<'a> {{\n    client: &'a Client,\n}}\n",
+        group_type(group)
+    )
+    .unwrap();
+    writeln!(out, "impl<'a> {}<'a> {{", group_type(group)).unwrap();
+    for op in ops {
+        out.push_str(&doc_lines(&op_doc(op), "    "));
+        if let Some(note) = &op.deprecated {
+            out.push_str(&format!("    #[deprecated(note = {note:?})]\n"));
+        }
+        let params = params(spec, op).join(", ");
+        let call = build_call(spec, op);
+        if needs_builder(op) {
+            out.push_str("    ///\n    /// Set the optional parameters on the returned request, then `send` it");
+            if matches!(Response::parse(&op.response), Ok(Response::Page(_))) {
+                out.push_str(" (or `stream` every item)");
+            }
+            out.push_str(".\n");
+            let result = if op.body.is_some() {
+                format!("Result<{}<'a>, Error>", builder_type(op))
+            } else {
+                format!("{}<'a>", builder_type(op))
+            };
+            writeln!(
+                out,
+                "    pub fn {}(&self, {params}) -> {result} {{",
+                method_name(op)
+            )
+            .unwrap();
+            out.push_str(&call);
+            let wrap = if op.body.is_some() {
+                ("Ok(", ")")
+            } else {
+                ("", "")
+            };
+            writeln!(
+                out,
+                "        {}{} {{ client: self.client, call }}{}\n    }}\n",
+                wrap.0,
+                builder_type(op),
+                wrap.1
+            )
+            .unwrap();
+        } else {
+            writeln!(
+                out,
+                "    pub async fn {}(&self, {params}) -> Result<{}, Error> {{",
+                method_name(op),
+                response_type(op)
+            )
+            .unwrap();
+            out.push_str(&call);
+            writeln!(
+                out,
+                "        self.client.{}(call).await\n    }}\n",
+                receive(op)
+            )
+            .unwrap();
+        }
     }
     out.push_str("}\n\n");
 
-    for (group, ops) in &groups {
-        out.push_str(&doc_lines(
-            &format!(
-                "The `{group}` calls; from [`Client::{}`].",
-                rust_field(group)
-            ),
-            "",
-        ));
-        writeln!(
-            out,
-            "#[derive(Debug, Clone, Copy)]\npub struct {}<'a> {{\n    client: &'a Client,\n}}\n",
-            group_type(group)
-        )
-        .unwrap();
-        writeln!(out, "impl<'a> {}<'a> {{", group_type(group)).unwrap();
-        for op in ops {
-            out.push_str(&doc_lines(&op_doc(op), "    "));
-            if let Some(note) = &op.deprecated {
-                out.push_str(&format!("    #[deprecated(note = {note:?})]\n"));
-            }
-            let params = params(spec, op).join(", ");
-            let call = build_call(spec, op);
-            if needs_builder(op) {
-                out.push_str("    ///\n    /// Set the optional parameters on the returned request, then `send` it");
-                if matches!(Response::parse(&op.response), Ok(Response::Page(_))) {
-                    out.push_str(" (or `stream` every item)");
-                }
-                out.push_str(".\n");
-                let result = if op.body.is_some() {
-                    format!("Result<{}<'a>, Error>", builder_type(op))
-                } else {
-                    format!("{}<'a>", builder_type(op))
-                };
-                writeln!(
-                    out,
-                    "    pub fn {}(&self, {params}) -> {result} {{",
-                    method_name(op)
-                )
-                .unwrap();
-                out.push_str(&call);
-                let wrap = if op.body.is_some() {
-                    ("Ok(", ")")
-                } else {
-                    ("", "")
-                };
-                writeln!(
-                    out,
-                    "        {}{} {{ client: self.client, call }}{}\n    }}\n",
-                    wrap.0,
-                    builder_type(op),
-                    wrap.1
-                )
-                .unwrap();
-            } else {
-                writeln!(
-                    out,
-                    "    pub async fn {}(&self, {params}) -> Result<{}, Error> {{",
-                    method_name(op),
-                    response_type(op)
-                )
-                .unwrap();
-                out.push_str(&call);
-                writeln!(
-                    out,
-                    "        self.client.{}(call).await\n    }}\n",
-                    receive(op)
-                )
-                .unwrap();
-            }
-        }
-        out.push_str("}\n\n");
-    }
-
-    for op in spec.operations.iter().filter(|op| needs_builder(op)) {
+    for op in ops.iter().filter(|op| needs_builder(op)) {
         let name = builder_type(op);
         let doc = format!(
             "A pending `{}` call; from [`{}::{}`].",
