@@ -1,10 +1,7 @@
 //! Every scenario of the project's billing vectors must pass.
 //!
-//! Source: `shared/reference/billing-vectors.json`, compiled for the spoki-rs project together
-//! with `shared/reference/billing-rules.md`; copied verbatim to `tests/data/` (see its README) so
-//! a clone passes on its own. The shared original is checked too when it sits beside the checkout.
-
-use std::path::Path;
+//! Source: the billing vectors compiled for the spoki-rs project together with its billing rule
+//! sheet, copied verbatim to `tests/data/` (see its README) so that a clone passes on its own.
 
 use spoki_billing::vectors::{Report, check_file};
 
@@ -23,26 +20,6 @@ fn in_repo_vectors_all_pass() {
         "scenario count changed:\n{report}"
     );
     assert_all_pass(&report);
-}
-
-#[test]
-fn shared_vectors_pass_when_present() {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/billing-vectors.json");
-    let Ok(json) = std::fs::read_to_string(&shared) else {
-        eprintln!(
-            "{} not found; only the in-repo copy is checked",
-            shared.display()
-        );
-        return;
-    };
-    let report = check_file(&json).expect("shared vectors file parses");
-    assert_all_pass(&report);
-    // The in-repo copy is the one every clone checks: it must not drift from its source.
-    assert_eq!(
-        json, IN_REPO,
-        "tests/data/billing-vectors.json differs from its source"
-    );
 }
 
 fn mutate(edit: impl FnOnce(&mut serde_json::Value)) -> Report {
