@@ -25,7 +25,9 @@ pub fn kind(spec: &Spec, ty: &Type) -> &'static str {
             "i64" | "money" => "Integer",
             "f64" => "Number",
             "bool" => "Bool",
-            "string" | "phone" | "datetime" | "date" | "secret" => "Text",
+            "string" | "phone" | "datetime" | "date" => "Text",
+            // Read from an environment variable: a flag's value stays in `ps` and the history.
+            "secret" => "SecretEnv",
             // Either shape is valid JSON, so the user picks it.
             "json" | "number_or_text" | "id_ref" => "Json",
             name => match spec.enums.get(name).map(|e| e.repr) {

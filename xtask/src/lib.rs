@@ -88,6 +88,9 @@ fn generate_unformatted(root: &Path) -> Result<Vec<(PathBuf, String)>, Box<dyn E
 fn rustfmt(source: &str) -> Result<String, Box<dyn Error>> {
     let rustfmt = std::env::var("RUSTFMT").unwrap_or_else(|_| "rustfmt".into());
     let mut child = Command::new(rustfmt)
+        // The repo's rustfmt.toml, not whatever configuration the caller's directory has.
+        .arg("--config-path")
+        .arg(workspace_root().join("rustfmt.toml"))
         // The style edition pins the formatting, as rustfmt.toml does for `cargo fmt`.
         .args([
             "--edition",

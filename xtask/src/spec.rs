@@ -418,6 +418,17 @@ impl Spec {
                 {
                     errors.push(format!("{at}: not_blank needs a string or a secret"));
                 }
+                let limited = d.not_blank || d.min_items.is_some() || d.max_items.is_some();
+                // An absent field breaks its limits: they belong on required fields only.
+                if limited && matches!(ty, Some(Type::Optional(_))) {
+                    errors.push(format!("{at}: limits need a required field, not `?`"));
+                }
+                if let Some(Type::List(item)) = inner
+                    && matches!(item.required_inner(), Type::List(_))
+                    && limited
+                {
+                    errors.push(format!("{at}: limits on a list of lists are not supported"));
+                }
                 match (&d.ty, &d.constant) {
                     (Some(ty), None) => check_type(at, ty, &mut errors),
                     (

@@ -17,9 +17,11 @@ use crate::error::{CliError, Result};
 use crate::output::Output;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use spoki_client::{HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind};
+use spoki_client::{
+    CallFailure, HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind,
+};
 use std::future::Future;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -33,18 +35,36 @@ pub struct Header {
     pub job: String,
     /// SHA-256 of the input file, hex.
     pub input_sha256: String,
+    /// SHA-256 of the plan: which rows (line and phone) are in which chunk, hex. The same file
+    /// could be planned differently by another version's row checks.
+    pub plan_sha256: String,
     pub chunk_size: usize,
     pub chunks: usize,
 }
 
 impl Header {
-    pub fn new(job: impl Into<String>, input: &[u8], chunk_size: usize, chunks: usize) -> Header {
+    /// The header of a job over `input`, sent as `chunks` (each a list of rows, given by
+    /// their line and phone).
+    pub fn new<'a>(
+        job: impl Into<String>,
+        input: &[u8],
+        chunk_size: usize,
+        chunks: impl ExactSizeIterator<Item = Vec<(u64, &'a str)>>,
+    ) -> Header {
+        let count = chunks.len();
+        let mut plan = Sha256::new();
+        for (k, rows) in chunks.enumerate() {
+            for (line, phone) in rows {
+                plan.update(format!("{k}\t{line}\t{phone}\n"));
+            }
+        }
         Header {
             journal: VERSION,
             job: job.into(),
             input_sha256: format!("{:x}", Sha256::digest(input)),
+            plan_sha256: format!("{:x}", plan.finalize()),
             chunk_size,
-            chunks,
+            chunks: count,
         }
     }
 }
@@ -81,47 +101,67 @@ pub struct Journal {
 
 impl Journal {
     /// The journal of `header`'s job at `path`: created when missing, else read back, and
-    /// refused when it belongs to another input or job.
+    /// refused when it belongs to another input or job, or another run holds it.
     pub fn open(path: &Path, header: &Header) -> Result<Journal> {
-        let mut states = vec![ChunkState::Pending; header.chunks];
-        let exists = path.exists();
-        if exists {
-            let file = std::fs::File::open(path).map_err(CliError::io(path))?;
-            let mut lines = std::io::BufReader::new(file).lines();
-            let first = lines
-                .next()
-                .transpose()
-                .map_err(CliError::io(path))?
-                .unwrap_or_default();
-            let found: Header = serde_json::from_str(&first)
-                .map_err(|_| CliError::Usage(format!("{}: not a spoki journal", path.display())))?;
-            if &found != header {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(CliError::io(path))?;
+        // Two runs of one job would both send its pending chunks. The lock goes with the
+        // process, so a crash never leaves it behind.
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(CliError::Usage(format!(
-                    "{}: this journal is for another input or job (the file changed?); \
-                     give another --journal, or remove it to start over",
+                    "{}: another run of this job is in progress",
                     path.display()
                 )));
             }
-            for line in lines {
-                let line = line.map_err(CliError::io(path))?;
-                // A torn last line is a crash mid-write: the chunk's `sending` before it stands.
-                let Ok(record) = serde_json::from_str::<Record>(&line) else {
-                    continue;
-                };
+            Err(std::fs::TryLockError::Error(e)) => return Err(CliError::io(path)(e)),
+        }
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).map_err(CliError::io(path))?;
+        let mut states = vec![ChunkState::Pending; header.chunks];
+        if text.is_empty() {
+            let line = serde_json::to_string(header).expect("a header encodes");
+            append(&mut file, &line).map_err(CliError::io(path))?;
+        } else {
+            // A crash mid-write leaves a last line without its newline: it was never recorded,
+            // so it is cut off, and the chunk's earlier record stands.
+            if !text.ends_with('\n') {
+                let whole = text.rfind('\n').map_or(0, |at| at + 1);
+                file.set_len(whole as u64).map_err(CliError::io(path))?;
+                text.truncate(whole);
+            }
+            let not_ours = || {
+                CliError::Usage(format!(
+                    "{}: this journal is for another input, plan or job (the file changed?); \
+                     give another --journal, or remove it to start over",
+                    path.display()
+                ))
+            };
+            let mut lines = text.lines();
+            let found: Header = lines
+                .next()
+                .and_then(|first| serde_json::from_str(first).ok())
+                .ok_or_else(not_ours)?;
+            if &found != header {
+                return Err(not_ours());
+            }
+            for (i, line) in lines.enumerate() {
+                let record: Record = serde_json::from_str(line).map_err(|_| {
+                    CliError::Failed(format!(
+                        "{}:{}: damaged journal record; nothing was sent",
+                        path.display(),
+                        i + 2
+                    ))
+                })?;
                 if let Some(state) = states.get_mut(record.chunk) {
                     *state = record.state;
                 }
             }
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(CliError::io(path))?;
-        if !exists {
-            let line = serde_json::to_string(header).expect("a header encodes");
-            writeln!(file, "{line}").map_err(CliError::io(path))?;
-            file.sync_data().map_err(CliError::io(path))?;
         }
         Ok(Journal {
             path: path.to_owned(),
@@ -142,20 +182,31 @@ impl Journal {
             state: state.clone(),
         })
         .expect("a record encodes");
-        writeln!(self.file, "{line}").map_err(CliError::io(&self.path))?;
-        self.file.sync_data().map_err(CliError::io(&self.path))?;
+        append(&mut self.file, &line).map_err(CliError::io(&self.path))?;
         self.states[chunk] = state;
         Ok(())
     }
 }
 
-/// How much of a bulk job to do in this run.
-#[derive(Debug, Clone, Copy, Default)]
+/// Appends `line` and its newline in one write, then syncs it to disk.
+fn append(file: &mut std::fs::File, line: &str) -> std::io::Result<()> {
+    file.write_all(format!("{line}\n").as_bytes())?;
+    file.sync_data()
+}
+
+/// How much of a bulk job to do in this run, and what the operator settled.
+#[derive(Debug, Clone, Default)]
 pub struct RunLimits {
     /// Send at most this many chunks, then stop (a later run continues).
     pub max_chunks: Option<usize>,
-    /// Send again the chunks whose outcome is unknown (after checking they were not carried out).
+    /// Send again every chunk whose outcome is unknown (after checking none was carried out).
     pub resend_unknown: bool,
+    /// Chunks (0-based) whose unknown outcome the operator checked and found not carried out:
+    /// sent again.
+    pub resend: Vec<usize>,
+    /// Chunks (0-based) whose unknown outcome the operator checked and found carried out:
+    /// recorded as done, not sent.
+    pub mark_done: Vec<usize>,
 }
 
 /// What a run did.
@@ -256,7 +307,7 @@ impl<T: Transport> Transport for Gated<T> {
 /// after `limits.max_chunks` chunks, or at Ctrl-C: at once when the chunk in flight has not
 /// left yet, else once its answer is in and recorded.
 pub async fn run<F, Fut>(
-    journal: Journal,
+    mut journal: Journal,
     departures: &Departures,
     limits: RunLimits,
     out: Output,
@@ -269,16 +320,32 @@ where
 {
     let (pressed, mut interrupt) = tokio::sync::watch::channel(false);
     let watcher = tokio::spawn(async move {
+        // Without a Ctrl-C handler, the run goes on uninterruptible rather than stopping.
         if tokio::signal::ctrl_c().await.is_ok() {
             let _ = pressed.send(true);
         }
+        std::future::pending::<()>().await;
     });
+    for &chunk in &limits.mark_done {
+        let unsettled = matches!(
+            journal.states().get(chunk),
+            Some(ChunkState::Sending | ChunkState::Unknown { .. })
+        );
+        if !unsettled {
+            return Err(CliError::Usage(format!(
+                "--mark-done {}: only a chunk with an unknown outcome can be marked done",
+                chunk + 1
+            )));
+        }
+        journal.record(chunk, ChunkState::Done)?;
+    }
     let mut report = Report::default();
     let mut todo = Vec::new();
     for (chunk, state) in journal.states().iter().enumerate() {
+        let resend = limits.resend_unknown || limits.resend.contains(&chunk);
         match state {
             ChunkState::Done => report.already_done.push(chunk),
-            ChunkState::Sending | ChunkState::Unknown { .. } if !limits.resend_unknown => {
+            ChunkState::Sending | ChunkState::Unknown { .. } if !resend => {
                 report.unknown.push(chunk)
             }
             _ => todo.push(chunk),
@@ -314,7 +381,7 @@ where
         tokio::pin!(call);
         let result = tokio::select! {
             result = &mut call => result,
-            _ = interrupt.wait_for(|pressed| *pressed) => {
+            Ok(_) = interrupt.wait_for(|pressed| *pressed) => {
                 report.interrupted = true;
                 if !departures.departed() {
                     // Still waiting for its turn: nothing left this machine.
@@ -329,6 +396,16 @@ where
         left -= 1;
         match result {
             Ok(()) => {
+                record(chunk, ChunkState::Done)?;
+                report.sent.push(chunk);
+                bar.inc(1);
+            }
+            // Spoki answered with success, so it acted: only its answer was unreadable.
+            Err(e) if e.acted() => {
+                eprintln!(
+                    "chunk {}: accepted, but the answer was unreadable: {e}",
+                    chunk + 1
+                );
                 record(chunk, ChunkState::Done)?;
                 report.sent.push(chunk);
                 bar.inc(1);

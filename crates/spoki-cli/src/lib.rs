@@ -64,7 +64,8 @@ pub fn command() -> Command {
         .about("Spoki from the terminal: every API operation, imports, campaigns, webhooks.")
         .after_help(
             "Exit codes: 0 done, 1 a check failed, 2 wrong usage or input (nothing sent), \
-             3 the call failed (nothing done), 4 outcome unknown (check before sending again).",
+             3 the call failed (nothing done), 4 outcome unknown (check before sending again), \
+             130 stopped by Ctrl-C.",
         )
         .subcommand_required(true)
         .arg_required_else_help(true);
@@ -112,7 +113,12 @@ where
 }
 
 async fn dispatch(matches: &ArgMatches) -> Result<ExitCode> {
-    let global = Global::from_arg_matches(matches).map_err(usage)?;
+    let mut global = Global::from_arg_matches(matches).map_err(usage)?;
+    global.api_key_source = match matches.value_source("api_key") {
+        Some(clap::parser::ValueSource::CommandLine) => target::KeySource::CommandLine,
+        Some(_) => target::KeySource::Environment,
+        None => target::KeySource::None,
+    };
     let out = Output {
         json: global.json,
         reveal_secrets: global.reveal_secrets,

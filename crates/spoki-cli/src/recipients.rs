@@ -1,12 +1,12 @@
 //! Contact CSV files: a header row `phone,first_name,last_name,email` (only `phone` is
-//! required) plus any custom field columns. Every row is checked before anything is sent.
+//! required; `language` is known too) plus any custom field columns, named by their codes. Every row is checked before anything is sent.
 
 use crate::error::{CliError, Result};
 use spoki_client::models::{AutomationContact, ContactSync, Phone};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-const STANDARD: [&str; 4] = ["phone", "first_name", "last_name", "email"];
+const STANDARD: [&str; 5] = ["phone", "first_name", "last_name", "email", "language"];
 
 /// One valid row.
 #[derive(Debug, Clone)]
@@ -17,6 +17,7 @@ pub struct Recipient {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub email: Option<String>,
+    pub language: Option<String>,
     pub custom_fields: BTreeMap<String, String>,
 }
 
@@ -42,6 +43,7 @@ impl Recipient {
         c.first_name = self.first_name.clone();
         c.last_name = self.last_name.clone();
         c.email = self.email.clone();
+        c.language = self.language.clone();
         c.custom_fields = self.custom_fields.clone();
         c
     }
@@ -51,6 +53,7 @@ impl Recipient {
         c.first_name = self.first_name.clone();
         c.last_name = self.last_name.clone();
         c.email = self.email.clone();
+        c.language = self.language.clone();
         c.custom_fields = self.custom_fields.clone();
         c
     }
@@ -74,29 +77,38 @@ fn check_email(email: &str) -> std::result::Result<(), String> {
 /// Reads and checks a CSV file. Fails only when the file itself is unusable (unreadable, no
 /// `phone` column); bad rows are returned in `rejected`.
 pub fn read(path: &Path) -> Result<Recipients> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| csv_error(path, e))?;
+    let input = std::fs::read(path).map_err(CliError::io(path))?;
+    parse(&input, path)
+}
+
+/// Checks the CSV text `input` read from `path` (named in errors), as [`read`] does.
+pub fn parse(input: &[u8], path: &Path) -> Result<Recipients> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    // Custom field codes keep their case (Spoki's are upper case); the known columns are
+    // matched in any case.
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| csv_error(path, e))?
         .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
+        .map(|h| h.trim().to_owned())
         .collect();
-    let column = |name: &str| header.iter().position(|h| h == name);
+    let column = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
     let phone_at = column("phone").ok_or_else(|| {
         CliError::Usage(format!(
             "{}: the header row has no `phone` column (expected phone,first_name,last_name,email,…)",
             path.display()
         ))
     })?;
-    let (first_at, last_at, email_at) =
-        (column("first_name"), column("last_name"), column("email"));
+    let (first_at, last_at, email_at, language_at) = (
+        column("first_name"),
+        column("last_name"),
+        column("email"),
+        column("language"),
+    );
     let custom: Vec<(usize, &String)> = header
         .iter()
         .enumerate()
-        .filter(|(_, h)| !STANDARD.contains(&h.as_str()) && !h.is_empty())
+        .filter(|(_, h)| !h.is_empty() && !STANDARD.iter().any(|s| h.eq_ignore_ascii_case(s)))
         .collect();
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut valid = Vec::new();
@@ -144,6 +156,7 @@ pub fn read(path: &Path) -> Result<Recipients> {
             first_name: get(first_at),
             last_name: get(last_at),
             email,
+            language: get(language_at),
             custom_fields: custom
                 .iter()
                 .filter_map(|(i, name)| {

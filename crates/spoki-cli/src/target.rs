@@ -6,11 +6,12 @@ use crate::error::{CliError, Result};
 use crate::journal::{Departures, Gated};
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
-use spoki_client::{Client, ReqwestTransport, Transport};
-use spoki_middleware::{RateLimited, Retrying};
+use spoki_client::{
+    Client, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, ReqwestTransport, Transport,
+};
+use spoki_middleware::{RateLimitConfig, RetryPolicy};
 use spoki_mock::{Fixtures, MockSpoki};
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// Options every command accepts.
 #[derive(Debug, Clone, Args)]
@@ -45,10 +46,25 @@ pub struct Global {
     /// masking them.
     #[arg(long, global = true)]
     pub reveal_secrets: bool,
+    /// Where `--api-key`'s value came from: set by the command line's parser, not a flag.
+    #[arg(skip)]
+    pub api_key_source: KeySource,
     /// Do not pace calls to Spoki's published rate limits (for a server without limits,
     /// such as `spoki mock --no-rate-limits`); answers of 429 are still waited out.
     #[arg(long, global = true)]
     pub no_pacing: bool,
+}
+
+/// Where the API key was given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeySource {
+    /// Not given.
+    #[default]
+    None,
+    /// On the command line.
+    CommandLine,
+    /// In `SPOKI_API_KEY`.
+    Environment,
 }
 
 /// A configured client, and the local Spoki it talks to when `--mock` is given.
@@ -61,7 +77,9 @@ pub struct Target {
 }
 
 impl Global {
-    /// The key and origin to use, in order: flags and environment, then the profile.
+    /// The key and origin to use. With `--profile`, both come from the profile unless given on
+    /// the command line: a key from the environment never goes to a profile's origin. Without
+    /// it, flags and environment come first, then the `default` profile.
     fn resolve(&self) -> Result<(Option<SecretString>, Option<String>)> {
         let path = config::path(self.config.as_deref())?;
         let mut file = Config::load(&path)?;
@@ -74,6 +92,13 @@ impl Global {
             )));
         }
         let profile = profile.unwrap_or_default();
+        if self.profile.is_some() {
+            let key = match self.api_key_source {
+                KeySource::CommandLine => self.api_key.clone(),
+                _ => None,
+            };
+            return Ok((key.or(profile.api_key), profile.base_url));
+        }
         Ok((
             self.api_key.clone().or(profile.api_key),
             self.base_url.clone().or(profile.base_url),
@@ -88,7 +113,13 @@ impl Global {
     /// [`connect`](Self::connect) with a [`Gated`] transport.
     pub async fn connect_gated(&self, departures: Option<&Departures>) -> Result<Target> {
         let (mut key, mut base_url) = if self.mock {
-            (self.api_key.clone(), None)
+            // Only a key typed for this command: a real one from the environment has no
+            // business with the local Spoki.
+            let key = match self.api_key_source {
+                KeySource::CommandLine => self.api_key.clone(),
+                _ => None,
+            };
+            (key, None)
         } else {
             self.resolve()?
         };
@@ -110,14 +141,14 @@ impl Global {
         })
     }
 
-    /// A client with the given key, through the retry layer and, unless `--no-pacing`, the
-    /// rate-limit layer.
+    /// A client with the given key, paced and retried as the SDK's default client is (without
+    /// pacing with `--no-pacing`).
     pub fn client(&self, key: Option<&SecretString>, base_url: Option<&str>) -> Result<Client> {
         self.client_gated(key, base_url, None)
     }
 
     /// [`client`](Self::client), with each request's departure reported to `departures`
-    /// after the rate limiter, for bulk work that keeps a journal.
+    /// under the rate limiter, for bulk work that keeps a journal.
     pub fn client_gated(
         &self,
         key: Option<&SecretString>,
@@ -125,8 +156,8 @@ impl Global {
         departures: Option<&Departures>,
     ) -> Result<Client> {
         let reqwest = ReqwestTransport::new(
-            Duration::from_secs(5),
-            Duration::from_secs(30),
+            DEFAULT_CONNECT_TIMEOUT,
+            DEFAULT_ATTEMPT_TIMEOUT,
             concat!("spoki-cli/", env!("CARGO_PKG_VERSION")),
         )
         .map_err(|e| CliError::Failed(format!("cannot set up HTTP: {e}")))?;
@@ -134,12 +165,13 @@ impl Global {
             Some(d) => Box::new(Gated::new(reqwest, d.clone())),
             None => Box::new(reqwest),
         };
-        let mut builder = Client::builder();
-        builder = if self.no_pacing {
-            builder.transport(Retrying::new(transport))
-        } else {
-            builder.transport(Retrying::new(RateLimited::new(transport)))
-        };
+        // The client's own layers, around the gate, so a departure is seen after the pacing.
+        let mut builder = Client::builder()
+            .transport(transport)
+            .retry_policy(RetryPolicy::default());
+        if !self.no_pacing {
+            builder = builder.rate_limits(RateLimitConfig::default());
+        }
         if let Some(key) = key {
             builder = builder.api_key(key.expose_secret());
         }

@@ -185,7 +185,10 @@ impl ClientBuilder {
     }
 
     /// Time allowed for each attempt, from sending to the end of the answer (default 30 s).
-    /// Applies to a custom [`transport`](Self::transport) too: each of its attempts is bounded.
+    /// Applies to a custom [`transport`](Self::transport) too: each call to it is bounded,
+    /// under the layers this builder adds. A stack of your own with a rate limiter inside it
+    /// would count its waits too, and a send timed out while waiting reports an unknown
+    /// outcome; bound the attempts inside such a stack instead.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.attempt_timeout = Some(timeout);
         self

@@ -145,6 +145,11 @@ fn visit(
     } else {
         value.and_then(|v| v.get(name))
     };
+    // An optional object or list that is absent has nothing inside to check; only the last
+    // segment's absence counts (the field the rule is about).
+    if here.is_none() && (lists > 0 || !rest.is_empty()) {
+        return Ok(());
+    }
     if lists == 0 {
         return visit(rule, rest, here, indexes);
     }
@@ -171,7 +176,7 @@ fn apply(rule: &Rule, value: Option<&Value>, indexes: &[usize]) -> Result<(), Co
     let text = value.and_then(Value::as_str);
     match rule.check {
         Check::Secret if text.is_none_or(is_blank) => fail(Violation::BlankSecret),
-        Check::NotBlank if text.is_none_or(|t| t.trim().is_empty()) => fail(Violation::Blank),
+        Check::NotBlank if text.is_none_or(is_blank) => fail(Violation::Blank),
         Check::Items { min, max } => {
             let count = value.and_then(Value::as_array).map_or(0, Vec::len);
             match max {
@@ -248,6 +253,18 @@ mod tests {
         .unwrap_err();
         assert_eq!(bad.indexes, [1]);
         assert!(bad.to_string().starts_with("`contacts[1].phone`"), "{bad}");
+    }
+
+    #[test]
+    fn rules_inside_an_absent_optional_object_have_nothing_to_check() {
+        let rules = [Rule {
+            field: "header.text",
+            check: Check::NotBlank,
+        }];
+        assert!(check(&rules, &json!({})).is_ok());
+        assert!(check(&rules, &json!({"header": {"text": "Hi"}})).is_ok());
+        let e = check(&rules, &json!({"header": {}})).unwrap_err();
+        assert_eq!(e.violation, Violation::Blank);
     }
 
     #[test]

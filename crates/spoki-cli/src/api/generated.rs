@@ -127,7 +127,7 @@ pub static COMMANDS: [OpCommand; 123] = [
             fields: &[
                 Param {
                     name: "secret",
-                    kind: Kind::Text,
+                    kind: Kind::SecretEnv,
                     required: true,
                 },
                 Param {
@@ -185,7 +185,7 @@ pub static COMMANDS: [OpCommand; 123] = [
             fields: &[
                 Param {
                     name: "secret",
-                    kind: Kind::Text,
+                    kind: Kind::SecretEnv,
                     required: true,
                 },
                 Param {
@@ -940,7 +940,7 @@ pub static COMMANDS: [OpCommand; 123] = [
                 },
                 Param {
                     name: "private_key",
-                    kind: Kind::Text,
+                    kind: Kind::SecretEnv,
                     required: true,
                 },
             ],

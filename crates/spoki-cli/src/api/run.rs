@@ -24,10 +24,6 @@ const RESERVED: &[&str] = &[
     "version",
 ];
 
-/// The most pages a list follows, whatever `next` says: a server that never stops must not
-/// keep the command running forever.
-pub const MAX_PAGES: u32 = 10_000;
-
 fn kebab(name: &str) -> String {
     name.replace('_', "-")
 }
@@ -39,6 +35,7 @@ fn value_name(kind: Kind) -> &'static str {
         Kind::Number => "NUMBER",
         Kind::Bool => "true|false",
         Kind::Json => "JSON",
+        Kind::SecretEnv => "VAR",
     }
 }
 
@@ -53,9 +50,13 @@ fn body_id(p: &Param) -> String {
     format!("body.{}", p.name)
 }
 
-/// The flag for a field: its kebab name, or `--body-NAME` / `--query-NAME` where that is taken.
+/// The flag for a field: its kebab name (`--NAME-env` for a credential), or `--body-NAME` /
+/// `--query-NAME` where that is taken.
 fn flag(p: &Param, prefix: &str, taken: &mut HashSet<String>) -> String {
-    let plain = kebab(p.name);
+    let mut plain = kebab(p.name);
+    if p.kind == Kind::SecretEnv {
+        plain.push_str("-env");
+    }
     let name = if RESERVED.contains(&plain.as_str()) || taken.contains(&plain) {
         format!("{prefix}-{plain}")
     } else {
@@ -95,11 +96,16 @@ pub fn command(op: &'static OpCommand) -> Command {
         for f in *fields {
             let name = flag(f, "body", &mut taken);
             let need = if f.required { " (required)" } else { "" };
+            let what = if f.kind == Kind::SecretEnv {
+                format!("Environment variable holding body field `{}`{need}", f.name)
+            } else {
+                format!("Body field `{}`{need}", f.name)
+            };
             cmd = cmd.arg(
                 Arg::new(body_id(f))
                     .long(name)
                     .value_name(value_name(f.kind))
-                    .help(format!("Body field `{}`{need}", f.name)),
+                    .help(what),
             );
         }
     }
@@ -135,6 +141,11 @@ fn parse(kind: Kind, flag: &str, text: &str) -> Result<Value> {
         }
         Kind::Bool => Value::Bool(text.parse().map_err(|_| bad("true or false"))?),
         Kind::Json => serde_json::from_str(text).map_err(|_| bad("JSON"))?,
+        Kind::SecretEnv => Value::String(std::env::var(text).map_err(|_| {
+            CliError::Usage(format!(
+                "{flag}: the environment variable {text} is not set"
+            ))
+        })?),
     })
 }
 
@@ -224,8 +235,13 @@ pub fn prepare(op: &'static OpCommand, m: &ArgMatches) -> Result<Prepared> {
                 if let Some(text) = m.get_one::<String>(&body_id(f)) {
                     body.insert(f.name.to_owned(), parse(f.kind, f.name, text)?);
                 } else if f.required && !body.contains_key(f.name) {
+                    let suffix = if f.kind == Kind::SecretEnv {
+                        "-env"
+                    } else {
+                        ""
+                    };
                     return Err(CliError::Usage(format!(
-                        "missing `{}`: give --{} or put it in --data",
+                        "missing `{}`: give --{}{suffix} or put it in --data",
                         f.name,
                         kebab(f.name)
                     )));
@@ -269,10 +285,19 @@ pub async fn run(
         out.value(&answer);
         return Ok(());
     }
+    // One page asked for: that page alone.
+    if call.query.iter().any(|(k, _)| k == "page") {
+        let answer = send(op, client, &call, None).await?;
+        out.value(&answer);
+        return Ok(());
+    }
     let limit = m.get_one::<u64>("limit").copied();
     let mut items = Vec::new();
-    for page in 1..=MAX_PAGES {
-        if limit.is_some_and(|l| items.len() as u64 >= l) {
+    let mut page = 1;
+    let mut seen = std::collections::HashSet::new();
+    // The client's cap: a server that never stops must not keep the command running forever.
+    for _ in 0..spoki_client::MAX_PAGES {
+        if limit.is_some_and(|l| items.len() as u64 >= l) || !seen.insert(page) {
             break;
         }
         let answer = send(op, client, &call, Some(page)).await?;
@@ -281,10 +306,11 @@ pub async fn run(
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let last = results.is_empty() || answer.get("next").is_none_or(Value::is_null);
-        items.extend(results);
-        if last {
-            break;
+        let next = answer.get("next").and_then(Value::as_str).and_then(page_of);
+        items.extend_from_slice(&results);
+        match next {
+            Some(n) if !results.is_empty() => page = n,
+            _ => break,
         }
     }
     if let Some(limit) = limit {
@@ -294,11 +320,25 @@ pub async fn run(
     Ok(())
 }
 
+/// The `page` parameter of a `next` link (1 when it has none, as DRF's first page).
+fn page_of(next: &str) -> Option<u64> {
+    let query = next.split_once('?').map_or("", |(_, q)| q);
+    let page = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == "page")
+        .map(|(_, v)| v);
+    match page {
+        Some(v) => v.parse().ok(),
+        None => Some(1),
+    }
+}
+
 async fn send(
     op: &'static OpCommand,
     client: &Client,
     call: &Prepared,
-    page: Option<u32>,
+    page: Option<u64>,
 ) -> Result<Value> {
     let page = page.map(|p| p.to_string());
     let mut query: Vec<(&str, &str)> = call

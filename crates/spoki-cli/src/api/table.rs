@@ -48,6 +48,9 @@ pub enum Kind {
     Bool,
     /// Anything else (lists, objects, enums of integers): the argument is JSON text.
     Json,
+    /// A credential: the argument names the environment variable that holds it, and the flag
+    /// is `--NAME-env`.
+    SecretEnv,
 }
 
 /// The body of an operation.

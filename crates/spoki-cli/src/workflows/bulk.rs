@@ -1,10 +1,10 @@
-//! What the bulk commands (`contacts import`, `campaign run`) share: their journal options and
-//! how they report a run.
+//! What the bulk commands (`contacts import`, `campaign run`) share: reading and checking the
+//! file, planning its chunks, the journal and its options, and how a run is reported.
 
 use crate::error::{CliError, Result};
-use crate::journal::{Report, RunLimits};
+use crate::journal::{Header, Journal, Report, RunLimits};
 use crate::output::Output;
-use crate::recipients::Recipient;
+use crate::recipients::{self, Recipient, Recipients};
 use clap::Args;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -20,10 +20,16 @@ pub struct BulkArgs {
     /// Send at most N chunks in this run; run again to continue.
     #[arg(long, value_name = "N")]
     pub max_chunks: Option<usize>,
-    /// Send again the chunks whose outcome was unknown. Check first that they were not
-    /// carried out: this may send them twice.
+    /// Send again every chunk whose outcome was unknown. Check first that none was carried
+    /// out: this may send them twice.
     #[arg(long)]
     pub resend_unknown: bool,
+    /// Send chunk N again: its outcome was unknown and you checked it was not carried out.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub resend: Vec<u64>,
+    /// Record chunk N as done: its outcome was unknown and you checked it was carried out.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub mark_done: Vec<u64>,
     /// Check the file and show the plan; send nothing.
     #[arg(long)]
     pub check: bool,
@@ -36,10 +42,11 @@ fn beside(file: &Path, suffix: &str) -> PathBuf {
 }
 
 impl BulkArgs {
-    pub fn journal_path(&self, file: &Path) -> PathBuf {
+    /// The journal's path: `--journal`, else beside the file, named after the job.
+    pub fn journal_path(&self, file: &Path, job: &str) -> PathBuf {
         self.journal
             .clone()
-            .unwrap_or_else(|| beside(file, ".journal"))
+            .unwrap_or_else(|| beside(file, &format!(".{job}.journal")))
     }
 
     pub fn rejects_path(&self, file: &Path) -> PathBuf {
@@ -49,10 +56,56 @@ impl BulkArgs {
     }
 
     pub fn limits(&self) -> RunLimits {
+        // Chunks are numbered from 1 for people, from 0 in the journal.
+        let zero_based = |chunks: &[u64]| chunks.iter().map(|&n| n as usize - 1).collect();
         RunLimits {
             max_chunks: self.max_chunks,
             resend_unknown: self.resend_unknown,
+            resend: zero_based(&self.resend),
+            mark_done: zero_based(&self.mark_done),
         }
+    }
+}
+
+/// A checked file, planned in chunks, with its journal open.
+pub struct Planned {
+    pub checked: Recipients,
+    pub journal: Journal,
+    pub journal_path: PathBuf,
+    pub rejects: PathBuf,
+}
+
+impl Planned {
+    /// Reads `file` once, checks every row (refused rows go to the rejects file and stderr),
+    /// and opens the journal of `job` (`job_tag` names its default file) over chunks of
+    /// `chunk_size` rows.
+    pub fn open(
+        args: &BulkArgs,
+        file: &Path,
+        job: &str,
+        job_tag: &str,
+        chunk_size: usize,
+    ) -> Result<Planned> {
+        let input = std::fs::read(file).map_err(CliError::io(file))?;
+        let checked = recipients::parse(&input, file)?;
+        let rejects = args.rejects_path(file);
+        checked.write_rejects(&rejects)?;
+        for r in &checked.rejected {
+            eprintln!("line {}: {}", r.line, r.reason);
+        }
+        let plan = checked
+            .valid
+            .chunks(chunk_size)
+            .map(|rows| rows.iter().map(|r| (r.line, r.phone.as_str())).collect());
+        let header = Header::new(job, &input, chunk_size, plan);
+        let journal_path = args.journal_path(file, job_tag);
+        let journal = Journal::open(&journal_path, &header)?;
+        Ok(Planned {
+            checked,
+            journal,
+            journal_path,
+            rejects,
+        })
     }
 }
 
@@ -64,7 +117,7 @@ fn lines(chunk: &[Recipient]) -> String {
 }
 
 /// Prints what a run did and turns what is left into the command's outcome: unknown chunks
-/// exit 4, a failed chunk 3, Ctrl-C 130.
+/// exit 4 (first: they need looking into), a failed chunk 3, Ctrl-C with work left 130.
 pub fn finish(
     journal: &Path,
     chunks: &[&[Recipient]],
@@ -96,27 +149,36 @@ pub fn finish(
     ));
     for &k in &report.unknown {
         eprintln!(
-            "chunk {} ({}): outcome unknown. Check in Spoki whether it was carried out; \
-             if not, run again with --resend-unknown",
+            "chunk {} ({}): outcome unknown. Check in Spoki whether it was carried out, then \
+             run again with --mark-done {} (it was) or --resend {} (it was not)",
             k + 1,
-            lines(chunks[k])
+            lines(chunks[k]),
+            k + 1,
+            k + 1
         );
     }
-    if let Some((k, reason)) = &report.failed {
-        return Err(CliError::CallFailed(format!(
+    let failed = report.failed.as_ref().map(|(k, reason)| {
+        format!(
             "chunk {} ({}) failed, nothing of it was done: {reason}. Run the same command \
              again to resume",
             k + 1,
             lines(chunks[*k])
-        )));
-    }
+        )
+    });
+    // An unknown outcome comes first: it needs looking into before anything is sent again.
     if !report.unknown.is_empty() {
+        if let Some(failed) = &failed {
+            eprintln!("{failed}");
+        }
         return Err(CliError::OutcomeUnknown(format!(
             "{} chunks have an unknown outcome (see above)",
             report.unknown.len()
         )));
     }
-    if report.interrupted {
+    if let Some(failed) = failed {
+        return Err(CliError::CallFailed(failed));
+    }
+    if report.interrupted && report.left > 0 {
         return Err(CliError::Interrupted);
     }
     if report.left > 0 {

@@ -2,16 +2,17 @@
 //! the account's credit, and the automation started for every recipient, resumably.
 
 use super::billing::{Category, Pricing, estimate};
-use super::bulk::{BulkArgs, finish};
+use super::bulk::{BulkArgs, Planned, finish};
 use crate::error::{CliError, Result};
-use crate::journal::{self, Departures, Header, Journal};
+use crate::journal::{self, Departures};
 use crate::output::{Output, table};
 use crate::recipients::{self, Recipients};
 use crate::target::{Global, Target};
 use clap::{Args, Subcommand};
 use serde_json::json;
-use spoki_billing::{CampaignEstimate, Money};
+use spoki_billing::{CampaignEstimate, Ledger, Money};
 use spoki_client::MAX_CONTACTS_PER_SYNC;
+use spoki_client::models::Account;
 use spoki_client::models::{AutomationStartBulk, Secret};
 use std::path::PathBuf;
 
@@ -122,9 +123,29 @@ impl Coverage {
     }
 }
 
-/// Spoki's credit (thousandths of EUR) in the billing model's money (millionths).
-fn credit_money(credit: spoki_client::models::Money) -> Option<Money> {
-    credit.millis().checked_mul(1000).map(Money::from_micros)
+impl Coverage {
+    /// `estimate`, priced with `ledger`'s rate card, beside what `account` has.
+    pub fn new(estimate: CampaignEstimate, ledger: &Ledger, account: &Account) -> Result<Coverage> {
+        let currency = ledger.rate_card().currency().to_owned();
+        if currency != "EUR" {
+            return Err(CliError::Usage(format!(
+                "the rate card is in {currency}, Spoki's credit in EUR"
+            )));
+        }
+        // Spoki's credit is in thousandths of EUR, the billing model's money in millionths.
+        let credit = account
+            .current_credit
+            .and_then(|c| c.millis().checked_mul(1000))
+            .map(Money::from_micros);
+        Ok(Coverage {
+            estimate,
+            currency,
+            credit,
+            available_conversations: account
+                .estimated_available_conversations
+                .map(|a| a.max(0) as u64),
+        })
+    }
 }
 
 async fn coverage(plan: &Plan, target: &Target, checked: &Recipients) -> Result<Coverage> {
@@ -135,20 +156,7 @@ async fn coverage(plan: &Plan, target: &Target, checked: &Recipients) -> Result<
         .or(target.fixtures.as_ref().map(|f| f.client_account_id))
         .ok_or_else(|| CliError::Usage("give the paying account with --account ID".into()))?;
     let account = target.client.accounts().get(account_id).await?;
-    let currency = ledger.rate_card().currency().to_owned();
-    if currency != "EUR" {
-        return Err(CliError::Usage(format!(
-            "the rate card is in {currency}, Spoki's credit in EUR"
-        )));
-    }
-    Ok(Coverage {
-        estimate,
-        currency,
-        credit: account.current_credit.and_then(credit_money),
-        available_conversations: account
-            .estimated_available_conversations
-            .map(|a| a.max(0) as u64),
-    })
+    Coverage::new(estimate, &ledger, &account)
 }
 
 fn read_plan(plan: &Plan) -> Result<Recipients> {
@@ -172,12 +180,11 @@ pub async fn run(command: CampaignCommand, global: &Global, out: Output) -> Resu
     }
 }
 
+/// Recipients per `start-bulk` call: the size of a contact sync, which the spec caps; bulk
+/// starts have no published cap, and a smaller call keeps an unknown outcome small.
+const CHUNK: usize = MAX_CONTACTS_PER_SYNC;
+
 async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
-    let input =
-        std::fs::read(&args.plan.recipients).map_err(CliError::io(&args.plan.recipients))?;
-    let checked = read_plan(&args.plan)?;
-    let rejects = args.bulk.rejects_path(&args.plan.recipients);
-    checked.write_rejects(&rejects)?;
     let departures = Departures::default();
     let target = global.connect_gated(Some(&departures)).await?;
     let fixtures = target.fixtures.as_ref();
@@ -200,15 +207,22 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
     if secret.is_blank() {
         return Err(CliError::Usage("the automation's secret is blank".into()));
     }
-    let chunks: Vec<_> = checked.valid.chunks(MAX_CONTACTS_PER_SYNC).collect();
-    let header = Header::new(
-        format!("automation_start_bulk:{uuid}"),
-        &input,
-        MAX_CONTACTS_PER_SYNC,
-        chunks.len(),
-    );
-    let journal_path = args.bulk.journal_path(&args.plan.recipients);
-    let journal = Journal::open(&journal_path, &header)?;
+    let tag: String = uuid
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(8)
+        .collect();
+    let planned = Planned::open(
+        &args.bulk,
+        &args.plan.recipients,
+        &format!("automation_start_bulk:{uuid}"),
+        &format!("campaign-{tag}"),
+        CHUNK,
+    )?;
+    let checked = &planned.checked;
+    let chunks: Vec<_> = checked.valid.chunks(CHUNK).collect();
+    let journal = planned.journal;
+    let journal_path = planned.journal_path;
     let pending = journal
         .states()
         .iter()
@@ -216,7 +230,7 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
         .count();
     // A resumed run pays only for what is left, but the estimate of the whole file is the
     // conservative check: the credit already spent is gone from the account.
-    let cover = coverage(&args.plan, &target, &checked).await?;
+    let cover = coverage(&args.plan, &target, checked).await?;
     cover.print(out);
     if pending > 0 && !cover.covered() && !args.force {
         return Err(CliError::Failed(

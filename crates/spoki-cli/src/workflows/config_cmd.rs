@@ -58,7 +58,7 @@ pub fn run(command: ConfigCommand, global: &Global, out: Output) -> Result<()> {
             } else {
                 None
             };
-            if key.as_deref().is_some_and(str::is_empty) {
+            if key.as_deref().is_some_and(spoki_client::models::is_blank) {
                 return Err(CliError::Usage("the API key is empty".into()));
             }
             let mut file = Config::load(&path)?;

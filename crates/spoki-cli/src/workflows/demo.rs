@@ -13,7 +13,6 @@ use crate::recipients::Recipient;
 use crate::target::Global;
 use hyper::StatusCode;
 use serde_json::json;
-use spoki_billing::Money;
 use spoki_client::WebhookVerifier;
 use spoki_client::models::{
     AutomationStartBulk, Phone, SendText, WebhookEvent, WebhookVersion, WebhookWrite,
@@ -30,6 +29,7 @@ fn recipient(line: u64, phone: &str, name: &str) -> Result<Recipient> {
         first_name: Some(name.to_owned()),
         last_name: None,
         email: None,
+        language: None,
         custom_fields: Default::default(),
     })
 }
@@ -72,12 +72,8 @@ pub async fn run(global: &Global, out: Output) -> Result<()> {
         model: spoki_billing::PricingModel::Conversation2024,
     };
     let ledger = pricing.ledger()?;
-    let cover = Coverage {
-        estimate: super::billing::estimate(&ledger, &recipients, Category::Marketing)?,
-        currency: ledger.rate_card().currency().to_owned(),
-        credit: credit.millis().checked_mul(1000).map(Money::from_micros),
-        available_conversations: Some(available),
-    };
+    let estimate = super::billing::estimate(&ledger, &recipients, Category::Marketing)?;
+    let cover = Coverage::new(estimate, &ledger, &account)?;
     say(
         2,
         format!(

@@ -1,11 +1,10 @@
 //! `spoki contacts import FILE.csv`: every row checked first, then synced in chunks of 500 at
 //! the API's pace, with a journal so that a stopped run resumes without sending anyone twice.
 
-use super::bulk::{BulkArgs, finish};
-use crate::error::{CliError, Result};
-use crate::journal::{self, Departures, Header, Journal};
+use super::bulk::{BulkArgs, Planned, finish};
+use crate::error::Result;
+use crate::journal::{self, Departures};
 use crate::output::Output;
-use crate::recipients;
 use crate::target::Global;
 use clap::Args;
 use spoki_client::MAX_CONTACTS_PER_SYNC;
@@ -20,22 +19,15 @@ pub struct ImportArgs {
 }
 
 pub async fn run(args: ImportArgs, global: &Global, out: Output) -> Result<()> {
-    let input = std::fs::read(&args.file).map_err(CliError::io(&args.file))?;
-    let checked = recipients::read(&args.file)?;
-    let rejects = args.bulk.rejects_path(&args.file);
-    checked.write_rejects(&rejects)?;
-    for r in &checked.rejected {
-        eprintln!("line {}: {}", r.line, r.reason);
-    }
-    let chunks: Vec<_> = checked.valid.chunks(MAX_CONTACTS_PER_SYNC).collect();
-    let header = Header::new(
+    let planned = Planned::open(
+        &args.bulk,
+        &args.file,
         "contacts_import",
-        &input,
+        "import",
         MAX_CONTACTS_PER_SYNC,
-        chunks.len(),
-    );
-    let journal_path = args.bulk.journal_path(&args.file);
-    let journal = Journal::open(&journal_path, &header)?;
+    )?;
+    let checked = &planned.checked;
+    let chunks: Vec<_> = checked.valid.chunks(MAX_CONTACTS_PER_SYNC).collect();
     out.say(format!(
         "{}: {} contacts to sync in {} chunks of up to {}, {} rows rejected{}",
         args.file.display(),
@@ -46,23 +38,18 @@ pub async fn run(args: ImportArgs, global: &Global, out: Output) -> Result<()> {
         if checked.rejected.is_empty() {
             String::new()
         } else {
-            format!(" (see {})", rejects.display())
+            format!(" (see {})", planned.rejects.display())
         }
     ));
     if args.bulk.check {
-        return finish(
-            &journal_path,
-            &chunks,
-            &journal::Report::default(),
-            out,
-            true,
-        );
+        let nothing = journal::Report::default();
+        return finish(&planned.journal_path, &chunks, &nothing, out, true);
     }
     let departures = Departures::default();
     let target = global.connect_gated(Some(&departures)).await?;
     let client = &target.client;
     let report = journal::run(
-        journal,
+        planned.journal,
         &departures,
         args.bulk.limits(),
         out,
@@ -73,5 +60,5 @@ pub async fn run(args: ImportArgs, global: &Global, out: Output) -> Result<()> {
         },
     )
     .await?;
-    finish(&journal_path, &chunks, &report, out, false)
+    finish(&planned.journal_path, &chunks, &report, out, false)
 }

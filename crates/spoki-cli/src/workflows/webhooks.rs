@@ -140,8 +140,11 @@ pub async fn listen(args: ListenArgs, out: Output) -> Result<()> {
     let listener = Arc::new(Listener {
         verifier: args.secret.verifier()?,
         forward_to: args.forward_to,
+        // Spoki waits for the answer while the delivery is forwarded: a slow endpoint must not
+        // hold it past Spoki's own timeout, or Spoki sends the delivery again.
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| CliError::Failed(format!("cannot set up HTTP: {e}")))?,
         out,
@@ -231,7 +234,11 @@ impl Listener {
 
     fn print(&self, valid: bool, line: &str, delivery: &WebhookDelivery, forwarded: Option<&str>) {
         if self.out.json {
-            let mut record = json!({"valid": valid, "event": delivery.event, "event_uuid": delivery.event_uuid, "account_id": delivery.account_id, "data": delivery.data});
+            let mut data = delivery.data.clone().unwrap_or(Value::Null);
+            if !self.out.reveal_secrets {
+                spoki_client::redact_credentials(&mut data);
+            }
+            let mut record = json!({"valid": valid, "event": delivery.event, "event_uuid": delivery.event_uuid, "account_id": delivery.account_id, "data": data});
             if let Some(f) = forwarded {
                 record["forward"] = json!(f);
             }

@@ -50,7 +50,7 @@ async fn two_thousand_contacts_take_four_calls_and_a_stopped_run_resumes() {
     let third = s.run(&["--no-pacing", "contacts", "import", file], &env);
     assert_eq!(third.code, 0);
     assert_eq!(calls_of(&mock, "contacts_sync_all"), 4);
-    assert!(s.path("contacts.csv.journal").exists());
+    assert!(s.path("contacts.csv.import.journal").exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,19 +119,156 @@ async fn a_chunk_with_an_unknown_outcome_is_reported_and_not_resent_blindly() {
     assert_eq!(calls_of(&mock, "contacts_sync_all"), 3);
     assert_each_once(&synced_phones(&mock), 1200);
 
-    // Only an explicit decision sends it again.
-    let forced = s.run(
+    assert!(second.stderr.contains("--mark-done 1"), "{second:#?}");
+
+    // Only the operator's decision settles it: here, that it went through.
+    let settled = s.run(
         &[
             "--no-pacing",
             "contacts",
             "import",
             file,
-            "--resend-unknown",
+            "--mark-done",
+            "1",
         ],
         &env,
     );
-    assert_eq!(forced.code, 0, "{forced:#?}");
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 4);
+    assert_eq!(settled.code, 0, "{settled:#?}");
+    assert_eq!(
+        calls_of(&mock, "contacts_sync_all"),
+        3,
+        "marked done, not sent"
+    );
+    let again = s.run(&["--no-pacing", "contacts", "import", file], &env);
+    assert_eq!(again.code, 0, "{again:#?}");
+    assert_eq!(calls_of(&mock, "contacts_sync_all"), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_chunk_found_not_carried_out_is_sent_again_on_request() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let env = env_for(&mock, &f.client_api_key);
+    let csv = s.write("c.csv", &contacts_csv(600));
+    let file = csv.to_str().unwrap();
+    // The connection drops with the request unanswered: the client cannot know.
+    mock.fault("contacts_sync_all", Fault::Reset, 1).unwrap();
+    let first = s.run(&["--no-pacing", "contacts", "import", file], &env);
+    assert_eq!(first.code, 4, "{first:#?}");
+    let bad = s.run(
+        &[
+            "--no-pacing",
+            "contacts",
+            "import",
+            file,
+            "--mark-done",
+            "2",
+        ],
+        &env,
+    );
+    assert_eq!(
+        bad.code, 2,
+        "chunk 2 was never sent, so it cannot be marked: {bad:#?}"
+    );
+    let resent = s.run(
+        &["--no-pacing", "contacts", "import", file, "--resend", "1"],
+        &env,
+    );
+    assert_eq!(resent.code, 0, "{resent:#?}");
+    // The reset request, chunk 1 again on request, then chunk 2.
+    assert_eq!(calls_of(&mock, "contacts_sync_all"), 3);
+    let distinct: HashSet<_> = synced_phones(&mock).into_iter().collect();
+    assert_eq!(distinct.len(), 600);
+}
+
+#[test]
+fn two_runs_of_one_job_cannot_share_a_journal() {
+    let s = Sandbox::new();
+    let csv = s.write("c.csv", &contacts_csv(3));
+    let journal = s.path("c.csv.import.journal");
+    // The first run holds the journal while it works; a second one is refused at once.
+    std::fs::write(&journal, "").unwrap();
+    let held = std::fs::File::options()
+        .append(true)
+        .open(&journal)
+        .unwrap();
+    held.try_lock().unwrap();
+    let second = s.run(
+        &["--no-pacing", "contacts", "import", csv.to_str().unwrap()],
+        &[
+            ("SPOKI_API_KEY", "k"),
+            ("SPOKI_BASE_URL", "http://127.0.0.1:9"),
+        ],
+    );
+    assert_eq!(second.code, 2, "{second:#?}");
+    assert!(second.stderr.contains("another run"), "{second:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_torn_last_record_is_cut_off_and_a_damaged_one_stops_the_run() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let env = env_for(&mock, &f.client_api_key);
+    let csv = s.write("c.csv", &contacts_csv(1000));
+    let file = csv.to_str().unwrap();
+    let first = s.run(
+        &[
+            "--no-pacing",
+            "contacts",
+            "import",
+            file,
+            "--max-chunks",
+            "1",
+        ],
+        &env,
+    );
+    assert_eq!(first.code, 0, "{first:#?}");
+    let journal = s.path("c.csv.import.journal");
+    let recorded = std::fs::read_to_string(&journal).unwrap();
+
+    // A crash in the middle of writing the next record.
+    std::fs::write(&journal, format!("{recorded}{{\"chunk\":1,\"sta")).unwrap();
+    let resumed = s.run(&["--no-pacing", "contacts", "import", file], &env);
+    assert_eq!(resumed.code, 0, "{resumed:#?}");
+    assert_each_once(&synced_phones(&mock), 1000);
+
+    // Damage before the end is not a crash: nothing is sent.
+    let lines: Vec<&str> = recorded.lines().collect();
+    std::fs::write(&journal, format!("{}\nnot json\n{}\n", lines[0], lines[1])).unwrap();
+    let damaged = s.run(&["--no-pacing", "contacts", "import", file], &env);
+    assert_eq!(damaged.code, 1, "{damaged:#?}");
+    assert!(damaged.stderr.contains("damaged"), "{damaged:#?}");
+    assert_eq!(calls_of(&mock, "contacts_sync_all"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_field_columns_keep_their_codes() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let csv = s.write(
+        "c.csv",
+        "Phone,First_Name,language,DATA_SCADENZA_ABBONAMENTO\n+393331000001,Anna,it,2026-12-31\n",
+    );
+    let run = s.run(
+        &["--no-pacing", "contacts", "import", csv.to_str().unwrap()],
+        &env_for(&mock, &f.client_api_key),
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    let sent = mock
+        .received()
+        .into_iter()
+        .find(|r| r.operation.as_deref() == Some("contacts_sync_all"))
+        .unwrap();
+    let contact = &sent.body[0];
+    assert_eq!(contact["first_name"], "Anna");
+    assert_eq!(contact["language"], "it");
+    assert_eq!(
+        contact["custom_fields"]["DATA_SCADENZA_ABBONAMENTO"],
+        "2026-12-31"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,8 +13,24 @@ fn help_and_version_exit_zero_and_usage_errors_exit_two() {
     let s = Sandbox::new();
     let help = s.run(&["--help"], &[]);
     assert_eq!(help.code, 0);
-    for group in ["contacts", "custom-fields", "campaign", "demo", "webhooks"] {
-        assert!(help.stdout.contains(group), "{group} missing from --help");
+    let listed: Vec<&str> = help
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    for command in [
+        "contacts",
+        "custom-fields",
+        "campaign",
+        "campaigns",
+        "demo",
+        "webhooks",
+    ] {
+        assert!(
+            listed.contains(&command),
+            "{command} missing from --help: {listed:?}"
+        );
     }
     let version = s.run(&["--version"], &[]);
     assert_eq!(version.code, 0);
@@ -266,4 +282,81 @@ fn mock_flag_runs_a_command_against_the_embedded_local_spoki() {
     let run = s.run(&["--mock", "--json", "accounts", "get", "101"], &[]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(run.json()["id"], 101);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_from_the_environment_never_goes_where_it_was_not_meant() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    // With --mock, a real key in the environment is not sent to the local Spoki.
+    let local = s.run(
+        &["--mock", "--json", "accounts", "get", "101"],
+        &[("SPOKI_API_KEY", "sk-live-real-production-key")],
+    );
+    assert_eq!(local.code, 0, "{local:#?}");
+
+    // With --profile, the profile's key goes to the profile's origin, whatever the
+    // environment holds.
+    let set = s.run(
+        &[
+            "config",
+            "set",
+            "pizzeria",
+            "--key-env",
+            "MY_KEY",
+            "--url",
+            mock.url(),
+        ],
+        &[("MY_KEY", f.client_api_key.as_str())],
+    );
+    assert_eq!(set.code, 0, "{set:#?}");
+    let used = s.run(
+        &[
+            "--json",
+            "--no-pacing",
+            "--profile",
+            "pizzeria",
+            "accounts",
+            "get",
+            "101",
+        ],
+        &[("SPOKI_API_KEY", "sk-live-real-production-key")],
+    );
+    assert_eq!(used.code, 0, "{used:#?}");
+    assert!(
+        !mock
+            .received()
+            .iter()
+            .any(|r| r.headers.values().any(|v| v.contains("production"))),
+        "the environment's key reached the profile's origin"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_field_is_read_from_the_environment() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let help = s.run(&["automations", "start", "--help"], &[]);
+    assert!(help.stdout.contains("--secret-env <VAR>"), "{help:#?}");
+    assert!(!help.stdout.contains("--secret <"), "{help:#?}");
+    let started = s.run(
+        &[
+            "--no-pacing",
+            "automations",
+            "start",
+            &f.automation_uuid,
+            "--secret-env",
+            "AUTOMATION_SECRET",
+            "--phone",
+            "+393331234567",
+        ],
+        &[
+            ("SPOKI_BASE_URL", mock.url()),
+            ("AUTOMATION_SECRET", f.automation_secret.as_str()),
+        ],
+    );
+    assert_eq!(started.code, 0, "{started:#?}");
+    assert_eq!(calls_of(&mock, "automations_start"), 1);
 }

@@ -120,6 +120,10 @@ fn the_iframe_url_is_built_and_hidden_unless_asked() {
     assert_eq!(hidden.code, 0, "{hidden:#?}");
     assert!(hidden.stdout.contains("https://spoki.app"));
     assert!(hidden.stdout.contains("[hidden"));
+    assert!(
+        !hidden.stdout.contains("/chats/") && !hidden.stdout.contains("auth_token="),
+        "the URL and its token stay hidden: {hidden:#?}"
+    );
     let mut reveal = args.to_vec();
     reveal.insert(0, "--reveal-secrets");
     let shown = s.run(&reveal, &[]);
