@@ -1,5 +1,6 @@
 //! What can go wrong in a command, and the exit code each failure gets.
 
+use spoki_client::CallFailure;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -61,7 +62,10 @@ impl CliError {
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self {
             CliError::Usage(_) => exit::USAGE,
-            CliError::Api(e) if e.outcome_unknown() => exit::OUTCOME_UNKNOWN,
+            // Spoki acted but its answer was unreadable: not "nothing done" either.
+            CliError::Api(e) if e.outcome_unknown() || CallFailure::acted(e) => {
+                exit::OUTCOME_UNKNOWN
+            }
             CliError::Api(spoki_client::Error::InvalidInput(_)) => exit::USAGE,
             CliError::Api(_) => exit::API,
             CliError::OutcomeUnknown(_) => exit::OUTCOME_UNKNOWN,
