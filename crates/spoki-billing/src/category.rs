@@ -158,6 +158,36 @@ impl FromIterator<Category> for CategorySet {
     }
 }
 
+/// The SDK's template category (as Spoki's templates carry it) is one of the billed ones, or
+/// a value this version does not know, which cannot be billed.
+impl TryFrom<&spoki_models::TemplateCategory> for TemplateCategory {
+    type Error = UnknownCategory;
+
+    fn try_from(category: &spoki_models::TemplateCategory) -> Result<Self, Self::Error> {
+        match category {
+            spoki_models::TemplateCategory::Marketing => Ok(TemplateCategory::Marketing),
+            spoki_models::TemplateCategory::Utility => Ok(TemplateCategory::Utility),
+            spoki_models::TemplateCategory::Authentication => Ok(TemplateCategory::Authentication),
+            other => Err(UnknownCategory(format!("{other:?}"))),
+        }
+    }
+}
+
+impl From<TemplateCategory> for spoki_models::TemplateCategory {
+    fn from(category: TemplateCategory) -> Self {
+        match category {
+            TemplateCategory::Marketing => spoki_models::TemplateCategory::Marketing,
+            TemplateCategory::Utility => spoki_models::TemplateCategory::Utility,
+            TemplateCategory::Authentication => spoki_models::TemplateCategory::Authentication,
+        }
+    }
+}
+
+/// A template category the billing model does not know, so cannot price.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("template category {0} is not one the billing model can price")]
+pub struct UnknownCategory(pub String);
+
 #[cfg(test)]
 mod tests {
     use super::*;

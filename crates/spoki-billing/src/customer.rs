@@ -1,5 +1,6 @@
 //! Customers identified by their E.164 phone number.
 
+use spoki_models::Phone;
 use std::fmt;
 use std::str::FromStr;
 
@@ -18,80 +19,13 @@ pub const MAX_DIGITS: u32 = 15;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Customer(u64);
 
-/// What is wrong with a phone number given as a customer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CustomerError {
-    /// Nothing was given.
-    #[error("phone number is empty")]
-    Empty,
-    /// E.164 numbers are written with a leading `+`.
-    #[error("phone number {input:?} must start with '+' followed by the country calling code")]
-    MissingPlus {
-        /// The whole input.
-        input: String,
-    },
-    /// Spaces, dashes, letters and the like are not accepted.
-    #[error(
-        "phone number {input:?} has {found:?} at position {position}; only digits may follow '+'"
-    )]
-    NotADigit {
-        /// The whole input.
-        input: String,
-        /// The offending character.
-        found: char,
-        /// Its byte position in the input.
-        position: usize,
-    },
-    /// Country calling codes never start with `0`.
-    #[error("phone number {input:?} starts with 0, but no country calling code does")]
-    LeadingZero {
-        /// The whole input.
-        input: String,
-    },
-    /// Fewer than 8 or more than 15 digits.
-    #[error("phone number {input:?} has {digits} digits; E.164 needs {MIN_DIGITS} to {MAX_DIGITS}")]
-    WrongLength {
-        /// The whole input.
-        input: String,
-        /// How many digits it has.
-        digits: usize,
-    },
-}
+/// What is wrong with a phone number given as a customer: the SDK's one phone validation.
+pub use spoki_models::PhoneError as CustomerError;
 
 impl Customer {
-    /// Validates an E.164 number such as `+393331112222`.
+    /// Validates an E.164 number such as `+393331112222`, as [`Phone::parse`] does.
     pub fn parse(input: &str) -> Result<Self, CustomerError> {
-        if input.is_empty() {
-            return Err(CustomerError::Empty);
-        }
-        let Some(digits) = input.strip_prefix('+') else {
-            return Err(CustomerError::MissingPlus {
-                input: input.to_owned(),
-            });
-        };
-        if let Some((offset, found)) = digits.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-            return Err(CustomerError::NotADigit {
-                input: input.to_owned(),
-                found,
-                position: offset + 1,
-            });
-        }
-        let count = digits.len();
-        if !(MIN_DIGITS as usize..=MAX_DIGITS as usize).contains(&count) {
-            return Err(CustomerError::WrongLength {
-                input: input.to_owned(),
-                digits: count,
-            });
-        }
-        if digits.starts_with('0') {
-            return Err(CustomerError::LeadingZero {
-                input: input.to_owned(),
-            });
-        }
-        let number = digits
-            .bytes()
-            .fold(0_u64, |n, d| n * 10 + u64::from(d - b'0'));
-        Ok(Self(number))
+        Phone::parse(input).map(|phone| Self::from(&phone))
     }
 
     /// The customer whose digits, read as an integer, are `digits` (as from [`Customer::digits`]).
@@ -107,6 +41,23 @@ impl Customer {
     /// How many digits follow the `+`.
     pub const fn digit_count(self) -> u32 {
         self.0.ilog10() + 1
+    }
+}
+
+impl From<&Phone> for Customer {
+    fn from(phone: &Phone) -> Self {
+        // A `Phone` holds 8 to 15 digits, so they fit a u64.
+        let number = phone
+            .digits()
+            .bytes()
+            .fold(0_u64, |n, d| n * 10 + u64::from(d - b'0'));
+        Self(number)
+    }
+}
+
+impl From<Customer> for Phone {
+    fn from(customer: Customer) -> Self {
+        Phone::parse(&customer.to_string()).expect("a customer is a valid phone")
     }
 }
 
@@ -160,34 +111,50 @@ mod tests {
     #[test]
     fn says_what_is_wrong() {
         assert_eq!(Customer::parse(""), Err(CustomerError::Empty));
-        assert!(matches!(
+        assert_eq!(
             Customer::parse("393331112222"),
-            Err(CustomerError::MissingPlus { .. })
-        ));
-        assert!(matches!(
+            Err(CustomerError::MissingPlus)
+        );
+        assert_eq!(
             Customer::parse("+39 333 1112222"),
-            Err(CustomerError::NotADigit {
-                found: ' ',
-                position: 3,
-                ..
-            })
-        ));
-        assert!(matches!(
+            Err(CustomerError::NotADigit { found: ' ', at: 3 })
+        );
+        assert_eq!(
             Customer::parse("+1234567"),
-            Err(CustomerError::WrongLength { digits: 7, .. })
-        ));
-        assert!(matches!(
+            Err(CustomerError::TooShort { digits: 7 })
+        );
+        assert_eq!(
             Customer::parse("+1234567890123456"),
-            Err(CustomerError::WrongLength { digits: 16, .. })
-        ));
-        assert!(matches!(
+            Err(CustomerError::TooLong { digits: 16 })
+        );
+        assert_eq!(
             Customer::parse("+0393331112222"),
-            Err(CustomerError::LeadingZero { .. })
-        ));
+            Err(CustomerError::LeadingZero)
+        );
         let message = Customer::parse("+39-333").unwrap_err().to_string();
         assert!(
-            message.contains("'-'") && message.contains("position 3"),
+            message.contains("'-'") && message.contains("byte 3"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_customer_and_a_phone_are_the_same_number() {
+        // One validation: what one accepts the other does, and they convert both ways.
+        for text in [
+            "+393331112222",
+            "+12025550123",
+            "+4915112345678",
+            "+0393331112222",
+            "+1",
+        ] {
+            let phone = Phone::parse(text);
+            let customer = Customer::parse(text);
+            assert_eq!(phone.is_ok(), customer.is_ok(), "{text}");
+            if let (Ok(phone), Ok(customer)) = (phone, customer) {
+                assert_eq!(Customer::from(&phone), customer);
+                assert_eq!(Phone::from(customer), phone);
+            }
+        }
     }
 }

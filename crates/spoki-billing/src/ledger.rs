@@ -194,6 +194,9 @@ pub enum BillingError {
     /// The id was issued before [`Ledger::forget_idle`] recycled customer slots.
     #[error("customer id is stale: forget_idle ran after it was issued")]
     StaleCustomerId,
+    /// Spoki's credit is in EUR; a rate card in another currency cannot be set against it.
+    #[error("the rate card is in {0}, Spoki's credit in EUR")]
+    NotEur(String),
 }
 
 /// Everything the model remembers about one customer: 64 bytes, whatever the history length.
@@ -711,6 +714,59 @@ pub struct CampaignEstimate {
     pub free_sends: u64,
     /// Total cost of the campaign.
     pub total_cost: Money,
+}
+
+/// A campaign's estimate beside what the paying account has: the sender's question, in money
+/// and in conversations. Unknown (the account did not say) counts as not covered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    /// The estimate.
+    pub estimate: CampaignEstimate,
+    /// The account's `current_credit`, in EUR.
+    pub credit: Option<Money>,
+    /// The account's `estimated_available_conversations`.
+    pub available_conversations: Option<u64>,
+}
+
+impl Coverage {
+    /// Whether the credit pays the cost (`None` when the account gave no credit).
+    pub fn money_covered(&self) -> Option<bool> {
+        self.credit.map(|credit| self.estimate.total_cost <= credit)
+    }
+
+    /// Whether the account has the paid conversations left (`None` when it did not say).
+    pub fn conversations_covered(&self) -> Option<bool> {
+        self.available_conversations
+            .map(|available| self.estimate.fits_within(available))
+    }
+
+    /// Whether the campaign is covered in money and in conversations.
+    pub fn covered(&self) -> bool {
+        self.money_covered() == Some(true) && self.conversations_covered() == Some(true)
+    }
+}
+
+impl Ledger {
+    /// `estimate` set against `account`, the Spoki account that pays: its credit compared in
+    /// money (the rate card must be in EUR, as Spoki's credit is), its available conversations
+    /// with the paid sends.
+    pub fn coverage(
+        &self,
+        estimate: CampaignEstimate,
+        account: &spoki_models::Account,
+    ) -> Result<Coverage, BillingError> {
+        let currency = self.rate_card.currency();
+        if currency != "EUR" {
+            return Err(BillingError::NotEur(currency.to_owned()));
+        }
+        Ok(Coverage {
+            estimate,
+            credit: account.current_credit.and_then(Money::from_credit),
+            available_conversations: account
+                .estimated_available_conversations
+                .map(|a| u64::try_from(a).unwrap_or(0)),
+        })
+    }
 }
 
 impl CampaignEstimate {

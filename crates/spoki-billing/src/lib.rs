@@ -52,13 +52,14 @@ mod time;
 pub mod vectors;
 
 pub use bill::{Bill, ConversationRecord, MessageRecord, bill_events};
-pub use category::{Category, CategorySet, ConversationKind, TemplateCategory};
+pub use category::{Category, CategorySet, ConversationKind, TemplateCategory, UnknownCategory};
 pub use customer::{Customer, CustomerError, MAX_DIGITS, MIN_DIGITS};
 pub use event::{Event, EventError, Message};
 pub use ledger::{
-    BillingError, CONVERSATION_SECONDS, CampaignEstimate, CustomerId, ENTRY_POINT_OFFER_SECONDS,
-    ENTRY_POINT_SECONDS, FreeFormStatus, FreeReason, Ledger, LedgerTotals, OpenedConversation,
-    Outcome, PricingModel, RejectReason, SERVICE_WINDOW_SECONDS, UnknownPricingModel,
+    BillingError, CONVERSATION_SECONDS, CampaignEstimate, Coverage, CustomerId,
+    ENTRY_POINT_OFFER_SECONDS, ENTRY_POINT_SECONDS, FreeFormStatus, FreeReason, Ledger,
+    LedgerTotals, OpenedConversation, Outcome, PricingModel, RejectReason, SERVICE_WINDOW_SECONDS,
+    UnknownPricingModel,
 };
 pub use money::{Money, MoneyError};
 pub use rate_card::{Market, MarketId, MarketPrices, OTHER_MARKET, RateCard, RateCardError};

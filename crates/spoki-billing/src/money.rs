@@ -81,6 +81,25 @@ impl Money {
         format!("{value}").parse()
     }
 
+    /// Spoki's credit (thousandths of EUR, as `current_credit` reads) as an amount of EUR,
+    /// exactly; `None` past the range.
+    pub const fn from_credit(credit: spoki_models::Money) -> Option<Money> {
+        match credit.millis().checked_mul(1000) {
+            Some(micros) => Some(Money(micros)),
+            None => None,
+        }
+    }
+
+    /// This amount of EUR as Spoki credit, when it is a whole number of thousandths (credit has
+    /// no finer unit); `None` otherwise.
+    pub const fn to_credit(self) -> Option<spoki_models::Money> {
+        if self.0 % 1000 == 0 {
+            Some(spoki_models::Money::from_millis(self.0 / 1000))
+        } else {
+            None
+        }
+    }
+
     /// Sum, or `None` on overflow.
     pub const fn checked_add(self, other: Money) -> Option<Money> {
         match self.0.checked_add(other.0) {

@@ -259,6 +259,25 @@ impl fmt::Display for Window {
     }
 }
 
+/// The SDK's timestamps (as the API and webhooks carry them) in the billing model's seconds.
+impl From<spoki_models::Timestamp> for Timestamp {
+    fn from(at: spoki_models::Timestamp) -> Self {
+        Timestamp::from_unix_seconds(at.unix())
+    }
+}
+
+/// An instant of the billing model as the SDK's timestamp, when the date library can hold it.
+impl TryFrom<Timestamp> for spoki_models::Timestamp {
+    type Error = TimestampError;
+
+    fn try_from(at: Timestamp) -> Result<Self, Self::Error> {
+        spoki_models::Timestamp::from_unix(at.unix_seconds()).ok_or_else(|| TimestampError {
+            input: at.unix_seconds().to_string(),
+            problem: "instant out of the range of dates",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

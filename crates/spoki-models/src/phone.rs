@@ -2,7 +2,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
-/// A phone number in E.164 form: `+` then 8 to 15 digits, such as `+393331234567`.
+/// A phone number in E.164 form: `+` then 8 to 15 digits, the first not `0` (no country calling
+/// code starts with `0`), such as `+393331234567`. The one phone validation of the SDK: the
+/// billing model's customers are built from it too.
 ///
 /// Spoki identifies contacts by phone number, so a malformed one is caught when the value is
 /// built, before anything is sent.
@@ -34,6 +36,9 @@ pub enum PhoneError {
         /// How many digits there are.
         digits: usize,
     },
+    /// The first digit is `0`, which no country calling code starts with (a national trunk
+    /// prefix such as Italy's `0` kept by mistake).
+    LeadingZero,
 }
 
 impl fmt::Display for PhoneError {
@@ -55,6 +60,9 @@ impl fmt::Display for PhoneError {
                     "phone number has {digits} digits; E.164 needs at least 8"
                 )
             }
+            PhoneError::LeadingZero => f.write_str(
+                "phone number starts with 0 after `+`, but no country calling code does",
+            ),
             PhoneError::TooLong { digits } => {
                 write!(
                     f,
@@ -68,7 +76,7 @@ impl fmt::Display for PhoneError {
 impl std::error::Error for PhoneError {}
 
 impl Phone {
-    /// Checks that `text` is `+` followed by 8 to 15 digits.
+    /// Checks that `text` is `+` followed by 8 to 15 digits, the first not `0`.
     pub fn parse(text: &str) -> Result<Phone, PhoneError> {
         let digits = match text.strip_prefix('+') {
             Some(digits) => digits,
@@ -84,6 +92,7 @@ impl Phone {
         match digits.len() {
             n if n < 8 => Err(PhoneError::TooShort { digits: n }),
             n if n > 15 => Err(PhoneError::TooLong { digits: n }),
+            _ if digits.starts_with('0') => Err(PhoneError::LeadingZero),
             _ => Ok(Phone(text.to_owned())),
         }
     }
@@ -174,6 +183,8 @@ mod tests {
                 .to_string()
                 .contains("at most 15")
         );
+        // Italy's trunk `0` kept after the country code's place: no country code starts so.
+        assert_eq!(Phone::parse("+0393331112222"), Err(PhoneError::LeadingZero));
     }
 
     #[test]

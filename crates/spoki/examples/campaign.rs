@@ -10,21 +10,18 @@
 //! ```
 
 use spoki::billing::{self, Customer, Event, Ledger, Message, PricingModel, RateCard};
-use spoki::client::ReqwestTransport;
-use spoki::middleware::{RateLimited, Retrying};
 use spoki::models::{AutomationContact, AutomationStartBulk};
 use spoki::{Client, Phone};
 use spoki_mock::{Fixtures, MockSpoki};
-use std::time::Duration;
 
 const RATE_CARD: &str = r#"{"currency": "EUR", "calling_codes": {"39": "IT", "49": "DE"},
     "markets": {"IT": {"marketing": 0.14, "utility": 0.10, "authentication": 0.12, "service": 0.11},
                 "DE": {"marketing": 0.18, "utility": 0.11, "authentication": 0.13, "service": 0.12}}}"#;
 
-const RECIPIENTS: [(&str, &str); 4] = [
+/// The renewal campaign's recipients.
+pub const RECIPIENTS: [(&str, &str); 3] = [
     ("+393331234567", "Mario"),
     ("+39333123461234", "John"),
-    ("+491701234567", "Anna"),
     ("+393470000002", "Luca"),
 ];
 
@@ -35,7 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "running against the local Spoki (spoki-mock) at {}: nothing leaves this machine",
         spoki.url()
     );
-    for line in run(spoki.url(), &spoki.fixtures()).await? {
+    for line in run(spoki.url(), &spoki.fixtures(), &RECIPIENTS).await? {
         println!("{line}");
     }
     let sent = spoki.messages();
@@ -52,10 +49,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The campaign with the agency's credentials; returns what it did, one line per step.
+/// The campaign to `recipients` with the agency's credentials; returns what it did, one line
+/// per step.
 pub async fn run(
     base_url: &str,
     credentials: &Fixtures,
+    recipients: &[(&str, &str)],
 ) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let mut report = Vec::new();
     let now = billing::Timestamp::parse_rfc3339("2024-07-15T18:00:00Z")?;
@@ -70,15 +69,15 @@ pub async fn run(
     let marketing = Message::Template(billing::TemplateCategory::Marketing);
     ledger.apply(&Event::new(
         morning,
-        Customer::parse(RECIPIENTS[0].0)?,
+        Customer::parse(recipients[0].0)?,
         marketing,
     ))?;
-    let recipients = RECIPIENTS
+    let customers = recipients
         .iter()
         .map(|(p, _)| Customer::parse(p))
         .collect::<Result<Vec<_>, _>>()?;
     let estimate =
-        ledger.estimate_campaign(recipients, billing::TemplateCategory::Marketing, now)?;
+        ledger.estimate_campaign(customers, billing::TemplateCategory::Marketing, now)?;
     report.push(format!(
         "campaign to {} recipients: {} new paid conversations, {} free, {} EUR",
         estimate.recipients,
@@ -88,49 +87,35 @@ pub async fn run(
     ));
 
     // 2. A client whose every call is paced to Spoki's limits and retried only when safe.
-    let transport = ReqwestTransport::new(
-        Duration::from_secs(3),
-        Duration::from_secs(30),
-        "spoki-example",
-    )?;
-    let stack = Retrying::new(RateLimited::new(transport));
+    // The default client paces every call to Spoki's limits and retries only when safe.
     let agency = Client::builder()
         .base_url(base_url)
         .api_key(credentials.agency_api_key.as_str())
-        .transport(stack)
         .build()?;
     let account = agency.accounts().get(credentials.client_account_id).await?;
-    let available = account
-        .estimated_available_conversations
-        .unwrap_or(0)
-        .max(0) as u64;
+    let cover = ledger.coverage(estimate, &account)?;
     report.push(format!(
-        "client {:?}: credit {}, {} conversations available",
+        "client {:?}: credit {} EUR, {} conversations available",
         account.name.as_deref().unwrap_or("?"),
-        account.current_credit.unwrap_or_default(),
-        available
+        cover.credit.unwrap_or_default(),
+        cover.available_conversations.unwrap_or(0)
     ));
-    if !estimate.fits_within(available) {
+    // The sender's question, in money and in conversations: both must hold.
+    if !cover.covered() {
         report.push(format!(
-            "not enough credit: {} conversations short; nothing sent",
-            estimate.shortfall(available)
+            "not covered: the campaign costs {} EUR against a credit of {} EUR; nothing sent",
+            cover.estimate.total_cost,
+            cover.credit.unwrap_or_default()
         ));
         return Ok(report);
     }
 
     // 3. Start the client's automation for everyone, authenticated by its secret.
-    let contacts = RECIPIENTS
+    let contacts = recipients
         .iter()
         .map(|(phone, name)| Ok(AutomationContact::new(Phone::parse(phone)?).first_name(*name)))
         .collect::<Result<Vec<_>, spoki::models::PhoneError>>()?;
-    let starter = Client::builder()
-        .base_url(base_url)
-        .transport(Retrying::new(RateLimited::new(ReqwestTransport::new(
-            Duration::from_secs(3),
-            Duration::from_secs(30),
-            "spoki-example",
-        )?)))
-        .build()?;
+    let starter = Client::builder().base_url(base_url).build()?;
     starter
         .automations()
         .start_bulk(
@@ -140,7 +125,7 @@ pub async fn run(
         .await?;
     report.push(format!(
         "automation started for {} contacts in one request",
-        RECIPIENTS.len()
+        recipients.len()
     ));
     Ok(report)
 }

@@ -10,9 +10,8 @@ use crate::recipients::{self, Recipients};
 use crate::target::{Global, Target};
 use clap::{Args, Subcommand};
 use serde_json::json;
-use spoki_billing::{CampaignEstimate, Ledger, Money};
+use spoki_billing::Coverage;
 use spoki_client::MAX_CONTACTS_PER_SYNC;
-use spoki_client::models::Account;
 use spoki_client::models::{AutomationStartBulk, Secret};
 use std::path::PathBuf;
 
@@ -63,91 +62,47 @@ pub struct RunArgs {
     pub bulk: BulkArgs,
 }
 
-/// The estimate beside what the account has.
-pub struct Coverage {
-    pub estimate: CampaignEstimate,
-    pub currency: String,
-    pub credit: Option<Money>,
-    pub available_conversations: Option<u64>,
+/// Prints the billing model's [`Coverage`]: a table, or its JSON with `--json`.
+pub fn print(cover: &Coverage, out: Output) {
+    let e = &cover.estimate;
+    // Spoki's credit is in EUR, so is every coverage (`Ledger::coverage` checks the card).
+    let currency = "EUR";
+    out.summary(json!({
+        "recipients": e.recipients,
+        "paid_conversations": e.new_paid_conversations,
+        "free_sends": e.free_sends,
+        "total_cost": e.total_cost.to_string(),
+        "currency": currency,
+        "credit": cover.credit.map(|c| c.to_string()),
+        "available_conversations": cover.available_conversations,
+        "covered": cover.covered(),
+    }));
+    let yes_no = |v: Option<bool>| match v {
+        Some(true) => "yes",
+        Some(false) => "NO",
+        None => "unknown",
+    };
+    let mut t = table(&["", "campaign", "account", "covered"]);
+    t.add_row(vec![
+        "money".to_owned(),
+        format!("{} {currency}", e.total_cost),
+        cover
+            .credit
+            .map(|c| format!("{c} {currency}"))
+            .unwrap_or_else(|| "unknown".into()),
+        yes_no(cover.money_covered()).to_owned(),
+    ]);
+    t.add_row(vec![
+        "conversations".to_owned(),
+        format!("{} paid, {} free", e.new_paid_conversations, e.free_sends),
+        cover
+            .available_conversations
+            .map(|a| format!("{a} available"))
+            .unwrap_or_else(|| "unknown".into()),
+        yes_no(cover.conversations_covered()).to_owned(),
+    ]);
+    out.say(t.to_string());
 }
-
-impl Coverage {
-    /// Whether the credit covers the cost, in money and in conversations. Unknown counts as
-    /// not covered.
-    pub fn covered(&self) -> bool {
-        self.money_covered() == Some(true)
-            && self
-                .available_conversations
-                .is_some_and(|a| self.estimate.fits_within(a))
-    }
-
-    fn money_covered(&self) -> Option<bool> {
-        self.credit.map(|c| self.estimate.total_cost <= c)
-    }
-
-    fn print(&self, out: Output) {
-        let e = &self.estimate;
-        out.summary(json!({
-            "recipients": e.recipients,
-            "paid_conversations": e.new_paid_conversations,
-            "free_sends": e.free_sends,
-            "total_cost": e.total_cost.to_string(),
-            "currency": self.currency,
-            "credit": self.credit.map(|c| c.to_string()),
-            "available_conversations": self.available_conversations,
-            "covered": self.covered(),
-        }));
-        let yes_no = |v: Option<bool>| match v {
-            Some(true) => "yes",
-            Some(false) => "NO",
-            None => "unknown",
-        };
-        let mut t = table(&["", "campaign", "account", "covered"]);
-        t.add_row(vec![
-            "money".to_owned(),
-            format!("{} {}", e.total_cost, self.currency),
-            self.credit
-                .map(|c| format!("{c} {}", self.currency))
-                .unwrap_or_else(|| "unknown".into()),
-            yes_no(self.money_covered()).to_owned(),
-        ]);
-        t.add_row(vec![
-            "conversations".to_owned(),
-            format!("{} paid, {} free", e.new_paid_conversations, e.free_sends),
-            self.available_conversations
-                .map(|a| format!("{a} available"))
-                .unwrap_or_else(|| "unknown".into()),
-            yes_no(self.available_conversations.map(|a| e.fits_within(a))).to_owned(),
-        ]);
-        out.say(t.to_string());
-    }
-}
-
-impl Coverage {
-    /// `estimate`, priced with `ledger`'s rate card, beside what `account` has.
-    pub fn new(estimate: CampaignEstimate, ledger: &Ledger, account: &Account) -> Result<Coverage> {
-        let currency = ledger.rate_card().currency().to_owned();
-        if currency != "EUR" {
-            return Err(CliError::Usage(format!(
-                "the rate card is in {currency}, Spoki's credit in EUR"
-            )));
-        }
-        // Spoki's credit is in thousandths of EUR, the billing model's money in millionths.
-        let credit = account
-            .current_credit
-            .and_then(|c| c.millis().checked_mul(1000))
-            .map(Money::from_micros);
-        Ok(Coverage {
-            estimate,
-            currency,
-            credit,
-            available_conversations: account
-                .estimated_available_conversations
-                .map(|a| a.max(0) as u64),
-        })
-    }
-}
-
 async fn coverage(plan: &Plan, target: &Target, checked: &Recipients) -> Result<Coverage> {
     let ledger = plan.pricing.ledger()?;
     let estimate = estimate(&ledger, &checked.valid, plan.category)?;
@@ -156,7 +111,9 @@ async fn coverage(plan: &Plan, target: &Target, checked: &Recipients) -> Result<
         .or(target.fixtures.as_ref().map(|f| f.client_account_id))
         .ok_or_else(|| CliError::Usage("give the paying account with --account ID".into()))?;
     let account = target.client.accounts().get(account_id).await?;
-    Coverage::new(estimate, &ledger, &account)
+    ledger
+        .coverage(estimate, &account)
+        .map_err(|e| CliError::Usage(e.to_string()))
 }
 
 fn read_plan(plan: &Plan) -> Result<Recipients> {
@@ -173,7 +130,7 @@ pub async fn run(command: CampaignCommand, global: &Global, out: Output) -> Resu
             let checked = read_plan(&args.plan)?;
             let departures = Departures::default();
             let target = global.connect_gated(Some(&departures)).await?;
-            coverage(&args.plan, &target, &checked).await?.print(out);
+            print(&coverage(&args.plan, &target, &checked).await?, out);
             Ok(())
         }
         CampaignCommand::Run(args) => start(args, global, out).await,
@@ -231,7 +188,7 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
     // A resumed run pays only for what is left, but the estimate of the whole file is the
     // conservative check: the credit already spent is gone from the account.
     let cover = coverage(&args.plan, &target, checked).await?;
-    cover.print(out);
+    print(&cover, out);
     if pending > 0 && !cover.covered() && !args.force {
         return Err(CliError::Failed(
             "the account's credit does not cover this campaign: nothing sent (--force to \

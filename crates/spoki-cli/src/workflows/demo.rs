@@ -5,7 +5,6 @@
 //! webhook, which opens the 24-hour service window, so a free-form answer can go out.
 
 use super::billing::{Category, Pricing};
-use super::campaign::Coverage;
 use super::webhooks::{answer, describe, serve};
 use crate::error::{CliError, Result};
 use crate::output::Output;
@@ -73,7 +72,9 @@ pub async fn run(global: &Global, out: Output) -> Result<()> {
     };
     let ledger = pricing.ledger()?;
     let estimate = super::billing::estimate(&ledger, &recipients, Category::Marketing)?;
-    let cover = Coverage::new(estimate, &ledger, &account)?;
+    let cover = ledger
+        .coverage(estimate, &account)
+        .map_err(|e| CliError::Failed(e.to_string()))?;
     say(
         2,
         format!(
@@ -81,7 +82,7 @@ pub async fn run(global: &Global, out: Output) -> Result<()> {
             cover.estimate.recipients,
             cover.estimate.new_paid_conversations,
             cover.estimate.total_cost,
-            cover.currency,
+            ledger.rate_card().currency(),
             if cover.covered() {
                 "the credit covers it"
             } else {

@@ -1,0 +1,132 @@
+//! The billing model in the SDK's vocabulary: Spoki's credit, the paying account, template
+//! categories and timestamps from `spoki-models`.
+
+use spoki_billing::{
+    BillingError, CampaignEstimate, Customer, Ledger, Money, PricingModel, RateCard,
+    TemplateCategory, Timestamp,
+};
+use spoki_models::Account;
+
+const CARD: &str = r#"{"currency": "EUR", "calling_codes": {"39": "IT", "49": "DE"},
+    "markets": {"IT": {"marketing": 0.14, "utility": 0.10, "authentication": 0.12, "service": 0.11},
+                "DE": {"marketing": 0.18, "utility": 0.11, "authentication": 0.13, "service": 0.12}}}"#;
+
+fn account(credit_millis: Option<i64>, available: Option<i64>) -> Account {
+    serde_json::from_value(serde_json::json!({
+        "id": 101,
+        "current_credit": credit_millis,
+        "estimated_available_conversations": available,
+    }))
+    .unwrap()
+}
+
+fn estimate(recipients: &[&str]) -> (Ledger, CampaignEstimate) {
+    let ledger = Ledger::new(
+        PricingModel::Conversation2024,
+        RateCard::from_json(CARD).unwrap(),
+    );
+    let customers = recipients.iter().map(|p| Customer::parse(p).unwrap());
+    let at = Timestamp::parse_rfc3339("2024-07-15T18:00:00Z").unwrap();
+    let estimate = ledger
+        .estimate_campaign(customers, TemplateCategory::Marketing, at)
+        .unwrap();
+    (ledger, estimate)
+}
+
+#[test]
+fn credit_converts_exactly_both_ways() {
+    let credit = spoki_models::Money::from_millis(420);
+    let money = Money::from_credit(credit).unwrap();
+    assert_eq!(money, Money::from_micros(420_000));
+    assert_eq!(money.to_credit(), Some(credit));
+    // Credit has no unit finer than a thousandth, so a finer amount does not convert.
+    assert_eq!(Money::from_micros(420_001).to_credit(), None);
+    assert_eq!(
+        Money::from_credit(spoki_models::Money::from_millis(i64::MAX)),
+        None
+    );
+}
+
+#[test]
+fn a_campaign_is_covered_only_in_money_and_in_conversations() {
+    // Three paid conversations, one of them in Germany: 0.46 EUR.
+    let (ledger, e) = estimate(&["+393331234567", "+491701234567", "+393470000002"]);
+    assert_eq!(e.total_cost, Money::from_micros(460_000));
+
+    let three_conversations_but_short_of_money =
+        ledger.coverage(e, &account(Some(420), Some(3))).unwrap();
+    assert_eq!(
+        three_conversations_but_short_of_money.conversations_covered(),
+        Some(true)
+    );
+    assert_eq!(
+        three_conversations_but_short_of_money.money_covered(),
+        Some(false)
+    );
+    assert!(!three_conversations_but_short_of_money.covered());
+
+    // Exactly the cost is enough; a thousandth less is not.
+    assert!(
+        ledger
+            .coverage(e, &account(Some(460), Some(3)))
+            .unwrap()
+            .covered()
+    );
+    assert!(
+        !ledger
+            .coverage(e, &account(Some(459), Some(3)))
+            .unwrap()
+            .covered()
+    );
+    // Money enough, conversations short.
+    assert!(
+        !ledger
+            .coverage(e, &account(Some(10_000), Some(2)))
+            .unwrap()
+            .covered()
+    );
+    // An account that does not say is not covered.
+    let unknown = ledger.coverage(e, &account(None, None)).unwrap();
+    assert_eq!(
+        (unknown.money_covered(), unknown.conversations_covered()),
+        (None, None)
+    );
+    assert!(!unknown.covered());
+}
+
+#[test]
+fn a_card_in_another_currency_cannot_be_set_against_spoki_credit() {
+    let card = CARD.replace("EUR", "USD");
+    let ledger = Ledger::new(
+        PricingModel::Conversation2024,
+        RateCard::from_json(&card).unwrap(),
+    );
+    let e = CampaignEstimate::default();
+    assert!(matches!(
+        ledger.coverage(e, &account(Some(1), Some(1))),
+        Err(BillingError::NotEur(currency)) if currency == "USD"
+    ));
+}
+
+#[test]
+fn template_categories_and_timestamps_come_from_the_models() {
+    use spoki_models::TemplateCategory as Wire;
+    assert_eq!(
+        TemplateCategory::try_from(&Wire::Marketing),
+        Ok(TemplateCategory::Marketing)
+    );
+    assert_eq!(
+        TemplateCategory::try_from(&Wire::Authentication),
+        Ok(TemplateCategory::Authentication)
+    );
+    assert!(TemplateCategory::try_from(&Wire::Unknown("ACCOUNT_UPDATE".into())).is_err());
+    assert_eq!(Wire::from(TemplateCategory::Utility), Wire::Utility);
+
+    let wire: spoki_models::Timestamp = serde_json::from_str("\"2024-07-15T18:00:00Z\"").unwrap();
+    let at = Timestamp::from(wire);
+    assert_eq!(
+        at,
+        Timestamp::parse_rfc3339("2024-07-15T18:00:00Z").unwrap()
+    );
+    assert_eq!(spoki_models::Timestamp::try_from(at).unwrap(), wire);
+}
