@@ -75,7 +75,8 @@ pub fn bill_events(
     for index in order {
         let event = &events[index];
         let outcome = ledger.apply(event)?;
-        bill.total_cost += outcome.cost();
+        // The ledger refused any event that would overflow its total; the bill's is the same.
+        bill.total_cost = ledger.totals().total_cost;
         if let Outcome::Rejected { .. } = outcome {
             bill.rejected.push(index);
             continue;

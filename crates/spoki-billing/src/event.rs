@@ -74,6 +74,9 @@ pub enum EventError {
     /// Only the customer's message can come through an entry point.
     #[error("entry_point is only meaningful on inbound messages")]
     EntryPointOnOutbound,
+    /// A customer cannot send a template, and an inbound message has no category to bill.
+    #[error("an inbound message is neither a template nor billed under a category")]
+    InboundTemplate,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +143,11 @@ impl Event {
         let at = Timestamp::parse_rfc3339(&record.at)?;
         let customer = Customer::parse(&record.customer)?;
         let message = match (record.direction, record.kind) {
-            (Direction::Inbound, _) => match record.entry_point {
+            (Direction::Inbound, Kind::Template) => return Err(EventError::InboundTemplate),
+            (Direction::Inbound, _) if record.category.is_some() => {
+                return Err(EventError::InboundTemplate);
+            }
+            (Direction::Inbound, Kind::FreeForm) => match record.entry_point {
                 Some(EntryPoint::FreeEntryPoint) => Message::InboundViaFreeEntryPoint,
                 None => Message::Inbound,
             },

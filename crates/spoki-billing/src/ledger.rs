@@ -191,9 +191,13 @@ pub enum BillingError {
         /// The latest instant already applied.
         last: Timestamp,
     },
-    /// The id was issued before [`Ledger::forget_idle`] recycled customer slots.
-    #[error("customer id is stale: forget_idle ran after it was issued")]
+    /// The id was issued by another ledger, or before [`Ledger::forget_idle`] recycled
+    /// customer slots.
+    #[error("customer id is from another ledger, or stale: forget_idle ran after it was issued")]
     StaleCustomerId,
+    /// The running total would overflow: the event is refused and nothing changes.
+    #[error("the ledger's total cost would overflow")]
+    TotalOverflow,
     /// Spoki's credit is in EUR; a rate card in another currency cannot be set against it.
     #[error("the rate card is in {0}, Spoki's credit in EUR")]
     NotEur(String),
@@ -415,7 +419,9 @@ pub struct LedgerTotals {
 }
 
 impl LedgerTotals {
-    fn record(&mut self, outcome: &Outcome) {
+    /// The totals with `outcome` added, or `None` if the cost would overflow.
+    fn with(mut self, outcome: &Outcome) -> Option<LedgerTotals> {
+        self.total_cost = self.total_cost.checked_add(outcome.cost())?;
         self.events += 1;
         match outcome {
             Outcome::Opened(opened) => {
@@ -428,16 +434,21 @@ impl LedgerTotals {
             Outcome::Rejected { .. } => self.rejected += 1,
             _ => {}
         }
-        self.total_cost += outcome.cost();
+        Some(self)
     }
 }
 
 /// A customer interned in a [`Ledger`], for callers that apply many events to known customers.
+/// It belongs to the ledger that issued it (and its clones): another ledger refuses it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CustomerId {
+    ledger: u32,
     slot: u32,
     generation: u32,
 }
+
+/// Tells ledgers apart, so that an id from one is never applied to another's customer.
+static NEXT_LEDGER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// Multiplicative hasher for the `u64` phone-number keys: one 128-bit multiply, far cheaper
 /// than SipHash, and keys are not attacker-chosen hash-flooding material in a billing replay.
@@ -472,6 +483,8 @@ type NumberMap<V> = HashMap<u64, V, BuildHasherDefault<NumberHasher>>;
 pub struct Ledger {
     model: PricingModel,
     rate_card: RateCard,
+    /// This ledger's identity, carried by the ids it issues.
+    id: u32,
     index: NumberMap<u32>,
     states: Vec<CustomerState>,
     vacant: Vec<u32>,
@@ -493,6 +506,7 @@ impl Ledger {
         Self {
             model,
             rate_card,
+            id: NEXT_LEDGER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             index,
             states: Vec::with_capacity(customers),
             vacant: Vec::new(),
@@ -551,6 +565,7 @@ impl Ledger {
             }
         };
         Ok(CustomerId {
+            ledger: self.id,
             slot,
             generation: self.generation,
         })
@@ -578,15 +593,20 @@ impl Ledger {
         at: Timestamp,
         message: Message,
     ) -> Result<Outcome, BillingError> {
-        if customer.generation != self.generation {
+        if customer.ledger != self.id || customer.generation != self.generation {
             return Err(BillingError::StaleCustomerId);
         }
         self.check_order(at)?;
-        self.last_at = Some(at);
-        let state = &mut self.states[customer.slot as usize];
+        // Stepped on a copy, committed only when the totals can take it.
+        let mut state = self.states[customer.slot as usize];
         let prices = self.rate_card.billed_prices(state.market);
         let outcome = state.step(self.model, prices, at.unix_seconds(), message);
-        self.totals.record(&outcome);
+        self.totals = self
+            .totals
+            .with(&outcome)
+            .ok_or(BillingError::TotalOverflow)?;
+        self.states[customer.slot as usize] = state;
+        self.last_at = Some(at);
         Ok(outcome)
     }
 
@@ -666,7 +686,10 @@ impl Ledger {
                 estimate.free_sends += 1;
             } else {
                 estimate.new_paid_conversations += 1;
-                estimate.total_cost += outcome.cost();
+                estimate.total_cost = estimate
+                    .total_cost
+                    .checked_add(outcome.cost())
+                    .ok_or(BillingError::TotalOverflow)?;
             }
         }
         Ok(estimate)

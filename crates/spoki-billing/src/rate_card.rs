@@ -103,8 +103,42 @@ struct RateCardDocument {
     currency: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     business_country: Option<String>,
+    #[serde(deserialize_with = "unique_keys")]
     calling_codes: BTreeMap<String, String>,
+    #[serde(deserialize_with = "unique_keys")]
     markets: BTreeMap<String, MarketPrices>,
+}
+
+/// Reads a JSON object whose keys must be unique: a calling code or market given twice is a
+/// mistake in the card, not something to settle by keeping the last one.
+fn unique_keys<'de, D, V>(deserializer: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Unique<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Unique<V> {
+        type Value = BTreeMap<String, V>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object with unique keys")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((key, value)) = map.next_entry::<String, V>()? {
+                if out.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format!("{key:?} is given twice")));
+                }
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_map(Unique(std::marker::PhantomData))
 }
 
 /// Prices per market and category, and which market each phone number belongs to.

@@ -130,3 +130,110 @@ fn template_categories_and_timestamps_come_from_the_models() {
     );
     assert_eq!(spoki_models::Timestamp::try_from(at).unwrap(), wire);
 }
+
+mod hardening {
+    use spoki_billing::{
+        BillingError, Customer, Event, EventError, Ledger, Message, PricingModel, RateCard,
+        TemplateCategory, Timestamp,
+    };
+
+    const CARD: &str = r#"{"currency": "EUR", "calling_codes": {"39": "IT"},
+        "markets": {"IT": {"marketing": 0.14, "utility": 0.10, "authentication": 0.12, "service": 0.11}}}"#;
+
+    fn ledger() -> Ledger {
+        Ledger::new(
+            PricingModel::Conversation2024,
+            RateCard::from_json(CARD).unwrap(),
+        )
+    }
+
+    #[test]
+    fn an_id_from_another_ledger_is_refused() {
+        let mut one = ledger();
+        let mut other = ledger();
+        let mario = one
+            .intern(Customer::parse("+393331112222").unwrap())
+            .unwrap();
+        let _luca = other
+            .intern(Customer::parse("+393334445555").unwrap())
+            .unwrap();
+        let at = Timestamp::from_unix_seconds(1_700_000_000);
+        // Same slot number in both ledgers: without the ledger's identity, Luca would be billed.
+        assert!(matches!(
+            other.apply_to(mario, at, Message::Template(TemplateCategory::Marketing)),
+            Err(BillingError::StaleCustomerId)
+        ));
+        assert_eq!(other.totals().events, 0);
+        // Its own ledger, and a clone of it, take it.
+        let mut clone = one.clone();
+        assert!(clone.apply_to(mario, at, Message::Inbound).is_ok());
+        assert!(one.apply_to(mario, at, Message::Inbound).is_ok());
+    }
+
+    #[test]
+    fn a_total_that_would_overflow_is_refused_and_changes_nothing() {
+        let card = CARD.replace("0.14", "9000000000000");
+        let mut ledger = Ledger::new(
+            PricingModel::Conversation2024,
+            RateCard::from_json(&card).unwrap(),
+        );
+        let marketing = Message::Template(TemplateCategory::Marketing);
+        let mut at = 1_700_000_000;
+        let mut refused = None;
+        for i in 0..10u64 {
+            let customer = Customer::from_digits(393_330_000_000 + i).unwrap();
+            let before = ledger.totals();
+            match ledger.apply(&Event::new(
+                Timestamp::from_unix_seconds(at),
+                customer,
+                marketing,
+            )) {
+                Ok(_) => {}
+                Err(e) => {
+                    assert_eq!(ledger.totals(), before, "a refused event changes nothing");
+                    refused = Some(e);
+                    break;
+                }
+            }
+            at += 1;
+        }
+        assert!(
+            matches!(refused, Some(BillingError::TotalOverflow)),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn an_inbound_message_typed_as_a_template_is_refused() {
+        let template = r#"{"at": "2024-07-15T10:00:00Z", "direction": "inbound",
+            "customer": "+393331112222", "kind": "template", "category": "marketing"}"#;
+        assert!(matches!(
+            Event::from_json(template),
+            Err(EventError::InboundTemplate)
+        ));
+        let with_category = r#"{"at": "2024-07-15T10:00:00Z", "direction": "inbound",
+            "customer": "+393331112222", "kind": "free_form", "category": "service"}"#;
+        assert!(matches!(
+            Event::from_json(with_category),
+            Err(EventError::InboundTemplate)
+        ));
+        let inbound = r#"{"at": "2024-07-15T10:00:00Z", "direction": "inbound",
+            "customer": "+393331112222", "kind": "free_form"}"#;
+        assert!(Event::from_json(inbound).is_ok());
+    }
+
+    #[test]
+    fn a_calling_code_or_market_given_twice_is_refused() {
+        let twice = r#"{"currency": "EUR", "calling_codes": {"39": "IT", "39": "DE"},
+            "markets": {"IT": {"marketing": 0.14, "utility": 0.10, "authentication": 0.12, "service": 0.11},
+                        "DE": {"marketing": 0.18, "utility": 0.11, "authentication": 0.13, "service": 0.12}}}"#;
+        let error = RateCard::from_json(twice).unwrap_err().to_string();
+        assert!(error.contains("\"39\" is given twice"), "{error}");
+        let market_twice = CARD.replace(
+            r#""markets": {"#,
+            r#""markets": {"IT": {"marketing": 1, "utility": 1, "authentication": 1, "service": 1}, "#,
+        );
+        assert!(RateCard::from_json(&market_twice).is_err());
+        assert!(RateCard::from_json(CARD).is_ok());
+    }
+}
