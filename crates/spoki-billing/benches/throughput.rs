@@ -1,5 +1,5 @@
-//! Throughput of the billing model, in memory and replaying a JSONL log (not a test: run it in
-//! release when you want figures).
+//! Throughput of the billing model, in memory and replaying a JSONL log, and what saving and
+//! restoring a ledger costs (not a test: run it in release when you want figures).
 //!
 //! `cargo bench -p spoki-billing --bench throughput`
 //!
@@ -80,6 +80,23 @@ fn main() {
             totals.charged_messages,
             totals.rejected,
             totals.total_cost,
+        );
+
+        // Saving and restoring it: what a restart costs.
+        let started = Instant::now();
+        let mut saved = Vec::with_capacity(by_id.customer_count() * 64 + 4096);
+        by_id.save(&mut saved).expect("saving to memory");
+        let save_seconds = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let restored = Ledger::restore(&mut &saved[..]).expect("restoring");
+        let restore_seconds = started.elapsed().as_secs_f64();
+        assert_eq!(restored.totals(), by_id.totals());
+        println!(
+            "{model:<18} save: {:.1} MiB for {} customers in {:.3} s; restore in {:.3} s",
+            saved.len() as f64 / (1024.0 * 1024.0),
+            restored.customer_count(),
+            save_seconds,
+            restore_seconds
         );
     }
 

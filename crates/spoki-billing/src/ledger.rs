@@ -208,17 +208,17 @@ pub enum BillingError {
 /// Only the ends of the windows are kept, as exclusive bounds in Unix seconds; a window that has
 /// ended is simply a bound in the past, so expired history takes no room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct CustomerState {
-    service_window_until: i64,
-    entry_point_offer_until: i64,
-    entry_point_until: i64,
+pub(crate) struct CustomerState {
+    pub(crate) service_window_until: i64,
+    pub(crate) entry_point_offer_until: i64,
+    pub(crate) entry_point_until: i64,
     /// Per [`Category::index`]: end of the open conversation of that category.
-    conversation_until: [i64; 4],
-    market: MarketId,
+    pub(crate) conversation_until: [i64; 4],
+    pub(crate) market: MarketId,
 }
 
 impl CustomerState {
-    const fn new(market: MarketId) -> Self {
+    pub(crate) const fn new(market: MarketId) -> Self {
         Self {
             service_window_until: NEVER,
             entry_point_offer_until: NEVER,
@@ -453,7 +453,7 @@ static NEXT_LEDGER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32:
 /// Multiplicative hasher for the `u64` phone-number keys: one 128-bit multiply, far cheaper
 /// than SipHash, and keys are not attacker-chosen hash-flooding material in a billing replay.
 #[derive(Default, Clone, Copy)]
-struct NumberHasher(u64);
+pub(crate) struct NumberHasher(u64);
 
 impl Hasher for NumberHasher {
     fn finish(&self) -> u64 {
@@ -472,7 +472,7 @@ impl Hasher for NumberHasher {
     }
 }
 
-type NumberMap<V> = HashMap<u64, V, BuildHasherDefault<NumberHasher>>;
+pub(crate) type NumberMap<V> = HashMap<u64, V, BuildHasherDefault<NumberHasher>>;
 
 /// Bills a stream of events for one business number under one pricing model and rate card.
 ///
@@ -481,16 +481,16 @@ type NumberMap<V> = HashMap<u64, V, BuildHasherDefault<NumberHasher>>;
 /// long its history, so a month of traffic for a million customers needs about 100 MB.
 #[derive(Clone, Debug)]
 pub struct Ledger {
-    model: PricingModel,
-    rate_card: RateCard,
+    pub(crate) model: PricingModel,
+    pub(crate) rate_card: RateCard,
     /// This ledger's identity, carried by the ids it issues.
     id: u32,
-    index: NumberMap<u32>,
-    states: Vec<CustomerState>,
+    pub(crate) index: NumberMap<u32>,
+    pub(crate) states: Vec<CustomerState>,
     vacant: Vec<u32>,
     generation: u32,
-    last_at: Option<Timestamp>,
-    totals: LedgerTotals,
+    pub(crate) last_at: Option<Timestamp>,
+    pub(crate) totals: LedgerTotals,
 }
 
 impl Ledger {

@@ -47,6 +47,7 @@ mod event;
 mod ledger;
 mod money;
 mod rate_card;
+mod snapshot;
 pub mod synthetic;
 mod time;
 pub mod vectors;
@@ -63,4 +64,5 @@ pub use ledger::{
 };
 pub use money::{Money, MoneyError};
 pub use rate_card::{Market, MarketId, MarketPrices, OTHER_MARKET, RateCard, RateCardError};
+pub use snapshot::RestoreError;
 pub use time::{DAY_SECONDS, HOUR_SECONDS, Timestamp, TimestampError, Window};

@@ -178,10 +178,10 @@ mod hardening {
             RateCard::from_json(&card).unwrap(),
         );
         let marketing = Message::Template(TemplateCategory::Marketing);
-        let mut at = 1_700_000_000;
         let mut refused = None;
-        for i in 0..10u64 {
-            let customer = Customer::from_digits(393_330_000_000 + i).unwrap();
+        for i in 0..10 {
+            let customer = Customer::from_digits(393_330_000_000 + i as u64).unwrap();
+            let at = 1_700_000_000 + i;
             let before = ledger.totals();
             match ledger.apply(&Event::new(
                 Timestamp::from_unix_seconds(at),
@@ -195,7 +195,6 @@ mod hardening {
                     break;
                 }
             }
-            at += 1;
         }
         assert!(
             matches!(refused, Some(BillingError::TotalOverflow)),
