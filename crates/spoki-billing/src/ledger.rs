@@ -29,6 +29,7 @@ const NEVER: i64 = i64::MIN;
 
 /// Which of Meta's pricing schemes bills the events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum PricingModel {
     /// Conversation-based pricing (2023-06-01 to 2025-06-30, the Spoki seed's rules): each
     /// 24-hour conversation of a category is charged once when it opens.
@@ -88,6 +89,7 @@ pub struct OpenedConversation {
 
 /// Why an outbound message costs nothing under per-message pricing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FreeReason {
     /// Inside an open free entry point.
     FreeEntryPoint,
@@ -99,6 +101,7 @@ pub enum FreeReason {
 
 /// Why an outbound message may not be sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RejectReason {
     /// Free-form needs the customer to have written first, and they never have.
     NoServiceWindow,
@@ -125,6 +128,7 @@ impl fmt::Display for RejectReason {
 
 /// What one event does to the bill.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Outcome {
     /// An inbound message (re)opened the customer-service window; inbound never costs anything.
     InboundRecorded {

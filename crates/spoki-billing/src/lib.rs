@@ -48,8 +48,12 @@ mod ledger;
 mod money;
 mod rate_card;
 mod snapshot;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod synthetic;
 mod time;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod vectors;
 
 pub use bill::{Bill, ConversationRecord, MessageRecord, bill_events};
