@@ -408,3 +408,94 @@ fn now_is_the_system_clock() {
     let now = Timestamp::now().unix_seconds();
     assert!((before..=before + 2).contains(&now), "{now} vs {before}");
 }
+
+/// One second before, at and after `end`, as RFC 3339.
+fn around(end: &str) -> [Timestamp; 3] {
+    let end = at(end).unix_seconds();
+    [end - 1, end, end + 1].map(Timestamp::from_unix_seconds)
+}
+
+#[test]
+fn the_service_window_ends_exactly_24_hours_after_the_customer_writes() {
+    let mut ledger = ledger(PricingModel::Conversation2024);
+    apply(&mut ledger, "2024-07-15T10:00:00Z", ANNA, Message::Inbound);
+    let [before, end, after] = around("2024-07-16T10:00:00Z");
+    assert!(matches!(
+        ledger.free_form_status(customer(ANNA), before),
+        FreeFormStatus::Open { .. }
+    ));
+    for closed in [end, after] {
+        assert!(
+            matches!(
+                ledger.free_form_status(customer(ANNA), closed),
+                FreeFormStatus::Closed { .. }
+            ),
+            "at {closed}"
+        );
+        let reply = ledger
+            .preview(&Event::new(closed, customer(ANNA), Message::FreeForm))
+            .unwrap();
+        assert!(
+            matches!(reply, Outcome::Rejected { .. }),
+            "at {closed}: {reply:?}"
+        );
+    }
+    let reply = ledger
+        .preview(&Event::new(before, customer(ANNA), Message::FreeForm))
+        .unwrap();
+    assert!(matches!(reply, Outcome::Opened(_)), "{reply:?}");
+}
+
+#[test]
+fn the_entry_point_offer_lasts_24_hours_and_the_entry_point_72() {
+    let mut ledger = ledger(PricingModel::Conversation2024);
+    apply(
+        &mut ledger,
+        "2024-07-15T10:00:00Z",
+        ANNA,
+        Message::InboundViaFreeEntryPoint,
+    );
+    // The offer: a reply one second before its end opens the free entry point; at or after the
+    // end a template opens a paid conversation. (A template, as a free-form reply is refused
+    // from the same instant: the service window ends with the offer.)
+    let [before, end, after] = around("2024-07-16T10:00:00Z");
+    let kind = |when| match ledger
+        .preview(&Event::new(when, customer(ANNA), MARKETING))
+        .unwrap()
+    {
+        Outcome::Opened(opened) => Some(opened.kind),
+        _ => None,
+    };
+    assert_eq!(kind(before), Some(ConversationKind::FreeEntryPoint));
+    assert_ne!(kind(end), Some(ConversationKind::FreeEntryPoint));
+    assert_ne!(kind(after), Some(ConversationKind::FreeEntryPoint));
+
+    // The entry point: 72 hours from the reply, templates inside it are free.
+    apply(&mut ledger, "2024-07-15T12:00:00Z", ANNA, Message::FreeForm);
+    let [before, end, after] = around("2024-07-18T12:00:00Z");
+    let cost = |when| {
+        ledger
+            .preview(&Event::new(when, customer(ANNA), MARKETING))
+            .unwrap()
+            .cost()
+    };
+    assert!(cost(before).is_zero(), "inside the 72 hours");
+    assert_eq!(cost(end), money("0.14"), "the window is half-open");
+    assert_eq!(cost(after), money("0.14"));
+}
+
+#[test]
+fn a_conversation_ends_exactly_24_hours_after_it_opens() {
+    let mut ledger = ledger(PricingModel::Conversation2024);
+    apply(&mut ledger, "2024-07-15T10:00:00Z", BERT, UTILITY);
+    let [before, end, after] = around("2024-07-16T10:00:00Z");
+    let cost = |when| {
+        ledger
+            .preview(&Event::new(when, customer(BERT), UTILITY))
+            .unwrap()
+            .cost()
+    };
+    assert!(cost(before).is_zero());
+    assert_eq!(cost(end), money("0.08"));
+    assert_eq!(cost(after), money("0.08"));
+}
