@@ -52,6 +52,7 @@ mod snapshot;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod synthetic;
 mod time;
+mod traffic;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod vectors;
@@ -70,3 +71,4 @@ pub use money::{Money, MoneyError};
 pub use rate_card::{Market, MarketId, MarketPrices, OTHER_MARKET, RateCard, RateCardError};
 pub use snapshot::RestoreError;
 pub use time::{DAY_SECONDS, HOUR_SECONDS, Timestamp, TimestampError, Window};
+pub use traffic::TrafficError;
