@@ -145,15 +145,15 @@ fn visit(
     } else {
         value.and_then(|v| v.get(name))
     };
-    // An optional object or list that is absent has nothing inside to check; only the last
-    // segment's absence counts (the field the rule is about).
-    if here.is_none() && (lists > 0 || !rest.is_empty()) {
-        return Ok(());
-    }
     if lists == 0 {
+        // An optional object that is absent has nothing inside to check; only the last
+        // segment's absence counts (the field the rule is about).
+        if here.is_none() && !rest.is_empty() {
+            return Ok(());
+        }
         return visit(rule, rest, here, indexes);
     }
-    // One level of `[]` per segment is all the spec produces.
+    // One level of `[]` per segment is all the spec produces; an absent list has no items.
     let Some(items) = here.take().and_then(Value::as_array) else {
         return Ok(());
     };
