@@ -66,7 +66,8 @@ impl Event {
                     .as_deref()
                     .map(|c| c.eq_ignore_ascii_case("template"));
                 let message = match (&m.template, is_template) {
-                    (Some(template), _) if !template.is_null() => Message::Template(
+                    // (A `null` template reads as `None`.)
+                    (Some(template), _) => Message::Template(
                         category_of(template)
                             .ok_or_else(|| TrafficError::UnknownTemplate(template.to_string()))?,
                     ),

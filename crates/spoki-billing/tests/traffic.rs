@@ -124,3 +124,14 @@ fn without_its_own_time_a_message_takes_the_envelopes() {
     let event = Event::from_delivery(&bare, category_of).unwrap().unwrap();
     assert_eq!(event.at, Timestamp::from_unix_seconds(1_721_037_600));
 }
+
+#[test]
+fn a_null_template_is_no_template() {
+    let null = Event::from_delivery(
+        &outbound("Sent", json!({"template": null, "content_type": "text"})),
+        category_of,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(null.message, Message::FreeForm);
+}
