@@ -255,12 +255,8 @@ pub fn prepare(op: &'static OpCommand, m: &ArgMatches) -> Result<Prepared> {
     Ok(Prepared { path, query, body })
 }
 
+/// Percent-encodes everything but unreserved characters, as a path segment needs.
 fn encode_segment(value: &str) -> String {
-    url_encode(value)
-}
-
-// Percent-encodes everything but unreserved characters, as a path segment needs.
-fn url_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -353,4 +349,36 @@ async fn send(
     Ok(client
         .call_raw(op.operation, &call.path, &query, call.body.as_ref())
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_page_is_read_from_the_link() {
+        assert_eq!(
+            page_of("https://api.spoki.com/api/1/contacts/?page=3"),
+            Some(3)
+        );
+        assert_eq!(
+            page_of("http://127.0.0.1:9/api/1/contacts/?search=x&page=12&page_size=5"),
+            Some(12)
+        );
+        // DRF's link to the first page has no `page`.
+        assert_eq!(
+            page_of("http://127.0.0.1:9/api/1/contacts/?search=x"),
+            Some(1)
+        );
+        assert_eq!(
+            page_of("http://127.0.0.1:9/api/1/contacts/?page=last"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_path_parameter_never_changes_the_path() {
+        assert_eq!(encode_segment("a b/../c"), "a%20b%2F..%2Fc");
+        assert_eq!(encode_segment("2b8e-61f4_x.y~"), "2b8e-61f4_x.y~");
+    }
 }
