@@ -7,9 +7,10 @@ use serde::Serialize;
 use crate::category::{Category, ConversationKind};
 use crate::customer::Customer;
 use crate::event::Event;
-use crate::ledger::{BillingError, Ledger, Outcome, PricingModel};
+use crate::ledger::{BillingError, Ledger};
 use crate::money::Money;
 use crate::rate_card::RateCard;
+use crate::rules::{Outcome, PricingModel};
 use crate::time::Timestamp;
 
 /// One conversation on a bill.

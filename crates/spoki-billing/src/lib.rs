@@ -46,7 +46,9 @@ mod customer;
 mod event;
 mod ledger;
 mod money;
+mod queries;
 mod rate_card;
+mod rules;
 mod snapshot;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -61,14 +63,15 @@ pub use bill::{Bill, ConversationRecord, MessageRecord, bill_events};
 pub use category::{Category, CategorySet, ConversationKind, TemplateCategory, UnknownCategory};
 pub use customer::{Customer, CustomerError, MAX_DIGITS, MIN_DIGITS};
 pub use event::{Event, EventError, Message};
-pub use ledger::{
-    BillingError, CONVERSATION_SECONDS, CampaignEstimate, Coverage, CustomerId,
-    ENTRY_POINT_OFFER_SECONDS, ENTRY_POINT_SECONDS, FreeFormStatus, FreeReason, Ledger,
-    LedgerTotals, OpenedConversation, Outcome, PricingModel, RejectReason, SERVICE_WINDOW_SECONDS,
+pub use ledger::{BillingError, CustomerId, Ledger, LedgerTotals};
+pub use money::{Money, MoneyError};
+pub use queries::{CampaignEstimate, Coverage};
+pub use rate_card::{Market, MarketId, MarketPrices, OTHER_MARKET, RateCard, RateCardError};
+pub use rules::{
+    CONVERSATION_SECONDS, ENTRY_POINT_OFFER_SECONDS, ENTRY_POINT_SECONDS, FreeFormStatus,
+    FreeReason, OpenedConversation, Outcome, PricingModel, RejectReason, SERVICE_WINDOW_SECONDS,
     UnknownPricingModel,
 };
-pub use money::{Money, MoneyError};
-pub use rate_card::{Market, MarketId, MarketPrices, OTHER_MARKET, RateCard, RateCardError};
 pub use snapshot::RestoreError;
 pub use time::{DAY_SECONDS, HOUR_SECONDS, Timestamp, TimestampError, Window};
 pub use traffic::TrafficError;

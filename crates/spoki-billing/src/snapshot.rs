@@ -17,7 +17,8 @@
 //! again on restore. Customers are written in number order, so a ledger always saves to the
 //! same bytes. Customer ids issued before saving do not carry over.
 
-use crate::ledger::{CustomerState, Ledger, LedgerTotals, NumberMap, PricingModel};
+use crate::ledger::{Ledger, LedgerTotals, NumberMap};
+use crate::rules::{CustomerState, PricingModel};
 use crate::{Customer, Money, RateCard, Timestamp};
 use std::io::{self, Read, Write};
 

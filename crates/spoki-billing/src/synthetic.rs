@@ -162,7 +162,8 @@ impl Iterator for EventGenerator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{Ledger, PricingModel};
+    use crate::ledger::Ledger;
+    use crate::rules::PricingModel;
 
     #[test]
     fn generated_traffic_is_ordered_billable_and_reproducible() {

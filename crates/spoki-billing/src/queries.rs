@@ -1,0 +1,171 @@
+//! The sender's questions, answered from the ledger without changing it: what an event would
+//! do, whether free-form may be sent, what a template or a campaign would cost, and whether the
+//! paying account covers it.
+
+use std::collections::hash_map::Entry;
+
+use serde::Serialize;
+
+use crate::category::TemplateCategory;
+use crate::customer::Customer;
+use crate::event::{Event, Message};
+use crate::ledger::{BillingError, Ledger, NumberMap};
+use crate::money::Money;
+use crate::rules::{CustomerState, FreeFormStatus, Outcome, RejectReason};
+use crate::time::Timestamp;
+
+impl Ledger {
+    /// What `event` would do, without applying it. Meant for instants at or after the last
+    /// applied event: the answer is computed from the current state.
+    pub fn preview(&self, event: &Event) -> Result<Outcome, BillingError> {
+        let mut state = self.state_of(event.customer)?;
+        let prices = self.rate_card.billed_prices(state.market);
+        Ok(state.step(self.model, prices, event.at.unix_seconds(), event.message))
+    }
+
+    /// May free-form be sent to `customer` at `now`, and until when?
+    pub fn free_form_status(&self, customer: Customer, now: Timestamp) -> FreeFormStatus {
+        match self.index.get(&customer.digits()) {
+            Some(&slot) => self.states[slot as usize].free_form_status(now.unix_seconds()),
+            None => FreeFormStatus::Closed {
+                reason: RejectReason::NoServiceWindow,
+            },
+        }
+    }
+
+    /// What sending a `category` template to `customer` at `now` would do and cost.
+    pub fn quote_template(
+        &self,
+        customer: Customer,
+        category: TemplateCategory,
+        now: Timestamp,
+    ) -> Result<Outcome, BillingError> {
+        self.preview(&Event::new(now, customer, Message::Template(category)))
+    }
+
+    /// What sending a `category` template to every recipient at `at` would open and cost,
+    /// given the history applied so far. A recipient listed twice is sent to twice.
+    pub fn estimate_campaign<I>(
+        &self,
+        recipients: I,
+        category: TemplateCategory,
+        at: Timestamp,
+    ) -> Result<CampaignEstimate, BillingError>
+    where
+        I: IntoIterator<Item = Customer>,
+    {
+        let mut scratch: NumberMap<CustomerState> = NumberMap::default();
+        let mut estimate = CampaignEstimate::default();
+        for customer in recipients {
+            let state = match scratch.entry(customer.digits()) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => entry.insert(self.state_of(customer)?),
+            };
+            let prices = self.rate_card.billed_prices(state.market);
+            let outcome = state.step(
+                self.model,
+                prices,
+                at.unix_seconds(),
+                Message::Template(category),
+            );
+            estimate.recipients += 1;
+            if outcome.cost().is_zero() {
+                estimate.free_sends += 1;
+            } else {
+                estimate.new_paid_conversations += 1;
+                estimate.total_cost = estimate
+                    .total_cost
+                    .checked_add(outcome.cost())
+                    .ok_or(BillingError::TotalOverflow)?;
+            }
+        }
+        Ok(estimate)
+    }
+
+    pub(crate) fn state_of(&self, customer: Customer) -> Result<CustomerState, BillingError> {
+        Ok(match self.index.get(&customer.digits()) {
+            Some(&slot) => self.states[slot as usize],
+            None => CustomerState::new(self.rate_card.market_for(customer)?),
+        })
+    }
+}
+
+/// The forecast of one template campaign.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CampaignEstimate {
+    /// Sends in the campaign.
+    pub recipients: u64,
+    /// Sends that cost something: new paid conversations under conversation pricing, charged
+    /// messages under per-message pricing (each consumes one unit of Spoki credit).
+    pub new_paid_conversations: u64,
+    /// Sends that cost nothing (joined an open conversation, free entry point, free utility).
+    pub free_sends: u64,
+    /// Total cost of the campaign.
+    pub total_cost: Money,
+}
+
+/// A campaign's estimate beside what the paying account has: the sender's question, in money
+/// and in conversations. Unknown (the account did not say) counts as not covered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    /// The estimate.
+    pub estimate: CampaignEstimate,
+    /// The account's `current_credit`, in EUR.
+    pub credit: Option<Money>,
+    /// The account's `estimated_available_conversations`.
+    pub available_conversations: Option<u64>,
+}
+
+impl Coverage {
+    /// Whether the credit pays the cost (`None` when the account gave no credit).
+    pub fn money_covered(&self) -> Option<bool> {
+        self.credit.map(|credit| self.estimate.total_cost <= credit)
+    }
+
+    /// Whether the account has the paid conversations left (`None` when it did not say).
+    pub fn conversations_covered(&self) -> Option<bool> {
+        self.available_conversations
+            .map(|available| self.estimate.fits_within(available))
+    }
+
+    /// Whether the campaign is covered in money and in conversations.
+    pub fn covered(&self) -> bool {
+        self.money_covered() == Some(true) && self.conversations_covered() == Some(true)
+    }
+}
+
+impl Ledger {
+    /// `estimate` set against `account`, the Spoki account that pays: its credit compared in
+    /// money (the rate card must be in EUR, as Spoki's credit is), its available conversations
+    /// with the paid sends.
+    pub fn coverage(
+        &self,
+        estimate: CampaignEstimate,
+        account: &spoki_models::Account,
+    ) -> Result<Coverage, BillingError> {
+        let currency = self.rate_card.currency();
+        if currency != "EUR" {
+            return Err(BillingError::NotEur(currency.to_owned()));
+        }
+        Ok(Coverage {
+            estimate,
+            credit: account.current_credit.and_then(Money::from_credit),
+            available_conversations: account
+                .estimated_available_conversations
+                .map(|a| u64::try_from(a).unwrap_or(0)),
+        })
+    }
+}
+
+impl CampaignEstimate {
+    /// Whether an account with `estimated_available_conversations` left can pay for it.
+    pub const fn fits_within(&self, estimated_available_conversations: u64) -> bool {
+        self.new_paid_conversations <= estimated_available_conversations
+    }
+
+    /// How many paid conversations are missing from the account (0 when it fits).
+    pub const fn shortfall(&self, estimated_available_conversations: u64) -> u64 {
+        self.new_paid_conversations
+            .saturating_sub(estimated_available_conversations)
+    }
+}
