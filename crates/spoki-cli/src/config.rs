@@ -56,6 +56,13 @@ pub fn mask(key: &SecretString) -> String {
     format!("****{tail}")
 }
 
+/// The value of the environment variable `var`, which names where a credential is kept (a
+/// flag's value would stay in `ps` and the shell's history).
+pub fn env_value(var: &str) -> Result<String> {
+    std::env::var(var)
+        .map_err(|_| CliError::Usage(format!("the environment variable {var} is not set")))
+}
+
 /// Where the config file is: `explicit` if given, else `spoki/config.toml` in the platform's
 /// config directory.
 pub fn path(explicit: Option<&Path>) -> Result<PathBuf> {

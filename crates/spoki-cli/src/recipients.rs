@@ -180,6 +180,13 @@ fn csv_error(path: &Path, e: csv::Error) -> CliError {
 }
 
 impl Recipients {
+    /// Tells stderr about each refused row: its line and why.
+    pub fn print_rejected(&self) {
+        for r in &self.rejected {
+            eprintln!("line {}: {}", r.line, r.reason);
+        }
+    }
+
     /// Writes the refused rows, each with its line number and reason, to `path` (removing a
     /// stale file when every row is fine).
     pub fn write_rejects(&self, path: &Path) -> Result<()> {

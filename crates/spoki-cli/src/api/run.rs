@@ -141,11 +141,9 @@ fn parse(kind: Kind, flag: &str, text: &str) -> Result<Value> {
         }
         Kind::Bool => Value::Bool(text.parse().map_err(|_| bad("true or false"))?),
         Kind::Json => serde_json::from_str(text).map_err(|_| bad("JSON"))?,
-        Kind::SecretEnv => Value::String(std::env::var(text).map_err(|_| {
-            CliError::Usage(format!(
-                "{flag}: the environment variable {text} is not set"
-            ))
-        })?),
+        Kind::SecretEnv => Value::String(
+            crate::config::env_value(text).map_err(|e| CliError::Usage(format!("{flag}: {e}")))?,
+        ),
     })
 }
 

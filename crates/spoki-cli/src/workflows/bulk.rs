@@ -90,9 +90,7 @@ impl Planned {
         let checked = recipients::parse(&input, file)?;
         let rejects = args.rejects_path(file);
         checked.write_rejects(&rejects)?;
-        for r in &checked.rejected {
-            eprintln!("line {}: {}", r.line, r.reason);
-        }
+        checked.print_rejected();
         let plan = checked
             .valid
             .chunks(chunk_size)

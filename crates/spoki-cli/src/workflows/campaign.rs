@@ -118,9 +118,7 @@ async fn coverage(plan: &Plan, target: &Target, checked: &Recipients) -> Result<
 
 fn read_plan(plan: &Plan) -> Result<Recipients> {
     let checked = recipients::read(&plan.recipients)?;
-    for r in &checked.rejected {
-        eprintln!("line {}: {}", r.line, r.reason);
-    }
+    checked.print_rejected();
     Ok(checked)
 }
 
@@ -151,8 +149,7 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
         .or_else(|| fixtures.map(|f| f.automation_uuid.clone()))
         .ok_or_else(|| CliError::Usage("give the automation with --automation UUID".into()))?;
     let secret = match (&args.secret_env, fixtures) {
-        (Some(var), _) => std::env::var(var)
-            .map_err(|_| CliError::Usage(format!("the environment variable {var} is not set")))?,
+        (Some(var), _) => crate::config::env_value(var)?,
         (None, Some(f)) => f.automation_secret.clone(),
         (None, None) => {
             return Err(CliError::Usage(

@@ -52,9 +52,7 @@ pub fn run(command: ConfigCommand, global: &Global, out: Output) -> Result<()> {
                     .map_err(CliError::io("stdin"))?;
                 Some(line.trim().to_owned())
             } else if let Some(var) = key_env {
-                Some(std::env::var(&var).map_err(|_| {
-                    CliError::Usage(format!("the environment variable {var} is not set"))
-                })?)
+                Some(crate::config::env_value(&var)?)
             } else {
                 None
             };

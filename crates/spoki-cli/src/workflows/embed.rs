@@ -63,12 +63,7 @@ pub async fn run(command: EmbedCommand, global: &Global, out: Output) -> Result<
     let target = global.connect().await?;
     let mut client = target.client.clone();
     let (email, private_key) = match (&target.fixtures, args.email, args.private_key_env) {
-        (_, Some(email), Some(var)) => {
-            let key = std::env::var(&var).map_err(|_| {
-                CliError::Usage(format!("the environment variable {var} is not set"))
-            })?;
-            (email, Secret::from(key))
-        }
+        (_, Some(email), Some(var)) => (email, Secret::from(crate::config::env_value(&var)?)),
         (Some(f), None, None) => {
             // The service user belongs to the client account: act with its key.
             if args.account == f.client_account_id {

@@ -32,12 +32,7 @@ pub struct SecretSource {
 
 impl SecretSource {
     fn verifier(&self) -> Result<WebhookVerifier> {
-        let secret = std::env::var(&self.secret_env).map_err(|_| {
-            CliError::Usage(format!(
-                "the environment variable {} is not set",
-                self.secret_env
-            ))
-        })?;
+        let secret = crate::config::env_value(&self.secret_env)?;
         WebhookVerifier::new(Secret::from(secret))
             .map(|v| v.tolerance(Duration::from_secs(self.tolerance)))
             .map_err(|e| CliError::Usage(format!("{}: {e}", self.secret_env)))
@@ -65,8 +60,11 @@ pub fn verify(args: VerifyArgs, out: Output) -> Result<ExitCode> {
     let verifier = args.secret.verifier()?;
     let body = std::fs::read(&args.body).map_err(CliError::io(&args.body))?;
     let header = strip_header_name(&args.signature);
-    let now = args.at.unwrap_or_else(unix_now);
-    match verifier.verify_at_unix(header, &body, now) {
+    let verified = match args.at {
+        Some(at) => verifier.verify_at_unix(header, &body, at),
+        None => verifier.verify(header, &body, SystemTime::now()),
+    };
+    match verified {
         Ok(delivery) => {
             out.say(format!("valid: {}", describe(&delivery)));
             out.summary(json!({"valid": true, "event": delivery.event, "account_id": delivery.account_id, "event_uuid": delivery.event_uuid}));
@@ -86,13 +84,6 @@ fn strip_header_name(value: &str) -> &str {
         Some((name, rest)) if name.trim().eq_ignore_ascii_case(SIGNATURE_HEADER) => rest.trim(),
         _ => trimmed,
     }
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 pub fn describe(delivery: &WebhookDelivery) -> String {
