@@ -1,6 +1,8 @@
 //! `contacts import` and its journal: each contact sent once, across stops and failures.
 
 use crate::support::{Sandbox, calls_of, contacts_csv, env_for, mock, synced_phones};
+#[cfg(unix)]
+use crate::support::{interrupt, wait_for_calls};
 use spoki_mock::Fault;
 use std::collections::HashSet;
 
@@ -324,8 +326,7 @@ async fn a_journal_is_never_applied_to_a_changed_file() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_while_waiting_for_the_pace_stops_at_once_and_the_rerun_resumes() {
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
+    use std::process::Stdio;
 
     let mock = mock().await;
     let f = mock.fixtures();
@@ -333,23 +334,18 @@ async fn ctrl_c_while_waiting_for_the_pace_stops_at_once_and_the_rerun_resumes()
     let csv = s.write("c.csv", &contacts_csv(2000));
     // Paced to Spoki's published limit (one sync of 500 per minute): after the first chunk the
     // import waits for its turn, and that is when Ctrl-C comes.
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("spoki"))
-        .args(["contacts", "import", csv.to_str().unwrap()])
-        .env("SPOKI_BASE_URL", mock.url())
-        .env("SPOKI_API_KEY", &f.client_api_key)
-        .env("SPOKI_CONFIG", s.path("config.toml"))
+    let mut child = s
+        .command(
+            &["contacts", "import", csv.to_str().unwrap()],
+            &env_for(&mock, &f.client_api_key),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while calls_of(&mock, "contacts_sync_all") < 1 {
-        assert!(Instant::now() < deadline, "the first chunk never arrived");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    wait_for_calls(&mock, "contacts_sync_all", 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    interrupt(&child);
     let status = tokio::task::block_in_place(|| child.wait()).unwrap();
     assert_eq!(status.code(), Some(130));
     // Had it waited for its turn, the second chunk would have gone before the exit.
@@ -367,8 +363,7 @@ async fn ctrl_c_while_waiting_for_the_pace_stops_at_once_and_the_rerun_resumes()
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_during_a_call_leaves_that_chunk_unknown_not_resent() {
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
+    use std::process::Stdio;
 
     let mock = mock().await;
     let f = mock.fixtures();
@@ -377,19 +372,15 @@ async fn a_crash_during_a_call_leaves_that_chunk_unknown_not_resent() {
     // The first chunk's answer takes long: the process dies while it is in flight.
     mock.fault("contacts_sync_all", Fault::Delay { ms: 3000 }, 1)
         .unwrap();
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("spoki"))
-        .args(["--no-pacing", "contacts", "import", csv.to_str().unwrap()])
-        .env("SPOKI_BASE_URL", mock.url())
-        .env("SPOKI_API_KEY", &f.client_api_key)
-        .env("SPOKI_CONFIG", s.path("config.toml"))
+    let mut child = s
+        .command(
+            &["--no-pacing", "contacts", "import", csv.to_str().unwrap()],
+            &env_for(&mock, &f.client_api_key),
+        )
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while calls_of(&mock, "contacts_sync_all") < 1 {
-        assert!(Instant::now() < deadline, "the first chunk never arrived");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_calls(&mock, "contacts_sync_all", 1).await;
     child.kill().unwrap();
     tokio::task::block_in_place(|| child.wait()).unwrap();
 

@@ -56,19 +56,26 @@ impl Sandbox {
         path
     }
 
-    /// Runs `spoki ARGS` with only `env` set (no key or origin from the machine running the
-    /// test), and checks that no credential appears in what it printed.
-    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut cmd = assert_cmd::Command::cargo_bin("spoki").unwrap();
+    /// `spoki ARGS` with only `env` set (no key or origin from the machine running the test),
+    /// for a test that drives the process itself.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("spoki"));
         cmd.args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("SPOKI_CONFIG", self.path("config.toml"))
-            .env("NO_COLOR", "1")
-            .timeout(std::time::Duration::from_secs(120));
+            .env("NO_COLOR", "1");
         for (k, v) in env {
             cmd.env(k, v);
         }
+        cmd
+    }
+
+    /// Runs [`command`](Self::command) to its end, and checks that no credential appears in
+    /// what it printed.
+    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = assert_cmd::Command::from_std(self.command(args, env));
+        cmd.timeout(std::time::Duration::from_secs(120));
         let output = tokio::task::block_in_place(|| cmd.output()).unwrap();
         let run = Run {
             code: output.status.code().unwrap_or(-1),
@@ -126,6 +133,25 @@ pub fn calls_of(mock: &MockSpoki, operation: &str) -> usize {
         .iter()
         .filter(|r| r.operation.as_deref() == Some(operation))
         .count()
+}
+
+/// Waits until `mock` has received `count` calls of `operation`, failing after 30 s.
+pub async fn wait_for_calls(mock: &MockSpoki, operation: &str, count: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while calls_of(mock, operation) < count {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{count} calls of {operation} never arrived"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Ctrl-C, as a terminal sends it.
+#[cfg(unix)]
+pub fn interrupt(child: &std::process::Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
 }
 
 pub fn exists(path: &Path) -> bool {

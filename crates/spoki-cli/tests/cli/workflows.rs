@@ -206,13 +206,16 @@ fn the_demo_tells_the_story_end_to_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spoki_mock_serves_in_the_foreground_and_keeps_its_state() {
     use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
 
     let s = Sandbox::new();
     let state = s.path("state.json");
     let start = || {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("spoki"))
-            .args(["mock", "--port", "0", "--state", state.to_str().unwrap()])
+        let mut child = s
+            .command(
+                &["mock", "--port", "0", "--state", state.to_str().unwrap()],
+                &[],
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -225,8 +228,7 @@ async fn spoki_mock_serves_in_the_foreground_and_keeps_its_state() {
     };
     // Ctrl-C, as in a terminal: the local Spoki saves its state and exits 0.
     let stop = |child: &mut std::process::Child| {
-        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+        crate::support::interrupt(child);
         assert!(child.wait().unwrap().success());
     };
     let f = spoki_mock::Fixtures::default();
