@@ -71,7 +71,7 @@ pub fn command() -> Command {
         .arg_required_else_help(true);
     let mut root = Workflow::augment_subcommands(Global::augment_args(root));
     for group in api::groups() {
-        let mut cmd = Command::new(api::group_command(group))
+        let mut cmd = Command::new(api::run::kebab(group))
             .about(format!("The {} operations", group.replace('_', " ")))
             .subcommand_required(true)
             .subcommands(api::commands_of(group).map(api::run::command));

@@ -6,11 +6,6 @@ pub mod table;
 
 use table::OpCommand;
 
-/// A group's command name: `custom_fields` → `custom-fields`.
-pub fn group_command(group: &str) -> String {
-    group.replace('_', "-")
-}
-
 /// The resource groups, in spec order, each once.
 pub fn groups() -> Vec<&'static str> {
     let mut groups: Vec<&'static str> = Vec::new();
@@ -33,5 +28,5 @@ pub fn commands_of(group: &str) -> impl Iterator<Item = &'static OpCommand> {
 pub fn find(group: &str, name: &str) -> Option<&'static OpCommand> {
     generated::COMMANDS
         .iter()
-        .find(|c| group_command(c.operation.group) == group && c.name == name)
+        .find(|c| run::kebab(c.operation.group) == group && c.name == name)
 }

@@ -24,7 +24,8 @@ const RESERVED: &[&str] = &[
     "version",
 ];
 
-fn kebab(name: &str) -> String {
+/// A spec name as a command-line name: `custom_fields` → `custom-fields`.
+pub fn kebab(name: &str) -> String {
     name.replace('_', "-")
 }
 
