@@ -140,7 +140,8 @@ impl Ledger {
         let customers = u64::from_le_bytes(read(input)?);
         let customers = usize::try_from(customers).map_err(|_| damaged("customer count"))?;
         // Capacity from the file is trusted only up to what a read can back.
-        let mut ledger = Ledger::with_capacity(model, card, customers.min(1 << 24));
+        // The index and states are built below and moved in: nothing to reserve here.
+        let mut ledger = Ledger::new(model, card);
         let mut index = NumberMap::default();
         index.reserve(customers.min(1 << 24));
         let mut states = Vec::with_capacity(customers.min(1 << 24));
