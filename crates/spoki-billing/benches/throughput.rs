@@ -37,7 +37,7 @@ fn rate(events: usize, seconds: f64) -> String {
 fn main() {
     let customers = env_or("SPOKI_BENCH_CUSTOMERS", 1_000_000);
     let event_count = env_or("SPOKI_BENCH_EVENTS", 10_000_000);
-    let start = Timestamp::parse_rfc3339("2024-07-01T00:00:00Z").expect("valid start");
+    let start = Timestamp::parse("2024-07-01T00:00:00Z").expect("valid start");
     let card = sample_rate_card();
     println!("{customers} customers, {event_count} events over 30 days");
 

@@ -30,7 +30,7 @@ fn parse_options() -> Result<Options, String> {
         events: 10_000_000,
         days: 30,
         seed: 1,
-        start: Timestamp::parse_rfc3339("2024-07-01T00:00:00Z").map_err(|e| e.to_string())?,
+        start: Timestamp::parse("2024-07-01T00:00:00Z").map_err(|e| e.to_string())?,
         rate_card: None,
     };
     while let Some(arg) = args.next() {

@@ -123,7 +123,6 @@ fn main() -> ExitCode {
     let seconds = started.elapsed().as_secs_f64();
     let totals = ledger.totals();
     let events_per_second = (totals.events as f64 / seconds.max(1e-9)).round() as u64;
-    let currency = ledger.rate_card().currency();
     println!("model               {}", ledger.model());
     println!("events              {}", totals.events);
     println!("customers           {}", ledger.customer_count());
@@ -133,7 +132,7 @@ fn main() -> ExitCode {
     );
     println!("charged messages    {}", totals.charged_messages);
     println!("rejected free-form  {}", totals.rejected);
-    println!("total cost          {} {currency}", totals.total_cost);
+    println!("total cost          {}", totals.total_cost);
     println!(
         "customer state      {:.1} MiB",
         ledger.state_bytes() as f64 / (1024.0 * 1024.0)
@@ -145,7 +144,10 @@ fn main() -> ExitCode {
     // Written by hand to keep the documented key order.
     println!(
         r#"{{"events":{},"conversations":{},"rejected":{},"total_cost":"{}","events_per_second":{events_per_second}}}"#,
-        totals.events, totals.conversations, totals.rejected, totals.total_cost
+        totals.events,
+        totals.conversations,
+        totals.rejected,
+        totals.total_cost.amount()
     );
     ExitCode::SUCCESS
 }

@@ -8,10 +8,10 @@ use crate::category::{Category, ConversationKind};
 use crate::customer::Customer;
 use crate::event::Event;
 use crate::ledger::{BillingError, Ledger};
-use crate::money::Money;
 use crate::rate_card::RateCard;
 use crate::rules::{Outcome, PricingModel};
 use crate::time::Timestamp;
+use spoki_models::Money;
 
 /// One conversation on a bill.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -27,6 +27,7 @@ pub struct ConversationRecord {
     /// Whether it cost anything.
     pub charged: bool,
     /// Its price.
+    #[serde(serialize_with = "crate::money::serialize_amount")]
     pub cost: Money,
 }
 
@@ -43,11 +44,12 @@ pub struct MessageRecord {
     pub charged: bool,
     /// What it added to the bill: under conversation pricing, the price of the conversation it
     /// opened, zero when it joined one.
+    #[serde(serialize_with = "crate::money::serialize_amount")]
     pub cost: Money,
 }
 
 /// The itemised result of billing a batch of events.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Bill {
     /// Conversations in the order they opened (per-message pricing: free entry points only).
     pub conversations: Vec<ConversationRecord>,
@@ -55,7 +57,8 @@ pub struct Bill {
     pub messages: Vec<MessageRecord>,
     /// Input indexes of the outbound messages refused, ascending.
     pub rejected: Vec<usize>,
-    /// Sum of every cost.
+    /// Sum of every cost, in the rate card's currency.
+    #[serde(serialize_with = "crate::money::serialize_amount")]
     pub total_cost: Money,
 }
 
@@ -68,8 +71,14 @@ pub fn bill_events(
 ) -> Result<Bill, BillingError> {
     let mut order: Vec<usize> = (0..events.len()).collect();
     order.sort_by_key(|&i| events[i].at); // stable: ties stay in input order
+    let nothing = Money::zero(rate_card.currency());
     let mut ledger = Ledger::new(model, rate_card);
-    let mut bill = Bill::default();
+    let mut bill = Bill {
+        conversations: Vec::new(),
+        messages: Vec::new(),
+        rejected: Vec::new(),
+        total_cost: nothing,
+    };
     // Latest conversation record per (customer, category), to shorten it if a free entry point
     // closes it.
     let mut open_records: HashMap<(Customer, Category), usize> = HashMap::new();
@@ -87,8 +96,8 @@ pub fn bill_events(
                 event: index,
                 customer: event.customer,
                 category,
-                charged: !outcome.cost().is_zero(),
-                cost: outcome.cost(),
+                charged: outcome.is_charged(),
+                cost: outcome.cost().unwrap_or(nothing),
             });
         }
         if let Outcome::Opened(opened) = outcome {

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 /// The four WhatsApp billing categories.
 ///
-/// Marketing, utility and authentication are carried by approved templates; service is what
-/// free-form (non-template) messages are billed as.
+/// Marketing, utility and authentication are the categories of approved templates (the SDK's
+/// [`spoki_models::TemplateCategory`] converts to them); service is what free-form
+/// (non-template) messages are billed as, and no template carries it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
@@ -49,34 +50,6 @@ impl Category {
 impl fmt::Display for Category {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// The category an approved template carries when it is sent (service has no templates).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TemplateCategory {
-    /// A marketing template.
-    Marketing,
-    /// A utility template.
-    Utility,
-    /// An authentication template.
-    Authentication,
-}
-
-impl From<TemplateCategory> for Category {
-    fn from(category: TemplateCategory) -> Self {
-        match category {
-            TemplateCategory::Marketing => Category::Marketing,
-            TemplateCategory::Utility => Category::Utility,
-            TemplateCategory::Authentication => Category::Authentication,
-        }
-    }
-}
-
-impl fmt::Display for TemplateCategory {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Category::from(*self).fmt(f)
     }
 }
 
@@ -158,27 +131,31 @@ impl FromIterator<Category> for CategorySet {
     }
 }
 
-/// The SDK's template category (as Spoki's templates carry it) is one of the billed ones, or
-/// a value this version does not know, which cannot be billed.
-impl TryFrom<&spoki_models::TemplateCategory> for TemplateCategory {
+/// The SDK's template category (as Spoki's templates carry it) is billed under the category of
+/// the same name; a value this version does not know cannot be priced.
+impl TryFrom<&spoki_models::TemplateCategory> for Category {
     type Error = UnknownCategory;
 
     fn try_from(category: &spoki_models::TemplateCategory) -> Result<Self, Self::Error> {
         match category {
-            spoki_models::TemplateCategory::Marketing => Ok(TemplateCategory::Marketing),
-            spoki_models::TemplateCategory::Utility => Ok(TemplateCategory::Utility),
-            spoki_models::TemplateCategory::Authentication => Ok(TemplateCategory::Authentication),
-            other => Err(UnknownCategory(format!("{other:?}"))),
+            spoki_models::TemplateCategory::Marketing => Ok(Category::Marketing),
+            spoki_models::TemplateCategory::Utility => Ok(Category::Utility),
+            spoki_models::TemplateCategory::Authentication => Ok(Category::Authentication),
+            other => Err(UnknownCategory(other.as_str().to_owned())),
         }
     }
 }
 
-impl From<TemplateCategory> for spoki_models::TemplateCategory {
-    fn from(category: TemplateCategory) -> Self {
+/// The template category billed under `category`; service has no templates.
+impl TryFrom<Category> for spoki_models::TemplateCategory {
+    type Error = UnknownCategory;
+
+    fn try_from(category: Category) -> Result<Self, Self::Error> {
         match category {
-            TemplateCategory::Marketing => spoki_models::TemplateCategory::Marketing,
-            TemplateCategory::Utility => spoki_models::TemplateCategory::Utility,
-            TemplateCategory::Authentication => spoki_models::TemplateCategory::Authentication,
+            Category::Marketing => Ok(spoki_models::TemplateCategory::Marketing),
+            Category::Utility => Ok(spoki_models::TemplateCategory::Utility),
+            Category::Authentication => Ok(spoki_models::TemplateCategory::Authentication),
+            Category::Service => Err(UnknownCategory(Category::Service.to_string())),
         }
     }
 }
@@ -201,7 +178,19 @@ mod tests {
         let kind: ConversationKind = serde_json::from_str("\"free_entry_point\"").unwrap();
         assert_eq!(kind, ConversationKind::FreeEntryPoint);
         assert_eq!(kind.to_string(), "free_entry_point");
-        assert!(serde_json::from_str::<TemplateCategory>("\"service\"").is_err());
+        for category in spoki_models::TemplateCategory::KNOWN {
+            let billed = Category::try_from(category).unwrap();
+            assert_eq!(
+                spoki_models::TemplateCategory::try_from(billed).as_ref(),
+                Ok(category)
+            );
+        }
+        assert!(spoki_models::TemplateCategory::try_from(Category::Service).is_err());
+        let unknown = spoki_models::TemplateCategory::Unknown("ACCOUNT_UPDATE".into());
+        assert_eq!(
+            Category::try_from(&unknown),
+            Err(UnknownCategory("ACCOUNT_UPDATE".into()))
+        );
     }
 
     #[test]

@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 
-use crate::category::{Category, TemplateCategory};
+use crate::category::Category;
 use crate::customer::{Customer, CustomerError};
+use crate::ledger::BillingError;
 use crate::time::{Timestamp, TimestampError};
 
 /// What happened, from the billing model's point of view.
@@ -17,13 +18,30 @@ pub enum Message {
     /// The customer wrote through a click-to-WhatsApp ad or a Facebook Page call-to-action
     /// button: a reply within 24 hours opens a free entry point.
     InboundViaFreeEntryPoint,
-    /// The business sent an approved template of this category.
-    Template(TemplateCategory),
+    /// The business sent an approved template of this category: marketing, utility or
+    /// authentication (a ledger refuses a service template, which does not exist).
+    Template(Category),
     /// The business sent anything that is not a template (text, media, interactive).
     FreeForm,
 }
 
 impl Message {
+    /// A template of `category`; refused for service, which no template carries.
+    pub const fn template(category: Category) -> Result<Message, BillingError> {
+        match category {
+            Category::Service => Err(BillingError::ServiceTemplate),
+            _ => Ok(Message::Template(category)),
+        }
+    }
+
+    /// Refuses a service template, the one message the enum can spell that cannot exist.
+    pub(crate) const fn check(self) -> Result<(), BillingError> {
+        match self {
+            Message::Template(Category::Service) => Err(BillingError::ServiceTemplate),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether the business sent it.
     pub const fn is_outbound(self) -> bool {
         matches!(self, Message::Template(_) | Message::FreeForm)
@@ -32,7 +50,7 @@ impl Message {
     /// The category an outbound message is billed under (free-form counts as service).
     pub fn billing_category(self) -> Option<Category> {
         match self {
-            Message::Template(category) => Some(category.into()),
+            Message::Template(category) => Some(category),
             Message::FreeForm => Some(Category::Service),
             Message::Inbound | Message::InboundViaFreeEntryPoint => None,
         }
@@ -140,7 +158,7 @@ impl Event {
     }
 
     fn from_record(record: &EventRecord<'_>) -> Result<Self, EventError> {
-        let at = Timestamp::parse_rfc3339(&record.at)?;
+        let at = Timestamp::parse(&record.at)?;
         let customer = Customer::parse(&record.customer)?;
         let message = match (record.direction, record.kind) {
             (Direction::Inbound, Kind::Template) => return Err(EventError::InboundTemplate),
@@ -155,12 +173,8 @@ impl Event {
                 return Err(EventError::EntryPointOnOutbound);
             }
             (Direction::Outbound, Kind::Template) => match record.category {
-                Some(Category::Marketing) => Message::Template(TemplateCategory::Marketing),
-                Some(Category::Utility) => Message::Template(TemplateCategory::Utility),
-                Some(Category::Authentication) => {
-                    Message::Template(TemplateCategory::Authentication)
-                }
                 Some(Category::Service) | None => return Err(EventError::TemplateCategory),
+                Some(category) => Message::Template(category),
             },
             (Direction::Outbound, Kind::FreeForm) => match record.category {
                 None | Some(Category::Service) => Message::FreeForm,
@@ -220,7 +234,7 @@ mod tests {
             ),
             (
                 r#"{"at":"2024-07-15T10:00:00Z","direction":"outbound","customer":"+393331112222","kind":"template","category":"utility"}"#,
-                Message::Template(TemplateCategory::Utility),
+                Message::Template(Category::Utility),
             ),
             (
                 r#"{"at":"2024-07-15T10:00:00Z","direction":"outbound","customer":"+393331112222","kind":"free_form"}"#,

@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use crate::customer::Customer;
 use crate::event::{Event, Message};
-use crate::money::Money;
 use crate::rate_card::{RateCard, RateCardError};
 use crate::rules::{CustomerState, Outcome, PricingModel};
 use crate::time::Timestamp;
+use spoki_models::{Currency, Money};
 
 /// Why the ledger refused an event.
 #[derive(Debug, thiserror::Error)]
@@ -20,12 +20,15 @@ pub enum BillingError {
     /// The customer has no market in the rate card.
     #[error(transparent)]
     RateCard(#[from] RateCardError),
-    /// Events must be applied in time order.
-    #[error("event at {at} is earlier than the last applied event at {last}; sort events first")]
+    /// Each customer's events must be applied in time order (different customers' need not be).
+    #[error(
+        "event at {at} is earlier than the customer's last applied event at {last}; \
+         sort events, or give a ReorderingLedger a tolerance"
+    )]
     OutOfOrder {
         /// The late event's instant.
         at: Timestamp,
-        /// The latest instant already applied.
+        /// The customer's latest instant already applied.
         last: Timestamp,
     },
     /// The id was issued by another ledger, or before [`Ledger::forget_idle`] recycled
@@ -37,10 +40,13 @@ pub enum BillingError {
     TotalOverflow,
     /// Spoki's credit is in EUR; a rate card in another currency cannot be set against it.
     #[error("the rate card is in {0}, Spoki's credit in EUR")]
-    NotEur(String),
+    NotEur(Currency),
+    /// A template of the service category: templates are marketing, utility or authentication.
+    #[error("no template is of the service category; free-form messages are billed as service")]
+    ServiceTemplate,
 }
 /// Running totals of everything a [`Ledger`] has applied.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct LedgerTotals {
     /// Events applied, rejected ones included.
     pub events: u64,
@@ -52,14 +58,29 @@ pub struct LedgerTotals {
     pub charged_messages: u64,
     /// Outbound messages refused.
     pub rejected: u64,
-    /// Sum of every cost.
+    /// Sum of every cost, in the rate card's currency.
+    #[serde(serialize_with = "crate::money::serialize_amount")]
     pub total_cost: Money,
 }
 
 impl LedgerTotals {
     /// The totals with `outcome` added, or `None` if the cost would overflow.
+    /// Nothing yet, in `currency`.
+    pub const fn zero(currency: Currency) -> LedgerTotals {
+        LedgerTotals {
+            events: 0,
+            conversations: 0,
+            paid_conversations: 0,
+            charged_messages: 0,
+            rejected: 0,
+            total_cost: Money::zero(currency),
+        }
+    }
+
     fn with(mut self, outcome: &Outcome) -> Option<LedgerTotals> {
-        self.total_cost = self.total_cost.checked_add(outcome.cost())?;
+        if let Some(cost) = outcome.cost() {
+            self.total_cost = self.total_cost.checked_add(cost)?;
+        }
         self.events += 1;
         match outcome {
             Outcome::Opened(opened) => {
@@ -114,9 +135,11 @@ pub(crate) type NumberMap<V> = HashMap<u64, V, BuildHasherDefault<NumberHasher>>
 
 /// Bills a stream of events for one business number under one pricing model and rate card.
 ///
-/// Events must come in time order (equal instants in the order given); [`crate::bill_events`]
-/// sorts a batch for you. Each customer costs one 64-byte state plus an index entry, however
-/// long its history, so a month of traffic for a million customers needs about 100 MB.
+/// Each customer's events must come in time order (equal instants in the order given); events
+/// of different customers interleave freely. [`crate::bill_events`] sorts a batch for you, and a
+/// [`crate::ReorderingLedger`] takes events that arrive late. Each customer costs one 72-byte
+/// state plus an index entry, however long its history, so a million customers need about
+/// 100 MB.
 #[derive(Clone, Debug)]
 pub struct Ledger {
     pub(crate) model: PricingModel,
@@ -127,7 +150,6 @@ pub struct Ledger {
     pub(crate) states: Vec<CustomerState>,
     vacant: Vec<u32>,
     generation: u32,
-    pub(crate) last_at: Option<Timestamp>,
     pub(crate) totals: LedgerTotals,
 }
 
@@ -141,6 +163,7 @@ impl Ledger {
     pub fn with_capacity(model: PricingModel, rate_card: RateCard, customers: usize) -> Self {
         let mut index = NumberMap::default();
         index.reserve(customers);
+        let totals = LedgerTotals::zero(rate_card.currency());
         Self {
             model,
             rate_card,
@@ -149,8 +172,7 @@ impl Ledger {
             states: Vec::with_capacity(customers),
             vacant: Vec::new(),
             generation: 0,
-            last_at: None,
-            totals: LedgerTotals::default(),
+            totals,
         }
     }
 
@@ -209,19 +231,21 @@ impl Ledger {
         })
     }
 
-    /// Applies one event and says what it did to the bill. An event refused as out of order
-    /// leaves the ledger as it was: its customer is not added either.
+    /// Applies one event and says what it did to the bill. A refused event leaves the ledger
+    /// as it was: a new customer is not added either.
     pub fn apply(&mut self, event: &Event) -> Result<Outcome, BillingError> {
-        self.check_order(event.at)?;
+        event.message.check()?;
+        if let Some(last) = self.last_applied(event.customer) {
+            check_order(event.at, last)?;
+        }
         let id = self.intern(event.customer)?;
         self.apply_to(id, event.at, event.message)
     }
 
-    fn check_order(&self, at: Timestamp) -> Result<(), BillingError> {
-        match self.last_at {
-            Some(last) if at < last => Err(BillingError::OutOfOrder { at, last }),
-            _ => Ok(()),
-        }
+    /// The instant of the latest event applied to `customer`, if any.
+    pub fn last_applied(&self, customer: Customer) -> Option<Timestamp> {
+        let slot = *self.index.get(&customer.digits())?;
+        self.states[slot as usize].last_at()
     }
 
     /// Applies a message to an interned customer: the fast path for bulk replays.
@@ -234,9 +258,12 @@ impl Ledger {
         if customer.ledger != self.id || customer.generation != self.generation {
             return Err(BillingError::StaleCustomerId);
         }
-        self.check_order(at)?;
+        message.check()?;
         // Stepped on a copy, committed only when the totals can take it.
         let mut state = self.states[customer.slot as usize];
+        if let Some(last) = state.last_at() {
+            check_order(at, last)?;
+        }
         let prices = self.rate_card.billed_prices(state.market);
         let outcome = state.step(self.model, prices, at.unix_seconds(), message);
         self.totals = self
@@ -244,7 +271,6 @@ impl Ledger {
             .with(&outcome)
             .ok_or(BillingError::TotalOverflow)?;
         self.states[customer.slot as usize] = state;
-        self.last_at = Some(at);
         Ok(outcome)
     }
 
@@ -286,5 +312,14 @@ impl Ledger {
             self.generation = self.generation.wrapping_add(1);
         }
         forgotten
+    }
+}
+
+/// Refuses an event earlier, to the second the rules work in, than its customer's last one.
+fn check_order(at: Timestamp, last: Timestamp) -> Result<(), BillingError> {
+    if at.unix_seconds() < last.unix_seconds() {
+        Err(BillingError::OutOfOrder { at, last })
+    } else {
+        Ok(())
     }
 }

@@ -6,18 +6,19 @@ use std::collections::hash_map::Entry;
 
 use serde::Serialize;
 
-use crate::category::TemplateCategory;
+use crate::category::Category;
 use crate::customer::Customer;
 use crate::event::{Event, Message};
 use crate::ledger::{BillingError, Ledger, NumberMap};
-use crate::money::Money;
 use crate::rules::{CustomerState, FreeFormStatus, Outcome, RejectReason};
 use crate::time::Timestamp;
+use spoki_models::{Currency, Money};
 
 impl Ledger {
     /// What `event` would do, without applying it. Meant for instants at or after the last
     /// applied event: the answer is computed from the current state.
     pub fn preview(&self, event: &Event) -> Result<Outcome, BillingError> {
+        event.message.check()?;
         let mut state = self.state_of(event.customer)?;
         let prices = self.rate_card.billed_prices(state.market);
         Ok(state.step(self.model, prices, event.at.unix_seconds(), event.message))
@@ -37,10 +38,10 @@ impl Ledger {
     pub fn quote_template(
         &self,
         customer: Customer,
-        category: TemplateCategory,
+        category: Category,
         now: Timestamp,
     ) -> Result<Outcome, BillingError> {
-        self.preview(&Event::new(now, customer, Message::Template(category)))
+        self.preview(&Event::new(now, customer, Message::template(category)?))
     }
 
     /// What sending a `category` template to every recipient at `at` would open and cost,
@@ -48,35 +49,37 @@ impl Ledger {
     pub fn estimate_campaign<I>(
         &self,
         recipients: I,
-        category: TemplateCategory,
+        category: Category,
         at: Timestamp,
     ) -> Result<CampaignEstimate, BillingError>
     where
         I: IntoIterator<Item = Customer>,
     {
         let mut scratch: NumberMap<CustomerState> = NumberMap::default();
-        let mut estimate = CampaignEstimate::default();
+        let mut estimate = CampaignEstimate {
+            recipients: 0,
+            new_paid_conversations: 0,
+            free_sends: 0,
+            total_cost: Money::zero(self.rate_card.currency()),
+        };
+        let message = Message::template(category)?;
         for customer in recipients {
             let state = match scratch.entry(customer.digits()) {
                 Entry::Occupied(entry) => entry.into_mut(),
                 Entry::Vacant(entry) => entry.insert(self.state_of(customer)?),
             };
             let prices = self.rate_card.billed_prices(state.market);
-            let outcome = state.step(
-                self.model,
-                prices,
-                at.unix_seconds(),
-                Message::Template(category),
-            );
+            let outcome = state.step(self.model, prices, at.unix_seconds(), message);
             estimate.recipients += 1;
-            if outcome.cost().is_zero() {
-                estimate.free_sends += 1;
-            } else {
-                estimate.new_paid_conversations += 1;
-                estimate.total_cost = estimate
-                    .total_cost
-                    .checked_add(outcome.cost())
-                    .ok_or(BillingError::TotalOverflow)?;
+            match outcome.cost() {
+                Some(cost) if !cost.is_zero() => {
+                    estimate.new_paid_conversations += 1;
+                    estimate.total_cost = estimate
+                        .total_cost
+                        .checked_add(cost)
+                        .ok_or(BillingError::TotalOverflow)?;
+                }
+                _ => estimate.free_sends += 1,
             }
         }
         Ok(estimate)
@@ -91,7 +94,7 @@ impl Ledger {
 }
 
 /// The forecast of one template campaign.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct CampaignEstimate {
     /// Sends in the campaign.
     pub recipients: u64,
@@ -100,7 +103,8 @@ pub struct CampaignEstimate {
     pub new_paid_conversations: u64,
     /// Sends that cost nothing (joined an open conversation, free entry point, free utility).
     pub free_sends: u64,
-    /// Total cost of the campaign.
+    /// Total cost of the campaign, in the rate card's currency.
+    #[serde(serialize_with = "crate::money::serialize_amount")]
     pub total_cost: Money,
 }
 
@@ -111,6 +115,7 @@ pub struct Coverage {
     /// The estimate.
     pub estimate: CampaignEstimate,
     /// The account's `current_credit`, in EUR.
+    #[serde(serialize_with = "serialize_credit")]
     pub credit: Option<Money>,
     /// The account's `estimated_available_conversations`.
     pub available_conversations: Option<u64>,
@@ -144,12 +149,12 @@ impl Ledger {
         account: &spoki_models::Account,
     ) -> Result<Coverage, BillingError> {
         let currency = self.rate_card.currency();
-        if currency != "EUR" {
-            return Err(BillingError::NotEur(currency.to_owned()));
+        if currency != Currency::EUR {
+            return Err(BillingError::NotEur(currency));
         }
         Ok(Coverage {
             estimate,
-            credit: account.current_credit.and_then(Money::from_credit),
+            credit: account.current_credit,
             available_conversations: account
                 .estimated_available_conversations
                 .map(|a| u64::try_from(a).unwrap_or(0)),
@@ -167,5 +172,12 @@ impl CampaignEstimate {
     pub const fn shortfall(&self, estimated_available_conversations: u64) -> u64 {
         self.new_paid_conversations
             .saturating_sub(estimated_available_conversations)
+    }
+}
+
+fn serialize_credit<S: serde::Serializer>(credit: &Option<Money>, s: S) -> Result<S::Ok, S::Error> {
+    match credit {
+        Some(credit) => crate::money::serialize_amount(credit, s),
+        None => s.serialize_none(),
     }
 }

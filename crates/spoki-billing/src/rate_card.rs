@@ -6,13 +6,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::category::Category;
 use crate::customer::{Customer, MAX_DIGITS};
-use crate::money::Money;
+use crate::money::Amount;
+use spoki_models::{Currency, Money};
 
 /// Name of the market that catches every number no listed prefix matches, when a card has one.
 pub const OTHER_MARKET: &str = "Other";
 
 /// Prices of one market, in the card's currency.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MarketPrices {
     /// Price of a marketing conversation (or message, under per-message pricing).
     pub marketing: Money,
@@ -20,11 +21,10 @@ pub struct MarketPrices {
     pub utility: Money,
     /// Price of an authentication conversation or message.
     pub authentication: Money,
-    /// Price of a service conversation. Missing means free, as Meta made it from 2024-11-01.
-    #[serde(default)]
+    /// Price of a service conversation (in JSON, missing means free, as Meta made it from
+    /// 2024-11-01).
     pub service: Money,
     /// Authentication price for businesses based in another country, where the market has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authentication_international: Option<Money>,
 }
 
@@ -80,6 +80,12 @@ pub enum RateCardError {
         /// The missing market.
         market: String,
     },
+    /// A price is in another currency than the card.
+    #[error("market {market:?} has a price in another currency than the card")]
+    CurrencyMismatch {
+        /// The market.
+        market: String,
+    },
     /// A price is below zero.
     #[error("market {market:?} has a negative price")]
     NegativePrice {
@@ -100,13 +106,49 @@ pub enum RateCardError {
 /// The JSON shape of a rate card, as in the vectors' `rate_card`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct RateCardDocument {
-    currency: String,
+    currency: Currency,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     business_country: Option<String>,
     #[serde(deserialize_with = "unique_keys")]
     calling_codes: BTreeMap<String, String>,
     #[serde(deserialize_with = "unique_keys")]
-    markets: BTreeMap<String, MarketPrices>,
+    markets: BTreeMap<String, PricesDocument>,
+}
+
+/// One market's prices in JSON: decimals in the card's currency.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct PricesDocument {
+    marketing: Amount,
+    utility: Amount,
+    authentication: Amount,
+    #[serde(default)]
+    service: Amount,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    authentication_international: Option<Amount>,
+}
+
+impl PricesDocument {
+    fn in_currency(self, currency: Currency) -> MarketPrices {
+        MarketPrices {
+            marketing: self.marketing.in_currency(currency),
+            utility: self.utility.in_currency(currency),
+            authentication: self.authentication.in_currency(currency),
+            service: self.service.in_currency(currency),
+            authentication_international: self
+                .authentication_international
+                .map(|a| a.in_currency(currency)),
+        }
+    }
+
+    fn of(prices: MarketPrices) -> PricesDocument {
+        PricesDocument {
+            marketing: Amount::of(prices.marketing),
+            utility: Amount::of(prices.utility),
+            authentication: Amount::of(prices.authentication),
+            service: Amount::of(prices.service),
+            authentication_international: prices.authentication_international.map(Amount::of),
+        }
+    }
 }
 
 /// Reads a JSON object whose keys must be unique: a calling code or market given twice is a
@@ -151,7 +193,7 @@ where
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(try_from = "RateCardDocument", into = "RateCardDocument")]
 pub struct RateCard {
-    currency: String,
+    currency: Currency,
     business_country: Option<String>,
     calling_codes: BTreeMap<String, String>,
     markets: Vec<Market>,
@@ -179,23 +221,24 @@ impl RateCard {
 
     /// Builds a card from its parts: currency, the business's own country for the
     /// authentication-international rule (a market key, e.g. `IT`), calling codes and markets.
+    /// Every price must be in `currency`.
     pub fn new(
-        currency: impl Into<String>,
+        currency: Currency,
         business_country: Option<String>,
         calling_codes: impl IntoIterator<Item = (String, String)>,
         markets: impl IntoIterator<Item = (String, MarketPrices)>,
     ) -> Result<Self, RateCardError> {
-        Self::try_from(RateCardDocument {
-            currency: currency.into(),
+        Self::build(
+            currency,
             business_country,
-            calling_codes: calling_codes.into_iter().collect(),
-            markets: markets.into_iter().collect(),
-        })
+            calling_codes.into_iter().collect(),
+            markets.into_iter().collect(),
+        )
     }
 
-    /// ISO currency of every price, e.g. `EUR`.
-    pub fn currency(&self) -> &str {
-        &self.currency
+    /// The currency of every price, e.g. `EUR`.
+    pub const fn currency(&self) -> Currency {
+        self.currency
     }
 
     /// The business's own country (a market key), when it is eligible for
@@ -265,24 +308,46 @@ impl TryFrom<RateCardDocument> for RateCard {
     type Error = RateCardError;
 
     fn try_from(document: RateCardDocument) -> Result<Self, Self::Error> {
-        if document.markets.len() > usize::from(u16::MAX) + 1 {
-            return Err(RateCardError::TooManyMarkets(document.markets.len()));
+        let currency = document.currency;
+        let markets = document
+            .markets
+            .into_iter()
+            .map(|(name, prices)| (name, prices.in_currency(currency)))
+            .collect();
+        RateCard::build(
+            currency,
+            document.business_country,
+            document.calling_codes,
+            markets,
+        )
+    }
+}
+
+impl RateCard {
+    fn build(
+        currency: Currency,
+        business_country: Option<String>,
+        calling_codes: BTreeMap<String, String>,
+        market_prices: BTreeMap<String, MarketPrices>,
+    ) -> Result<Self, RateCardError> {
+        if market_prices.len() > usize::from(u16::MAX) + 1 {
+            return Err(RateCardError::TooManyMarkets(market_prices.len()));
         }
-        for (name, p) in &document.markets {
+        for (name, p) in &market_prices {
             let prices = [p.marketing, p.utility, p.authentication, p.service];
-            let international = p.authentication_international.into_iter();
-            if prices
-                .into_iter()
-                .chain(international)
-                .any(|m| m.micros() < 0)
-            {
+            let mut all = prices.into_iter().chain(p.authentication_international);
+            if all.clone().any(|m| m.currency() != currency) {
+                return Err(RateCardError::CurrencyMismatch {
+                    market: name.clone(),
+                });
+            }
+            if all.any(|m| m.micros() < 0) {
                 return Err(RateCardError::NegativePrice {
                     market: name.clone(),
                 });
             }
         }
-        let markets: Vec<Market> = document
-            .markets
+        let markets: Vec<Market> = market_prices
             .iter()
             .map(|(name, prices)| Market {
                 name: name.clone(),
@@ -295,9 +360,9 @@ impl TryFrom<RateCardDocument> for RateCard {
                 .position(|m| m.name == name)
                 .map(|i| MarketId(i as u16))
         };
-        let mut prefixes = HashMap::with_capacity(document.calling_codes.len());
+        let mut prefixes = HashMap::with_capacity(calling_codes.len());
         let mut prefix_lengths = Vec::new();
-        for (code, market) in &document.calling_codes {
+        for (code, market) in &calling_codes {
             let valid = (1..=MAX_DIGITS as usize).contains(&code.len())
                 && code.bytes().all(|b| b.is_ascii_digit())
                 && !code.starts_with('0');
@@ -318,11 +383,10 @@ impl TryFrom<RateCardDocument> for RateCard {
             .iter()
             .map(|market| {
                 let p = &market.prices;
-                let international =
-                    match (&document.business_country, p.authentication_international) {
-                        (Some(home), Some(rate)) if *home != market.name => Some(rate),
-                        _ => None,
-                    };
+                let international = match (&business_country, p.authentication_international) {
+                    (Some(home), Some(rate)) if *home != market.name => Some(rate),
+                    _ => None,
+                };
                 [
                     p.marketing,
                     p.utility,
@@ -333,9 +397,9 @@ impl TryFrom<RateCardDocument> for RateCard {
             .collect();
         let other = id_of(OTHER_MARKET);
         Ok(RateCard {
-            currency: document.currency,
-            business_country: document.business_country,
-            calling_codes: document.calling_codes,
+            currency,
+            business_country,
+            calling_codes,
             markets,
             billed,
             prefixes,
@@ -354,7 +418,7 @@ impl From<RateCard> for RateCardDocument {
             markets: card
                 .markets
                 .into_iter()
-                .map(|m| (m.name, m.prices))
+                .map(|m| (m.name, PricesDocument::of(m.prices)))
                 .collect(),
         }
     }
@@ -384,7 +448,7 @@ mod tests {
     }
 
     fn money(s: &str) -> Money {
-        s.parse().unwrap()
+        Money::parse(s, Currency::EUR).unwrap()
     }
 
     #[test]
@@ -402,7 +466,7 @@ mod tests {
         let card = RateCard::from_json(CARD).unwrap();
         let us = card.market_id("US").unwrap();
         assert_eq!(card.price(us, Category::Authentication), money("0.0135"));
-        assert_eq!(card.price(us, Category::Service), Money::ZERO);
+        assert_eq!(card.price(us, Category::Service), money("0"));
         assert_eq!(
             card.price_for(customer("+393331112222"), Category::Marketing)
                 .unwrap(),
@@ -469,6 +533,6 @@ mod tests {
         let again = RateCard::from_json(&json).unwrap();
         assert_eq!(again.markets(), card.markets());
         assert_eq!(again.business_country(), Some("IT"));
-        assert_eq!(again.currency(), "EUR");
+        assert_eq!(again.currency(), Currency::EUR);
     }
 }

@@ -1,5 +1,5 @@
 //! The rules: what one event does to one customer's windows, and so to the bill. A pure state
-//! machine, with no storage: a customer's whole history is its 64-byte `CustomerState`.
+//! machine, with no storage: a customer's whole history is its 72-byte `CustomerState`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::category::{Category, CategorySet, ConversationKind};
 use crate::event::Message;
-use crate::money::Money;
 use crate::rate_card::MarketId;
 use crate::time::{DAY_SECONDS, Timestamp, Window};
+use spoki_models::Money;
 
 /// How long a conversation stays open.
 pub const CONVERSATION_SECONDS: i64 = DAY_SECONDS;
@@ -163,12 +163,21 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// What the event adds to the bill.
-    pub const fn cost(&self) -> Money {
+    /// What the event adds to the bill: the price of the conversation it opened or of the
+    /// message charged (which can be zero), `None` when it charges nothing.
+    pub const fn cost(&self) -> Option<Money> {
         match self {
-            Outcome::Opened(opened) => opened.price,
-            Outcome::Charged { price, .. } => *price,
-            _ => Money::ZERO,
+            Outcome::Opened(opened) => Some(opened.price),
+            Outcome::Charged { price, .. } => Some(*price),
+            _ => None,
+        }
+    }
+
+    /// Whether the event adds a non-zero amount to the bill.
+    pub const fn is_charged(&self) -> bool {
+        match self.cost() {
+            Some(cost) => !cost.is_zero(),
+            None => false,
         }
     }
 
@@ -178,12 +187,15 @@ impl Outcome {
     }
 }
 
-/// Everything the model remembers about one customer: 64 bytes, whatever the history length.
+/// Everything the model remembers about one customer: 72 bytes, whatever the history length.
 ///
 /// Only the ends of the windows are kept, as exclusive bounds in Unix seconds; a window that has
-/// ended is simply a bound in the past, so expired history takes no room.
+/// ended is simply a bound in the past, so expired history takes no room. `last_at` keeps each
+/// customer's events in order while different customers' interleave freely.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct CustomerState {
+    /// The instant of the latest event applied (`NEVER` before the first).
+    pub(crate) last_at: i64,
     pub(crate) service_window_until: i64,
     pub(crate) entry_point_offer_until: i64,
     pub(crate) entry_point_until: i64,
@@ -195,12 +207,18 @@ pub(crate) struct CustomerState {
 impl CustomerState {
     pub(crate) const fn new(market: MarketId) -> Self {
         Self {
+            last_at: NEVER,
             service_window_until: NEVER,
             entry_point_offer_until: NEVER,
             entry_point_until: NEVER,
             conversation_until: [NEVER; 4],
             market,
         }
+    }
+
+    /// The latest event's instant, if any.
+    pub(crate) fn last_at(&self) -> Option<Timestamp> {
+        (self.last_at != NEVER).then(|| Timestamp::from_unix_seconds(self.last_at))
     }
 
     pub(crate) fn is_idle(&self, now: i64) -> bool {
@@ -240,6 +258,7 @@ impl CustomerState {
         at: i64,
         message: Message,
     ) -> Outcome {
+        self.last_at = at;
         let category = match message {
             Message::Inbound | Message::InboundViaFreeEntryPoint => {
                 // R3: every inbound message restarts the service window; R11 anchors the offer.
@@ -258,7 +277,7 @@ impl CustomerState {
                     entry_point_offer_until: offer,
                 };
             }
-            Message::Template(category) => Category::from(category),
+            Message::Template(category) => category,
             Message::FreeForm => Category::Service,
         };
         // R4/P4: free-form only inside the service window, whatever else is open.
@@ -297,7 +316,7 @@ impl CustomerState {
             return Outcome::Opened(OpenedConversation {
                 kind: ConversationKind::FreeEntryPoint,
                 window: window_ending(self.entry_point_until, ENTRY_POINT_SECONDS),
-                price: Money::ZERO,
+                price: Money::zero(prices[0].currency()),
                 closed,
             });
         }
@@ -381,14 +400,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn customer_state_fits_one_cache_line() {
-        assert_eq!(size_of::<CustomerState>(), 64);
+    fn customer_state_stays_small() {
+        assert_eq!(size_of::<CustomerState>(), 72);
     }
 
     #[test]
     fn instants_at_the_end_of_time_do_not_overflow() {
         let mut state = CustomerState::new(MarketId::default());
-        let prices = [Money::from_micros(1); 4];
+        let prices = [Money::from_micros(1, spoki_models::Currency::EUR); 4];
         let late = i64::MAX - 10;
         let inbound = state.step(
             PricingModel::Conversation2024,

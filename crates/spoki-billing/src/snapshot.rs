@@ -5,13 +5,12 @@
 //! | bytes | what |
 //! |---|---|
 //! | 8 | magic `SPOKILDG` |
-//! | 2 | version (1) |
+//! | 2 | version (2) |
 //! | 1 | pricing model (0 conversation 2024, 1 per message 2025) |
 //! | 4 + n | the rate card as JSON (its length, then the text) |
-//! | 8 | the last applied instant (`i64::MIN`: none yet) |
-//! | 5 × 8 + 8 | the totals: events, conversations, paid, charged, rejected; total cost |
+//! | 5 × 8 + 8 | the totals: events, conversations, paid, charged, rejected; total cost in millionths |
 //! | 8 | the number of customers |
-//! | 64 each | per customer: its digits, then the ends of its service window, entry-point offer, entry point and four conversations |
+//! | 72 each | per customer: its digits, its last event, then the ends of its service window, entry-point offer, entry point and four conversations (Unix seconds; `i64::MIN`: never) |
 //!
 //! A customer's market is not stored: it follows from its number and the card, and is found
 //! again on restore. Customers are written in number order, so a ledger always saves to the
@@ -19,11 +18,13 @@
 
 use crate::ledger::{Ledger, LedgerTotals, NumberMap};
 use crate::rules::{CustomerState, PricingModel};
-use crate::{Customer, Money, RateCard, Timestamp};
+use crate::{Customer, Money, RateCard};
 use std::io::{self, Read, Write};
 
 const MAGIC: &[u8; 8] = b"SPOKILDG";
-const VERSION: u16 = 1;
+const VERSION: u16 = 2;
+/// Bytes per customer: nine `i64`s.
+const RECORD: usize = 72;
 
 /// Why a saved ledger cannot be restored.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +45,7 @@ pub enum RestoreError {
 }
 
 impl Ledger {
-    /// Writes everything the ledger knows to `out` (see the module's format). About 64 bytes a
+    /// Writes everything the ledger knows to `out` (see the module's format): 72 bytes a
     /// customer, plus the rate card.
     pub fn save(&self, out: &mut impl Write) -> io::Result<()> {
         let card = serde_json::to_vec(&self.rate_card).map_err(io::Error::other)?;
@@ -57,8 +58,6 @@ impl Ledger {
         let card_len = u32::try_from(card.len()).map_err(io::Error::other)?;
         out.write_all(&card_len.to_le_bytes())?;
         out.write_all(&card)?;
-        let last = self.last_at.map_or(i64::MIN, Timestamp::unix_seconds);
-        out.write_all(&last.to_le_bytes())?;
         let t = &self.totals;
         for n in [
             t.events,
@@ -74,11 +73,12 @@ impl Ledger {
         // In number order: the same ledger always saves to the same bytes.
         let mut customers: Vec<(u64, u32)> = self.index.iter().map(|(&d, &s)| (d, s)).collect();
         customers.sort_unstable();
-        let mut record = [0_u8; 64];
+        let mut record = [0_u8; RECORD];
         for (digits, slot) in customers {
             let s = &self.states[slot as usize];
             let fields = [
                 digits as i64,
+                s.last_at,
                 s.service_window_until,
                 s.entry_point_offer_until,
                 s.entry_point_until,
@@ -117,7 +117,6 @@ impl Ledger {
         input.read_exact(&mut card)?;
         let card: RateCard =
             serde_json::from_slice(&card).map_err(|e| damaged(format!("rate card: {e}")))?;
-        let last = i64::from_le_bytes(read(input)?);
         let mut counts = [0_u64; 5];
         for n in &mut counts {
             *n = u64::from_le_bytes(read(input)?);
@@ -135,7 +134,7 @@ impl Ledger {
             paid_conversations,
             charged_messages,
             rejected,
-            total_cost: Money::from_micros(i64::from_le_bytes(read(input)?)),
+            total_cost: Money::from_micros(i64::from_le_bytes(read(input)?), card.currency()),
         };
         let customers = u64::from_le_bytes(read(input)?);
         let customers = usize::try_from(customers).map_err(|_| damaged("customer count"))?;
@@ -145,13 +144,13 @@ impl Ledger {
         let mut index = NumberMap::default();
         index.reserve(customers.min(1 << 24));
         let mut states = Vec::with_capacity(customers.min(1 << 24));
-        let mut record = [0_u8; 64];
+        let mut record = [0_u8; RECORD];
         for _ in 0..customers {
             input.read_exact(&mut record)?;
             let mut fields = record
                 .chunks_exact(8)
                 .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")));
-            let mut next = || fields.next().expect("8 fields in 64 bytes");
+            let mut next = || fields.next().expect("9 fields in 72 bytes");
             let digits = next() as u64;
             let customer =
                 Customer::from_digits(digits).map_err(|e| damaged(format!("customer: {e}")))?;
@@ -160,6 +159,7 @@ impl Ledger {
                 .market_for(customer)
                 .map_err(|e| damaged(format!("{customer}: {e}")))?;
             let mut state = CustomerState::new(market);
+            state.last_at = next();
             state.service_window_until = next();
             state.entry_point_offer_until = next();
             state.entry_point_until = next();
@@ -176,7 +176,6 @@ impl Ledger {
         ledger.index = index;
         ledger.states = states;
         ledger.totals = totals;
-        ledger.last_at = (last != i64::MIN).then(|| Timestamp::from_unix_seconds(last));
         Ok(ledger)
     }
 }

@@ -4,7 +4,10 @@
 //! recent writers with free-form, campaigns send templates) spread evenly over a period, in
 //! time order, reproducible from a seed.
 
-use crate::category::TemplateCategory;
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::category::Category;
 use crate::customer::Customer;
 use crate::event::{Event, Message};
 use crate::rate_card::RateCard;
@@ -57,7 +60,7 @@ pub fn customer(index: u64) -> Customer {
 /// Yields `events` events for `customers` customers, evenly spaced over `days` from `start`.
 #[derive(Clone, Debug)]
 pub struct EventGenerator {
-    rng: u64,
+    rng: SmallRng,
     customers: u64,
     remaining: u64,
     emitted: u64,
@@ -72,7 +75,7 @@ impl EventGenerator {
     /// A generator seeded with `seed`; the same arguments always yield the same events.
     pub fn new(seed: u64, customers: u64, events: u64, start: Timestamp, days: u32) -> Self {
         Self {
-            rng: seed ^ 0x5DEE_CE66_D1CE_4E5B,
+            rng: SmallRng::seed_from_u64(seed),
             customers: customers.max(1),
             remaining: events,
             emitted: 0,
@@ -84,18 +87,8 @@ impl EventGenerator {
         }
     }
 
-    // SplitMix64: tiny, fast, good enough for synthetic traffic.
-    fn next_random(&mut self) -> u64 {
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
     fn random_customer(&mut self) -> Customer {
-        let index = self.next_random() % self.customers;
-        customer(index)
+        customer(self.rng.random_range(0..self.customers))
     }
 
     fn remember_writer(&mut self, writer: Customer) {
@@ -120,7 +113,7 @@ impl Iterator for EventGenerator {
             (i128::from(self.span) * i128::from(self.emitted) / i128::from(self.total)) as i64;
         self.emitted += 1;
         let at = Timestamp::from_unix_seconds(self.start + offset);
-        let roll = self.next_random() % 100;
+        let roll = self.rng.random_range(0..100);
         let (customer, message) = match roll {
             0..=28 => {
                 let writer = self.random_customer();
@@ -133,21 +126,18 @@ impl Iterator for EventGenerator {
                 (writer, Message::InboundViaFreeEntryPoint)
             }
             30..=59 if !self.recent.is_empty() => {
-                let pick = (self.next_random() % self.recent.len() as u64) as usize;
+                let pick = self.rng.random_range(0..self.recent.len());
                 (self.recent[pick], Message::FreeForm)
             }
             30..=59 => (self.random_customer(), Message::FreeForm),
             60..=79 => (
                 self.random_customer(),
-                Message::Template(TemplateCategory::Marketing),
+                Message::Template(Category::Marketing),
             ),
-            80..=94 => (
-                self.random_customer(),
-                Message::Template(TemplateCategory::Utility),
-            ),
+            80..=94 => (self.random_customer(), Message::Template(Category::Utility)),
             _ => (
                 self.random_customer(),
-                Message::Template(TemplateCategory::Authentication),
+                Message::Template(Category::Authentication),
             ),
         };
         Some(Event::new(at, customer, message))
@@ -167,7 +157,7 @@ mod tests {
 
     #[test]
     fn generated_traffic_is_ordered_billable_and_reproducible() {
-        let start = Timestamp::parse_rfc3339("2024-07-01T00:00:00Z").unwrap();
+        let start = Timestamp::parse("2024-07-01T00:00:00Z").unwrap();
         let events: Vec<Event> = EventGenerator::new(7, 500, 5_000, start, 30).collect();
         assert_eq!(events.len(), 5_000);
         assert!(events.windows(2).all(|w| w[0].at <= w[1].at));

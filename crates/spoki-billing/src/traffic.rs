@@ -2,11 +2,11 @@
 //!
 //! An inbound message opens the customer's service window; an outbound one is billed once,
 //! when it is first reported `Sent` (its later `Delivered`, `Read` or `Error` bill nothing).
-//! The ledger needs events in time order: deliveries can arrive late or twice, so buffer and
-//! sort them (by [`Event::at`]) and deduplicate on `event_uuid` before applying.
+//! Deliveries can arrive late or twice: deduplicate them on `event_uuid`, and feed a
+//! [`crate::ReorderingLedger`], which takes each customer's events up to a tolerance late.
 
-use crate::{Customer, CustomerError, Event, Message, TemplateCategory, Timestamp};
-use spoki_models::{SendStatus, WebhookDelivery, WebhookEventData};
+use crate::{Category, Customer, CustomerError, Event, Message, Timestamp};
+use spoki_models::{Phone, SendStatus, TemplateCategory, WebhookDelivery, WebhookEventData};
 
 /// Why a delivery cannot become a billing event.
 #[derive(Debug, thiserror::Error)]
@@ -33,21 +33,41 @@ pub enum TrafficError {
 }
 
 impl Event {
+    /// A message this business sent, as the client reports its own sends: to `to`, a template
+    /// of `template` category, or free-form when `None`. An unknown category cannot be priced.
+    pub fn sent(
+        at: Timestamp,
+        to: &Phone,
+        template: Option<&TemplateCategory>,
+    ) -> Result<Event, TrafficError> {
+        let message = match template {
+            Some(category) => Message::Template(
+                Category::try_from(category)
+                    .map_err(|unknown| TrafficError::UnknownTemplate(unknown.0))?,
+            ),
+            None => Message::FreeForm,
+        };
+        Ok(Event::new(at, Customer::from(to), message))
+    }
+
     /// The billing event `delivery` stands for, or `None` when it bills nothing (a later status
     /// of a sent message, or another event).
     ///
     /// `category_of` names the category of a template from the delivery's `template` value (an
-    /// id, or an object), as your templates list says; Spoki's delivery does not carry it.
+    /// id, or an object), as your templates list says (Spoki's delivery does not carry it); an
+    /// unknown category cannot be priced and is refused.
     pub fn from_delivery(
         delivery: &WebhookDelivery,
         category_of: impl Fn(&serde_json::Value) -> Option<TemplateCategory>,
     ) -> Result<Option<Event>, TrafficError> {
         // The message's own time first; the envelope's emission time when it has none.
-        let envelope = delivery.timestamp.map(|t| t.floor() as i64);
+        let envelope = delivery
+            .timestamp
+            .map(|t| Timestamp::from_unix_seconds(t.floor() as i64));
         match delivery.event_data()? {
             WebhookEventData::MessageInbound(m) => {
                 let customer = customer(m.from_phone.as_deref())?;
-                let at = time(m.created_at.map(|t| t.unix()).or(envelope))?;
+                let at = m.created_at.or(envelope).ok_or(TrafficError::NoTime)?;
                 Ok(Some(Event::new(at, customer, Message::Inbound)))
             }
             WebhookEventData::MessageOutbound(m) => {
@@ -55,22 +75,21 @@ impl Event {
                     return Ok(None);
                 }
                 let customer = customer(m.to_phone.as_deref())?;
-                let at = time(
-                    m.created_at
-                        .or(m.sent_datetime)
-                        .map(|t| t.unix())
-                        .or(envelope),
-                )?;
+                let at = m
+                    .created_at
+                    .or(m.sent_datetime)
+                    .or(envelope)
+                    .ok_or(TrafficError::NoTime)?;
                 let is_template = m
                     .content_type
                     .as_deref()
                     .map(|c| c.eq_ignore_ascii_case("template"));
                 let message = match (&m.template, is_template) {
                     // (A `null` template reads as `None`.)
-                    (Some(template), _) => Message::Template(
-                        category_of(template)
-                            .ok_or_else(|| TrafficError::UnknownTemplate(template.to_string()))?,
-                    ),
+                    (Some(template), _) => category_of(template)
+                        .and_then(|category| Category::try_from(&category).ok())
+                        .map(Message::Template)
+                        .ok_or_else(|| TrafficError::UnknownTemplate(template.to_string()))?,
                     (_, Some(false)) => Message::FreeForm,
                     (_, Some(true)) => {
                         return Err(TrafficError::UnknownTemplate("(no id)".into()));
@@ -94,10 +113,4 @@ fn customer(phone: Option<&str>) -> Result<Customer, TrafficError> {
         None => Customer::parse(&format!("+{phone}"))?,
     };
     Ok(customer)
-}
-
-fn time(seconds: Option<i64>) -> Result<Timestamp, TrafficError> {
-    seconds
-        .map(Timestamp::from_unix_seconds)
-        .ok_or(TrafficError::NoTime)
 }

@@ -3,7 +3,8 @@
 //! A vectors file is a JSON list of scenarios, each with `id`, `pricing_model`, `rate_card`,
 //! `events` and `expected` (`conversations`, optional `messages`, `rejected`, `total_cost`), as
 //! in the project's `billing-vectors.json`. [`check_file`] bills every scenario and lists what
-//! differs from its expectation.
+//! differs from its expectation. Amounts are decimals in EUR, as every published vector is; a
+//! scenario whose rate card is in another currency is reported.
 
 use std::fmt;
 
@@ -13,9 +14,9 @@ use crate::bill::{Bill, ConversationRecord, MessageRecord, bill_events};
 use crate::category::{Category, ConversationKind};
 use crate::customer::Customer;
 use crate::event::Event;
-use crate::money::Money;
 use crate::rate_card::RateCard;
 use crate::time::Timestamp;
+use spoki_models::{Currency, Money};
 
 /// One scenario of a vectors file.
 #[derive(Clone, Debug, Deserialize)]
@@ -50,6 +51,7 @@ pub struct Expected {
     /// Indexes of rejected events.
     pub rejected: Vec<usize>,
     /// Sum of all costs.
+    #[serde(deserialize_with = "crate::money::deserialize_eur")]
     pub total_cost: Money,
 }
 
@@ -67,6 +69,7 @@ pub struct ExpectedConversation {
     /// Whether charged.
     pub charged: bool,
     /// Price.
+    #[serde(deserialize_with = "crate::money::deserialize_eur")]
     pub cost: Money,
 }
 
@@ -82,6 +85,7 @@ pub struct ExpectedMessage {
     /// Whether charged.
     pub charged: bool,
     /// Cost.
+    #[serde(deserialize_with = "crate::money::deserialize_eur")]
     pub cost: Money,
 }
 
@@ -169,6 +173,12 @@ fn run(scenario: &Scenario) -> Result<Bill, String> {
     let model = scenario.pricing_model.parse().map_err(|e| format!("{e}"))?;
     let rate_card =
         RateCard::from_json_value(scenario.rate_card.clone()).map_err(|e| format!("{e}"))?;
+    if rate_card.currency() != Currency::EUR {
+        return Err(format!(
+            "the rate card is in {}; vectors are in EUR",
+            rate_card.currency()
+        ));
+    }
     let events = scenario
         .events
         .iter()
@@ -207,7 +217,8 @@ fn compare(expected: &Expected, bill: &Bill) -> Vec<String> {
     if expected.total_cost != bill.total_cost {
         differences.push(format!(
             "total_cost: expected {}, got {}",
-            expected.total_cost, bill.total_cost
+            expected.total_cost.amount(),
+            bill.total_cost.amount()
         ));
     }
     differences
@@ -234,7 +245,8 @@ fn compare_lists<E, A>(
     }
 }
 
-fn field<T: PartialEq + fmt::Display>(name: &str, expected: T, actual: T, out: &mut Vec<String>) {
+fn field<T: fmt::Display>(name: &str, expected: T, actual: T, out: &mut Vec<String>) {
+    let (expected, actual) = (expected.to_string(), actual.to_string());
     if expected != actual {
         out.push(format!("{name}: expected {expected}, got {actual}"));
     }
@@ -247,7 +259,7 @@ fn conversation_differences(e: &ExpectedConversation, a: &ConversationRecord) ->
     field("opened_at", e.opened_at, a.opened_at, &mut out);
     field("expires_at", e.expires_at, a.expires_at, &mut out);
     field("charged", e.charged, a.charged, &mut out);
-    field("cost", e.cost, a.cost, &mut out);
+    field("cost", e.cost.amount(), a.cost.amount(), &mut out);
     out
 }
 
@@ -257,6 +269,6 @@ fn message_differences(e: &ExpectedMessage, a: &MessageRecord) -> Vec<String> {
     field("customer", e.customer, a.customer, &mut out);
     field("category", e.category, a.category, &mut out);
     field("charged", e.charged, a.charged, &mut out);
-    field("cost", e.cost, a.cost, &mut out);
+    field("cost", e.cost.amount(), a.cost.amount(), &mut out);
     out
 }

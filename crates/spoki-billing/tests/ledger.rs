@@ -1,23 +1,23 @@
 //! The ledger's outcomes and the questions a sender asks before sending.
 
 use spoki_billing::{
-    BillingError, Category, ConversationKind, Customer, Event, FreeFormStatus, FreeReason, Ledger,
-    Message, Money, Outcome, PricingModel, RateCard, RejectReason, TemplateCategory, Timestamp,
+    BillingError, Category, ConversationKind, Currency, Customer, Event, FreeFormStatus,
+    FreeReason, Ledger, Message, Money, Outcome, PricingModel, RateCard, RejectReason, Timestamp,
 };
 
 const CARD: &str = r#"{"currency": "EUR", "calling_codes": {"39": "IT", "49": "DE"},
     "markets": {"IT": {"marketing": 0.14, "utility": 0.1, "authentication": 0.12, "service": 0.11},
                 "DE": {"marketing": 0.19, "utility": 0.08, "authentication": 0.1, "service": 0.09}}}"#;
 
-const MARKETING: Message = Message::Template(TemplateCategory::Marketing);
-const UTILITY: Message = Message::Template(TemplateCategory::Utility);
+const MARKETING: Message = Message::Template(Category::Marketing);
+const UTILITY: Message = Message::Template(Category::Utility);
 
 fn ledger(model: PricingModel) -> Ledger {
     Ledger::new(model, RateCard::from_json(CARD).unwrap())
 }
 
 fn at(s: &str) -> Timestamp {
-    Timestamp::parse_rfc3339(s).unwrap()
+    Timestamp::parse(s).unwrap()
 }
 
 fn customer(s: &str) -> Customer {
@@ -25,7 +25,7 @@ fn customer(s: &str) -> Customer {
 }
 
 fn money(s: &str) -> Money {
-    s.parse().unwrap()
+    Money::parse(s, Currency::EUR).unwrap()
 }
 
 const ANNA: &str = "+393331112222";
@@ -76,13 +76,13 @@ fn quotes_depend_on_open_conversations_and_market() {
     let mut ledger = ledger(PricingModel::Conversation2024);
     let now = at("2024-07-15T10:00:00Z");
     let quote = ledger
-        .quote_template(customer(BERT), TemplateCategory::Marketing, now)
+        .quote_template(customer(BERT), Category::Marketing, now)
         .unwrap();
-    assert_eq!(quote.cost(), money("0.19"));
+    assert_eq!(quote.cost(), Some(money("0.19")));
     apply(&mut ledger, "2024-07-15T10:00:00Z", BERT, MARKETING);
     let later = at("2024-07-15T15:00:00Z");
     let joined = ledger
-        .quote_template(customer(BERT), TemplateCategory::Marketing, later)
+        .quote_template(customer(BERT), Category::Marketing, later)
         .unwrap();
     assert!(matches!(
         joined,
@@ -91,11 +91,11 @@ fn quotes_depend_on_open_conversations_and_market() {
             ..
         }
     ));
-    assert_eq!(joined.cost(), Money::ZERO);
+    assert_eq!(joined.cost(), None);
     let other = ledger
-        .quote_template(customer(BERT), TemplateCategory::Utility, later)
+        .quote_template(customer(BERT), Category::Utility, later)
         .unwrap();
-    assert_eq!(other.cost(), money("0.08"));
+    assert_eq!(other.cost(), Some(money("0.08")));
     // Quoting changed nothing.
     assert_eq!(ledger.totals().conversations, 1);
     assert_eq!(ledger.totals().total_cost, money("0.19"));
@@ -107,7 +107,7 @@ fn per_message_quotes_make_utility_free_inside_the_window() {
     apply(&mut ledger, "2025-07-15T09:00:00Z", ANNA, Message::Inbound);
     let inside = at("2025-07-15T12:00:00Z");
     let utility = ledger
-        .quote_template(customer(ANNA), TemplateCategory::Utility, inside)
+        .quote_template(customer(ANNA), Category::Utility, inside)
         .unwrap();
     assert_eq!(
         utility,
@@ -116,7 +116,7 @@ fn per_message_quotes_make_utility_free_inside_the_window() {
         }
     );
     let marketing = ledger
-        .quote_template(customer(ANNA), TemplateCategory::Marketing, inside)
+        .quote_template(customer(ANNA), Category::Marketing, inside)
         .unwrap();
     assert_eq!(
         marketing,
@@ -127,9 +127,9 @@ fn per_message_quotes_make_utility_free_inside_the_window() {
     );
     let outside = at("2025-07-16T09:00:00Z");
     let utility = ledger
-        .quote_template(customer(ANNA), TemplateCategory::Utility, outside)
+        .quote_template(customer(ANNA), Category::Utility, outside)
         .unwrap();
-    assert_eq!(utility.cost(), money("0.10"));
+    assert_eq!(utility.cost(), Some(money("0.10")));
 }
 
 #[test]
@@ -144,11 +144,7 @@ fn campaign_estimate_counts_new_paid_conversations() {
         customer(carla),
     ];
     let estimate = ledger
-        .estimate_campaign(
-            recipients,
-            TemplateCategory::Marketing,
-            at("2024-07-15T12:00:00Z"),
-        )
+        .estimate_campaign(recipients, Category::Marketing, at("2024-07-15T12:00:00Z"))
         .unwrap();
     assert_eq!(estimate.recipients, 4);
     // Anna's marketing conversation is open; Carla's second send joins her first.
@@ -162,7 +158,7 @@ fn campaign_estimate_counts_new_paid_conversations() {
     let next_day = ledger
         .estimate_campaign(
             [customer(ANNA)],
-            TemplateCategory::Marketing,
+            Category::Marketing,
             at("2024-07-16T08:00:00Z"),
         )
         .unwrap();
@@ -220,7 +216,7 @@ fn free_entry_point_closes_open_conversations() {
         }
     ));
     let after = apply(&mut ledger, "2024-07-18T09:30:00Z", ANNA, MARKETING);
-    assert_eq!(after.cost(), money("0.14"));
+    assert_eq!(after.cost(), Some(money("0.14")));
     assert_eq!(ledger.totals().total_cost, money("0.38"));
 }
 
@@ -312,11 +308,11 @@ fn a_new_rate_card_prices_only_conversations_opened_after_it() {
         .replace_rate_card(RateCard::from_json(&october).unwrap())
         .unwrap();
     let joined = apply(&mut ledger, "2024-10-01T08:00:00Z", ANNA, MARKETING);
-    assert_eq!(joined.cost(), Money::ZERO);
+    assert_eq!(joined.cost(), None);
     let utility = apply(&mut ledger, "2024-10-01T09:00:00Z", ANNA, UTILITY);
-    assert_eq!(utility.cost(), money("0.05"));
+    assert_eq!(utility.cost(), Some(money("0.05")));
     let next = apply(&mut ledger, "2024-10-01T20:00:00Z", ANNA, MARKETING);
-    assert_eq!(next.cost(), money("0.2"));
+    assert_eq!(next.cost(), Some(money("0.2")));
     assert_eq!(ledger.totals().total_cost, money("0.39"));
 
     let italy_only = r#"{"currency": "EUR", "calling_codes": {"39": "IT"},
@@ -335,13 +331,13 @@ fn hostile_rate_cards_and_amounts_are_refused() {
         spoki_billing::RateCard::from_json(negative),
         Err(spoki_billing::RateCardError::NegativePrice { .. })
     ));
-    assert!(
-        "9223372036854.999999"
-            .parse::<spoki_billing::Money>()
-            .is_err()
+    assert!(Money::parse("9223372036854.999999", Currency::EUR).is_err());
+    let max = Money::from_micros(i64::MAX, Currency::EUR);
+    assert_eq!(
+        max.checked_add(max),
+        None,
+        "sums fail instead of wrapping or saturating"
     );
-    let max = spoki_billing::Money::from_micros(i64::MAX);
-    assert_eq!(max + max, max, "sums saturate instead of wrapping");
 }
 
 #[test]
@@ -353,14 +349,14 @@ fn a_message_at_exactly_24_hours_opens_a_new_conversation() {
         "+393331112222",
         MARKETING,
     );
-    assert_eq!(first.cost(), money("0.14"));
+    assert_eq!(first.cost(), Some(money("0.14")));
     let just_before = apply(
         &mut ledger,
         "2024-07-16T09:59:59Z",
         "+393331112222",
         MARKETING,
     );
-    assert!(just_before.cost().is_zero(), "joins the open conversation");
+    assert!(!just_before.is_charged(), "joins the open conversation");
     let at_24h = apply(
         &mut ledger,
         "2024-07-16T10:00:00Z",
@@ -369,33 +365,8 @@ fn a_message_at_exactly_24_hours_opens_a_new_conversation() {
     );
     assert_eq!(
         at_24h.cost(),
-        money("0.14"),
+        Some(money("0.14")),
         "the window is half-open: [start, start + 24 h)"
-    );
-}
-
-#[test]
-fn an_event_refused_as_out_of_order_leaves_no_trace() {
-    let mut ledger = ledger(PricingModel::Conversation2024);
-    apply(
-        &mut ledger,
-        "2024-07-15T10:00:00Z",
-        "+393331112222",
-        MARKETING,
-    );
-    let late = Event::new(
-        at("2024-07-15T09:00:00Z"),
-        customer("+491701234567"),
-        MARKETING,
-    );
-    assert!(matches!(
-        ledger.apply(&late),
-        Err(BillingError::OutOfOrder { .. })
-    ));
-    assert_eq!(
-        ledger.customer_count(),
-        1,
-        "the late event's customer was not added"
     );
 }
 
@@ -478,6 +449,7 @@ fn the_entry_point_offer_lasts_24_hours_and_the_entry_point_72() {
             .preview(&Event::new(when, customer(ANNA), MARKETING))
             .unwrap()
             .cost()
+            .unwrap_or(money("0"))
     };
     assert!(cost(before).is_zero(), "inside the 72 hours");
     assert_eq!(cost(end), money("0.14"), "the window is half-open");
@@ -494,6 +466,7 @@ fn a_conversation_ends_exactly_24_hours_after_it_opens() {
             .preview(&Event::new(when, customer(BERT), UTILITY))
             .unwrap()
             .cost()
+            .unwrap_or(money("0"))
     };
     assert!(cost(before).is_zero());
     assert_eq!(cost(end), money("0.08"));

@@ -2,8 +2,8 @@
 //! categories and timestamps from `spoki-models`.
 
 use spoki_billing::{
-    BillingError, CampaignEstimate, Customer, Ledger, Money, PricingModel, RateCard,
-    TemplateCategory, Timestamp,
+    BillingError, CampaignEstimate, Category, Currency, Customer, Ledger, Money, PricingModel,
+    RateCard, Timestamp,
 };
 use spoki_models::Account;
 
@@ -26,32 +26,39 @@ fn estimate(recipients: &[&str]) -> (Ledger, CampaignEstimate) {
         RateCard::from_json(CARD).unwrap(),
     );
     let customers = recipients.iter().map(|p| Customer::parse(p).unwrap());
-    let at = Timestamp::parse_rfc3339("2024-07-15T18:00:00Z").unwrap();
+    let at = Timestamp::parse("2024-07-15T18:00:00Z").unwrap();
     let estimate = ledger
-        .estimate_campaign(customers, TemplateCategory::Marketing, at)
+        .estimate_campaign(customers, Category::Marketing, at)
         .unwrap();
     (ledger, estimate)
 }
 
 #[test]
-fn credit_converts_exactly_both_ways() {
-    let credit = spoki_models::Money::from_millis(420);
-    let money = Money::from_credit(credit).unwrap();
-    assert_eq!(money, Money::from_micros(420_000));
-    assert_eq!(money.to_credit(), Some(credit));
-    // Credit has no unit finer than a thousandth, so a finer amount does not convert.
-    assert_eq!(Money::from_micros(420_001).to_credit(), None);
-    assert_eq!(
-        Money::from_credit(spoki_models::Money::from_millis(i64::MAX)),
-        None
-    );
+fn credit_and_prices_are_one_money_type() {
+    // The account's credit (thousandths of EUR on the wire) and a rate card's prices (decimals)
+    // are the same type: they add and compare directly.
+    let credit: spoki_models::Money = account(Some(420), None).current_credit.unwrap();
+    let price: Money = RateCard::from_json(CARD)
+        .unwrap()
+        .price_for(
+            Customer::parse("+393331234567").unwrap(),
+            Category::Marketing,
+        )
+        .unwrap();
+    assert_eq!(credit, Money::parse("0.42", Currency::EUR).unwrap());
+    assert_eq!(price.checked_mul(3), Some(Money::from_millis(420).unwrap()));
+    assert!(price.checked_mul(4).unwrap() > credit);
+    // A price finer than Spoki's thousandths is kept exactly, and is not credit.
+    let fine = Money::parse("0.0691", Currency::EUR).unwrap();
+    assert_eq!(fine.millis(), None);
+    assert!(fine < credit);
 }
 
 #[test]
 fn a_campaign_is_covered_only_in_money_and_in_conversations() {
     // Three paid conversations, one of them in Germany: 0.46 EUR.
     let (ledger, e) = estimate(&["+393331234567", "+491701234567", "+393470000002"]);
-    assert_eq!(e.total_cost, Money::from_micros(460_000));
+    assert_eq!(e.total_cost, Money::from_millis(460).unwrap());
 
     let three_conversations_but_short_of_money =
         ledger.coverage(e, &account(Some(420), Some(3))).unwrap();
@@ -101,10 +108,15 @@ fn a_card_in_another_currency_cannot_be_set_against_spoki_credit() {
         PricingModel::Conversation2024,
         RateCard::from_json(&card).unwrap(),
     );
-    let e = CampaignEstimate::default();
+    let e = CampaignEstimate {
+        recipients: 0,
+        new_paid_conversations: 0,
+        free_sends: 0,
+        total_cost: Money::zero(Currency::USD),
+    };
     assert!(matches!(
         ledger.coverage(e, &account(Some(1), Some(1))),
-        Err(BillingError::NotEur(currency)) if currency == "USD"
+        Err(BillingError::NotEur(Currency::USD))
     ));
 }
 
@@ -112,29 +124,56 @@ fn a_card_in_another_currency_cannot_be_set_against_spoki_credit() {
 fn template_categories_and_timestamps_come_from_the_models() {
     use spoki_models::TemplateCategory as Wire;
     assert_eq!(
-        TemplateCategory::try_from(&Wire::Marketing),
-        Ok(TemplateCategory::Marketing)
+        Category::try_from(&Wire::Marketing),
+        Ok(Category::Marketing)
     );
     assert_eq!(
-        TemplateCategory::try_from(&Wire::Authentication),
-        Ok(TemplateCategory::Authentication)
+        Category::try_from(&Wire::Authentication),
+        Ok(Category::Authentication)
     );
-    assert!(TemplateCategory::try_from(&Wire::Unknown("ACCOUNT_UPDATE".into())).is_err());
-    assert_eq!(Wire::from(TemplateCategory::Utility), Wire::Utility);
+    assert!(Category::try_from(&Wire::Unknown("ACCOUNT_UPDATE".into())).is_err());
+    assert_eq!(Wire::try_from(Category::Utility), Ok(Wire::Utility));
+    assert!(Wire::try_from(Category::Service).is_err());
 
-    let wire: spoki_models::Timestamp = serde_json::from_str("\"2024-07-15T18:00:00Z\"").unwrap();
-    let at = Timestamp::from(wire);
+    // One timestamp type: what a webhook carries is what the ledger takes, fraction and all.
+    let wire: spoki_models::Timestamp =
+        serde_json::from_str("\"2024-07-15T18:00:00.250Z\"").unwrap();
+    let at: Timestamp = wire;
+    assert_eq!(at.unix_seconds(), 1_721_066_400);
     assert_eq!(
-        at,
-        Timestamp::parse_rfc3339("2024-07-15T18:00:00Z").unwrap()
+        serde_json::to_string(&at).unwrap(),
+        "\"2024-07-15T18:00:00.25Z\""
     );
-    assert_eq!(spoki_models::Timestamp::try_from(at).unwrap(), wire);
+}
+
+#[test]
+fn a_service_template_is_refused() {
+    let mut ledger = Ledger::new(
+        PricingModel::Conversation2024,
+        RateCard::from_json(CARD).unwrap(),
+    );
+    let customer = Customer::parse("+393331234567").unwrap();
+    let at = Timestamp::parse("2024-07-15T18:00:00Z").unwrap();
+    let service = spoki_billing::Message::Template(Category::Service);
+    assert!(matches!(
+        ledger.apply(&spoki_billing::Event::new(at, customer, service)),
+        Err(BillingError::ServiceTemplate)
+    ));
+    assert!(matches!(
+        ledger.quote_template(customer, Category::Service, at),
+        Err(BillingError::ServiceTemplate)
+    ));
+    assert!(matches!(
+        ledger.estimate_campaign([customer], Category::Service, at),
+        Err(BillingError::ServiceTemplate)
+    ));
+    assert_eq!(ledger.customer_count(), 0, "nothing is recorded");
 }
 
 mod hardening {
     use spoki_billing::{
-        BillingError, Customer, Event, EventError, Ledger, Message, PricingModel, RateCard,
-        TemplateCategory, Timestamp,
+        BillingError, Category, Customer, Event, EventError, Ledger, Message, PricingModel,
+        RateCard, Timestamp,
     };
 
     const CARD: &str = r#"{"currency": "EUR", "calling_codes": {"39": "IT"},
@@ -160,7 +199,7 @@ mod hardening {
         let at = Timestamp::from_unix_seconds(1_700_000_000);
         // Same slot number in both ledgers: without the ledger's identity, Luca would be billed.
         assert!(matches!(
-            other.apply_to(mario, at, Message::Template(TemplateCategory::Marketing)),
+            other.apply_to(mario, at, Message::Template(Category::Marketing)),
             Err(BillingError::StaleCustomerId)
         ));
         assert_eq!(other.totals().events, 0);
@@ -177,7 +216,7 @@ mod hardening {
             PricingModel::Conversation2024,
             RateCard::from_json(&card).unwrap(),
         );
-        let marketing = Message::Template(TemplateCategory::Marketing);
+        let marketing = Message::Template(Category::Marketing);
         let mut refused = None;
         for i in 0..10 {
             let customer = Customer::from_digits(393_330_000_000 + i as u64).unwrap();

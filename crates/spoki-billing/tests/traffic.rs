@@ -2,10 +2,10 @@
 
 use serde_json::json;
 use spoki_billing::{
-    Event, FreeFormStatus, Ledger, Message, PricingModel, RateCard, TemplateCategory, Timestamp,
+    Category, Event, FreeFormStatus, Ledger, Message, PricingModel, RateCard, Timestamp,
     TrafficError,
 };
-use spoki_models::WebhookDelivery;
+use spoki_models::{Phone, TemplateCategory, WebhookDelivery};
 
 const CARD: &str = r#"{"currency": "EUR", "calling_codes": {"39": "IT"},
     "markets": {"IT": {"marketing": 0.14, "utility": 0.10, "authentication": 0.12, "service": 0.11}}}"#;
@@ -14,9 +14,14 @@ fn delivery(value: serde_json::Value) -> WebhookDelivery {
     serde_json::from_value(value).unwrap()
 }
 
-/// The templates list: template 7001 is a utility template.
+/// The templates list, as the API reads it: 7001 is a utility template, 7002 has a category
+/// this SDK does not know.
 fn category_of(template: &serde_json::Value) -> Option<TemplateCategory> {
-    (template.as_i64() == Some(7001)).then_some(TemplateCategory::Utility)
+    match template.as_i64() {
+        Some(7001) => Some(TemplateCategory::Utility),
+        Some(7002) => Some(TemplateCategory::Unknown("ACCOUNT_UPDATE".into())),
+        _ => None,
+    }
 }
 
 fn inbound() -> WebhookDelivery {
@@ -46,10 +51,7 @@ fn an_inbound_message_opens_the_service_window() {
         .unwrap()
         .unwrap();
     assert_eq!(event.message, Message::Inbound);
-    assert_eq!(
-        event.at,
-        Timestamp::parse_rfc3339("2024-07-15T10:00:00Z").unwrap()
-    );
+    assert_eq!(event.at, Timestamp::parse("2024-07-15T10:00:00Z").unwrap());
     assert_eq!(
         event.customer.to_string(),
         "+393331234567",
@@ -61,7 +63,7 @@ fn an_inbound_message_opens_the_service_window() {
         RateCard::from_json(CARD).unwrap(),
     );
     ledger.apply(&event).unwrap();
-    let later = Timestamp::parse_rfc3339("2024-07-15T11:00:00Z").unwrap();
+    let later = Timestamp::parse("2024-07-15T11:00:00Z").unwrap();
     assert!(matches!(
         ledger.free_form_status(event.customer, later),
         FreeFormStatus::Open { .. }
@@ -73,10 +75,7 @@ fn an_outbound_message_bills_once_when_sent() {
     let template = Event::from_delivery(&outbound("Sent", json!({"template": 7001})), category_of)
         .unwrap()
         .unwrap();
-    assert_eq!(
-        template.message,
-        Message::Template(TemplateCategory::Utility)
-    );
+    assert_eq!(template.message, Message::Template(Category::Utility));
     let text = Event::from_delivery(
         &outbound("Sent", json!({"content_type": "text"})),
         category_of,
@@ -98,6 +97,8 @@ fn an_outbound_message_bills_once_when_sent() {
 fn what_cannot_be_billed_says_why() {
     let unknown = Event::from_delivery(&outbound("Sent", json!({"template": 42})), category_of);
     assert!(matches!(unknown, Err(TrafficError::UnknownTemplate(t)) if t == "42"));
+    let unpriced = Event::from_delivery(&outbound("Sent", json!({"template": 7002})), category_of);
+    assert!(matches!(unpriced, Err(TrafficError::UnknownTemplate(t)) if t == "7002"));
     let ambiguous = Event::from_delivery(&outbound("Sent", json!({})), category_of);
     assert!(matches!(ambiguous, Err(TrafficError::Ambiguous)));
     let no_data = delivery(json!({"event": "message.inbound", "event_uuid": "e-3"}));
@@ -134,4 +135,21 @@ fn a_null_template_is_no_template() {
     .unwrap()
     .unwrap();
     assert_eq!(null.message, Message::FreeForm);
+}
+
+#[test]
+fn the_clients_own_sends_are_events_in_the_sdks_types() {
+    let at = Timestamp::parse("2024-07-15T10:05:00Z").unwrap();
+    let to = Phone::parse("+393331234567").unwrap();
+    let template = Event::sent(at, &to, Some(&TemplateCategory::Marketing)).unwrap();
+    assert_eq!(template.message, Message::Template(Category::Marketing));
+    assert_eq!(template.customer.to_string(), "+393331234567");
+    assert_eq!(template.at, at);
+    let free_form = Event::sent(at, &to, None).unwrap();
+    assert_eq!(free_form.message, Message::FreeForm);
+    let unknown = TemplateCategory::Unknown("ACCOUNT_UPDATE".into());
+    assert!(matches!(
+        Event::sent(at, &to, Some(&unknown)),
+        Err(TrafficError::UnknownTemplate(t)) if t == "ACCOUNT_UPDATE"
+    ));
 }

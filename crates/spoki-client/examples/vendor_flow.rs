@@ -39,7 +39,9 @@ pub async fn run(base_url: &str, agency: &Fixtures) -> Result<String, Box<dyn st
             "client {} {:?}: credit {}, {} conversations available",
             account.id,
             account.name.as_deref().unwrap_or("?"),
-            account.current_credit.unwrap_or_default(),
+            account
+                .current_credit
+                .map_or_else(|| "unknown".to_owned(), |credit| credit.to_string()),
             account.estimated_available_conversations.unwrap_or(0)
         ));
     }

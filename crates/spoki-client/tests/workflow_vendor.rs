@@ -14,7 +14,7 @@ async fn software_vendor_reads_capacity_then_starts_the_automation_in_bulk() {
     let report = vendor_flow::run(spoki.url(), &f).await.unwrap();
     assert!(
         report.contains(
-            "client 101 \"Pizzeria Da Mario\": credit 0.420 EUR, 3 conversations available"
+            "client 101 \"Pizzeria Da Mario\": credit 0.42 EUR, 3 conversations available"
         ),
         "{report}"
     );

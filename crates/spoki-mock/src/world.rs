@@ -10,7 +10,8 @@ use crate::route::{Matched, Reply};
 use crate::state::{Account, SentMessage, ServiceUser, State};
 use serde_json::{Map, Value, json};
 use spoki_billing::{
-    Customer, Event, Ledger, Message, Outcome, PricingModel, RateCard, TemplateCategory, Timestamp,
+    Category, Currency, Customer, Event, Ledger, Message, Money, Outcome, PricingModel, RateCard,
+    Timestamp,
 };
 use spoki_models::constraint::Violation;
 use spoki_models::operation::{AuthKind, Method, Operation};
@@ -388,11 +389,7 @@ impl World {
             .rate_card
             .business_country()
             .and_then(|c| self.rate_card.market_id(c))
-            .map(|m| {
-                self.rate_card
-                    .price(m, TemplateCategory::Marketing.into())
-                    .micros()
-            })
+            .map(|m| self.rate_card.price(m, Category::Marketing).micros())
             .unwrap_or(0);
         if price <= 0 {
             return 0;
@@ -592,11 +589,12 @@ impl World {
                 format!("Invalid pk \"{template}\" - object does not exist."),
             ));
         };
-        let category = match record["category"].as_str() {
-            Some("UTILITY") => TemplateCategory::Utility,
-            Some("AUTHENTICATION") => TemplateCategory::Authentication,
-            _ => TemplateCategory::Marketing,
-        };
+        // Read as the API's category; one the billing model cannot price is billed as marketing.
+        let category =
+            serde_json::from_value::<spoki_models::TemplateCategory>(record["category"].clone())
+                .ok()
+                .and_then(|category| Category::try_from(&category).ok())
+                .unwrap_or(Category::Marketing);
         self.record_send(
             account,
             origin,
@@ -624,7 +622,7 @@ impl World {
             .ledger(account)
             .preview(&event)
             .map_err(|e| Answer::field("phone", e.to_string()))?;
-        let cost = outcome.cost().micros();
+        let cost = outcome.cost().map_or(0, Money::micros);
         let credit = self.state.accounts[&account].credit_micros;
         let mut sent = SentMessage {
             uuid: uuid::Uuid::new_v4().to_string(),
@@ -650,9 +648,9 @@ impl World {
         }
         let refused = if cost > credit {
             Some(Answer::no_credit(format!(
-                "This message costs {} EUR and the account has {} EUR of credit left.",
-                outcome.cost(),
-                spoki_billing::Money::from_micros(credit)
+                "This message costs {} and the account has {} of credit left.",
+                Money::from_micros(cost, Currency::EUR),
+                Money::from_micros(credit, Currency::EUR)
             )))
         } else {
             None

@@ -101,7 +101,7 @@ async fn vendor_flow_checks_capacity_then_starts_the_automation_in_bulk() {
     assert_eq!(after.estimated_available_conversations, Some(1));
     assert_eq!(
         after.current_credit.map(|m| m.to_string()),
-        Some("0.140 EUR".into())
+        Some("0.14 EUR".into())
     );
 }
 

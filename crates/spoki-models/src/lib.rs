@@ -6,7 +6,7 @@
 //! `cargo xtask codegen`; the value types it builds on are written by hand:
 //!
 //! - [`Phone`]: an E.164 number, validated when built;
-//! - [`Money`]: an amount in thousandths of EUR, Spoki's unit for credit;
+//! - [`Money`]: an exact amount in a [`Currency`]; credit travels as thousandths of EUR;
 //! - [`Timestamp`] and [`Date`]: typed times that accept the shapes the API sends;
 //! - [`Secret`]: automation secrets, private keys, tokens and webhook secrets, which never print;
 //! - [`Page`]: a list response, paginated or a bare array.
@@ -46,12 +46,12 @@ pub mod wire;
 pub use generated::enums::*;
 pub use generated::models::*;
 pub use iframe::IframeEvent;
-pub use money::Money;
+pub use money::{Currency, Money, MoneyError};
 pub use operation::RateClass;
 pub use page::{ItemError, Page, without_quoted_values};
 pub use patch::Patch;
 pub use phone::{Phone, PhoneError};
 pub use scalar::{IdRef, NumberOrText};
 pub use secret::{Secret, is_blank};
-pub use time::{Date, Timestamp};
+pub use time::{DAY_SECONDS, Date, HOUR_SECONDS, Timestamp, TimestampError};
 pub use webhook::WebhookEventData;

@@ -192,7 +192,7 @@ fn auth_token_request() {
 #[test]
 fn partner_money_moves() {
     assert_json_snapshot!(Subrecharge::new(42, Money::from_euros(10).unwrap()));
-    assert_json_snapshot!(CreditMove::new(42, Money::from_millis(2_500)));
+    assert_json_snapshot!(CreditMove::new(42, Money::from_millis(2_500).unwrap()));
 }
 
 #[test]

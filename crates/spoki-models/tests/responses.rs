@@ -20,8 +20,8 @@ fn account_with_credit_and_capacity() {
         "channels": [{"name": "Main", "platform": 1, "is_primary": true, "quality_score": 9.5}],
         "a_field_from_the_future": {"nested": true}
     }));
-    assert_eq!(account.current_credit, Some(Money::from_millis(8_556_300)));
-    assert_eq!(account.current_credit.unwrap().to_string(), "8556.300 EUR");
+    assert_eq!(account.current_credit, Money::from_millis(8_556_300));
+    assert_eq!(account.current_credit.unwrap().to_string(), "8556.30 EUR");
     assert_eq!(account.estimated_available_conversations, Some(61116));
     assert_eq!(account.account_type, Some(AccountType::Standard));
     assert_eq!(
@@ -159,7 +159,10 @@ fn campaign_references_decode_as_ids_or_objects() {
         campaign.lists.iter().map(IdRef::id).collect::<Vec<_>>(),
         [3, 4]
     );
-    assert_eq!(campaign.scheduled_datetime.unwrap().unix(), 1_721_037_600);
+    assert_eq!(
+        campaign.scheduled_datetime.unwrap().unix_seconds(),
+        1_721_037_600
+    );
 }
 
 #[test]
@@ -231,7 +234,7 @@ fn iframe_events_decode() {
 fn responses_round_trip() {
     let account = Account::new(1)
         .name("A")
-        .current_credit(Money::from_millis(5))
+        .current_credit(Money::from_millis(5).unwrap())
         .channels([Channel::default().is_primary(true)]);
     let back: Account = decode(serde_json::to_value(&account).unwrap());
     assert_eq!(back, account);
@@ -278,15 +281,12 @@ fn values_round_trip_exactly_or_are_refused() {
         "+2024-07-15 10:00:00",
         "-2024-07-15 10:00:00",
     ] {
-        assert_eq!(Timestamp::parse(text), None, "{text}");
+        assert!(Timestamp::parse(text).is_err(), "{text}");
     }
-    assert_eq!(
-        Timestamp::from_unix(i64::from(i32::MAX) * 200),
-        None,
-        "year 43,000"
-    );
+    let year_43_000 = (i64::from(i32::MAX) * 200).to_string();
+    assert!(serde_json::from_str::<Timestamp>(&year_43_000).is_err());
     assert!(
-        Timestamp::from_unix(-62_167_219_201).is_none(),
+        serde_json::from_str::<Timestamp>("-62167219201").is_err(),
         "a second before year 0"
     );
     let edge = Timestamp::parse("9999-12-31T23:59:59Z").unwrap();
@@ -310,8 +310,8 @@ fn values_round_trip_exactly_or_are_refused() {
     assert_eq!(serde_json::to_string(&AccountType::Standard).unwrap(), "2");
 
     // Money refuses what does not fit.
-    assert_eq!(Money::from_euros(i64::MAX / 1000 + 1), None);
-    assert_eq!(Money::from_euros(5).map(Money::millis), Some(5000));
+    assert_eq!(Money::from_euros(i64::MAX / 1_000_000 + 1), None);
+    assert_eq!(Money::from_euros(5).and_then(Money::millis), Some(5000));
 }
 
 #[test]

@@ -57,7 +57,7 @@ pub async fn run(
     recipients: &[(&str, &str)],
 ) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let mut report = Vec::new();
-    let now = billing::Timestamp::parse_rfc3339("2024-07-15T18:00:00Z")?;
+    let now = billing::Timestamp::parse("2024-07-15T18:00:00Z")?;
 
     // 1. What the campaign costs, given what was already sent today: Mario got a marketing
     //    template this morning, so his conversation is still open and joining it is free.
@@ -65,8 +65,8 @@ pub async fn run(
         PricingModel::Conversation2024,
         RateCard::from_json(RATE_CARD)?,
     );
-    let morning = billing::Timestamp::parse_rfc3339("2024-07-15T09:00:00Z")?;
-    let marketing = Message::Template(billing::TemplateCategory::Marketing);
+    let morning = billing::Timestamp::parse("2024-07-15T09:00:00Z")?;
+    let marketing = Message::Template(billing::Category::Marketing);
     ledger.apply(&Event::new(
         morning,
         Customer::parse(recipients[0].0)?,
@@ -76,10 +76,9 @@ pub async fn run(
         .iter()
         .map(|(p, _)| Customer::parse(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let estimate =
-        ledger.estimate_campaign(customers, billing::TemplateCategory::Marketing, now)?;
+    let estimate = ledger.estimate_campaign(customers, billing::Category::Marketing, now)?;
     report.push(format!(
-        "campaign to {} recipients: {} new paid conversations, {} free, {} EUR",
+        "campaign to {} recipients: {} new paid conversations, {} free, {}",
         estimate.recipients,
         estimate.new_paid_conversations,
         estimate.free_sends,
@@ -93,19 +92,21 @@ pub async fn run(
         .api_key(credentials.agency_api_key.as_str())
         .build()?;
     let account = agency.accounts().get(credentials.client_account_id).await?;
+    let credit = account
+        .current_credit
+        .ok_or("the account did not say its credit")?;
     let cover = ledger.coverage(estimate, &account)?;
     report.push(format!(
-        "client {:?}: credit {} EUR, {} conversations available",
+        "client {:?}: credit {credit}, {} conversations available",
         account.name.as_deref().unwrap_or("?"),
-        cover.credit.unwrap_or_default(),
         cover.available_conversations.unwrap_or(0)
     ));
-    // The sender's question, in money and in conversations: both must hold.
-    if !cover.covered() {
+    // The sender's question, in money (the cost against the credit, one money type) and in
+    // conversations: both must hold.
+    if !(estimate.total_cost <= credit && cover.covered()) {
         report.push(format!(
-            "not covered: the campaign costs {} EUR against a credit of {} EUR; nothing sent",
-            cover.estimate.total_cost,
-            cover.credit.unwrap_or_default()
+            "not covered: the campaign costs {} against a credit of {credit}; nothing sent",
+            estimate.total_cost
         ));
         return Ok(report);
     }

@@ -5,9 +5,7 @@ use crate::output::{Output, table};
 use crate::recipients::{self, Recipient};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
-use spoki_billing::{
-    CampaignEstimate, Customer, Event, Ledger, PricingModel, RateCard, TemplateCategory, Timestamp,
-};
+use spoki_billing::{CampaignEstimate, Customer, Event, Ledger, PricingModel, RateCard, Timestamp};
 use std::io::BufRead;
 use std::path::PathBuf;
 
@@ -33,12 +31,12 @@ pub enum Category {
     Authentication,
 }
 
-impl From<Category> for TemplateCategory {
-    fn from(c: Category) -> TemplateCategory {
+impl From<Category> for spoki_billing::Category {
+    fn from(c: Category) -> spoki_billing::Category {
         match c {
-            Category::Marketing => TemplateCategory::Marketing,
-            Category::Utility => TemplateCategory::Utility,
-            Category::Authentication => TemplateCategory::Authentication,
+            Category::Marketing => spoki_billing::Category::Marketing,
+            Category::Utility => spoki_billing::Category::Utility,
+            Category::Authentication => spoki_billing::Category::Authentication,
         }
     }
 }
@@ -116,7 +114,7 @@ pub fn run(command: BillingCommand, out: Output) -> Result<()> {
                 "recipients": e.recipients,
                 "paid_conversations": e.new_paid_conversations,
                 "free_sends": e.free_sends,
-                "total_cost": e.total_cost.to_string(),
+                "total_cost": e.total_cost.amount().to_string(),
                 "currency": currency,
                 "rejected_rows": checked.rejected.len(),
             }));
@@ -125,7 +123,7 @@ pub fn run(command: BillingCommand, out: Output) -> Result<()> {
                 e.recipients.to_string(),
                 e.new_paid_conversations.to_string(),
                 e.free_sends.to_string(),
-                format!("{} {currency}", e.total_cost),
+                e.total_cost.to_string(),
             ]);
             out.say(t.to_string());
             Ok(())
@@ -163,7 +161,7 @@ fn replay(path: &PathBuf, pricing: &Pricing, out: Output) -> Result<()> {
         "paid_conversations": totals.paid_conversations,
         "charged_messages": totals.charged_messages,
         "rejected": totals.rejected,
-        "total_cost": totals.total_cost.to_string(),
+        "total_cost": totals.total_cost.amount().to_string(),
         "currency": currency,
     }));
     let mut t = table(&["bill", "value"]);
@@ -188,10 +186,7 @@ fn replay(path: &PathBuf, pricing: &Pricing, out: Output) -> Result<()> {
         "refused free-form".to_owned(),
         totals.rejected.to_string(),
     ]);
-    t.add_row(vec![
-        "total cost".to_owned(),
-        format!("{} {currency}", totals.total_cost),
-    ]);
+    t.add_row(vec!["total cost".to_owned(), totals.total_cost.to_string()]);
     out.say(t.to_string());
     Ok(())
 }

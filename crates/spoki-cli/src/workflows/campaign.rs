@@ -66,14 +66,14 @@ pub struct RunArgs {
 pub fn print(cover: &Coverage, out: Output) {
     let e = &cover.estimate;
     // Spoki's credit is in EUR, so is every coverage (`Ledger::coverage` checks the card).
-    let currency = "EUR";
+    let currency = spoki_billing::Currency::EUR;
     out.summary(json!({
         "recipients": e.recipients,
         "paid_conversations": e.new_paid_conversations,
         "free_sends": e.free_sends,
-        "total_cost": e.total_cost.to_string(),
+        "total_cost": e.total_cost.amount().to_string(),
         "currency": currency,
-        "credit": cover.credit.map(|c| c.to_string()),
+        "credit": cover.credit.map(|c| c.amount().to_string()),
         "available_conversations": cover.available_conversations,
         "covered": cover.covered(),
     }));
@@ -85,10 +85,10 @@ pub fn print(cover: &Coverage, out: Output) {
     let mut t = table(&["", "campaign", "account", "covered"]);
     t.add_row(vec![
         "money".to_owned(),
-        format!("{} {currency}", e.total_cost),
+        e.total_cost.to_string(),
         cover
             .credit
-            .map(|c| format!("{c} {currency}"))
+            .map(|c| c.to_string())
             .unwrap_or_else(|| "unknown".into()),
         yes_no(cover.money_covered()).to_owned(),
     ]);

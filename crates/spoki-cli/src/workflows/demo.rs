@@ -14,7 +14,8 @@ use hyper::StatusCode;
 use serde_json::json;
 use spoki_client::WebhookVerifier;
 use spoki_client::models::{
-    AutomationStartBulk, Phone, SendText, WebhookEvent, WebhookVersion, WebhookWrite,
+    AutomationStartBulk, Currency, Money, Phone, SendText, WebhookEvent, WebhookVersion,
+    WebhookWrite,
 };
 use spoki_mock::MockSpoki;
 use std::time::{Duration, SystemTime};
@@ -47,7 +48,7 @@ pub async fn run(global: &Global, out: Output) -> Result<()> {
 
     // 1. The credit.
     let account = agency.accounts().get(f.client_account_id).await?;
-    let credit = account.current_credit.unwrap_or_default();
+    let credit = account.current_credit.unwrap_or(Money::zero(Currency::EUR));
     let available = account
         .estimated_available_conversations
         .unwrap_or(0)
@@ -78,11 +79,10 @@ pub async fn run(global: &Global, out: Output) -> Result<()> {
     say(
         2,
         format!(
-            "campaign estimate: {} recipients, {} paid conversations, {} {}: {}",
+            "campaign estimate: {} recipients, {} paid conversations, {}: {}",
             cover.estimate.recipients,
             cover.estimate.new_paid_conversations,
             cover.estimate.total_cost,
-            ledger.rate_card().currency(),
             if cover.covered() {
                 "the credit covers it"
             } else {
@@ -194,7 +194,7 @@ pub async fn run(global: &Global, out: Output) -> Result<()> {
         6,
         format!(
             "service window open for 24 hours: free-form reply sent; credit left {}",
-            after.current_credit.unwrap_or_default()
+            after.current_credit.unwrap_or(Money::zero(Currency::EUR))
         ),
     );
     out.summary(json!({
@@ -208,7 +208,7 @@ pub async fn run(global: &Global, out: Output) -> Result<()> {
         "automation_contacts": recipients.len(),
         "refused_before_reply": code,
         "webhook": delivery,
-        "credit_after": after.current_credit.unwrap_or_default().to_string(),
+        "credit_after": after.current_credit.unwrap_or(Money::zero(Currency::EUR)).to_string(),
         "messages_recorded": mock.messages().len(),
     }));
     Ok(())
