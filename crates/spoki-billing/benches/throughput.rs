@@ -8,10 +8,10 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use spoki_billing::synthetic::{EventGenerator, sample_rate_card};
-use spoki_billing::{CustomerId, Event, Ledger, Message, PricingModel, Timestamp};
+use spoki_billing::{CustomerId, Event, Ledger, Message, Outcome, PricingModel, Timestamp, jsonl};
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -34,6 +34,67 @@ fn rate(events: usize, seconds: f64) -> String {
     format!("{:.1} M events/s", events as f64 / seconds / 1e6)
 }
 
+/// Runs of each in-memory measurement; the median is reported (a shared machine is noisy).
+const RUNS: usize = 5;
+
+/// What one run timed: the whole closure, or the part it measured itself.
+trait Timed {
+    fn seconds(self, whole: Duration) -> f64;
+}
+
+impl Timed for () {
+    fn seconds(self, whole: Duration) -> f64 {
+        whole.as_secs_f64()
+    }
+}
+
+impl Timed for Duration {
+    fn seconds(self, _: Duration) -> f64 {
+        self.as_secs_f64()
+    }
+}
+
+/// The median of [`RUNS`] runs of `run`, in seconds.
+fn median_seconds<T: Timed>(mut run: impl FnMut() -> T) -> f64 {
+    let mut seconds: Vec<f64> = (0..RUNS)
+        .map(|_| {
+            let started = Instant::now();
+            let timed = run();
+            timed.seconds(started.elapsed())
+        })
+        .collect();
+    median(&mut seconds)
+}
+
+fn median(seconds: &mut [f64]) -> f64 {
+    seconds.sort_by(f64::total_cmp);
+    seconds[seconds.len() / 2]
+}
+
+/// An event line with every field borrowed as text: what parsing costs before any checking.
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct BareEvent<'a> {
+    at: &'a str,
+    direction: &'a str,
+    customer: &'a str,
+    kind: &'a str,
+    category: Option<&'a str>,
+    entry_point: Option<&'a str>,
+}
+
+/// Consumes every outcome, as a caller would, so that none is optimised away.
+#[derive(Default)]
+struct Sink {
+    outcomes: u64,
+}
+
+impl Sink {
+    fn take(&mut self, outcome: &Outcome) {
+        self.outcomes += u64::from(!outcome.is_rejected());
+    }
+}
+
 fn main() {
     let customers = env_or("SPOKI_BENCH_CUSTOMERS", 1_000_000);
     let event_count = env_or("SPOKI_BENCH_EVENTS", 10_000_000);
@@ -46,45 +107,77 @@ fn main() {
     println!("generated in {:.2} s", started.elapsed().as_secs_f64());
 
     for model in [PricingModel::Conversation2024, PricingModel::PerMessage2025] {
-        // Events carrying phone numbers: one hash lookup per event.
-        let mut by_number = Ledger::with_capacity(model, card.clone(), customers as usize);
-        let started = Instant::now();
-        for event in &events {
+        let fresh = || Ledger::with_capacity(model, card.clone(), customers as usize);
+        let mut sink = Sink::default();
+        // Events carrying phone numbers: one hash lookup per event, customers added as met.
+        let mut by_number = fresh();
+        let batched_by_number = median_seconds(|| {
+            by_number = fresh();
             by_number
-                .apply(event)
+                .apply_batch(&events, |_, outcome| sink.take(&outcome))
                 .expect("synthetic events are billable");
-        }
-        let by_number_seconds = started.elapsed().as_secs_f64();
+        });
+        let one_by_one_by_number = median_seconds(|| {
+            let mut ledger = fresh();
+            for event in &events {
+                sink.take(&ledger.apply(event).expect("synthetic events are billable"));
+            }
+            assert_eq!(ledger.totals(), by_number.totals());
+        });
 
         // Customers interned up front: a dense array index per event.
-        let mut by_id = Ledger::with_capacity(model, card.clone(), customers as usize);
+        let mut interned_ledger = fresh();
         let interned: Vec<(CustomerId, Timestamp, Message)> = events
             .iter()
-            .map(|e| (by_id.intern(e.customer).expect("billable"), e.at, e.message))
+            .map(|e| {
+                let id = interned_ledger.intern(e.customer).expect("billable");
+                (id, e.at, e.message)
+            })
             .collect();
-        let started = Instant::now();
-        for &(id, at, message) in &interned {
-            by_id.apply_to(id, at, message).expect("in order");
-        }
-        let by_id_seconds = started.elapsed().as_secs_f64();
+        let mut by_id = interned_ledger.clone();
+        let batched_by_id = median_seconds(|| {
+            by_id = interned_ledger.clone();
+            let started = Instant::now();
+            by_id
+                .apply_batch_to(&interned, |_, outcome| sink.take(&outcome))
+                .expect("in order");
+            started.elapsed()
+        });
+        let one_by_one_by_id = median_seconds(|| {
+            let mut ledger = interned_ledger.clone();
+            let started = Instant::now();
+            for &(id, at, message) in &interned {
+                sink.take(&ledger.apply_to(id, at, message).expect("in order"));
+            }
+            started.elapsed()
+        });
         assert_eq!(by_number.totals(), by_id.totals());
         let totals = by_id.totals();
         println!(
-            "{model:<18} in memory: {} by phone number, {} by interned id; state {:.0} MiB for {} customers; \
-             {} conversations, {} charged messages, {} rejected, total {}",
-            rate(events.len(), by_number_seconds),
-            rate(events.len(), by_id_seconds),
+            "{model:<18} in memory by phone number: {} batched, {} one by one",
+            rate(events.len(), batched_by_number),
+            rate(events.len(), one_by_one_by_number),
+        );
+        println!(
+            "{model:<18} in memory by interned id:  {} batched, {} one by one",
+            rate(events.len(), batched_by_id),
+            rate(events.len(), one_by_one_by_id),
+        );
+        println!(
+            "{model:<18} state {:.0} MiB for {} customers; {} conversations, {} charged messages, \
+             {} rejected, total {} ({} outcomes seen)",
             by_id.state_bytes() as f64 / (1024.0 * 1024.0),
             by_id.customer_count(),
             totals.conversations,
             totals.charged_messages,
             totals.rejected,
             totals.total_cost,
+            sink.outcomes,
         );
 
         // Saving and restoring it: what a restart costs.
         let started = Instant::now();
-        let mut saved = Vec::with_capacity(by_id.customer_count() * 64 + 4096);
+        let mut saved = Vec::with_capacity(by_id.customer_count() * 72 + 4096);
         by_id.save(&mut saved).expect("saving to memory");
         let save_seconds = started.elapsed().as_secs_f64();
         let started = Instant::now();
@@ -115,24 +208,62 @@ fn main() {
     }
     drop(events);
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    for model in [PricingModel::Conversation2024, PricingModel::PerMessage2025] {
-        let mut ledger = Ledger::with_capacity(model, card.clone(), customers as usize);
-        let mut reader = BufReader::with_capacity(1 << 20, File::open(&path).expect("temp file"));
-        let mut line = String::with_capacity(256);
+    // The floor to beat: serde_json borrowing each line (read into one reused buffer) into
+    // string fields, on one thread. Runs alternate with the replays, medians are compared.
+    let bare_parse = || {
         let started = Instant::now();
-        let mut count = 0;
-        while reader.read_line(&mut line).expect("read temp file") > 0 {
-            let event = Event::from_json(line.trim_end()).expect("valid line");
-            ledger.apply(&event).expect("in order");
+        let mut reader = BufReader::with_capacity(1 << 20, File::open(&path).expect("temp file"));
+        let mut line = Vec::with_capacity(256);
+        let mut lines = 0;
+        while reader.read_until(b'\n', &mut line).expect("read temp file") > 0 {
+            let bare: BareEvent<'_> = serde_json::from_slice(&line).expect("valid line");
+            std::hint::black_box(&bare);
             line.clear();
-            count += 1;
+            lines += 1;
         }
-        let seconds = started.elapsed().as_secs_f64();
+        assert_eq!(lines, event_count);
+        started.elapsed().as_secs_f64()
+    };
+    let parsers = jsonl::default_parsers();
+    let replay = |model| {
+        let mut ledger = Ledger::with_capacity(model, card.clone(), customers as usize);
+        let started = Instant::now();
+        let file = File::open(&path).expect("temp file");
+        let count = jsonl::replay(&mut ledger, file, parsers).expect("valid log");
+        assert_eq!(count, event_count);
+        (started.elapsed().as_secs_f64(), ledger.totals().total_cost)
+    };
+    let mut bare_runs = Vec::new();
+    let mut replay_runs = [Vec::new(), Vec::new()];
+    let mut totals = [None, None];
+    for _ in 0..RUNS {
+        bare_runs.push(bare_parse());
+        for (i, model) in [PricingModel::Conversation2024, PricingModel::PerMessage2025]
+            .into_iter()
+            .enumerate()
+        {
+            let (seconds, total) = replay(model);
+            replay_runs[i].push(seconds);
+            totals[i] = Some(total);
+        }
+    }
+    let bare_seconds = median(&mut bare_runs);
+    println!(
+        "bare serde_json borrow-parse, one thread: {} ({:.0} MiB/s)",
+        rate(event_count as usize, bare_seconds),
+        bytes as f64 / bare_seconds / (1024.0 * 1024.0),
+    );
+    for (i, model) in [PricingModel::Conversation2024, PricingModel::PerMessage2025]
+        .into_iter()
+        .enumerate()
+    {
+        let seconds = median(&mut replay_runs[i]);
         println!(
-            "{model:<18} JSONL replay: {} ({:.0} MiB/s), total {}",
-            rate(count, seconds),
+            "{model:<18} JSONL replay ({parsers} parsers): {} ({:.0} MiB/s), {:.2}x the bare parse; total {}",
+            rate(event_count as usize, seconds),
             bytes as f64 / seconds / (1024.0 * 1024.0),
-            ledger.totals().total_cost
+            bare_seconds / seconds,
+            totals[i].expect("replayed"),
         );
     }
     let _ = std::fs::remove_file(&path);

@@ -1,79 +1,43 @@
 //! Writes a synthetic JSONL event log (and optionally the matching rate card) for `replay`.
 //!
-//! Usage:
-//! `cargo run --release -p spoki-billing --example gen_events -- OUT.jsonl
-//!      [--customers 1000000] [--events 10000000] [--days 30] [--seed 1]
-//!      [--start 2024-07-01T00:00:00Z] [--rate-card RATE_CARD.json]`
+//! `cargo run --release -p spoki-billing --example gen_events -- OUT.jsonl [--customers N]
+//!  [--events N] [--days N] [--seed N] [--start RFC3339] [--rate-card RATE_CARD.json]`
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::process::ExitCode;
+use std::path::PathBuf;
 
+use clap::Parser;
 use spoki_billing::Timestamp;
 use spoki_billing::synthetic::{EventGenerator, SAMPLE_RATE_CARD};
 
+/// Writes a reproducible synthetic event log, one event per line, in time order.
+#[derive(Parser)]
 struct Options {
-    out: String,
+    /// Where to write the log.
+    out: PathBuf,
+    /// Distinct customers.
+    #[arg(long, default_value_t = 1_000_000)]
     customers: u64,
+    /// Events to write.
+    #[arg(long, default_value_t = 10_000_000)]
     events: u64,
+    /// Days the events are spread over.
+    #[arg(long, default_value_t = 30)]
     days: u32,
+    /// Seed of the generator: the same seed writes the same log.
+    #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Instant of the first event.
+    #[arg(long, default_value = "2024-07-01T00:00:00Z")]
     start: Timestamp,
-    rate_card: Option<String>,
+    /// Also write the rate card covering every generated number here.
+    #[arg(long)]
+    rate_card: Option<PathBuf>,
 }
 
-fn parse_options() -> Result<Options, String> {
-    let mut args = std::env::args().skip(1);
-    let mut options = Options {
-        out: String::new(),
-        customers: 1_000_000,
-        events: 10_000_000,
-        days: 30,
-        seed: 1,
-        start: Timestamp::parse("2024-07-01T00:00:00Z").map_err(|e| e.to_string())?,
-        rate_card: None,
-    };
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--customers" => {
-                options.customers = value("--customers")?
-                    .parse()
-                    .map_err(|e| format!("--customers: {e}"))?
-            }
-            "--events" => {
-                options.events = value("--events")?
-                    .parse()
-                    .map_err(|e| format!("--events: {e}"))?
-            }
-            "--days" => {
-                options.days = value("--days")?
-                    .parse()
-                    .map_err(|e| format!("--days: {e}"))?
-            }
-            "--seed" => {
-                options.seed = value("--seed")?
-                    .parse()
-                    .map_err(|e| format!("--seed: {e}"))?
-            }
-            "--start" => {
-                options.start = value("--start")?
-                    .parse()
-                    .map_err(|e| format!("--start: {e}"))?
-            }
-            "--rate-card" => options.rate_card = Some(value("--rate-card")?),
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
-            path if options.out.is_empty() => options.out = path.to_owned(),
-            extra => return Err(format!("unexpected argument {extra}")),
-        }
-    }
-    if options.out.is_empty() {
-        return Err("missing output path".into());
-    }
-    Ok(options)
-}
-
-fn run(options: &Options) -> std::io::Result<()> {
+fn main() -> std::io::Result<()> {
+    let options = Options::parse();
     let mut out = BufWriter::with_capacity(1 << 20, File::create(&options.out)?);
     let mut line = String::with_capacity(160);
     let generator = EventGenerator::new(
@@ -93,31 +57,12 @@ fn run(options: &Options) -> std::io::Result<()> {
     if let Some(path) = &options.rate_card {
         std::fs::write(path, SAMPLE_RATE_CARD)?;
     }
+    eprintln!(
+        "wrote {} events for up to {} customers over {} days to {}",
+        options.events,
+        options.customers,
+        options.days,
+        options.out.display()
+    );
     Ok(())
-}
-
-fn main() -> ExitCode {
-    let options = match parse_options() {
-        Ok(options) => options,
-        Err(problem) => {
-            eprintln!("{problem}");
-            eprintln!(
-                "usage: gen_events OUT.jsonl [--customers N] [--events N] [--days N] [--seed N] [--start RFC3339] [--rate-card PATH]"
-            );
-            return ExitCode::from(2);
-        }
-    };
-    match run(&options) {
-        Ok(()) => {
-            eprintln!(
-                "wrote {} events for up to {} customers over {} days to {}",
-                options.events, options.customers, options.days, options.out
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("gen_events: {e}");
-            ExitCode::FAILURE
-        }
-    }
 }

@@ -1,51 +1,39 @@
 //! Replays a JSONL event log through the billing model and summarises the bill.
 //!
-//! Usage: `cargo run --release -p spoki-billing --example replay -- EVENTS.jsonl RATE_CARD.json
-//!          [--model conversation_2024|per_message_2025] [--sort]`
+//! `cargo run --release -p spoki-billing --example replay -- EVENTS.jsonl RATE_CARD.json
+//!  [--model conversation_2024|per_message_2025] [--sort] [--parsers N]`
 //!
-//! Each line of EVENTS.jsonl is one event in the vectors' shape. The log is streamed, so it must
-//! be in time order; `--sort` loads it whole and sorts it (equal instants keep file order).
+//! Each line of EVENTS.jsonl is one event in the vectors' shape, parsed on every core while the
+//! ledger applies them in file order (see `spoki_billing::jsonl`). Each customer's events must be
+//! in time order; `--sort` loads the log whole and sorts it (equal instants keep file order).
 //! The last line printed is JSON for scripts:
 //! `{"events":…,"conversations":…,"rejected":…,"total_cost":"…","events_per_second":…}`.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use spoki_billing::{Event, Ledger, PricingModel, RateCard};
+use clap::Parser;
+use spoki_billing::{Ledger, PricingModel, RateCard, jsonl};
 
+/// Bills a JSONL event log and prints the totals.
+#[derive(Parser)]
 struct Options {
-    events: String,
-    rate_card: String,
+    /// The event log, one JSON event per line.
+    events: PathBuf,
+    /// The rate card, as JSON.
+    rate_card: PathBuf,
+    /// The pricing model.
+    #[arg(long, default_value = "conversation_2024")]
     model: PricingModel,
+    /// Load the whole log and sort it by time first.
+    #[arg(long)]
     sort: bool,
-}
-
-fn parse_options() -> Result<Options, String> {
-    let mut args = std::env::args().skip(1);
-    let mut paths = Vec::new();
-    let mut model = PricingModel::Conversation2024;
-    let mut sort = false;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--model" => {
-                let name = args.next().ok_or("--model needs a value")?;
-                model = name.parse().map_err(|e| format!("{e}"))?;
-            }
-            "--sort" => sort = true,
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
-            path => paths.push(path.to_owned()),
-        }
-    }
-    let [events, rate_card] =
-        <[String; 2]>::try_from(paths).map_err(|_| "expected EVENTS.jsonl and RATE_CARD.json")?;
-    Ok(Options {
-        events,
-        rate_card,
-        model,
-        sort,
-    })
+    /// Threads that parse [default: one per core].
+    #[arg(long)]
+    parsers: Option<NonZeroUsize>,
 }
 
 /// Peak resident memory of this process in KiB (Linux only).
@@ -57,61 +45,28 @@ fn peak_rss_kib() -> Option<u64> {
 
 fn replay(options: &Options) -> Result<Ledger, String> {
     let card_json = std::fs::read_to_string(&options.rate_card)
-        .map_err(|e| format!("{}: {e}", options.rate_card))?;
-    let card =
-        RateCard::from_json(&card_json).map_err(|e| format!("{}: {e}", options.rate_card))?;
-    let file = File::open(&options.events).map_err(|e| format!("{}: {e}", options.events))?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
+        .map_err(|e| format!("{}: {e}", options.rate_card.display()))?;
+    let card = RateCard::from_json(&card_json)
+        .map_err(|e| format!("{}: {e}", options.rate_card.display()))?;
+    let log = options.events.display();
+    let file = File::open(&options.events).map_err(|e| format!("{log}: {e}"))?;
+    let parsers = options.parsers.unwrap_or_else(jsonl::default_parsers);
     let mut ledger = Ledger::new(options.model, card);
-    let mut line = String::with_capacity(256);
-    let mut line_number = 0_u64;
-    let mut pending = Vec::new();
-    loop {
-        line.clear();
-        let read = reader
-            .read_line(&mut line)
-            .map_err(|e| format!("{}: {e}", options.events))?;
-        if read == 0 {
-            break;
-        }
-        line_number += 1;
-        let text = line.trim_end();
-        if text.is_empty() {
-            continue;
-        }
-        let event =
-            Event::from_json(text).map_err(|e| format!("{}:{line_number}: {e}", options.events))?;
-        if options.sort {
-            pending.push(event);
-        } else {
-            ledger.apply(&event).map_err(|e| {
-                format!(
-                    "{}:{line_number}: {e} (pass --sort for unsorted logs)",
-                    options.events
-                )
-            })?;
-        }
-    }
-    pending.sort_by_key(|e| e.at); // stable: equal instants keep file order
-    for event in &pending {
+    if options.sort {
+        let mut events = jsonl::read(file, parsers).map_err(|e| format!("{log}: {e}"))?;
+        events.sort_by_key(|e| e.at); // stable: equal instants keep file order
         ledger
-            .apply(event)
-            .map_err(|e| format!("{}: {e}", options.events))?;
+            .apply_batch(&events, |_, _| {})
+            .map_err(|e| format!("{log}: {e}"))?;
+    } else {
+        jsonl::replay(&mut ledger, file, parsers)
+            .map_err(|e| format!("{log}: {e} (pass --sort for unsorted logs)"))?;
     }
     Ok(ledger)
 }
 
 fn main() -> ExitCode {
-    let options = match parse_options() {
-        Ok(options) => options,
-        Err(problem) => {
-            eprintln!("{problem}");
-            eprintln!(
-                "usage: replay EVENTS.jsonl RATE_CARD.json [--model conversation_2024|per_message_2025] [--sort]"
-            );
-            return ExitCode::from(2);
-        }
-    };
+    let options = Options::parse();
     let started = Instant::now();
     let ledger = match replay(&options) {
         Ok(ledger) => ledger,

@@ -25,7 +25,7 @@ pub use spoki_models::PhoneError as CustomerError;
 impl Customer {
     /// Validates an E.164 number such as `+393331112222`, as [`Phone::parse`] does.
     pub fn parse(input: &str) -> Result<Self, CustomerError> {
-        Phone::parse(input).map(|phone| Self::from(&phone))
+        Phone::validate(input).map(from_digit_text)
     }
 
     /// The customer whose digits, read as an integer, are `digits` (as from [`Customer::digits`]).
@@ -46,13 +46,17 @@ impl Customer {
 
 impl From<&Phone> for Customer {
     fn from(phone: &Phone) -> Self {
-        // A `Phone` holds 8 to 15 digits, so they fit a u64.
-        let number = phone
-            .digits()
-            .bytes()
-            .fold(0_u64, |n, d| n * 10 + u64::from(d - b'0'));
-        Self(number)
+        from_digit_text(phone.digits())
     }
+}
+
+/// Validated digits (8 to 15 of them, so they fit a `u64`) as a customer.
+fn from_digit_text(digits: &str) -> Customer {
+    Customer(
+        digits
+            .bytes()
+            .fold(0_u64, |n, d| n * 10 + u64::from(d - b'0')),
+    )
 }
 
 impl From<Customer> for Phone {

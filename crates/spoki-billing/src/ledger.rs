@@ -2,14 +2,12 @@
 //! applying events in order. The rules are in `rules`, the sender's questions in `queries`.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::Serialize;
 
 use crate::customer::Customer;
 use crate::event::{Event, Message};
-use crate::rate_card::{RateCard, RateCardError};
+use crate::rate_card::{MarketId, RateCard, RateCardError};
 use crate::rules::{CustomerState, Outcome, PricingModel};
 use crate::time::Timestamp;
 use spoki_models::{Currency, Money};
@@ -106,39 +104,35 @@ pub struct CustomerId {
     generation: u32,
 }
 
+/// An event of a batch the ledger refused: the events before it were applied, it and those
+/// after it were not.
+#[derive(Debug, thiserror::Error)]
+#[error("event {index} of the batch was refused: {error}")]
+pub struct Refused {
+    /// Its position in the batch.
+    pub index: usize,
+    /// Why.
+    #[source]
+    pub error: BillingError,
+}
+
+/// Events stepped together by the batch methods: enough to overlap the cache misses of their
+/// customers' states, few enough to keep the copies in registers and L1.
+const BATCH: usize = 8;
+
 /// Tells ledgers apart, so that an id from one is never applied to another's customer.
 static NEXT_LEDGER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
-/// Multiplicative hasher for the `u64` phone-number keys: one 128-bit multiply, far cheaper
-/// than SipHash, and keys are not attacker-chosen hash-flooding material in a billing replay.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct NumberHasher(u64);
-
-impl Hasher for NumberHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, key: u64) {
-        let product = u128::from(key ^ self.0) * 0x9E37_79B9_7F4A_7C15_u128;
-        self.0 = (product as u64) ^ ((product >> 64) as u64);
-    }
-}
-
-pub(crate) type NumberMap<V> = HashMap<u64, V, BuildHasherDefault<NumberHasher>>;
+/// Customers by phone number. `FxHash` (one multiply per key) rather than SipHash: the keys
+/// are validated phone numbers, not hash-flooding material, and the lookup is on every event.
+pub(crate) type NumberMap<V> = HashMap<u64, V, rustc_hash::FxBuildHasher>;
 
 /// Bills a stream of events for one business number under one pricing model and rate card.
 ///
 /// Each customer's events must come in time order (equal instants in the order given); events
 /// of different customers interleave freely. [`crate::bill_events`] sorts a batch for you, and a
-/// [`crate::ReorderingLedger`] takes events that arrive late. Each customer costs one 72-byte
-/// state plus an index entry, however long its history, so a million customers need about
+/// [`crate::ReorderingLedger`] takes events that arrive late. Each customer costs one 64-byte
+/// state, its market and an index entry, however long its history, so a million customers need about
 /// 100 MB.
 #[derive(Clone, Debug)]
 pub struct Ledger {
@@ -148,6 +142,8 @@ pub struct Ledger {
     id: u32,
     pub(crate) index: NumberMap<u32>,
     pub(crate) states: Vec<CustomerState>,
+    /// Each customer's market, beside its state (so that a state is one cache line).
+    pub(crate) markets: Vec<MarketId>,
     vacant: Vec<u32>,
     generation: u32,
     pub(crate) totals: LedgerTotals,
@@ -170,6 +166,7 @@ impl Ledger {
             id: NEXT_LEDGER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             index,
             states: Vec::with_capacity(customers),
+            markets: Vec::with_capacity(customers),
             vacant: Vec::new(),
             generation: 0,
             totals,
@@ -202,27 +199,15 @@ impl Ledger {
         let bucket = size_of::<u64>() + size_of::<u32>() + 1;
         self.index.capacity() * bucket
             + self.states.capacity() * size_of::<CustomerState>()
+            + self.markets.capacity() * size_of::<MarketId>()
             + self.vacant.capacity() * size_of::<u32>()
     }
 
     /// The id of `customer`, adding it (with its market resolved once) if new.
     pub fn intern(&mut self, customer: Customer) -> Result<CustomerId, BillingError> {
-        let slot = match self.index.entry(customer.digits()) {
-            Entry::Occupied(entry) => *entry.get(),
-            Entry::Vacant(entry) => {
-                let state = CustomerState::new(self.rate_card.market_for(customer)?);
-                let slot = match self.vacant.pop() {
-                    Some(slot) => {
-                        self.states[slot as usize] = state;
-                        slot
-                    }
-                    None => {
-                        self.states.push(state);
-                        (self.states.len() - 1) as u32
-                    }
-                };
-                *entry.insert(slot)
-            }
+        let slot = match self.index.get(&customer.digits()) {
+            Some(&slot) => slot,
+            None => self.add(customer)?,
         };
         Ok(CustomerId {
             ledger: self.id,
@@ -231,21 +216,32 @@ impl Ledger {
         })
     }
 
+    /// Adds a customer the index does not have, with its market resolved once.
+    fn add(&mut self, customer: Customer) -> Result<u32, BillingError> {
+        let market = self.rate_card.market_for(customer)?;
+        let slot = match self.vacant.pop() {
+            Some(slot) => {
+                self.states[slot as usize] = CustomerState::NEW;
+                self.markets[slot as usize] = market;
+                slot
+            }
+            None => {
+                self.states.push(CustomerState::NEW);
+                self.markets.push(market);
+                (self.states.len() - 1) as u32
+            }
+        };
+        self.index.insert(customer.digits(), slot);
+        Ok(slot)
+    }
+
     /// Applies one event and says what it did to the bill. A refused event leaves the ledger
     /// as it was: a new customer is not added either.
     pub fn apply(&mut self, event: &Event) -> Result<Outcome, BillingError> {
-        event.message.check()?;
-        if let Some(last) = self.last_applied(event.customer) {
-            check_order(event.at, last)?;
-        }
-        let id = self.intern(event.customer)?;
-        self.apply_to(id, event.at, event.message)
-    }
-
-    /// The instant of the latest event applied to `customer`, if any.
-    pub fn last_applied(&self, customer: Customer) -> Option<Timestamp> {
-        let slot = *self.index.get(&customer.digits())?;
-        self.states[slot as usize].last_at()
+        let mut outcome = None;
+        self.apply_chunks::<1>(std::slice::from_ref(event), |_, o| outcome = Some(o))
+            .map_err(|refused| refused.error)?;
+        Ok(outcome.expect("an applied event has an outcome"))
     }
 
     /// Applies a message to an interned customer: the fast path for bulk replays.
@@ -255,23 +251,197 @@ impl Ledger {
         at: Timestamp,
         message: Message,
     ) -> Result<Outcome, BillingError> {
-        if customer.ledger != self.id || customer.generation != self.generation {
-            return Err(BillingError::StaleCustomerId);
+        let mut outcome = None;
+        self.apply_chunks_to::<1>(&[(customer, at, message)], |_, o| outcome = Some(o))
+            .map_err(|refused| refused.error)?;
+        Ok(outcome.expect("an applied event has an outcome"))
+    }
+
+    /// Applies `events` in order, handing each outcome to `outcome` with the event's index, and
+    /// stops at the first event refused (which, as in [`apply`](Self::apply), changes nothing).
+    ///
+    /// Same result as [`apply`](Self::apply) one by one, and faster: the states of several
+    /// customers are fetched together, so their cache misses overlap instead of queueing.
+    pub fn apply_batch(
+        &mut self,
+        events: &[Event],
+        outcome: impl FnMut(usize, Outcome),
+    ) -> Result<(), Refused> {
+        self.apply_chunks::<BATCH>(events, outcome)
+    }
+
+    /// [`apply_batch`](Self::apply_batch) for interned customers.
+    pub fn apply_batch_to(
+        &mut self,
+        events: &[(CustomerId, Timestamp, Message)],
+        outcome: impl FnMut(usize, Outcome),
+    ) -> Result<(), Refused> {
+        self.apply_chunks_to::<BATCH>(events, outcome)
+    }
+
+    /// Applies events `N` at a time (one for [`apply`](Self::apply), so that a single event
+    /// carries no batch's copies).
+    fn apply_chunks<const N: usize>(
+        &mut self,
+        events: &[Event],
+        mut outcome: impl FnMut(usize, Outcome),
+    ) -> Result<(), Refused> {
+        for (chunk_index, chunk) in events.chunks(N).enumerate() {
+            let offset = chunk_index * N;
+            let mut slots = [0_u32; N];
+            let mut added = 0_u32; // bit i: event i's customer is new in this chunk
+            let mut prepared = chunk.len();
+            let mut early = None;
+            for (i, event) in chunk.iter().enumerate() {
+                let digits = event.customer.digits();
+                let slot = match self.index.get(&digits) {
+                    Some(&slot) => Some(slot),
+                    None => match self.add(event.customer) {
+                        Ok(slot) => {
+                            added |= 1 << i;
+                            Some(slot)
+                        }
+                        Err(error) => {
+                            early = Some((i, error));
+                            None
+                        }
+                    },
+                };
+                match slot {
+                    Some(slot) => slots[i] = slot,
+                    None => {
+                        prepared = i;
+                        break;
+                    }
+                }
+            }
+            let steps = chunk[..prepared].iter().map(|e| (e.at, e.message));
+            let result =
+                self.step_chunk::<N>(&slots[..prepared], steps, |i, o| outcome(offset + i, o));
+            let refused = match (result, early) {
+                (Err(refused), _) => Some(refused),
+                (Ok(()), Some(early)) => Some(early),
+                (Ok(()), None) => None,
+            };
+            if let Some((i, error)) = refused {
+                // Customers added for events that did not apply are forgotten again.
+                for (j, &slot) in slots[..prepared].iter().enumerate() {
+                    if added & (1 << j) != 0 && self.states[slot as usize].last_at().is_none() {
+                        self.index.remove(&chunk[j].customer.digits());
+                        self.vacant.push(slot);
+                    }
+                }
+                return Err(Refused {
+                    index: offset + i,
+                    error,
+                });
+            }
         }
+        Ok(())
+    }
+
+    fn apply_chunks_to<const N: usize>(
+        &mut self,
+        events: &[(CustomerId, Timestamp, Message)],
+        mut outcome: impl FnMut(usize, Outcome),
+    ) -> Result<(), Refused> {
+        for (chunk_index, chunk) in events.chunks(N).enumerate() {
+            let offset = chunk_index * N;
+            let mut slots = [0_u32; N];
+            let valid = chunk
+                .iter()
+                .take_while(|(id, ..)| id.ledger == self.id && id.generation == self.generation)
+                .count();
+            for (slot, (id, ..)) in slots.iter_mut().zip(&chunk[..valid]) {
+                *slot = id.slot;
+            }
+            let steps = chunk[..valid].iter().map(|&(_, at, message)| (at, message));
+            let result =
+                self.step_chunk::<N>(&slots[..valid], steps, |i, o| outcome(offset + i, o));
+            let refused = match result {
+                Err(refused) => Some(refused),
+                Ok(()) if valid < chunk.len() => Some((valid, BillingError::StaleCustomerId)),
+                Ok(()) => None,
+            };
+            if let Some((i, error)) = refused {
+                return Err(Refused {
+                    index: offset + i,
+                    error,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Steps up to `N` events on their customers' states, fetched together first. Stops at the
+    /// first refused event, which changes nothing.
+    fn step_chunk<const N: usize>(
+        &mut self,
+        slots: &[u32],
+        steps: impl Iterator<Item = (Timestamp, Message)>,
+        mut outcome: impl FnMut(usize, Outcome),
+    ) -> Result<(), (usize, BillingError)> {
+        // Independent loads: the CPU overlaps their cache misses.
+        let mut local: [CustomerState; N] = std::array::from_fn(|i| match slots.get(i) {
+            Some(&slot) => self.states[slot as usize],
+            None => CustomerState::NEW,
+        });
+        let markets: [MarketId; N] = std::array::from_fn(|i| match slots.get(i) {
+            Some(&slot) => self.markets[slot as usize],
+            None => MarketId::default(),
+        });
+        // A customer met twice in the chunk is stepped on its first copy.
+        let first: [usize; N] = std::array::from_fn(|i| {
+            (0..i)
+                .find(|&j| slots.get(j).is_some() && slots.get(j) == slots.get(i))
+                .unwrap_or(i)
+        });
+        let mut result = Ok(());
+        for (i, (at, message)) in steps.enumerate() {
+            match self.step_one(&mut local[first[i]], markets[first[i]], at, message) {
+                Ok(o) => outcome(i, o),
+                Err(error) => {
+                    result = Err((i, error));
+                    break;
+                }
+            }
+        }
+        for (i, &slot) in slots.iter().enumerate() {
+            if first[i] == i {
+                self.states[slot as usize] = local[i];
+            }
+        }
+        result
+    }
+
+    /// One event on one state: committed to `state` and the totals only when both take it.
+    #[inline]
+    fn step_one(
+        &mut self,
+        state: &mut CustomerState,
+        market: MarketId,
+        at: Timestamp,
+        message: Message,
+    ) -> Result<Outcome, BillingError> {
         message.check()?;
-        // Stepped on a copy, committed only when the totals can take it.
-        let mut state = self.states[customer.slot as usize];
         if let Some(last) = state.last_at() {
             check_order(at, last)?;
         }
-        let prices = self.rate_card.billed_prices(state.market);
-        let outcome = state.step(self.model, prices, at.unix_seconds(), message);
+        let mut next = *state;
+        let prices = self.rate_card.billed_prices(market);
+        let outcome = next.step(self.model, prices, at.unix_seconds(), message);
         self.totals = self
             .totals
             .with(&outcome)
             .ok_or(BillingError::TotalOverflow)?;
-        self.states[customer.slot as usize] = state;
+        *state = next;
         Ok(outcome)
+    }
+
+    /// The instant of the latest event applied to `customer`, if any.
+    pub fn last_applied(&self, customer: Customer) -> Option<Timestamp> {
+        let slot = *self.index.get(&customer.digits())?;
+        self.states[slot as usize].last_at()
     }
 
     /// Bills events from now on with `rate_card` (Meta changes rates at the start of a quarter).
@@ -286,7 +456,7 @@ impl Ledger {
             markets.push((slot, rate_card.market_for(customer)?));
         }
         for (slot, market) in markets {
-            self.states[slot as usize].market = market;
+            self.markets[slot as usize] = market;
         }
         self.rate_card = rate_card;
         Ok(())

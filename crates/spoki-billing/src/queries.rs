@@ -10,6 +10,7 @@ use crate::category::Category;
 use crate::customer::Customer;
 use crate::event::{Event, Message};
 use crate::ledger::{BillingError, Ledger, NumberMap};
+use crate::rate_card::MarketId;
 use crate::rules::{CustomerState, FreeFormStatus, Outcome, RejectReason};
 use crate::time::Timestamp;
 use spoki_models::{Currency, Money};
@@ -19,8 +20,8 @@ impl Ledger {
     /// applied event: the answer is computed from the current state.
     pub fn preview(&self, event: &Event) -> Result<Outcome, BillingError> {
         event.message.check()?;
-        let mut state = self.state_of(event.customer)?;
-        let prices = self.rate_card.billed_prices(state.market);
+        let (mut state, market) = self.state_of(event.customer)?;
+        let prices = self.rate_card.billed_prices(market);
         Ok(state.step(self.model, prices, event.at.unix_seconds(), event.message))
     }
 
@@ -55,7 +56,7 @@ impl Ledger {
     where
         I: IntoIterator<Item = Customer>,
     {
-        let mut scratch: NumberMap<CustomerState> = NumberMap::default();
+        let mut scratch: NumberMap<(CustomerState, MarketId)> = NumberMap::default();
         let mut estimate = CampaignEstimate {
             recipients: 0,
             new_paid_conversations: 0,
@@ -64,11 +65,11 @@ impl Ledger {
         };
         let message = Message::template(category)?;
         for customer in recipients {
-            let state = match scratch.entry(customer.digits()) {
+            let (state, market) = match scratch.entry(customer.digits()) {
                 Entry::Occupied(entry) => entry.into_mut(),
                 Entry::Vacant(entry) => entry.insert(self.state_of(customer)?),
             };
-            let prices = self.rate_card.billed_prices(state.market);
+            let prices = self.rate_card.billed_prices(*market);
             let outcome = state.step(self.model, prices, at.unix_seconds(), message);
             estimate.recipients += 1;
             match outcome.cost() {
@@ -85,10 +86,14 @@ impl Ledger {
         Ok(estimate)
     }
 
-    pub(crate) fn state_of(&self, customer: Customer) -> Result<CustomerState, BillingError> {
+    /// The customer's state and market, or a new customer's.
+    pub(crate) fn state_of(
+        &self,
+        customer: Customer,
+    ) -> Result<(CustomerState, MarketId), BillingError> {
         Ok(match self.index.get(&customer.digits()) {
-            Some(&slot) => self.states[slot as usize],
-            None => CustomerState::new(self.rate_card.market_for(customer)?),
+            Some(&slot) => (self.states[slot as usize], self.markets[slot as usize]),
+            None => (CustomerState::NEW, self.rate_card.market_for(customer)?),
         })
     }
 }

@@ -11,6 +11,7 @@ use crate::category::Category;
 use crate::customer::Customer;
 use crate::event::{Event, Message};
 use crate::ledger::{BillingError, Ledger};
+use crate::rate_card::MarketId;
 use crate::rules::{CustomerState, FreeFormStatus, Outcome};
 use crate::time::Timestamp;
 
@@ -149,7 +150,7 @@ impl ReorderingLedger {
     /// May free-form be sent to `customer` at `now`? Counts pending events up to `now`.
     pub fn free_form_status(&self, customer: Customer, now: Timestamp) -> FreeFormStatus {
         match self.state_at(customer, now) {
-            Ok(state) => state.free_form_status(now.unix_seconds()),
+            Ok((state, _)) => state.free_form_status(now.unix_seconds()),
             // No market: the customer has no settled or pending event, so no window either.
             Err(_) => self.ledger.free_form_status(customer, now),
         }
@@ -164,14 +165,18 @@ impl ReorderingLedger {
         now: Timestamp,
     ) -> Result<Outcome, BillingError> {
         let message = Message::template(category)?;
-        let mut state = self.state_at(customer, now)?;
-        let prices = self.ledger.rate_card().billed_prices(state.market);
+        let (mut state, market) = self.state_at(customer, now)?;
+        let prices = self.ledger.rate_card().billed_prices(market);
         Ok(state.step(self.ledger.model(), prices, now.unix_seconds(), message))
     }
 
     /// The customer's settled state with its pending events up to `now` stepped on a copy.
-    fn state_at(&self, customer: Customer, now: Timestamp) -> Result<CustomerState, BillingError> {
-        let mut state = self.ledger.state_of(customer)?;
+    fn state_at(
+        &self,
+        customer: Customer,
+        now: Timestamp,
+    ) -> Result<(CustomerState, MarketId), BillingError> {
+        let (mut state, market) = self.ledger.state_of(customer)?;
         let mut own: Vec<&Pending> = self
             .pending
             .iter()
@@ -179,7 +184,7 @@ impl ReorderingLedger {
             .filter(|p| p.event.customer == customer && p.at <= now.unix_seconds())
             .collect();
         own.sort_unstable();
-        let prices = self.ledger.rate_card().billed_prices(state.market);
+        let prices = self.ledger.rate_card().billed_prices(market);
         for pending in own {
             state.step(
                 self.ledger.model(),
@@ -188,6 +193,6 @@ impl ReorderingLedger {
                 pending.event.message,
             );
         }
-        Ok(state)
+        Ok((state, market))
     }
 }

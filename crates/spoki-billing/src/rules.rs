@@ -1,5 +1,5 @@
 //! The rules: what one event does to one customer's windows, and so to the bill. A pure state
-//! machine, with no storage: a customer's whole history is its 72-byte `CustomerState`.
+//! machine, with no storage: a customer's whole history is its 64-byte `CustomerState`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::category::{Category, CategorySet, ConversationKind};
 use crate::event::Message;
-use crate::rate_card::MarketId;
 use crate::time::{DAY_SECONDS, Timestamp, Window};
 use spoki_models::Money;
 
@@ -187,12 +186,14 @@ impl Outcome {
     }
 }
 
-/// Everything the model remembers about one customer: 72 bytes, whatever the history length.
+/// Everything the model remembers about one customer: 64 bytes (one cache line), whatever the
+/// history length. The customer's market is kept beside it by the ledger.
 ///
 /// Only the ends of the windows are kept, as exclusive bounds in Unix seconds; a window that has
 /// ended is simply a bound in the past, so expired history takes no room. `last_at` keeps each
 /// customer's events in order while different customers' interleave freely.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(align(64))]
 pub(crate) struct CustomerState {
     /// The instant of the latest event applied (`NEVER` before the first).
     pub(crate) last_at: i64,
@@ -201,20 +202,17 @@ pub(crate) struct CustomerState {
     pub(crate) entry_point_until: i64,
     /// Per [`Category::index`]: end of the open conversation of that category.
     pub(crate) conversation_until: [i64; 4],
-    pub(crate) market: MarketId,
 }
 
 impl CustomerState {
-    pub(crate) const fn new(market: MarketId) -> Self {
-        Self {
-            last_at: NEVER,
-            service_window_until: NEVER,
-            entry_point_offer_until: NEVER,
-            entry_point_until: NEVER,
-            conversation_until: [NEVER; 4],
-            market,
-        }
-    }
+    /// A customer with no history.
+    pub(crate) const NEW: CustomerState = CustomerState {
+        last_at: NEVER,
+        service_window_until: NEVER,
+        entry_point_offer_until: NEVER,
+        entry_point_until: NEVER,
+        conversation_until: [NEVER; 4],
+    };
 
     /// The latest event's instant, if any.
     pub(crate) fn last_at(&self) -> Option<Timestamp> {
@@ -400,13 +398,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn customer_state_stays_small() {
-        assert_eq!(size_of::<CustomerState>(), 72);
+    fn customer_state_fills_one_cache_line() {
+        assert_eq!(size_of::<CustomerState>(), 64);
+        assert_eq!(align_of::<CustomerState>(), 64);
     }
 
     #[test]
     fn instants_at_the_end_of_time_do_not_overflow() {
-        let mut state = CustomerState::new(MarketId::default());
+        let mut state = CustomerState::NEW;
         let prices = [Money::from_micros(1, spoki_models::Currency::EUR); 4];
         let late = i64::MAX - 10;
         let inbound = state.step(

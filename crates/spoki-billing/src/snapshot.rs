@@ -144,6 +144,7 @@ impl Ledger {
         let mut index = NumberMap::default();
         index.reserve(customers.min(1 << 24));
         let mut states = Vec::with_capacity(customers.min(1 << 24));
+        let mut markets = Vec::with_capacity(customers.min(1 << 24));
         let mut record = [0_u8; RECORD];
         for _ in 0..customers {
             input.read_exact(&mut record)?;
@@ -158,7 +159,7 @@ impl Ledger {
                 .rate_card
                 .market_for(customer)
                 .map_err(|e| damaged(format!("{customer}: {e}")))?;
-            let mut state = CustomerState::new(market);
+            let mut state = CustomerState::NEW;
             state.last_at = next();
             state.service_window_until = next();
             state.entry_point_offer_until = next();
@@ -168,6 +169,7 @@ impl Ledger {
                 return Err(damaged(format!("{customer} is saved twice")));
             }
             states.push(state);
+            markets.push(market);
         }
         let mut rest = [0_u8; 1];
         if input.read(&mut rest)? != 0 {
@@ -175,6 +177,7 @@ impl Ledger {
         }
         ledger.index = index;
         ledger.states = states;
+        ledger.markets = markets;
         ledger.totals = totals;
         Ok(ledger)
     }

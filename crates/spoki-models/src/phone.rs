@@ -78,6 +78,11 @@ impl std::error::Error for PhoneError {}
 impl Phone {
     /// Checks that `text` is `+` followed by 8 to 15 digits, the first not `0`.
     pub fn parse(text: &str) -> Result<Phone, PhoneError> {
+        Phone::validate(text).map(|_| Phone(text.to_owned()))
+    }
+
+    /// Checks `text` as [`Phone::parse`] does, without keeping it: the digits after the `+`.
+    pub fn validate(text: &str) -> Result<&str, PhoneError> {
         let digits = match text.strip_prefix('+') {
             Some(digits) => digits,
             None if text.is_empty() => return Err(PhoneError::Empty),
@@ -93,7 +98,7 @@ impl Phone {
             n if n < 8 => Err(PhoneError::TooShort { digits: n }),
             n if n > 15 => Err(PhoneError::TooLong { digits: n }),
             _ if digits.starts_with('0') => Err(PhoneError::LeadingZero),
-            _ => Ok(Phone(text.to_owned())),
+            _ => Ok(digits),
         }
     }
 
