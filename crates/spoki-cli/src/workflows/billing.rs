@@ -5,8 +5,7 @@ use crate::output::{Output, table};
 use crate::recipients::{self, Recipient};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
-use spoki_billing::{CampaignEstimate, Customer, Event, Ledger, PricingModel, RateCard, Timestamp};
-use std::io::BufRead;
+use spoki_billing::{CampaignEstimate, Customer, Ledger, PricingModel, RateCard, Timestamp, jsonl};
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
@@ -134,23 +133,16 @@ pub fn run(command: BillingCommand, out: Output) -> Result<()> {
 fn replay(path: &PathBuf, pricing: &Pricing, out: Output) -> Result<()> {
     let mut ledger = pricing.ledger()?;
     let file = std::fs::File::open(path).map_err(CliError::io(path))?;
-    let mut events = Vec::new();
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(CliError::io(path))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let event = Event::from_json(&line)
-            .map_err(|e| CliError::Usage(format!("{}:{}: {e}", path.display(), i + 1)))?;
-        events.push(event);
-    }
+    // Parsed on every core; a bad line is reported with its number.
+    let mut events = jsonl::read(file, jsonl::default_parsers()).map_err(|e| match e {
+        jsonl::LogError::Io(e) => CliError::io(path)(e),
+        e => CliError::Usage(format!("{}: {e}", path.display())),
+    })?;
     // Logs are rarely in order; equal instants keep the file's order.
     events.sort_by_key(|e| e.at);
-    for event in &events {
-        ledger
-            .apply(event)
-            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
-    }
+    ledger
+        .apply_batch(&events, |_, _| {})
+        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
     let totals = ledger.totals();
     let currency = ledger.rate_card().currency();
     out.summary(json!({
