@@ -75,9 +75,11 @@ impl LedgerTotals {
         }
     }
 
-    fn with(mut self, outcome: &Outcome) -> Option<LedgerTotals> {
+    /// Adds `outcome` in place; when the cost would overflow, nothing changes.
+    fn add(&mut self, outcome: &Outcome) -> Result<(), BillingError> {
         if let Some(cost) = outcome.cost() {
-            self.total_cost = self.total_cost.checked_add(cost)?;
+            self.total_cost =
+                (self.total_cost.checked_add(cost)).ok_or(BillingError::TotalOverflow)?;
         }
         self.events += 1;
         match outcome {
@@ -91,7 +93,7 @@ impl LedgerTotals {
             Outcome::Rejected { .. } => self.rejected += 1,
             _ => {}
         }
-        Some(self)
+        Ok(())
     }
 }
 
@@ -430,10 +432,7 @@ impl Ledger {
         let mut next = *state;
         let prices = self.rate_card.billed_prices(market);
         let outcome = next.step(self.model, prices, at.unix_seconds(), message);
-        self.totals = self
-            .totals
-            .with(&outcome)
-            .ok_or(BillingError::TotalOverflow)?;
+        self.totals.add(&outcome)?;
         *state = next;
         Ok(outcome)
     }

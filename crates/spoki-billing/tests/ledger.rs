@@ -472,3 +472,215 @@ fn a_conversation_ends_exactly_24_hours_after_it_opens() {
     assert_eq!(cost(end), money("0.08"));
     assert_eq!(cost(after), money("0.08"));
 }
+
+mod totals {
+    use super::*;
+    use spoki_billing::LedgerTotals;
+
+    /// Service is free; in Germany utility is free too, so a charged message can cost nothing.
+    const CARD: &str = r#"{"currency": "EUR", "calling_codes": {"39": "IT", "49": "DE"},
+        "markets": {"IT": {"marketing": 0.14, "utility": 0.10, "authentication": 0.12, "service": 0},
+                    "DE": {"marketing": 0.19, "utility": 0, "authentication": 0.10}}}"#;
+
+    fn run(model: PricingModel, events: &[(&str, &str, Message)]) -> LedgerTotals {
+        let mut ledger = Ledger::new(model, RateCard::from_json(CARD).unwrap());
+        for &(when, who, message) in events {
+            ledger
+                .apply(&Event::new(at(when), customer(who), message))
+                .unwrap();
+        }
+        ledger.totals()
+    }
+
+    #[test]
+    fn every_counter_under_conversation_pricing() {
+        let totals = run(
+            PricingModel::Conversation2024,
+            &[
+                ("2024-07-15T10:00:00Z", ANNA, Message::Inbound),
+                ("2024-07-15T10:01:00Z", ANNA, Message::FreeForm), // service, free
+                ("2024-07-15T10:02:00Z", ANNA, MARKETING),         // 0.14
+                ("2024-07-15T10:03:00Z", BERT, Message::FreeForm), // rejected
+                ("2024-07-15T10:04:00Z", ANNA, MARKETING),         // joins
+                ("2024-07-15T10:05:00Z", BERT, UTILITY),           // free in DE
+                ("2024-07-15T10:06:00Z", ANNA, UTILITY),           // 0.10
+            ],
+        );
+        assert_eq!(
+            totals,
+            LedgerTotals {
+                events: 7,
+                conversations: 4,
+                paid_conversations: 2,
+                charged_messages: 0,
+                rejected: 1,
+                total_cost: money("0.24"),
+            }
+        );
+    }
+
+    #[test]
+    fn every_counter_under_per_message_pricing() {
+        let totals = run(
+            PricingModel::PerMessage2025,
+            &[
+                ("2024-07-15T10:00:00Z", ANNA, MARKETING),         // 0.14
+                ("2024-07-15T10:01:00Z", BERT, UTILITY),           // charged at 0 in DE
+                ("2024-07-15T10:02:00Z", ANNA, Message::FreeForm), // rejected
+                ("2024-07-15T10:03:00Z", ANNA, Message::Inbound),
+                ("2024-07-15T10:04:00Z", ANNA, UTILITY), // free in the service window
+                (
+                    "2024-07-15T10:05:00Z",
+                    ANNA,
+                    Message::Template(Category::Authentication),
+                ), // 0.12
+                ("2024-07-15T10:06:00Z", BERT, Message::FreeForm), // rejected
+            ],
+        );
+        assert_eq!(
+            totals,
+            LedgerTotals {
+                events: 7,
+                conversations: 0,
+                paid_conversations: 0,
+                charged_messages: 2,
+                rejected: 2,
+                total_cost: money("0.26"),
+            }
+        );
+    }
+}
+
+mod batches {
+    use super::*;
+    use spoki_billing::synthetic::{EventGenerator, sample_rate_card};
+
+    fn stream() -> Vec<Event> {
+        EventGenerator::new(9, 50, 1_000, at("2024-07-01T00:00:00Z"), 3).collect()
+    }
+
+    #[test]
+    fn a_batch_bills_as_the_same_events_one_by_one() {
+        let events = stream();
+        for model in [PricingModel::Conversation2024, PricingModel::PerMessage2025] {
+            let mut one = Ledger::new(model, sample_rate_card());
+            let expected: Vec<Outcome> = events.iter().map(|e| one.apply(e).unwrap()).collect();
+
+            let mut batched = Ledger::new(model, sample_rate_card());
+            let mut seen = Vec::new();
+            batched
+                .apply_batch(&events, |i, outcome| seen.push((i, outcome)))
+                .unwrap();
+            let indexed: Vec<(usize, Outcome)> = expected.iter().copied().enumerate().collect();
+            assert_eq!(seen, indexed, "every outcome, with its index, in order");
+            assert_eq!(batched.totals(), one.totals());
+
+            let mut by_id = Ledger::new(model, sample_rate_card());
+            let interned: Vec<_> = events
+                .iter()
+                .map(|e| (by_id.intern(e.customer).unwrap(), e.at, e.message))
+                .collect();
+            let mut seen = Vec::new();
+            by_id
+                .apply_batch_to(&interned, |i, outcome| seen.push((i, outcome)))
+                .unwrap();
+            assert_eq!(seen, indexed);
+            assert_eq!(by_id.totals(), one.totals());
+        }
+    }
+
+    #[test]
+    fn a_refused_event_stops_the_batch_and_adds_no_customer() {
+        let mut ledger = ledger(PricingModel::Conversation2024);
+        let carl = customer("+393470000001");
+        ledger.intern(carl).unwrap(); // known, with nothing applied yet
+        let dora = customer("+393470000002");
+        let emil = customer("+393470000003");
+        let noon = at("2024-07-15T12:00:00Z");
+        let service = Message::Template(Category::Service);
+        let batch = [
+            Event::new(noon, dora, Message::Inbound),
+            Event::new(noon, emil, service),
+            Event::new(noon, carl, Message::Inbound),
+        ];
+        let mut applied = Vec::new();
+        let refused = ledger
+            .apply_batch(&batch, |i, _| applied.push(i))
+            .unwrap_err();
+        assert_eq!(refused.index, 1);
+        assert!(matches!(refused.error, BillingError::ServiceTemplate));
+        assert_eq!(applied, [0]);
+        assert_eq!(ledger.totals().events, 1);
+        assert_eq!(
+            ledger.last_applied(dora),
+            Some(noon),
+            "applied before the refusal"
+        );
+        assert_eq!(ledger.last_applied(emil), None);
+        assert_eq!(ledger.last_applied(carl), None, "not applied after it");
+        assert_eq!(
+            ledger.customer_count(),
+            2,
+            "Carl and Dora; Emil is not added"
+        );
+
+        // By id: a stale id stops the batch at its index.
+        let mut other = ledger.clone();
+        let dora_id = ledger.intern(dora).unwrap();
+        let carl_id = ledger.intern(carl).unwrap();
+        let stranger = Ledger::new(
+            PricingModel::Conversation2024,
+            RateCard::from_json(CARD).unwrap(),
+        )
+        .intern(carl)
+        .unwrap();
+        let later = at("2024-07-15T13:00:00Z");
+        let refused = other
+            .apply_batch_to(
+                &[
+                    (dora_id, later, Message::FreeForm),
+                    (carl_id, later, Message::Inbound),
+                    (stranger, later, Message::Inbound),
+                ],
+                |_, _| {},
+            )
+            .unwrap_err();
+        assert_eq!(refused.index, 2);
+        assert!(matches!(refused.error, BillingError::StaleCustomerId));
+        assert_eq!(other.totals().events, 3);
+    }
+
+    #[test]
+    fn refusals_in_a_later_chunk_name_their_index_in_the_batch() {
+        let mut events = stream();
+        events.truncate(30);
+        let last = events[29];
+        events[29] = Event::new(last.at, last.customer, Message::Template(Category::Service));
+        let mut ledger = ledger_on_sample();
+        let refused = ledger.apply_batch(&events, |_, _| {}).unwrap_err();
+        assert_eq!(refused.index, 29);
+        assert_eq!(ledger.totals().events, 29);
+    }
+
+    fn ledger_on_sample() -> Ledger {
+        Ledger::new(PricingModel::PerMessage2025, sample_rate_card())
+    }
+
+    #[test]
+    fn state_bytes_counts_every_customer() {
+        let mut ledger = ledger_on_sample();
+        assert!(ledger.state_bytes() < 1024);
+        for i in 0..10_000 {
+            ledger
+                .intern(spoki_billing::synthetic::customer(i))
+                .unwrap();
+        }
+        // A 64-byte state, a 2-byte market and an index entry (a u64, a u32, a control byte).
+        let floor = 10_000 * (64 + 2 + 8 + 4 + 1);
+        let bytes = ledger.state_bytes();
+        assert!(
+            (floor..4 * floor).contains(&bytes),
+            "{bytes} against {floor}"
+        );
+    }
+}
