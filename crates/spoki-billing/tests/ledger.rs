@@ -258,13 +258,19 @@ fn idle_customers_are_forgotten_and_old_ids_refused() {
     apply(&mut ledger, "2024-07-15T11:00:00Z", BERT, MARKETING);
     // Bert's conversation ends at 11:00 the next day, Anna's window at 10:00.
     assert_eq!(ledger.forget_idle(at("2024-07-16T09:59:59Z")), 0);
-    assert_eq!(ledger.forget_idle(at("2024-07-16T10:30:00Z")), 1);
-    assert_eq!(ledger.customer_count(), 1);
-    let stale = ledger.apply_to(anna, at("2024-07-16T10:30:00Z"), Message::FreeForm);
+    // Forgetting nobody keeps every id good.
+    assert!(
+        ledger
+            .apply_to(anna, at("2024-07-16T09:59:59Z"), Message::Inbound)
+            .is_ok()
+    );
+    assert_eq!(ledger.forget_idle(at("2024-07-17T10:30:00Z")), 2);
+    assert_eq!(ledger.customer_count(), 0);
+    let stale = ledger.apply_to(anna, at("2024-07-17T10:30:00Z"), Message::FreeForm);
     assert!(matches!(stale, Err(BillingError::StaleCustomerId)));
     // Anna comes back as new: free-form is refused, her slot is reused.
     let bytes = ledger.state_bytes();
-    let again = apply(&mut ledger, "2024-07-16T10:30:00Z", ANNA, Message::FreeForm);
+    let again = apply(&mut ledger, "2024-07-17T10:30:00Z", ANNA, Message::FreeForm);
     assert_eq!(
         again,
         Outcome::Rejected {
@@ -682,5 +688,67 @@ mod batches {
             (floor..4 * floor).contains(&bytes),
             "{bytes} against {floor}"
         );
+    }
+}
+
+mod edges {
+    use super::*;
+    use spoki_billing::CategorySet;
+
+    #[test]
+    fn free_form_at_the_end_of_a_conversation_opens_a_service_one() {
+        let mut ledger = ledger(PricingModel::Conversation2024);
+        apply(&mut ledger, "2024-07-15T10:00:00Z", ANNA, MARKETING);
+        apply(&mut ledger, "2024-07-15T20:00:00Z", ANNA, Message::Inbound);
+        let inside = apply(&mut ledger, "2024-07-16T09:59:59Z", ANNA, Message::FreeForm);
+        assert!(matches!(
+            inside,
+            Outcome::Joined {
+                kind: ConversationKind::Marketing,
+                ..
+            }
+        ));
+        let at_end = apply(&mut ledger, "2024-07-16T10:00:00Z", ANNA, Message::FreeForm);
+        assert!(
+            matches!(at_end, Outcome::Opened(ref o) if o.kind == ConversationKind::Service),
+            "the marketing conversation is over at exactly 24 hours: {at_end:?}"
+        );
+        assert!(!at_end.is_rejected());
+    }
+
+    #[test]
+    fn an_entry_point_closes_only_conversations_still_open() {
+        let mut ledger = ledger(PricingModel::Conversation2024);
+        apply(&mut ledger, "2024-07-15T10:00:00Z", ANNA, MARKETING);
+        apply(&mut ledger, "2024-07-15T11:00:00Z", ANNA, UTILITY);
+        apply(
+            &mut ledger,
+            "2024-07-16T09:00:00Z",
+            ANNA,
+            Message::InboundViaFreeEntryPoint,
+        );
+        // At exactly 24 hours the marketing conversation is over; utility is still open.
+        let reply = apply(&mut ledger, "2024-07-16T10:00:00Z", ANNA, Message::FreeForm);
+        let Outcome::Opened(opened) = reply else {
+            panic!("the reply opens the entry point: {reply:?}");
+        };
+        assert_eq!(opened.kind, ConversationKind::FreeEntryPoint);
+        assert_eq!(
+            opened.closed,
+            [Category::Utility].into_iter().collect::<CategorySet>()
+        );
+    }
+
+    #[test]
+    fn pricing_models_name_themselves() {
+        for (model, name) in [
+            (PricingModel::Conversation2024, "conversation_2024"),
+            (PricingModel::PerMessage2025, "per_message_2025"),
+        ] {
+            assert_eq!(model.as_str(), name);
+            assert_eq!(model.to_string(), name);
+            assert_eq!(name.parse::<PricingModel>().unwrap(), model);
+        }
+        assert!("per_message_2026".parse::<PricingModel>().is_err());
     }
 }
