@@ -510,17 +510,22 @@ mod totals {
                 ("2024-07-15T10:04:00Z", ANNA, MARKETING),         // joins
                 ("2024-07-15T10:05:00Z", BERT, UTILITY),           // free in DE
                 ("2024-07-15T10:06:00Z", ANNA, UTILITY),           // 0.10
+                (
+                    "2024-07-15T10:07:00Z",
+                    ANNA,
+                    Message::Template(Category::Authentication),
+                ), // 0.12
             ],
         );
         assert_eq!(
             totals,
             LedgerTotals {
-                events: 7,
-                conversations: 4,
-                paid_conversations: 2,
+                events: 8,
+                conversations: 5,
+                paid_conversations: 3,
                 charged_messages: 0,
                 rejected: 1,
-                total_cost: money("0.24"),
+                total_cost: money("0.36"),
             }
         );
     }
