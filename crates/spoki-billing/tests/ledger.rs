@@ -679,19 +679,29 @@ mod batches {
 
     #[test]
     fn state_bytes_counts_every_customer() {
-        let mut ledger = ledger_on_sample();
-        assert!(ledger.state_bytes() < 1024);
-        for i in 0..10_000 {
-            ledger
-                .intern(spoki_billing::synthetic::customer(i))
-                .unwrap();
-        }
-        // A 64-byte state, a 2-byte market and an index entry (a u64, a u32, a control byte).
-        let floor = 10_000 * (64 + 2 + 8 + 4 + 1);
+        assert!(ledger_on_sample().state_bytes() < 1024);
+        // Room for 10,000: a 64-byte state and a 2-byte market each, exactly, and an index of
+        // 10,000 to 20,000 entries of 13 bytes (a u64, a u32, a control byte).
+        let mut ledger =
+            Ledger::with_capacity(PricingModel::PerMessage2025, sample_rate_card(), 10_000);
+        let fixed = 10_000 * (64 + 2);
         let bytes = ledger.state_bytes();
         assert!(
-            (floor..4 * floor).contains(&bytes),
-            "{bytes} against {floor}"
+            (fixed + 10_000 * 13..=fixed + 20_000 * 13).contains(&bytes),
+            "{bytes}"
+        );
+        // One more customer of room is one more state and market: 66 bytes (the index rounds
+        // its room up to a power of two, so it does not grow by one).
+        let one_more =
+            Ledger::with_capacity(PricingModel::PerMessage2025, sample_rate_card(), 10_001);
+        assert_eq!(one_more.state_bytes() - bytes, 66);
+        // Forgetting a customer keeps its slot, 4 bytes, for the next one.
+        let carl = customer("+393470000001");
+        ledger.intern(carl).unwrap();
+        assert_eq!(ledger.forget_idle(at("2024-07-15T12:00:00Z")), 1);
+        assert!(
+            ledger.state_bytes() >= bytes + 4,
+            "the vacant slot is counted"
         );
     }
 }
