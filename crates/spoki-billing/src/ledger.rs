@@ -2,6 +2,7 @@
 //! applying events in order. The rules are in `rules`, the sender's questions in `queries`.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use serde::Serialize;
 
@@ -102,8 +103,16 @@ impl LedgerTotals {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CustomerId {
     ledger: u32,
-    slot: u32,
     generation: u32,
+    slot: Slot,
+}
+
+/// Where a customer's state is, and its market: kept in the index and in ids, so that applying
+/// an event reads one cache line of state and nothing else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Slot {
+    pub(crate) index: u32,
+    pub(crate) market: MarketId,
 }
 
 /// An event of a batch the ledger refused: the events before it were applied, it and those
@@ -122,6 +131,12 @@ pub struct Refused {
 /// customers' states, few enough to keep the copies in registers and L1.
 const BATCH: usize = 8;
 
+/// Fills the unused end of a chunk's slot array.
+const NO_SLOT: Slot = Slot {
+    index: u32::MAX,
+    market: MarketId::FIRST,
+};
+
 /// Tells ledgers apart, so that an id from one is never applied to another's customer.
 static NEXT_LEDGER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
@@ -134,7 +149,7 @@ pub(crate) type NumberMap<V> = HashMap<u64, V, rustc_hash::FxBuildHasher>;
 /// Each customer's events must come in time order (equal instants in the order given); events
 /// of different customers interleave freely. [`crate::bill_events`] sorts a batch for you, and a
 /// [`crate::ReorderingLedger`] takes events that arrive late. Each customer costs one 64-byte
-/// state, its market and an index entry, however long its history, so a million customers need about
+/// state and a 16-byte index entry, however long its history: a million customers take about
 /// 100 MB.
 #[derive(Clone, Debug)]
 pub struct Ledger {
@@ -142,10 +157,8 @@ pub struct Ledger {
     pub(crate) rate_card: RateCard,
     /// This ledger's identity, carried by the ids it issues.
     id: u32,
-    pub(crate) index: NumberMap<u32>,
+    pub(crate) index: NumberMap<Slot>,
     pub(crate) states: Vec<CustomerState>,
-    /// Each customer's market, beside its state (so that a state is one cache line).
-    pub(crate) markets: Vec<MarketId>,
     vacant: Vec<u32>,
     generation: u32,
     pub(crate) totals: LedgerTotals,
@@ -168,7 +181,6 @@ impl Ledger {
             id: NEXT_LEDGER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             index,
             states: Vec::with_capacity(customers),
-            markets: Vec::with_capacity(customers),
             vacant: Vec::new(),
             generation: 0,
             totals,
@@ -197,53 +209,61 @@ impl Ledger {
 
     /// Approximate heap bytes held for customer state (index and state table).
     pub fn state_bytes(&self) -> usize {
-        // hashbrown stores key + value per bucket plus one control byte.
-        let bucket = size_of::<u64>() + size_of::<u32>() + 1;
+        // hashbrown stores key and value per bucket, plus one control byte.
+        let bucket = size_of::<(u64, Slot)>() + 1;
         self.index.capacity() * bucket
             + self.states.capacity() * size_of::<CustomerState>()
-            + self.markets.capacity() * size_of::<MarketId>()
             + self.vacant.capacity() * size_of::<u32>()
     }
 
     /// The id of `customer`, adding it (with its market resolved once) if new.
     pub fn intern(&mut self, customer: Customer) -> Result<CustomerId, BillingError> {
-        let slot = match self.index.get(&customer.digits()) {
-            Some(&slot) => slot,
-            None => self.add(customer)?,
-        };
+        let (slot, _) = self.slot_for(customer)?;
         Ok(CustomerId {
             ledger: self.id,
-            slot,
             generation: self.generation,
+            slot,
         })
     }
 
-    /// Adds a customer the index does not have, with its market resolved once.
-    fn add(&mut self, customer: Customer) -> Result<u32, BillingError> {
-        let market = self.rate_card.market_for(customer)?;
-        let slot = match self.vacant.pop() {
-            Some(slot) => {
-                self.states[slot as usize] = CustomerState::NEW;
-                self.markets[slot as usize] = market;
-                slot
+    /// The customer's slot, adding the customer (with its market resolved once) if new: then
+    /// `true`.
+    fn slot_for(&mut self, customer: Customer) -> Result<(Slot, bool), BillingError> {
+        match self.index.entry(customer.digits()) {
+            Entry::Occupied(entry) => Ok((*entry.get(), false)),
+            Entry::Vacant(entry) => {
+                let market = self.rate_card.market_for(customer)?;
+                let index = match self.vacant.pop() {
+                    Some(index) => {
+                        self.states[index as usize] = CustomerState::NEW;
+                        index
+                    }
+                    None => {
+                        self.states.push(CustomerState::NEW);
+                        (self.states.len() - 1) as u32
+                    }
+                };
+                Ok((*entry.insert(Slot { index, market }), true))
             }
-            None => {
-                self.states.push(CustomerState::NEW);
-                self.markets.push(market);
-                (self.states.len() - 1) as u32
-            }
-        };
-        self.index.insert(customer.digits(), slot);
-        Ok(slot)
+        }
+    }
+
+    /// Takes back a customer added for an event that was then refused.
+    fn unadd(&mut self, customer: Customer, slot: Slot) {
+        self.index.remove(&customer.digits());
+        self.vacant.push(slot.index);
     }
 
     /// Applies one event and says what it did to the bill. A refused event leaves the ledger
     /// as it was: a new customer is not added either.
     pub fn apply(&mut self, event: &Event) -> Result<Outcome, BillingError> {
-        let mut outcome = None;
-        self.apply_chunks::<1>(std::slice::from_ref(event), |_, o| outcome = Some(o))
-            .map_err(|refused| refused.error)?;
-        Ok(outcome.expect("an applied event has an outcome"))
+        event.message.check()?;
+        let (slot, added) = self.slot_for(event.customer)?;
+        let applied = self.apply_at(slot, event.at, event.message);
+        if applied.is_err() && added {
+            self.unadd(event.customer, slot);
+        }
+        applied
     }
 
     /// Applies a message to an interned customer: the fast path for bulk replays.
@@ -253,10 +273,28 @@ impl Ledger {
         at: Timestamp,
         message: Message,
     ) -> Result<Outcome, BillingError> {
-        let mut outcome = None;
-        self.apply_chunks_to::<1>(&[(customer, at, message)], |_, o| outcome = Some(o))
-            .map_err(|refused| refused.error)?;
-        Ok(outcome.expect("an applied event has an outcome"))
+        self.check_id(customer)?;
+        self.apply_at(customer.slot, at, message)
+    }
+
+    fn check_id(&self, customer: CustomerId) -> Result<(), BillingError> {
+        if customer.ledger == self.id && customer.generation == self.generation {
+            Ok(())
+        } else {
+            Err(BillingError::StaleCustomerId)
+        }
+    }
+
+    fn apply_at(
+        &mut self,
+        slot: Slot,
+        at: Timestamp,
+        message: Message,
+    ) -> Result<Outcome, BillingError> {
+        let mut state = self.states[slot.index as usize];
+        let outcome = self.step_one(&mut state, slot.market, at, message)?;
+        self.states[slot.index as usize] = state;
+        Ok(outcome)
     }
 
     /// Applies `events` in order, handing each outcome to `outcome` with the event's index, and
@@ -267,105 +305,69 @@ impl Ledger {
     pub fn apply_batch(
         &mut self,
         events: &[Event],
-        outcome: impl FnMut(usize, Outcome),
+        mut outcome: impl FnMut(usize, Outcome),
     ) -> Result<(), Refused> {
-        self.apply_chunks::<BATCH>(events, outcome)
+        for (chunk_index, chunk) in events.chunks(BATCH).enumerate() {
+            let offset = chunk_index * BATCH;
+            let mut slots = [NO_SLOT; BATCH];
+            let mut added = 0_u32; // bit i: event i's customer is new in this chunk
+            let mut prepared = chunk.len();
+            let mut early = None;
+            for (i, event) in chunk.iter().enumerate() {
+                match event
+                    .message
+                    .check()
+                    .and_then(|()| self.slot_for(event.customer))
+                {
+                    Ok((slot, new)) => {
+                        slots[i] = slot;
+                        added |= u32::from(new) << i;
+                    }
+                    Err(error) => {
+                        (prepared, early) = (i, Some((i, error)));
+                        break;
+                    }
+                }
+            }
+            let steps = chunk[..prepared].iter().map(|e| (e.at, e.message));
+            let result = self.step_chunk(&slots[..prepared], steps, |i, o| outcome(offset + i, o));
+            if let Some((i, error)) = result.err().or(early) {
+                // Customers added for events that did not apply are taken back.
+                for (j, &slot) in slots[..prepared].iter().enumerate() {
+                    let unapplied = self.states[slot.index as usize].last_at().is_none();
+                    if added & (1 << j) != 0 && unapplied {
+                        self.unadd(chunk[j].customer, slot);
+                    }
+                }
+                return Err(Refused {
+                    index: offset + i,
+                    error,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// [`apply_batch`](Self::apply_batch) for interned customers.
     pub fn apply_batch_to(
         &mut self,
         events: &[(CustomerId, Timestamp, Message)],
-        outcome: impl FnMut(usize, Outcome),
-    ) -> Result<(), Refused> {
-        self.apply_chunks_to::<BATCH>(events, outcome)
-    }
-
-    /// Applies events `N` at a time (one for [`apply`](Self::apply), so that a single event
-    /// carries no batch's copies).
-    fn apply_chunks<const N: usize>(
-        &mut self,
-        events: &[Event],
         mut outcome: impl FnMut(usize, Outcome),
     ) -> Result<(), Refused> {
-        for (chunk_index, chunk) in events.chunks(N).enumerate() {
-            let offset = chunk_index * N;
-            let mut slots = [0_u32; N];
-            let mut added = 0_u32; // bit i: event i's customer is new in this chunk
-            let mut prepared = chunk.len();
-            let mut early = None;
-            for (i, event) in chunk.iter().enumerate() {
-                let digits = event.customer.digits();
-                let slot = match self.index.get(&digits) {
-                    Some(&slot) => Some(slot),
-                    None => match self.add(event.customer) {
-                        Ok(slot) => {
-                            added |= 1 << i;
-                            Some(slot)
-                        }
-                        Err(error) => {
-                            early = Some((i, error));
-                            None
-                        }
-                    },
-                };
-                match slot {
-                    Some(slot) => slots[i] = slot,
-                    None => {
-                        prepared = i;
-                        break;
-                    }
-                }
-            }
-            let steps = chunk[..prepared].iter().map(|e| (e.at, e.message));
-            let result =
-                self.step_chunk::<N>(&slots[..prepared], steps, |i, o| outcome(offset + i, o));
-            let refused = match (result, early) {
-                (Err(refused), _) => Some(refused),
-                (Ok(()), Some(early)) => Some(early),
-                (Ok(()), None) => None,
-            };
-            if let Some((i, error)) = refused {
-                // Customers added for events that did not apply are forgotten again.
-                for (j, &slot) in slots[..prepared].iter().enumerate() {
-                    if added & (1 << j) != 0 && self.states[slot as usize].last_at().is_none() {
-                        self.index.remove(&chunk[j].customer.digits());
-                        self.vacant.push(slot);
-                    }
-                }
-                return Err(Refused {
-                    index: offset + i,
-                    error,
-                });
-            }
-        }
-        Ok(())
-    }
-
-    fn apply_chunks_to<const N: usize>(
-        &mut self,
-        events: &[(CustomerId, Timestamp, Message)],
-        mut outcome: impl FnMut(usize, Outcome),
-    ) -> Result<(), Refused> {
-        for (chunk_index, chunk) in events.chunks(N).enumerate() {
-            let offset = chunk_index * N;
-            let mut slots = [0_u32; N];
+        for (chunk_index, chunk) in events.chunks(BATCH).enumerate() {
+            let offset = chunk_index * BATCH;
+            let mut slots = [NO_SLOT; BATCH];
             let valid = chunk
                 .iter()
-                .take_while(|(id, ..)| id.ledger == self.id && id.generation == self.generation)
+                .take_while(|(id, ..)| self.check_id(*id).is_ok())
                 .count();
             for (slot, (id, ..)) in slots.iter_mut().zip(&chunk[..valid]) {
                 *slot = id.slot;
             }
             let steps = chunk[..valid].iter().map(|&(_, at, message)| (at, message));
-            let result =
-                self.step_chunk::<N>(&slots[..valid], steps, |i, o| outcome(offset + i, o));
-            let refused = match result {
-                Err(refused) => Some(refused),
-                Ok(()) if valid < chunk.len() => Some((valid, BillingError::StaleCustomerId)),
-                Ok(()) => None,
-            };
-            if let Some((i, error)) = refused {
+            let result = self.step_chunk(&slots[..valid], steps, |i, o| outcome(offset + i, o));
+            let stale = (valid < chunk.len()).then_some((valid, BillingError::StaleCustomerId));
+            if let Some((i, error)) = result.err().or(stale) {
                 return Err(Refused {
                     index: offset + i,
                     error,
@@ -375,32 +377,29 @@ impl Ledger {
         Ok(())
     }
 
-    /// Steps up to `N` events on their customers' states, fetched together first. Stops at the
-    /// first refused event, which changes nothing.
-    fn step_chunk<const N: usize>(
+    /// Steps up to [`BATCH`] events on their customers' states, fetched together first. Stops
+    /// at the first refused event, which changes nothing.
+    fn step_chunk(
         &mut self,
-        slots: &[u32],
+        slots: &[Slot],
         steps: impl Iterator<Item = (Timestamp, Message)>,
         mut outcome: impl FnMut(usize, Outcome),
     ) -> Result<(), (usize, BillingError)> {
         // Independent loads: the CPU overlaps their cache misses.
-        let mut local: [CustomerState; N] = std::array::from_fn(|i| match slots.get(i) {
-            Some(&slot) => self.states[slot as usize],
+        let mut local: [CustomerState; BATCH] = std::array::from_fn(|i| match slots.get(i) {
+            Some(slot) => self.states[slot.index as usize],
             None => CustomerState::NEW,
         });
-        let markets: [MarketId; N] = std::array::from_fn(|i| match slots.get(i) {
-            Some(&slot) => self.markets[slot as usize],
-            None => MarketId::default(),
-        });
         // A customer met twice in the chunk is stepped on its first copy.
-        let first: [usize; N] = std::array::from_fn(|i| {
+        let first: [usize; BATCH] = std::array::from_fn(|i| {
             (0..i)
-                .find(|&j| slots.get(j).is_some() && slots.get(j) == slots.get(i))
+                .find(|&j| j < slots.len() && i < slots.len() && slots[j] == slots[i])
                 .unwrap_or(i)
         });
         let mut result = Ok(());
         for (i, (at, message)) in steps.enumerate() {
-            match self.step_one(&mut local[first[i]], markets[first[i]], at, message) {
+            let k = first[i];
+            match self.step_one(&mut local[k], slots[k].market, at, message) {
                 Ok(o) => outcome(i, o),
                 Err(error) => {
                     result = Err((i, error));
@@ -408,9 +407,9 @@ impl Ledger {
                 }
             }
         }
-        for (i, &slot) in slots.iter().enumerate() {
+        for (i, slot) in slots.iter().enumerate() {
             if first[i] == i {
-                self.states[slot as usize] = local[i];
+                self.states[slot.index as usize] = local[i];
             }
         }
         result
@@ -439,25 +438,29 @@ impl Ledger {
 
     /// The instant of the latest event applied to `customer`, if any.
     pub fn last_applied(&self, customer: Customer) -> Option<Timestamp> {
-        let slot = *self.index.get(&customer.digits())?;
-        self.states[slot as usize].last_at()
+        let slot = self.index.get(&customer.digits())?;
+        self.states[slot.index as usize].last_at()
     }
 
     /// Bills events from now on with `rate_card` (Meta changes rates at the start of a quarter).
     /// Conversations already open keep the price they were charged at opening (R10). Every
     /// known customer's market is resolved again; if one has no market in the new card, the
     /// ledger is left unchanged and the error returned.
+    ///
+    /// Invalidates previously issued [`CustomerId`]s, which carry the old card's markets.
     pub fn replace_rate_card(&mut self, rate_card: RateCard) -> Result<(), BillingError> {
         let mut markets = Vec::with_capacity(self.index.len());
-        for (&digits, &slot) in &self.index {
+        for &digits in self.index.keys() {
             let customer =
                 Customer::from_digits(digits).expect("index keys come from valid customers");
-            markets.push((slot, rate_card.market_for(customer)?));
+            markets.push(rate_card.market_for(customer)?);
         }
-        for (slot, market) in markets {
-            self.markets[slot as usize] = market;
+        // The same iteration order: nothing changed the index in between.
+        for (slot, market) in self.index.values_mut().zip(markets) {
+            slot.market = market;
         }
         self.rate_card = rate_card;
+        self.generation = self.generation.wrapping_add(1);
         Ok(())
     }
 
@@ -470,9 +473,9 @@ impl Ledger {
         let vacant = &mut self.vacant;
         let before = self.index.len();
         self.index.retain(|_, slot| {
-            let idle = states[*slot as usize].is_idle(now);
+            let idle = states[slot.index as usize].is_idle(now);
             if idle {
-                vacant.push(*slot);
+                vacant.push(slot.index);
             }
             !idle
         });

@@ -28,7 +28,7 @@ impl Ledger {
     /// May free-form be sent to `customer` at `now`, and until when?
     pub fn free_form_status(&self, customer: Customer, now: Timestamp) -> FreeFormStatus {
         match self.index.get(&customer.digits()) {
-            Some(&slot) => self.states[slot as usize].free_form_status(now.unix_seconds()),
+            Some(slot) => self.states[slot.index as usize].free_form_status(now.unix_seconds()),
             None => FreeFormStatus::Closed {
                 reason: RejectReason::NoServiceWindow,
             },
@@ -92,7 +92,7 @@ impl Ledger {
         customer: Customer,
     ) -> Result<(CustomerState, MarketId), BillingError> {
         Ok(match self.index.get(&customer.digits()) {
-            Some(&slot) => (self.states[slot as usize], self.markets[slot as usize]),
+            Some(slot) => (self.states[slot.index as usize], slot.market),
             None => (CustomerState::NEW, self.rate_card.market_for(customer)?),
         })
     }

@@ -45,6 +45,9 @@ impl MarketPrices {
 pub struct MarketId(u16);
 
 impl MarketId {
+    /// The first market of a card.
+    pub(crate) const FIRST: MarketId = MarketId(0);
+
     /// Position of the market in [`RateCard::markets`].
     pub const fn index(self) -> usize {
         self.0 as usize

@@ -16,7 +16,7 @@
 //! again on restore. Customers are written in number order, so a ledger always saves to the
 //! same bytes. Customer ids issued before saving do not carry over.
 
-use crate::ledger::{Ledger, LedgerTotals, NumberMap};
+use crate::ledger::{Ledger, LedgerTotals, NumberMap, Slot};
 use crate::rules::{CustomerState, PricingModel};
 use crate::{Customer, Money, RateCard};
 use std::io::{self, Read, Write};
@@ -71,7 +71,8 @@ impl Ledger {
         out.write_all(&t.total_cost.micros().to_le_bytes())?;
         out.write_all(&(self.index.len() as u64).to_le_bytes())?;
         // In number order: the same ledger always saves to the same bytes.
-        let mut customers: Vec<(u64, u32)> = self.index.iter().map(|(&d, &s)| (d, s)).collect();
+        let mut customers: Vec<(u64, u32)> =
+            self.index.iter().map(|(&d, s)| (d, s.index)).collect();
         customers.sort_unstable();
         let mut record = [0_u8; RECORD];
         for (digits, slot) in customers {
@@ -144,7 +145,6 @@ impl Ledger {
         let mut index = NumberMap::default();
         index.reserve(customers.min(1 << 24));
         let mut states = Vec::with_capacity(customers.min(1 << 24));
-        let mut markets = Vec::with_capacity(customers.min(1 << 24));
         let mut record = [0_u8; RECORD];
         for _ in 0..customers {
             input.read_exact(&mut record)?;
@@ -165,11 +165,14 @@ impl Ledger {
             state.entry_point_offer_until = next();
             state.entry_point_until = next();
             state.conversation_until = [next(), next(), next(), next()];
-            if index.insert(digits, states.len() as u32).is_some() {
+            let slot = Slot {
+                index: states.len() as u32,
+                market,
+            };
+            if index.insert(digits, slot).is_some() {
                 return Err(damaged(format!("{customer} is saved twice")));
             }
             states.push(state);
-            markets.push(market);
         }
         let mut rest = [0_u8; 1];
         if input.read(&mut rest)? != 0 {
@@ -177,7 +180,6 @@ impl Ledger {
         }
         ledger.index = index;
         ledger.states = states;
-        ledger.markets = markets;
         ledger.totals = totals;
         Ok(ledger)
     }

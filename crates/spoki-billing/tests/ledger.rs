@@ -330,6 +330,28 @@ fn a_new_rate_card_prices_only_conversations_opened_after_it() {
 }
 
 #[test]
+fn a_new_rate_card_moves_customers_to_their_new_market() {
+    let mut ledger = ledger(PricingModel::Conversation2024);
+    let anna = ledger.intern(customer(ANNA)).unwrap();
+    // Italian numbers now priced as German ones.
+    let swapped = CARD.replace(r#""39": "IT""#, r#""39": "DE""#);
+    ledger
+        .replace_rate_card(RateCard::from_json(&swapped).unwrap())
+        .unwrap();
+    let at_noon = at("2024-10-01T12:00:00Z");
+    assert!(
+        matches!(
+            ledger.apply_to(anna, at_noon, MARKETING),
+            Err(BillingError::StaleCustomerId)
+        ),
+        "an id carries its market, so the old card's ids are refused"
+    );
+    let anna = ledger.intern(customer(ANNA)).unwrap();
+    let opened = ledger.apply_to(anna, at_noon, MARKETING).unwrap();
+    assert_eq!(opened.cost(), Some(money("0.19")), "the German price");
+}
+
+#[test]
 fn hostile_rate_cards_and_amounts_are_refused() {
     let negative = r#"{"currency": "EUR", "calling_codes": {"39": "IT"},
         "markets": {"IT": {"marketing": -0.14, "utility": 0.1, "authentication": 0.12, "service": 0.11}}}"#;
@@ -680,21 +702,21 @@ mod batches {
     #[test]
     fn state_bytes_counts_every_customer() {
         assert!(ledger_on_sample().state_bytes() < 1024);
-        // Room for 10,000: a 64-byte state and a 2-byte market each, exactly, and an index of
-        // 10,000 to 20,000 entries of 13 bytes (a u64, a u32, a control byte).
+        // Room for 10,000: a 64-byte state each, exactly, and an index of 10,000 to 20,000
+        // entries of 17 bytes (a u64 number, its slot and market, a control byte).
         let mut ledger =
             Ledger::with_capacity(PricingModel::PerMessage2025, sample_rate_card(), 10_000);
-        let fixed = 10_000 * (64 + 2);
+        let fixed = 10_000 * 64;
         let bytes = ledger.state_bytes();
         assert!(
-            (fixed + 10_000 * 13..=fixed + 20_000 * 13).contains(&bytes),
+            (fixed + 10_000 * 17..=fixed + 20_000 * 17).contains(&bytes),
             "{bytes}"
         );
-        // One more customer of room is one more state and market: 66 bytes (the index rounds
-        // its room up to a power of two, so it does not grow by one).
+        // One more customer of room is one more state: 64 bytes (the index rounds its room up
+        // to a power of two, so it does not grow by one).
         let one_more =
             Ledger::with_capacity(PricingModel::PerMessage2025, sample_rate_card(), 10_001);
-        assert_eq!(one_more.state_bytes() - bytes, 66);
+        assert_eq!(one_more.state_bytes() - bytes, 64);
         // Forgetting a customer keeps its slot, 4 bytes, for the next one.
         let carl = customer("+393470000001");
         ledger.intern(carl).unwrap();
