@@ -128,8 +128,9 @@ pub struct Refused {
 }
 
 /// Events stepped together by the batch methods: enough to overlap the cache misses of their
-/// customers' states, few enough to keep the copies in registers and L1.
-const BATCH: usize = 8;
+/// customers' states, few enough to keep the copies in L1. (Measured: 16 beats 8 by about 10 %
+/// by id and 20 % by number on 100k customers; 32 is slower again.)
+const BATCH: usize = 16;
 
 /// Fills the unused end of a chunk's slot array.
 const NO_SLOT: Slot = Slot {
