@@ -43,6 +43,17 @@ pub enum BillingError {
     /// A template of the service category: templates are marketing, utility or authentication.
     #[error("no template is of the service category; free-form messages are billed as service")]
     ServiceTemplate,
+    /// A new rate card in another currency than the one the totals are kept in.
+    #[error("the new rate card is in {to}, the ledger's totals in {from}; start a new ledger")]
+    CurrencyChange {
+        /// The ledger's currency.
+        from: Currency,
+        /// The new card's.
+        to: Currency,
+    },
+    /// An instant RFC 3339 cannot write (before year 0000 or after 9999).
+    #[error("event at {0} is outside the years 0000 to 9999")]
+    OutOfRange(Timestamp),
 }
 /// Running totals of everything a [`Ledger`] has applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -63,7 +74,6 @@ pub struct LedgerTotals {
 }
 
 impl LedgerTotals {
-    /// The totals with `outcome` added, or `None` if the cost would overflow.
     /// Nothing yet, in `currency`.
     pub const fn zero(currency: Currency) -> LedgerTotals {
         LedgerTotals {
@@ -147,12 +157,15 @@ pub(crate) type NumberMap<V> = HashMap<u64, V, rustc_hash::FxBuildHasher>;
 
 /// Bills a stream of events for one business number under one pricing model and rate card.
 ///
+/// A clone is another ledger: it refuses the original's [`CustomerId`]s (after the two diverge,
+/// one slot could hold different customers in each).
+///
 /// Each customer's events must come in time order (equal instants in the order given); events
 /// of different customers interleave freely. [`crate::bill_events`] sorts a batch for you, and a
 /// [`crate::ReorderingLedger`] takes events that arrive late. Each customer costs one 64-byte
 /// state and a 16-byte index entry, however long its history: a million customers take about
 /// 100 MB.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Ledger {
     pub(crate) model: PricingModel,
     pub(crate) rate_card: RateCard,
@@ -163,6 +176,25 @@ pub struct Ledger {
     vacant: Vec<u32>,
     generation: u32,
     pub(crate) totals: LedgerTotals,
+}
+
+impl Clone for Ledger {
+    fn clone(&self) -> Self {
+        Self {
+            model: self.model,
+            rate_card: self.rate_card.clone(),
+            id: next_ledger_id(),
+            index: self.index.clone(),
+            states: self.states.clone(),
+            vacant: self.vacant.clone(),
+            generation: self.generation,
+            totals: self.totals,
+        }
+    }
+}
+
+fn next_ledger_id() -> u32 {
+    NEXT_LEDGER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Ledger {
@@ -179,7 +211,7 @@ impl Ledger {
         Self {
             model,
             rate_card,
-            id: NEXT_LEDGER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            id: next_ledger_id(),
             index,
             states: Vec::with_capacity(customers),
             vacant: Vec::new(),
@@ -426,6 +458,10 @@ impl Ledger {
         message: Message,
     ) -> Result<Outcome, BillingError> {
         message.check()?;
+        if !at.is_rfc3339() {
+            // Also keeps clear of `i64::MIN`, the state's "never".
+            return Err(BillingError::OutOfRange(at));
+        }
         if let Some(last) = state.last_at() {
             check_order(at, last)?;
         }
@@ -450,6 +486,10 @@ impl Ledger {
     ///
     /// Invalidates previously issued [`CustomerId`]s, which carry the old card's markets.
     pub fn replace_rate_card(&mut self, rate_card: RateCard) -> Result<(), BillingError> {
+        let (from, to) = (self.rate_card.currency(), rate_card.currency());
+        if from != to {
+            return Err(BillingError::CurrencyChange { from, to });
+        }
         let mut markets = Vec::with_capacity(self.index.len());
         for &digits in self.index.keys() {
             let customer =

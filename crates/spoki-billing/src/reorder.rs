@@ -38,12 +38,13 @@ pub struct ReorderingLedger {
 
 #[derive(Clone, Debug)]
 struct Pending {
-    at: i64,
+    at: Timestamp,
     order: u64,
     event: Event,
 }
 
-// Ordered by instant, then by arrival: `order` is unique, so the event is never compared.
+// Ordered by instant (fraction included, as `bill_events` sorts), then by arrival: `order` is
+// unique, so the event is never compared.
 impl Ord for Pending {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         (self.at, self.order).cmp(&(other.at, other.order))
@@ -111,7 +112,7 @@ impl ReorderingLedger {
         }
         let at = event.at.unix_seconds();
         self.pending.push(Reverse(Pending {
-            at,
+            at: event.at,
             order: self.pushed,
             event,
         }));
@@ -135,7 +136,7 @@ impl ReorderingLedger {
     fn settle_through(&mut self, until: i64) -> Vec<Settled> {
         let mut settled = Vec::new();
         while let Some(Reverse(next)) = self.pending.peek() {
-            if next.at > until {
+            if next.at.unix_seconds() > until {
                 break;
             }
             let Some(Reverse(Pending { event, .. })) = self.pending.pop() else {
@@ -181,7 +182,7 @@ impl ReorderingLedger {
             .pending
             .iter()
             .map(|Reverse(pending)| pending)
-            .filter(|p| p.event.customer == customer && p.at <= now.unix_seconds())
+            .filter(|p| p.event.customer == customer && p.at <= now)
             .collect();
         own.sort_unstable();
         let prices = self.ledger.rate_card().billed_prices(market);
@@ -189,7 +190,7 @@ impl ReorderingLedger {
             state.step(
                 self.ledger.model(),
                 prices,
-                pending.at,
+                pending.at.unix_seconds(),
                 pending.event.message,
             );
         }

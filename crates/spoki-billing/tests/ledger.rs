@@ -659,8 +659,8 @@ mod batches {
 
         // By id: a stale id stops the batch at its index.
         let mut other = ledger.clone();
-        let dora_id = ledger.intern(dora).unwrap();
-        let carl_id = ledger.intern(carl).unwrap();
+        let dora_id = other.intern(dora).unwrap();
+        let carl_id = other.intern(carl).unwrap();
         let stranger = Ledger::new(
             PricingModel::Conversation2024,
             RateCard::from_json(CARD).unwrap(),

@@ -275,3 +275,28 @@ fn random_delays_within_the_tolerance_bill_exactly_as_time_order() {
         assert_eq!(got, expected);
     }
 }
+
+#[test]
+fn events_within_one_second_settle_in_the_order_bill_events_gives_them() {
+    // The reply was pushed first but happened 0.8 s after the customer's message.
+    let message = Event::new(at("2024-07-15T10:00:00.100Z"), anna(), Message::Inbound);
+    let reply = Event::new(at("2024-07-15T10:00:00.900Z"), anna(), Message::FreeForm);
+    let mut tolerant = ReorderingLedger::new(ledger(), Duration::from_secs(60));
+    tolerant.push(reply).unwrap();
+    tolerant.push(message).unwrap();
+    let (settled_ledger, settled) = tolerant.into_ledger();
+    assert_eq!(settled[0].event, message);
+    assert!(!settled[1].outcome.as_ref().unwrap().is_rejected());
+
+    let bill = spoki_billing::bill_events(
+        PricingModel::Conversation2024,
+        sample_rate_card(),
+        &[reply, message],
+    )
+    .unwrap();
+    assert!(
+        bill.rejected.is_empty(),
+        "bill_events orders them the same way"
+    );
+    assert_eq!(bill.total_cost, settled_ledger.totals().total_cost);
+}

@@ -203,10 +203,18 @@ mod hardening {
             Err(BillingError::StaleCustomerId)
         ));
         assert_eq!(other.totals().events, 0);
-        // Its own ledger, and a clone of it, take it.
-        let mut clone = one.clone();
-        assert!(clone.apply_to(mario, at, Message::Inbound).is_ok());
+        // Its own ledger takes it. A clone is another ledger: once the two add customers, one
+        // slot could hold different customers in each, so it refuses the original's ids.
         assert!(one.apply_to(mario, at, Message::Inbound).is_ok());
+        let mut clone = one.clone();
+        assert!(matches!(
+            clone.apply_to(mario, at, Message::Inbound),
+            Err(BillingError::StaleCustomerId)
+        ));
+        let mario_in_clone = clone
+            .intern(Customer::parse("+393331112222").unwrap())
+            .unwrap();
+        assert!(clone.apply_to(mario_in_clone, at, Message::Inbound).is_ok());
     }
 
     #[test]
@@ -273,5 +281,53 @@ mod hardening {
         );
         assert!(RateCard::from_json(&market_twice).is_err());
         assert!(RateCard::from_json(CARD).is_ok());
+    }
+}
+
+mod limits {
+    use spoki_billing::{
+        BillingError, Currency, Customer, Event, Ledger, Message, PricingModel, RateCard, Timestamp,
+    };
+
+    const CARD: &str = r#"{"currency": "EUR", "calling_codes": {"39": "IT"},
+        "markets": {"IT": {"marketing": 0.14, "utility": 0.10, "authentication": 0.12}}}"#;
+
+    #[test]
+    fn a_card_in_another_currency_cannot_replace_the_current_one() {
+        let mut ledger = Ledger::new(
+            PricingModel::PerMessage2025,
+            RateCard::from_json(CARD).unwrap(),
+        );
+        let usd = RateCard::from_json(&CARD.replace("EUR", "USD")).unwrap();
+        assert!(matches!(
+            ledger.replace_rate_card(usd),
+            Err(BillingError::CurrencyChange {
+                from: Currency::EUR,
+                to: Currency::USD
+            })
+        ));
+        assert_eq!(ledger.rate_card().currency(), Currency::EUR);
+    }
+
+    #[test]
+    fn an_instant_outside_the_calendar_is_refused() {
+        let mut ledger = Ledger::new(
+            PricingModel::PerMessage2025,
+            RateCard::from_json(CARD).unwrap(),
+        );
+        let customer = Customer::parse("+393331112222").unwrap();
+        for seconds in [i64::MIN, 253_402_300_800] {
+            let event = Event::new(
+                Timestamp::from_unix_seconds(seconds),
+                customer,
+                Message::Inbound,
+            );
+            assert!(matches!(
+                ledger.apply(&event),
+                Err(BillingError::OutOfRange(_))
+            ));
+        }
+        assert_eq!(ledger.customer_count(), 0);
+        assert_eq!(ledger.totals().events, 0);
     }
 }

@@ -315,22 +315,24 @@ fn parse_micros(input: &str) -> Result<i64, MoneyError> {
     let overflow = || MoneyError::Overflow {
         input: input.to_owned(),
     };
+    // Counted towards the sign, so that the most negative amount reads back too.
+    let sign = if negative { -1 } else { 1 };
     let mut micros: i64 = 0;
     for digit in whole.bytes() {
         micros = micros
             .checked_mul(10)
-            .and_then(|m| m.checked_add(i64::from(digit - b'0')))
+            .and_then(|m| m.checked_add(sign * i64::from(digit - b'0')))
             .ok_or_else(overflow)?;
     }
     micros = micros.checked_mul(Money::SCALE).ok_or_else(overflow)?;
     let mut place = Money::SCALE / 10;
     for digit in significant.bytes() {
         micros = micros
-            .checked_add(i64::from(digit - b'0') * place)
+            .checked_add(sign * i64::from(digit - b'0') * place)
             .ok_or_else(overflow)?;
         place /= 10;
     }
-    Ok(if negative { -micros } else { micros })
+    Ok(micros)
 }
 
 /// Spoki's wire form: an integer of thousandths of EUR.
@@ -413,6 +415,11 @@ mod tests {
             Err(MoneyError::Overflow { .. })
         ));
         assert_eq!(parse(""), Err(MoneyError::Empty));
+        for extreme in [i64::MIN, i64::MAX] {
+            let money = Money::from_micros(extreme, Currency::EUR);
+            let text = money.amount().to_string();
+            assert_eq!(Money::parse(&text, Currency::EUR), Ok(money));
+        }
         assert_eq!(parse("-"), Err(MoneyError::Empty));
         assert!(Currency::parse("eur").is_err() && Currency::parse("EURO").is_err());
     }

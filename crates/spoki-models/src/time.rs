@@ -17,8 +17,9 @@ const RFC3339_SECONDS: std::ops::RangeInclusive<i64> = -62_167_219_200..=253_402
 ///
 /// The one timestamp of the SDK: API fields, webhook deliveries and the billing model all use it.
 /// Decodes RFC 3339 (`2022-11-10T18:00:00.000Z`), the same without an offset (taken as UTC, as
-/// the API's naive times are), and Unix seconds (integer or fractional). Encodes RFC 3339 with
-/// the fraction only when there is one, so a decoded value encodes back as it came. RFC 3339
+/// the API's naive times are), and Unix seconds (integer or fractional). Encodes RFC 3339 in UTC
+/// with the fraction only when there is one: what it decoded encodes back to the same instant,
+/// and what it encoded decodes back equal. RFC 3339
 /// has years 0000 to 9999 only: outside them a timestamp is refused when read and fails to
 /// encode. Ordering is chronological.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -296,6 +297,43 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Fractional Unix seconds read through their shortest decimal spelling, as their author wrote
+/// them (`1668103200.1` is 100 ms past the second, not 99.999905 ms); digits past the nanosecond
+/// are dropped.
+fn from_f64(v: f64) -> Option<Timestamp> {
+    if !v.is_finite() {
+        return None;
+    }
+    // Rust prints an f64 without an exponent, as the shortest text that reads back to it.
+    let text = v.to_string();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.as_str()),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let whole: i64 = whole.parse().ok()?;
+    let nanos = fraction
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(9)
+        .fold(0_u32, |n, d| n * 10 + u32::from(d - b'0'));
+    let at = match (negative, nanos) {
+        (false, _) => Timestamp {
+            seconds: whole,
+            nanos,
+        },
+        (true, 0) => Timestamp {
+            seconds: -whole,
+            nanos: 0,
+        },
+        (true, _) => Timestamp {
+            seconds: -whole - 1,
+            nanos: 1_000_000_000 - nanos,
+        },
+    };
+    at.is_rfc3339().then_some(at)
+}
+
 /// RFC 3339 in UTC; the fraction only when there is one, without trailing zeros. Outside the
 /// years 0000 to 9999 (which RFC 3339 cannot write) it shows the Unix seconds instead.
 impl fmt::Display for Timestamp {
@@ -353,19 +391,7 @@ impl<'de> Deserialize<'de> for Timestamp {
                 self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Timestamp, E> {
-                let seconds = v.floor();
-                // Beyond ±2^53 an f64 has no fraction; the range check below refuses those anyway.
-                if !(-1e15..=1e15).contains(&seconds) {
-                    return Err(E::custom("Unix time out of range"));
-                }
-                let nanos = ((v - seconds) * 1e9).round().min(999_999_999.0) as u32;
-                let at = Timestamp {
-                    seconds: seconds as i64,
-                    nanos,
-                };
-                Some(at)
-                    .filter(|at| at.is_rfc3339())
-                    .ok_or_else(|| E::custom("Unix time out of range"))
+                from_f64(v).ok_or_else(|| E::custom("Unix time out of range"))
             }
         }
         deserializer.deserialize_any(V)
@@ -443,6 +469,24 @@ mod tests {
         assert_eq!(serde_json::from_str::<Timestamp>("1668103200").unwrap(), z);
         let fractional = serde_json::from_str::<Timestamp>("1668103200.25").unwrap();
         assert_eq!(fractional.subsec_nanos(), 250_000_000);
+        let tenth = serde_json::from_str::<Timestamp>("1668103200.1").unwrap();
+        assert_eq!(
+            tenth.to_string(),
+            "2022-11-10T18:00:00.1Z",
+            "as written, not 0.0999999"
+        );
+        let before_1970 = serde_json::from_str::<Timestamp>("-1.5").unwrap();
+        assert_eq!(
+            (before_1970.unix_seconds(), before_1970.subsec_nanos()),
+            (-2, 500_000_000)
+        );
+        assert_eq!(
+            serde_json::from_str::<Timestamp>("-2.0")
+                .unwrap()
+                .unix_seconds(),
+            -2
+        );
+        assert!(serde_json::from_str::<Timestamp>("1e300").is_err());
         assert!(Timestamp::parse("yesterday").is_err());
         assert_eq!(z.to_string(), "2022-11-10T18:00:00Z");
     }
