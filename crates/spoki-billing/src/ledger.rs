@@ -426,7 +426,7 @@ impl Ledger {
         // A customer met twice in the chunk is stepped on its first copy.
         let first: [usize; BATCH] = std::array::from_fn(|i| {
             (0..i)
-                .find(|&j| j < slots.len() && i < slots.len() && slots[j] == slots[i])
+                .find(|&j| i < slots.len() && slots[j] == slots[i])
                 .unwrap_or(i)
         });
         let mut result = Ok(());

@@ -684,6 +684,40 @@ mod batches {
     }
 
     #[test]
+    fn customers_added_for_events_that_did_not_apply_are_taken_back() {
+        let mut ledger = ledger(PricingModel::Conversation2024);
+        let noon = at("2024-07-15T12:00:00Z");
+        apply(&mut ledger, "2024-07-15T12:00:00Z", BERT, Message::Inbound);
+        let carl = customer("+393470000001");
+        ledger.intern(carl).unwrap(); // known before the batch, with nothing applied
+        let dora = customer("+393470000002");
+        let emil = customer("+393470000003");
+        let batch = [
+            Event::new(noon, dora, Message::Inbound),
+            // Earlier than Bert's last event: refused when its state is stepped.
+            Event::new(at("2024-07-15T11:00:00Z"), customer(BERT), Message::Inbound),
+            Event::new(noon, emil, Message::Inbound),
+            Event::new(noon, carl, Message::Inbound),
+        ];
+        let refused = ledger.apply_batch(&batch, |_, _| {}).unwrap_err();
+        assert_eq!(refused.index, 1);
+        assert!(matches!(refused.error, BillingError::OutOfOrder { .. }));
+        assert_eq!(ledger.last_applied(dora), Some(noon));
+        assert_eq!(
+            ledger.customer_count(),
+            3,
+            "Bert, Carl and Dora stay; Emil, added for an event that did not apply, goes"
+        );
+        assert_eq!(ledger.last_applied(emil), None);
+        // Emil is new again, Carl is still known.
+        ledger.intern(emil).unwrap();
+        assert_eq!(ledger.customer_count(), 4);
+        ledger.intern(carl).unwrap();
+        assert_eq!(ledger.customer_count(), 4);
+        assert_eq!(ledger.totals().events, 2);
+    }
+
+    #[test]
     fn refusals_in_a_later_chunk_name_their_index_in_the_batch() {
         let mut events = stream();
         events.truncate(30);
