@@ -27,11 +27,9 @@ pub enum Message {
 
 impl Message {
     /// A template of `category`; refused for service, which no template carries.
-    pub const fn template(category: Category) -> Result<Message, BillingError> {
-        match category {
-            Category::Service => Err(BillingError::ServiceTemplate),
-            _ => Ok(Message::Template(category)),
-        }
+    pub fn template(category: Category) -> Result<Message, BillingError> {
+        let message = Message::Template(category);
+        message.check().map(|()| message)
     }
 
     /// Refuses a service template, the one message the enum can spell that cannot exist.

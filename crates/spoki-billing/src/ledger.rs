@@ -290,7 +290,6 @@ impl Ledger {
     /// Applies one event and says what it did to the bill. A refused event leaves the ledger
     /// as it was: a new customer is not added either.
     pub fn apply(&mut self, event: &Event) -> Result<Outcome, BillingError> {
-        event.message.check()?;
         let (slot, added) = self.slot_for(event.customer)?;
         let applied = self.apply_at(slot, event.at, event.message);
         if applied.is_err() && added {
@@ -347,11 +346,7 @@ impl Ledger {
             let mut prepared = chunk.len();
             let mut early = None;
             for (i, event) in chunk.iter().enumerate() {
-                match event
-                    .message
-                    .check()
-                    .and_then(|()| self.slot_for(event.customer))
-                {
+                match self.slot_for(event.customer) {
                     Ok((slot, new)) => {
                         slots[i] = slot;
                         added |= u32::from(new) << i;
@@ -457,14 +452,7 @@ impl Ledger {
         at: Timestamp,
         message: Message,
     ) -> Result<Outcome, BillingError> {
-        message.check()?;
-        if !at.is_rfc3339() {
-            // Also keeps clear of `i64::MIN`, the state's "never".
-            return Err(BillingError::OutOfRange(at));
-        }
-        if let Some(last) = state.last_at() {
-            check_order(at, last)?;
-        }
+        check_event(message, at, state.last_at())?;
         let mut next = *state;
         let prices = self.rate_card.billed_prices(market);
         let outcome = next.step(self.model, prices, at.unix_seconds(), message);
@@ -528,11 +516,23 @@ impl Ledger {
     }
 }
 
-/// Refuses an event earlier, to the second the rules work in, than its customer's last one.
-fn check_order(at: Timestamp, last: Timestamp) -> Result<(), BillingError> {
-    if at.unix_seconds() < last.unix_seconds() {
-        Err(BillingError::OutOfOrder { at, last })
-    } else {
-        Ok(())
+/// What refuses an event whatever its customer's windows: a service template, an instant the
+/// calendar cannot write, or one earlier (to the second the rules work in) than the customer's
+/// last event. The one home of these checks, for the ledger and for events held back.
+pub(crate) fn check_event(
+    message: Message,
+    at: Timestamp,
+    last: Option<Timestamp>,
+) -> Result<(), BillingError> {
+    message.check()?;
+    if !at.is_rfc3339() {
+        // Also keeps clear of `i64::MIN`, the state's "never".
+        return Err(BillingError::OutOfRange(at));
+    }
+    match last {
+        Some(last) if at.unix_seconds() < last.unix_seconds() => {
+            Err(BillingError::OutOfOrder { at, last })
+        }
+        _ => Ok(()),
     }
 }

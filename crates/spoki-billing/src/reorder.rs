@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::category::Category;
 use crate::customer::Customer;
 use crate::event::{Event, Message};
-use crate::ledger::{BillingError, Ledger};
+use crate::ledger::{BillingError, Ledger, check_event};
 use crate::rate_card::MarketId;
 use crate::rules::{CustomerState, FreeFormStatus, Outcome};
 use crate::time::Timestamp;
@@ -99,17 +99,14 @@ impl ReorderingLedger {
 
     /// Takes `event` and settles every event the tolerance no longer holds back, oldest first.
     ///
-    /// Refused, with nothing changed: a service template, a number the rate card has no market
-    /// for, and an event earlier than its customer's latest settled one
-    /// ([`BillingError::OutOfOrder`]: it came later than the tolerance allows).
+    /// Refused, with nothing changed, by the ledger's own checks: a service template, an instant
+    /// outside the years 0000 to 9999, a number the rate card has no market for, and an event
+    /// earlier than its customer's latest settled one ([`BillingError::OutOfOrder`]: it came
+    /// later than the tolerance allows).
     pub fn push(&mut self, event: Event) -> Result<Vec<Settled>, BillingError> {
-        event.message.check()?;
+        let last = self.ledger.last_applied(event.customer);
+        check_event(event.message, event.at, last)?;
         self.ledger.rate_card().market_for(event.customer)?;
-        if let Some(last) = self.ledger.last_applied(event.customer)
-            && event.at.unix_seconds() < last.unix_seconds()
-        {
-            return Err(BillingError::OutOfOrder { at: event.at, last });
-        }
         let at = event.at.unix_seconds();
         self.pending.push(Reverse(Pending {
             at: event.at,

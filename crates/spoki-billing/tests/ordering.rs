@@ -218,6 +218,11 @@ fn an_event_later_than_the_tolerance_is_refused_only_when_its_customer_moved_on(
         tolerant.push(Event::new(at("2024-07-15T10:06:00Z"), carl, service)),
         Err(BillingError::ServiceTemplate)
     ));
+    let far = Timestamp::from_unix_seconds(i64::MIN);
+    assert!(matches!(
+        tolerant.push(Event::new(far, carl, Message::Inbound)),
+        Err(BillingError::OutOfRange(_))
+    ));
     assert_eq!(tolerant.pending(), 1);
 }
 
