@@ -21,6 +21,12 @@ impl Currency {
         }
     }
 
+    /// `==` for const contexts (`PartialEq` is not const).
+    const fn is(self, other: Currency) -> bool {
+        let (a, b) = (self.0, other.0);
+        a[0] == b[0] && a[1] == b[1] && a[2] == b[2]
+    }
+
     /// The code, e.g. `EUR`.
     pub fn as_str(&self) -> &str {
         // Only ASCII upper-case letters get in.
@@ -195,8 +201,7 @@ impl Money {
     /// The amount in thousandths of EUR, Spoki's credit unit, when it is in EUR and a whole
     /// number of thousandths; `None` otherwise.
     pub const fn millis(self) -> Option<i64> {
-        let eur = matches!(self.currency.0, [b'E', b'U', b'R']);
-        if eur && self.micros % Money::MICROS_PER_MILLI == 0 {
+        if self.currency.is(Currency::EUR) && self.micros % Money::MICROS_PER_MILLI == 0 {
             Some(self.micros / Money::MICROS_PER_MILLI)
         } else {
             None
@@ -237,8 +242,7 @@ impl Money {
     }
 
     const fn same_currency(self, other: Money) -> bool {
-        let (a, b) = (self.currency.0, other.currency.0);
-        a[0] == b[0] && a[1] == b[1] && a[2] == b[2]
+        self.currency.is(other.currency)
     }
 
     /// The amount without its currency: `0.14`, `14.00`, `0.0014` (at least two decimals, more
