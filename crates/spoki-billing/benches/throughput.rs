@@ -37,32 +37,10 @@ fn rate(events: usize, seconds: f64) -> String {
 /// Runs of each in-memory measurement; the median is reported (a shared machine is noisy).
 const RUNS: usize = 5;
 
-/// What one run timed: the whole closure, or the part it measured itself.
-trait Timed {
-    fn seconds(self, whole: Duration) -> f64;
-}
-
-impl Timed for () {
-    fn seconds(self, whole: Duration) -> f64 {
-        whole.as_secs_f64()
-    }
-}
-
-impl Timed for Duration {
-    fn seconds(self, _: Duration) -> f64 {
-        self.as_secs_f64()
-    }
-}
-
-/// The median of [`RUNS`] runs of `run`, in seconds.
-fn median_seconds<T: Timed>(mut run: impl FnMut() -> T) -> f64 {
-    let mut seconds: Vec<f64> = (0..RUNS)
-        .map(|_| {
-            let started = Instant::now();
-            let timed = run();
-            timed.seconds(started.elapsed())
-        })
-        .collect();
+/// The median of [`RUNS`] runs of `run`, each returning the time it measured itself (so that
+/// setting up its ledger stays off the clock), in seconds.
+fn median_seconds(mut run: impl FnMut() -> Duration) -> f64 {
+    let mut seconds: Vec<f64> = (0..RUNS).map(|_| run().as_secs_f64()).collect();
     median(&mut seconds)
 }
 
