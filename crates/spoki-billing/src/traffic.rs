@@ -6,15 +6,13 @@
 //! [`crate::ReorderingLedger`], which takes each customer's events up to a tolerance late.
 
 use crate::{Category, Customer, CustomerError, Event, Message, Timestamp};
-use spoki_models::{Phone, SendStatus, TemplateCategory, WebhookDelivery, WebhookEventData};
+use spoki_models::{Phone, SendStatus, TemplateCategory};
+use spoki_webhook::{Delivery, Event as WebhookEvent};
 
 /// Why a delivery cannot become a billing event.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrafficError {
-    /// The delivery's `data` does not decode as its event says.
-    #[error("the delivery's data does not decode: {0}")]
-    Data(#[from] serde_json::Error),
     /// No customer number in the delivery.
     #[error("the delivery names no customer number")]
     NoCustomer,
@@ -57,20 +55,20 @@ impl Event {
     /// id, or an object), as your templates list says (Spoki's delivery does not carry it); an
     /// unknown category cannot be priced and is refused.
     pub fn from_delivery(
-        delivery: &WebhookDelivery,
+        delivery: &Delivery,
         category_of: impl Fn(&serde_json::Value) -> Option<TemplateCategory>,
     ) -> Result<Option<Event>, TrafficError> {
         // The message's own time first; the envelope's emission time when it has none.
         let envelope = delivery
             .timestamp
             .map(|t| Timestamp::from_unix_seconds(t.floor() as i64));
-        match delivery.event_data()? {
-            WebhookEventData::MessageInbound(m) => {
+        match &delivery.event {
+            WebhookEvent::MessageInbound(m) => {
                 let customer = customer(m.from_phone.as_deref())?;
                 let at = m.created_at.or(envelope).ok_or(TrafficError::NoTime)?;
                 Ok(Some(Event::new(at, customer, Message::Inbound)))
             }
-            WebhookEventData::MessageOutbound(m) => {
+            WebhookEvent::MessageOutbound(m) => {
                 if m.send_status != Some(SendStatus::Sent) {
                     return Ok(None);
                 }

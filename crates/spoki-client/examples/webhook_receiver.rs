@@ -14,7 +14,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use spoki_client::models::{Secret, WebhookEvent, WebhookEventData, WebhookVersion, WebhookWrite};
+use spoki_client::models::{Secret, WebhookEvent, WebhookVersion, WebhookWrite};
+use spoki_client::webhook::Event;
 use spoki_client::webhook::{SIGNATURE_HEADER, sign};
 use spoki_client::{Client, WebhookVerifier};
 use spoki_mock::MockSpoki;
@@ -73,15 +74,14 @@ pub fn receiver(listener: TcpListener, old: &str, new: &str) -> Log {
 fn verify(verifier: &WebhookVerifier, header: &str, body: &[u8], log: &Log) -> u16 {
     match verifier.verify(header, body, SystemTime::now()) {
         Ok(delivery) => {
-            let what = match delivery.event_data() {
-                Ok(WebhookEventData::MessageOutbound(m)) => {
+            let what = match &delivery.event {
+                Event::MessageOutbound(m) => {
                     format!("outbound {:?} is {:?}", m.uuid, m.send_status)
                 }
-                Ok(WebhookEventData::MessageInbound(m)) => {
+                Event::MessageInbound(m) => {
                     format!("inbound from {:?}: {:?}", m.from_phone, m.text)
                 }
-                Ok(_) => format!("event {:?}", delivery.event),
-                Err(e) => format!("undecodable data: {e}"),
+                other => format!("event {}", other.kind()),
             };
             log.lock().unwrap().push(format!("accepted {what}"));
             200

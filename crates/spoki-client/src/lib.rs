@@ -6,7 +6,8 @@
 //! - [`Transport`]: the seam to the network; [`ReqwestTransport`] by default, a mock
 //!   (feature `mock`) in tests, or the `spoki-middleware` layers for rate limits and retries;
 //! - [`Error`]: one error type that says what the caller can do;
-//! - [`webhook`] and [`embed`]: verifying webhook deliveries and embedding the Spoki iframe.
+//! - [`webhook`] (the crate `spoki-webhook`) and [`embed`]: receiving webhook deliveries and
+//!   embedding the Spoki iframe.
 //!
 //! Secrets (API key, automation secrets, private keys, tokens) never appear in `Debug`,
 //! `Display`, errors or tracing output.
@@ -25,7 +26,6 @@ mod reqwest_transport;
 #[cfg(feature = "tower")]
 mod tower;
 mod validate;
-pub mod webhook;
 
 pub use client::{
     API_KEY_ENV, API_KEY_HEADER, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT,
@@ -48,4 +48,6 @@ pub use spoki_transport::{
 #[cfg(feature = "tower")]
 pub use tower::ServiceTransport;
 pub use validate::MAX_CONTACTS_PER_SYNC;
-pub use webhook::{WebhookError, WebhookVerifier};
+/// Verifying webhook deliveries: the crate `spoki-webhook`, re-exported under its old path.
+pub use spoki_webhook as webhook;
+pub use spoki_webhook::{WebhookError, WebhookVerifier};

@@ -427,6 +427,41 @@ impl MockSpoki {
         }
     }
 
+    /// Waits for the first delivery of `event` whose receiver answered 2xx, for at most
+    /// `timeout`. [`Delivery::decode`] gives its typed event, its attempts the statuses.
+    pub async fn wait_for_event(
+        &self,
+        event: &spoki_models::WebhookEvent,
+        timeout: Duration,
+    ) -> Option<Delivery> {
+        self.wait_for_delivery(timeout, |d| d.delivered && d.event == event.as_str())
+            .await
+    }
+
+    /// Waits until a delivery in the log matches `accept`, for at most `timeout`.
+    pub async fn wait_for_delivery(
+        &self,
+        timeout: Duration,
+        accept: impl Fn(&Delivery) -> bool,
+    ) -> Option<Delivery> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.delivered.notified();
+            if let Some(found) = self.deliveries().into_iter().find(|d| accept(d)) {
+                return Some(found);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.deliveries().into_iter().find(|d| accept(d));
+            }
+        }
+    }
+
+    /// Delivers delivery `id` of the log again, body unchanged and freshly signed, as Spoki
+    /// does when it redelivers an event: a redelivery test needs no hand signing.
+    pub fn redeliver(&self, id: u64) -> Result<(), MockError> {
+        self.shared.redeliver(id).map_err(MockError)
+    }
+
     /// Stops serving and, with a state file, saves the state one last time.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         let _ = self.stop.send(true);

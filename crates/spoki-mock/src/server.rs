@@ -165,6 +165,32 @@ impl Shared {
         }
     }
 
+    /// Sends delivery `id` again, as Spoki does when it redelivers an event: the same body,
+    /// freshly signed with its webhook's current secret.
+    pub fn redeliver(self: &Arc<Self>, id: u64) -> Result<(), String> {
+        let (url, secret, body, account) = {
+            let world = self.world();
+            let delivery = world
+                .state
+                .deliveries
+                .get(id as usize)
+                .ok_or_else(|| format!("no delivery {id}"))?;
+            let (account, secret) = world
+                .state
+                .accounts
+                .iter()
+                .find_map(|(account, a)| {
+                    let hook = a.records.get("webhooks")?.get(&delivery.webhook_id)?;
+                    Some((*account, hook["secret"].as_str()?.to_owned()))
+                })
+                .ok_or_else(|| format!("the webhook of delivery {id} is gone"))?;
+            (delivery.url.clone(), secret, delivery.body.clone(), account)
+        };
+        let shared = self.clone();
+        tokio::spawn(async move { shared.deliver(id, url, secret, body, account).await });
+        Ok(())
+    }
+
     /// POSTs one delivery, signed, retrying with doubling backoff until the receiver answers
     /// 2xx or the attempts run out. Every attempt is logged.
     async fn deliver(
@@ -182,7 +208,7 @@ impl Shared {
                 backoff = backoff.saturating_mul(2);
             }
             let at = Timestamp::now().unix_seconds();
-            let signature = spoki_client::webhook::sign(
+            let signature = spoki_webhook::sign(
                 &spoki_models::Secret::new(secret.as_str()),
                 at,
                 body.as_bytes(),
@@ -191,8 +217,8 @@ impl Shared {
                 .http
                 .post(&url)
                 .header("content-type", "application/json")
-                .header(spoki_client::webhook::SIGNATURE_HEADER, signature)
-                .header(spoki_client::webhook::ACCOUNT_HEADER, account.to_string())
+                .header(spoki_webhook::SIGNATURE_HEADER, &signature)
+                .header(spoki_webhook::ACCOUNT_HEADER, account.to_string())
                 .body(body.clone())
                 .send()
                 .await;
@@ -204,9 +230,12 @@ impl Shared {
             {
                 let mut world = self.world();
                 if let Some(delivery) = world.state.deliveries.get_mut(id as usize) {
-                    delivery
-                        .attempts
-                        .push(DeliveryAttempt { at, status, error });
+                    delivery.attempts.push(DeliveryAttempt {
+                        at,
+                        status,
+                        error,
+                        signature: Some(signature),
+                    });
                     delivery.delivered = ok;
                 }
             }

@@ -179,6 +179,25 @@ pub struct DeliveryAttempt {
     pub status: Option<u16>,
     /// What went wrong, if it did not answer.
     pub error: Option<String>,
+    /// The `X-Spoki-Signature` header it was sent with.
+    #[serde(default)]
+    pub signature: Option<String>,
+}
+
+impl Delivery {
+    /// The body decoded as a receiver decodes it: the typed event.
+    pub fn decode(&self) -> Result<spoki_webhook::Delivery, spoki_webhook::DecodeError> {
+        spoki_webhook::Delivery::from_slice(self.body.as_bytes())
+    }
+
+    /// The headers of its last attempt, signature included, to replay it by hand.
+    pub fn last_headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers = vec![("content-type", "application/json".to_owned())];
+        if let Some(signature) = self.attempts.last().and_then(|a| a.signature.clone()) {
+            headers.push((spoki_webhook::SIGNATURE_HEADER, signature));
+        }
+        headers
+    }
 }
 
 impl State {

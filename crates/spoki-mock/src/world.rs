@@ -1048,6 +1048,11 @@ fn outbound_data(message: &SentMessage) -> Value {
     data.insert("send_status".into(), json!(message.send_status));
     data.insert("to_phone".into(), json!(message.phone));
     data.insert("sent_datetime".into(), json!(rfc3339(message.at)));
+    data.insert("created_at".into(), json!(rfc3339(message.at)));
+    data.insert("direction".into(), json!("outbound"));
+    // What a real delivery says of its kind, so a receiver can bill it: a template carries
+    // its id, anything else its content type.
+    data.insert("content_type".into(), json!(message.kind));
     if let Some(template) = message.template_id {
         data.insert("template".into(), json!({ "id": template }));
     }

@@ -7,7 +7,7 @@ use receiver::Receiver;
 use serde_json::json;
 use spoki_client::models::{
     AuthTokenRequest, AutomationContact, AutomationStartBulk, Phone, SendTemplate, WebhookEvent,
-    WebhookEventData, WebhookVersion, WebhookWrite,
+    WebhookVersion, WebhookWrite,
 };
 use spoki_client::webhook::WebhookVerifier;
 use spoki_client::{Client, EmbedPage, IframeUrl};
@@ -207,7 +207,7 @@ async fn an_inbound_message_is_delivered_signed_and_verifies() {
             SystemTime::now(),
         )
         .unwrap();
-    let WebhookEventData::MessageInbound(message) = delivery.event_data().unwrap() else {
+    let spoki_client::webhook::Event::MessageInbound(message) = &delivery.event else {
         panic!("not an inbound message")
     };
     assert_eq!(message.text.as_deref(), Some("Vorrei rinnovare"));

@@ -33,18 +33,19 @@ mod generated;
 mod iframe;
 mod money;
 pub mod operation;
+mod error_code;
 mod page;
 mod patch;
 mod phone;
 mod scalar;
 mod secret;
 mod time;
-mod webhook;
 #[doc(hidden)]
 pub mod wire;
 
 pub use generated::enums::*;
 pub use generated::models::*;
+pub use error_code::error_meaning;
 pub use iframe::IframeEvent;
 pub use money::{Currency, Money, MoneyError};
 pub use operation::RateClass;
@@ -54,4 +55,3 @@ pub use phone::{Phone, PhoneError};
 pub use scalar::{IdRef, NumberOrText};
 pub use secret::{Secret, is_blank};
 pub use time::{DAY_SECONDS, Date, HOUR_SECONDS, Timestamp, TimestampError};
-pub use webhook::WebhookEventData;

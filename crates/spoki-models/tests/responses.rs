@@ -178,29 +178,6 @@ fn automation_exposes_its_start_step_without_printing_the_secret() {
 }
 
 #[test]
-fn webhook_delivery_data_is_typed_by_event() {
-    let delivery: WebhookDelivery = decode(json!({
-        "version": 2,
-        "event": "message.outbound",
-        "event_uuid": "e-1",
-        "timestamp": 1721037600,
-        "data": {"uuid": "m-1", "send_status": "Delivered", "to_phone": "+393331234567"}
-    }));
-    match delivery.event_data().unwrap() {
-        WebhookEventData::MessageOutbound(m) => {
-            assert_eq!(m.send_status, Some(SendStatus::Delivered))
-        }
-        other => panic!("expected an outbound message, got {other:?}"),
-    }
-    let unknown: WebhookDelivery =
-        decode(json!({"event": "contact_field.updated", "data": {"x": 1}}));
-    assert!(matches!(
-        unknown.event_data().unwrap(),
-        WebhookEventData::Other(_)
-    ));
-}
-
-#[test]
 fn iframe_events_decode() {
     let unread: IframeEvent =
         decode(json!({"eventType": "hasUnreadChatsChanged", "data": {"hasUnreadChats": true}}));
@@ -312,25 +289,6 @@ fn values_round_trip_exactly_or_are_refused() {
     // Money refuses what does not fit.
     assert_eq!(Money::from_euros(i64::MAX / 1_000_000 + 1), None);
     assert_eq!(Money::from_euros(5).and_then(Money::millis), Some(5000));
-}
-
-#[test]
-fn a_message_event_without_data_says_so() {
-    let delivery: spoki_models::WebhookDelivery = serde_json::from_value(json!({
-        "version": 2, "event": "message.inbound", "event_uuid": "e-7"
-    }))
-    .unwrap();
-    let err = delivery.event_data().unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "the `message.inbound` delivery e-7 has no `data`"
-    );
-    let other: spoki_models::WebhookDelivery =
-        serde_json::from_value(json!({"event": "contact.deleted"})).unwrap();
-    assert!(
-        other.event_data().is_ok(),
-        "other events keep what they carry"
-    );
 }
 
 /// Every key of `fixture`, at any depth, is also in `decoded`: nothing a source documents is

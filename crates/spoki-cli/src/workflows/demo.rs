@@ -5,12 +5,11 @@
 //! webhook, which opens the 24-hour service window, so a free-form answer can go out.
 
 use super::billing::{Category, Pricing};
-use super::webhooks::{answer, describe, serve};
+use super::webhooks::{describe, serve};
 use crate::error::{CliError, Result};
 use crate::output::Output;
 use crate::recipients::Recipient;
 use crate::target::Global;
-use hyper::StatusCode;
 use serde_json::json;
 use spoki_client::WebhookVerifier;
 use spoki_client::models::{
@@ -18,7 +17,9 @@ use spoki_client::models::{
     WebhookWrite,
 };
 use spoki_mock::MockSpoki;
-use std::time::{Duration, SystemTime};
+use spoki_webhook::{Delivery, Receiver};
+use std::sync::Arc;
+use std::time::Duration;
 
 const RECIPIENTS: [(&str, &str); 2] = [("+393331234567", "Mario"), ("+393470000002", "Luca")];
 
@@ -157,21 +158,13 @@ pub async fn run(global: &Global, out: Output) -> Result<()> {
         .ok_or_else(|| CliError::Failed("the new webhook has no secret".into()))?;
     let verifier = WebhookVerifier::new(secret).map_err(|e| CliError::Failed(e.to_string()))?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let receiver = tokio::spawn(serve(socket, move |parts, body| {
-        let verified = verifier
-            .verify_headers(&parts.headers, &body, SystemTime::now())
-            .map(|d| describe(&d))
-            .map_err(|e| e.to_string());
-        let tx = tx.clone();
-        async move {
-            let status = if verified.is_ok() {
-                StatusCode::OK
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            let _ = tx.send(verified);
-            answer(status, "")
-        }
+    let hooks = Receiver::new(verifier, move |delivery: Arc<Delivery>| {
+        let _ = tx.send(describe(&delivery));
+        async { Ok::<(), std::convert::Infallible>(()) }
+    });
+    let receiver = tokio::spawn(serve(socket, move |request| {
+        let hooks = hooks.clone();
+        async move { hooks.receive(request).await.into_response() }
     }));
     mock.inbound(mario.as_str(), "Vorrei rinnovare")
         .map_err(|e| CliError::Failed(e.to_string()))?;
@@ -179,8 +172,7 @@ pub async fn run(global: &Global, out: Output) -> Result<()> {
         .await
         .ok()
         .flatten()
-        .ok_or_else(|| CliError::Failed("no webhook delivery arrived".into()))?
-        .map_err(|e| CliError::Failed(format!("the delivery did not verify: {e}")))?;
+        .ok_or_else(|| CliError::Failed("no verified webhook delivery arrived".into()))?;
     receiver.abort();
     say(
         5,

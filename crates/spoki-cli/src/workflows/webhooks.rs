@@ -4,14 +4,17 @@ use crate::error::{CliError, Result, exit};
 use crate::output::Output;
 use bytes::Bytes;
 use clap::Args;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, Response};
 use serde_json::{Value, json};
 use spoki_client::models::Secret;
-use spoki_client::models::WebhookDelivery;
-use spoki_client::webhook::{ACCOUNT_HEADER, SIGNATURE_HEADER};
-use spoki_client::{WebhookError, WebhookVerifier};
+use spoki_client::WebhookVerifier;
+use spoki_webhook::dedupe::DedupeStore;
+use spoki_webhook::{
+    ACCOUNT_HEADER, BoxError, Delivery, Event, Handler, Outcome, Receiver, RedisDedupe,
+    SIGNATURE_HEADER,
+};
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,7 +70,7 @@ pub fn verify(args: VerifyArgs, out: Output) -> Result<ExitCode> {
     match verified {
         Ok(delivery) => {
             out.say(format!("valid: {}", describe(&delivery)));
-            out.summary(json!({"valid": true, "event": delivery.event, "account_id": delivery.account_id, "event_uuid": delivery.event_uuid}));
+            out.summary(json!({"valid": true, "event": delivery.event.kind(), "account_id": delivery.account_id, "event_uuid": delivery.event_uuid}));
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -86,25 +89,55 @@ fn strip_header_name(value: &str) -> &str {
     }
 }
 
-pub fn describe(delivery: &WebhookDelivery) -> String {
-    let event = delivery
-        .event
-        .as_ref()
-        .and_then(|e| serde_json::to_value(e).ok())
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "(no event)".into());
+/// One line for a delivery: its event, what it is about, and its status where it has one.
+pub fn describe(delivery: &Delivery) -> String {
+    let kind = delivery.event.kind();
     let account = delivery
         .account_id
         .map(|a| format!(" for account {a}"))
         .unwrap_or_default();
-    let summary = delivery
-        .data
-        .as_ref()
-        .and_then(|d| d.get("text").or_else(|| d.get("status")))
-        .and_then(Value::as_str)
-        .map(|t| format!(": {t:?}"))
-        .unwrap_or_default();
-    format!("{event}{account}{summary}")
+    let or_dash = |v: Option<&str>| v.unwrap_or("-").to_owned();
+    let what = match &delivery.event {
+        Event::MessageOutbound(m) => {
+            let status = m.send_status.as_ref().map_or("-".into(), ToString::to_string);
+            let code = m
+                .error_code
+                .as_deref()
+                .map(|c| match spoki_client::models::error_meaning(c) {
+                    Some(meaning) => format!(" {c}: {meaning}"),
+                    None => format!(" {c}"),
+                })
+                .unwrap_or_default();
+            format!(
+                ": {} to {} {status}{code}",
+                or_dash(m.uuid.as_deref()),
+                or_dash(m.to_phone.as_deref())
+            )
+        }
+        Event::MessageInbound(m) => format!(
+            ": {} from {}: {:?}",
+            or_dash(m.uuid.as_deref()),
+            or_dash(m.from_phone.as_deref()),
+            m.text.as_deref().unwrap_or("")
+        ),
+        Event::MessageNote(n) => format!(": {:?}", n.text.as_deref().unwrap_or("")),
+        Event::ChatHasUnreadMessages(c) => format!(
+            ": chat {} unread {}",
+            or_dash(c.chat_uuid.as_deref()),
+            c.has_unread_messages.map_or("-".into(), |u| u.to_string())
+        ),
+        Event::ContactCreated(c) | Event::ContactUpdated(c) | Event::ContactDeleted(c) => {
+            format!(": contact {} {}", c.id, or_dash(c.phone.as_deref()))
+        }
+        Event::ContactTagCreated(t) | Event::ContactTagDeleted(t) => {
+            format!(": tag {} {:?}", t.id, t.name.as_deref().unwrap_or(""))
+        }
+        Event::ContactListCreated(l) | Event::ContactListDeleted(l) => {
+            format!(": list {} {:?}", l.id, l.name.as_deref().unwrap_or(""))
+        }
+        _ => String::new(),
+    };
+    format!("{kind}{account}{what}")
 }
 
 #[derive(Debug, Args)]
@@ -114,22 +147,69 @@ pub struct ListenArgs {
     /// Port on 127.0.0.1; 0 picks a free one.
     #[arg(long, default_value_t = 0)]
     pub port: u16,
-    /// Also POST every verified delivery, headers and body unchanged, to this URL.
+    /// Also POST every distinct verified delivery, headers and body unchanged, to this URL.
+    /// A forward that fails answers Spoki 500, so Spoki delivers it again.
     #[arg(long, value_name = "URL")]
     pub forward_to: Option<String>,
+    /// The largest body accepted, in bytes; a larger one is answered 413 unread.
+    #[arg(long, value_name = "BYTES", default_value_t = spoki_webhook::DEFAULT_MAX_BODY)]
+    pub max_body: usize,
+    /// Share the record of handled events with other listeners through this Redis
+    /// (`redis://127.0.0.1:6379/`), so that each event is handled by one of them, once.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
 }
 
-struct Listener {
-    verifier: WebhookVerifier,
+/// The request being handled, for the handler to forward.
+#[derive(Clone)]
+struct Raw {
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+tokio::task_local! {
+    static RAW: Raw;
+}
+
+/// What the listener does with each distinct event: forward it, then print it.
+struct Printer {
     forward_to: Option<String>,
     http: reqwest::Client,
     out: Output,
 }
 
+impl Handler for Printer {
+    async fn handle(&self, delivery: Arc<Delivery>) -> std::result::Result<(), BoxError> {
+        let forwarded = match &self.forward_to {
+            Some(url) => {
+                let raw = RAW
+                    .try_with(Raw::clone)
+                    .map_err(|_| "no request to forward")?;
+                Some(forward(&self.http, url, raw).await?)
+            }
+            None => None,
+        };
+        if self.out.json {
+            let mut record = serde_json::to_value(&*delivery).unwrap_or(Value::Null);
+            if !self.out.reveal_secrets {
+                spoki_client::redact_credentials(&mut record);
+            }
+            record["valid"] = json!(true);
+            if let Some(f) = forwarded {
+                record["forward"] = json!(f);
+            }
+            println!("{record}");
+        } else {
+            let tail = forwarded.map(|f| format!(" ({f})")).unwrap_or_default();
+            println!("✔ {}{tail}", describe(&delivery));
+        }
+        Ok(())
+    }
+}
+
 /// Receives deliveries until Ctrl-C: the first line on stdout is the URL to register.
 pub async fn listen(args: ListenArgs, out: Output) -> Result<()> {
-    let listener = Arc::new(Listener {
-        verifier: args.secret.verifier()?,
+    let printer = Printer {
         forward_to: args.forward_to,
         // Spoki waits for the answer while the delivery is forwarded: a slow endpoint must not
         // hold it past Spoki's own timeout, or Spoki sends the delivery again.
@@ -139,113 +219,138 @@ pub async fn listen(args: ListenArgs, out: Output) -> Result<()> {
             .build()
             .map_err(|e| CliError::Failed(format!("cannot set up HTTP: {e}")))?,
         out,
-    });
+    };
+    let verifier = args.secret.verifier()?;
     let socket = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .map_err(|e| CliError::Failed(format!("cannot listen on port {}: {e}", args.port)))?;
     let url = format!("http://{}/", socket.local_addr().expect("bound"));
+    match &args.redis {
+        Some(redis) => {
+            let store = RedisDedupe::open(redis)
+                .await
+                .map_err(|e| CliError::Failed(format!("--redis: {e}")))?;
+            let receiver = Receiver::with_store(verifier, printer, store).max_body(args.max_body);
+            announce(&url, out);
+            run(socket, receiver, out).await
+        }
+        None => {
+            let receiver = Receiver::new(verifier, printer).max_body(args.max_body);
+            announce(&url, out);
+            run(socket, receiver, out).await
+        }
+    }
+}
+
+fn announce(url: &str, out: Output) {
     if out.json {
         println!("{}", json!({"listening": url}));
     } else {
-        println!("listening on {url} (register it as the webhook URL; Ctrl-C stops)");
+        println!("{url}");
+        eprintln!("listening: register the URL above as the webhook URL; Ctrl-C stops");
     }
+}
+
+async fn run<S: DedupeStore>(
+    socket: tokio::net::TcpListener,
+    receiver: Receiver<Printer, S>,
+    out: Output,
+) -> Result<()> {
     tokio::select! {
-        () = serve(socket, move |parts, body| {
-            let listener = listener.clone();
-            async move { listener.receive(parts, body).await }
+        () = serve(socket, move |request| {
+            let receiver = receiver.clone();
+            async move {
+                let outcome = match receiver.read_body(request).await {
+                    Ok((parts, body)) => {
+                        let raw = Raw { headers: parts.headers.clone(), body: body.clone() };
+                        RAW.scope(raw, receiver.receive_bytes(&parts.headers, &body)).await
+                    }
+                    Err(refused) => refused,
+                };
+                report(&outcome, out);
+                outcome.into_response()
+            }
         }) => Ok(()),
         _ = tokio::signal::ctrl_c() => Ok(()),
     }
 }
 
-/// Serves HTTP/1 on `socket`, handing each request's head and whole body to `handle`.
+/// Prints what the handler did not: every request that was not a distinct event handled.
+fn report(outcome: &Outcome, out: Output) {
+    let reason = match outcome {
+        Outcome::Handled(_) => return,
+        Outcome::Duplicate(d) => {
+            if !out.json {
+                eprintln!("· {} again: already handled", describe(d));
+            }
+            return;
+        }
+        Outcome::HandlerFailed(d, e) => {
+            format!("{}: {e}; Spoki will deliver it again", describe(d))
+        }
+        Outcome::Refused(e) => e.to_string(),
+        Outcome::TooLarge { limit } => format!("body larger than {limit} bytes"),
+        other => format!("answered {}", other.status()),
+    };
+    let status = outcome.status().as_u16();
+    if out.json {
+        println!(
+            "{}",
+            json!({"valid": false, "status": status, "reason": reason})
+        );
+    } else {
+        println!("✘ {status}: {reason}");
+    }
+}
+
+async fn forward(
+    http: &reqwest::Client,
+    url: &str,
+    raw: Raw,
+) -> std::result::Result<String, BoxError> {
+    let mut request = http.post(url).body(raw.body);
+    for name in [SIGNATURE_HEADER, ACCOUNT_HEADER, "content-type"] {
+        if let Some(value) = raw.headers.get(name) {
+            request = request.header(name, value.clone());
+        }
+    }
+    match request.send().await {
+        Ok(response) if response.status().is_success() => {
+            Ok(format!("forwarded: {}", response.status().as_u16()))
+        }
+        Ok(response) => Err(format!("forward answered {}", response.status().as_u16()).into()),
+        Err(e) => Err(format!("forward failed: {}", without_url(&e)).into()),
+    }
+}
+
+/// Serves HTTP/1 on `socket`, handing each request to `handle` with its body unread.
 pub async fn serve<H, F>(socket: tokio::net::TcpListener, handle: H)
 where
-    H: Fn(http::request::Parts, Bytes) -> F + Clone + Send + Sync + 'static,
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
 {
     loop {
-        let Ok((stream, _)) = socket.accept().await else {
-            continue;
+        let stream = match socket.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of descriptors, say: wait instead of spinning on the error.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let handle = handle.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request: Request<Incoming>| {
                 let handle = handle.clone();
-                async move {
-                    let (parts, body) = request.into_parts();
-                    let response = match body.collect().await {
-                        Ok(body) => handle(parts, body.to_bytes()).await,
-                        Err(_) => answer(StatusCode::BAD_REQUEST, "unreadable body"),
-                    };
-                    Ok::<_, std::convert::Infallible>(response)
-                }
+                async move { Ok::<_, std::convert::Infallible>(handle(request).await) }
             });
             let io = hyper_util::rt::TokioIo::new(stream);
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
                 .serve_connection(io, service)
                 .await;
         });
-    }
-}
-
-impl Listener {
-    async fn receive(&self, parts: http::request::Parts, body: Bytes) -> Response<Full<Bytes>> {
-        match self
-            .verifier
-            .verify_headers(&parts.headers, &body, SystemTime::now())
-        {
-            Ok(delivery) => {
-                let forwarded = match &self.forward_to {
-                    Some(url) => Some(self.forward(url, &parts.headers, body).await),
-                    None => None,
-                };
-                self.print(true, &describe(&delivery), &delivery, forwarded.as_deref());
-                answer(StatusCode::OK, "ok")
-            }
-            Err(e) => {
-                self.print_refused(&e);
-                answer(StatusCode::BAD_REQUEST, "signature check failed")
-            }
-        }
-    }
-
-    async fn forward(&self, url: &str, headers: &http::HeaderMap, body: Bytes) -> String {
-        let mut request = self.http.post(url).body(body);
-        for name in [SIGNATURE_HEADER, ACCOUNT_HEADER, "content-type"] {
-            if let Some(value) = headers.get(name) {
-                request = request.header(name, value.clone());
-            }
-        }
-        match request.send().await {
-            Ok(response) => format!("forwarded: {}", response.status().as_u16()),
-            Err(e) => format!("forward failed: {}", without_url(&e)),
-        }
-    }
-
-    fn print(&self, valid: bool, line: &str, delivery: &WebhookDelivery, forwarded: Option<&str>) {
-        if self.out.json {
-            let mut data = delivery.data.clone().unwrap_or(Value::Null);
-            if !self.out.reveal_secrets {
-                spoki_client::redact_credentials(&mut data);
-            }
-            let mut record = json!({"valid": valid, "event": delivery.event, "event_uuid": delivery.event_uuid, "account_id": delivery.account_id, "data": data});
-            if let Some(f) = forwarded {
-                record["forward"] = json!(f);
-            }
-            println!("{record}");
-        } else {
-            let tail = forwarded.map(|f| format!(" ({f})")).unwrap_or_default();
-            println!("✔ {line}{tail}");
-        }
-    }
-
-    fn print_refused(&self, error: &WebhookError) {
-        if self.out.json {
-            println!("{}", json!({"valid": false, "reason": error.to_string()}));
-        } else {
-            println!("✘ refused: {error}");
-        }
     }
 }
 
@@ -259,9 +364,3 @@ fn without_url(error: &reqwest::Error) -> String {
     }
 }
 
-pub fn answer(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(status)
-        .body(Full::new(Bytes::from_static(text.as_bytes())))
-        .expect("a valid response")
-}

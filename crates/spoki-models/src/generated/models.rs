@@ -2770,6 +2770,116 @@ impl InboundMessageEvent {
     }
 }
 
+/// Data of a `message.note` delivery: an operator wrote an internal note in a chat.
+///
+/// Uncertain: Spoki lists the event but publishes no payload; the fields follow its message events and decode as None when absent.
+///
+/// Build one with `MessageNoteEvent::default()` and the setters named after its fields.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MessageNoteEvent {
+    /// The uuid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
+    /// The text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The chat uuid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_uuid: Option<String>,
+    /// The contact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<serde_json::Value>,
+    /// The created at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<crate::Timestamp>,
+    /// The operator who wrote the note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<serde_json::Value>,
+}
+
+impl MessageNoteEvent {
+    /// Sets `uuid`.
+    pub fn uuid(mut self, value: impl Into<String>) -> Self {
+        self.uuid = Some(value.into());
+        self
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+
+    /// Sets `chat_uuid`.
+    pub fn chat_uuid(mut self, value: impl Into<String>) -> Self {
+        self.chat_uuid = Some(value.into());
+        self
+    }
+
+    /// Sets `contact`.
+    pub fn contact(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.contact = Some(value.into());
+        self
+    }
+
+    /// Sets `created_at`.
+    pub fn created_at(mut self, value: impl Into<crate::Timestamp>) -> Self {
+        self.created_at = Some(value.into());
+        self
+    }
+
+    /// Sets `user`.
+    pub fn user(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.user = Some(value.into());
+        self
+    }
+}
+
+/// Data of a `chat.has_unread_messages` delivery: a chat gained or lost unread messages.
+///
+/// Uncertain: Spoki lists the event but publishes no payload; the iframe's `hasUnreadChatsChanged` carries `hasUnreadChats`, so both spellings decode.
+///
+/// Build one with `ChatUnreadEvent::default()` and the setters named after its fields.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ChatUnreadEvent {
+    /// The chat uuid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_uuid: Option<String>,
+    /// Whether it has unread messages.
+    #[serde(
+        alias = "hasUnreadChats",
+        alias = "has_unread_chats",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub has_unread_messages: Option<bool>,
+    /// The contact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<serde_json::Value>,
+}
+
+impl ChatUnreadEvent {
+    /// Sets `chat_uuid`.
+    pub fn chat_uuid(mut self, value: impl Into<String>) -> Self {
+        self.chat_uuid = Some(value.into());
+        self
+    }
+
+    /// Sets `has_unread_messages`.
+    pub fn has_unread_messages(mut self, value: bool) -> Self {
+        self.has_unread_messages = Some(value);
+        self
+    }
+
+    /// Sets `contact`.
+    pub fn contact(mut self, value: impl Into<serde_json::Value>) -> Self {
+        self.contact = Some(value.into());
+        self
+    }
+}
+
 /// Message and conversation counts of an account over one period.
 ///
 /// Build one with `Report::default()` and the setters named after its fields.

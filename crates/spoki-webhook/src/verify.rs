@@ -5,13 +5,13 @@
 //! HMAC-SHA256(secret, `"<t>.<raw body>"`). A [`WebhookVerifier`] checks that signature in
 //! constant time against one or more secrets (several during a rotation), rejects deliveries
 //! whose `t` is too far from now (replays), and only then decodes the body into a
-//! [`WebhookDelivery`].
+//! [`Delivery`].
 //!
 //! Verify the raw bytes exactly as received: re-serialising parsed JSON changes them.
 //!
 //! ```
-//! use spoki_client::webhook::{WebhookVerifier, sign};
-//! use spoki_models::{Secret, WebhookEventData};
+//! use spoki_webhook::{Event, WebhookVerifier, sign};
+//! use spoki_models::Secret;
 //! use std::time::{Duration, UNIX_EPOCH};
 //!
 //! let secret = Secret::new("whsec_example");
@@ -22,13 +22,14 @@
 //! let verifier = WebhookVerifier::new(secret)?;
 //! let now = UNIX_EPOCH + Duration::from_secs(1_700_000_010);
 //! let delivery = verifier.verify(&header, body, now)?;
-//! assert!(matches!(delivery.event_data()?, WebhookEventData::MessageOutbound(_)));
+//! assert!(matches!(delivery.event, Event::MessageOutbound(_)));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use spoki_models::{Secret, WebhookDelivery};
+use crate::event::{DecodeError, Delivery};
+use spoki_models::Secret;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -123,7 +124,7 @@ impl WebhookVerifier {
         signature_header: &str,
         raw_body: &[u8],
         now: SystemTime,
-    ) -> Result<WebhookDelivery, WebhookError> {
+    ) -> Result<Delivery, WebhookError> {
         self.verify_at_unix(signature_header, raw_body, unix_seconds(now))
     }
 
@@ -133,9 +134,9 @@ impl WebhookVerifier {
         signature_header: &str,
         raw_body: &[u8],
         now_unix: i64,
-    ) -> Result<WebhookDelivery, WebhookError> {
+    ) -> Result<Delivery, WebhookError> {
         self.verify_signature_at_unix(signature_header, raw_body, now_unix)?;
-        serde_json::from_slice(raw_body).map_err(WebhookError::Body)
+        Delivery::from_slice(raw_body).map_err(WebhookError::Body)
     }
 
     /// Verifies the signature and the timestamp only, without decoding the body, and returns
@@ -163,18 +164,19 @@ impl WebhookVerifier {
         headers: &http::HeaderMap,
         raw_body: &[u8],
         now: SystemTime,
-    ) -> Result<WebhookDelivery, WebhookError> {
-        let Some(value) = headers.get(SIGNATURE_HEADER) else {
-            return Err(if headers.contains_key(LEGACY_HASH_HEADER) {
-                WebhookError::UnverifiableV1
-            } else {
-                WebhookError::MissingHeader
-            });
-        };
-        let value = value
-            .to_str()
-            .map_err(|_| WebhookError::MalformedHeader(MalformedHeader::NotAscii))?;
-        self.verify(value, raw_body, now)
+    ) -> Result<Delivery, WebhookError> {
+        self.verify(signature_value(headers)?, raw_body, now)
+    }
+
+    /// [`verify_signature_at_unix`](Self::verify_signature_at_unix) reading the signature from
+    /// the request headers, as [`verify_headers`](Self::verify_headers) does.
+    pub fn verify_signature_headers(
+        &self,
+        headers: &http::HeaderMap,
+        raw_body: &[u8],
+        now_unix: i64,
+    ) -> Result<i64, WebhookError> {
+        self.verify_signature_at_unix(signature_value(headers)?, raw_body, now_unix)
     }
 
     fn signature_matches(&self, header: &ParsedHeader<'_>, raw_body: &[u8]) -> bool {
@@ -255,7 +257,21 @@ fn signed_payload_mac(secret: &Secret, timestamp_text: &str, raw_body: &[u8]) ->
     mac
 }
 
-fn unix_seconds(time: SystemTime) -> i64 {
+/// The `X-Spoki-Signature` value, or why there is none to check.
+fn signature_value(headers: &http::HeaderMap) -> Result<&str, WebhookError> {
+    let Some(value) = headers.get(SIGNATURE_HEADER) else {
+        return Err(if headers.contains_key(LEGACY_HASH_HEADER) {
+            WebhookError::UnverifiableV1
+        } else {
+            WebhookError::MissingHeader
+        });
+    };
+    value
+        .to_str()
+        .map_err(|_| WebhookError::MalformedHeader(MalformedHeader::NotAscii))
+}
+
+pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
     let clamp = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     match time.duration_since(UNIX_EPOCH) {
         Ok(after) => clamp(after),
@@ -369,7 +385,7 @@ pub enum WebhookError {
     },
     /// Authentic, but the body is not a delivery.
     #[error("webhook body does not decode: {0}")]
-    Body(#[source] serde_json::Error),
+    Body(#[source] DecodeError),
 }
 
 /// What is wrong with a signature header.

@@ -1,10 +1,10 @@
 //! Verification of V2 webhook deliveries.
 
 use http::{HeaderMap, HeaderValue};
-use spoki_client::webhook::{
-    DEFAULT_TOLERANCE, MalformedHeader, WebhookError, WebhookVerifier, account_id, sign,
+use spoki_models::{Secret, SendStatus, WebhookEvent};
+use spoki_webhook::{
+    DEFAULT_TOLERANCE, Event, MalformedHeader, WebhookError, WebhookVerifier, account_id, sign,
 };
-use spoki_models::{Secret, SendStatus, WebhookEvent, WebhookEventData};
 use std::time::{Duration, UNIX_EPOCH};
 
 const SECRET: &str = "whsec_canary_3f9a1c";
@@ -42,14 +42,14 @@ fn valid_delivery_decodes_to_typed_event() {
     let header = sign(&secret(), T, BODY);
     let delivery = verifier().verify_at_unix(&header, BODY, T + 3).unwrap();
     assert_eq!(delivery.version, Some(2));
-    assert_eq!(delivery.event, Some(WebhookEvent::MessageOutbound));
+    assert_eq!(delivery.event.kind(), WebhookEvent::MessageOutbound);
     assert_eq!(
         delivery.event_uuid.as_deref(),
         Some("0b8e6a3c-5f1d-4c2a-9e7b-1d2c3b4a5f60")
     );
     assert_eq!(delivery.account_id, Some(42));
-    match delivery.event_data().unwrap() {
-        WebhookEventData::MessageOutbound(event) => {
+    match delivery.event {
+        Event::MessageOutbound(event) => {
             assert_eq!(event.send_status, Some(SendStatus::Delivered));
             assert_eq!(
                 event.uuid.as_deref(),

@@ -1,0 +1,323 @@
+//! Handling each event once, though Spoki may deliver it several times.
+//!
+//! A receiver claims an event's key before it runs the handler. The claim is a lease: it is
+//! marked done when the handler succeeds, and released when the handler fails, so Spoki's
+//! next delivery of the same event runs the handler again. A lease that is never finished (the
+//! process died mid-handler) lapses after [`DEFAULT_LEASE`], and a later delivery runs it.
+
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+use crate::event::Delivery;
+
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+pub use self::redis::RedisDedupe;
+
+/// How long a handled event is remembered unless the store says otherwise: Spoki's
+/// redeliveries of one event come within hours.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(72 * 3600);
+/// How long a claim holds while its handler runs.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+/// How many handled events the in-memory store remembers, at most.
+pub const DEFAULT_CAPACITY: usize = 100_000;
+
+/// The key an event is deduplicated on: its `event_uuid`, or a hash of the signed body for an
+/// envelope without one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DedupeKey(String);
+
+impl DedupeKey {
+    /// The key of `delivery`, whose raw body is `raw_body`.
+    pub fn of(delivery: &Delivery, raw_body: &[u8]) -> DedupeKey {
+        match &delivery.event_uuid {
+            Some(uuid) => DedupeKey(format!("event:{uuid}")),
+            None => DedupeKey(format!("body:{}", hex::encode(Sha256::digest(raw_body)))),
+        }
+    }
+
+    /// The key as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a claim found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Claim {
+    /// This caller holds the event now; finish the claim with its token.
+    Taken(ClaimToken),
+    /// The event was handled already.
+    Done,
+    /// Another receiver holds the claim and is handling the event.
+    InFlight,
+}
+
+/// Proof of a claim, so that only its holder finishes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimToken(pub(crate) String);
+
+/// The store could not answer; the receiver answers 503 and Spoki delivers again later.
+#[derive(Debug, thiserror::Error)]
+#[error("dedupe store unavailable: {0}")]
+pub struct StoreError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// Where claims live: in memory ([`MemoryDedupe`]) or shared by every worker
+/// (`RedisDedupe`, feature `redis`).
+pub trait DedupeStore: Send + Sync + 'static {
+    /// Claims `key` unless it is done or held.
+    fn claim(&self, key: &DedupeKey) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    /// Marks the claimed event handled.
+    fn complete(
+        &self,
+        key: &DedupeKey,
+        token: &ClaimToken,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Gives the claim up, so the next delivery runs the handler again.
+    fn release(
+        &self,
+        key: &DedupeKey,
+        token: &ClaimToken,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl<S: DedupeStore> DedupeStore for Arc<S> {
+    fn claim(&self, key: &DedupeKey) -> impl Future<Output = Result<Claim, StoreError>> + Send {
+        (**self).claim(key)
+    }
+    fn complete(
+        &self,
+        key: &DedupeKey,
+        token: &ClaimToken,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).complete(key, token)
+    }
+    fn release(
+        &self,
+        key: &DedupeKey,
+        token: &ClaimToken,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).release(key, token)
+    }
+}
+
+/// Claims in this process: bounded (the oldest are forgotten first) and expiring.
+///
+/// Enough for one receiver; several receivers behind a load balancer need a shared store.
+/// Clones share their claims.
+#[derive(Debug, Clone)]
+pub struct MemoryDedupe {
+    inner: Arc<Mutex<Memory>>,
+    ttl: Duration,
+    lease: Duration,
+    capacity: usize,
+}
+
+#[derive(Debug, Default)]
+struct Memory {
+    entries: HashMap<DedupeKey, Entry>,
+    /// Keys in the order they were claimed, for eviction; a key may appear after its entry
+    /// is gone.
+    order: VecDeque<DedupeKey>,
+    next_token: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// `None` once done.
+    holder: Option<u64>,
+    expires: Instant,
+}
+
+impl Default for MemoryDedupe {
+    fn default() -> Self {
+        MemoryDedupe::new()
+    }
+}
+
+impl MemoryDedupe {
+    /// A store remembering [`DEFAULT_CAPACITY`] events for [`DEFAULT_TTL`].
+    pub fn new() -> MemoryDedupe {
+        MemoryDedupe {
+            inner: Arc::default(),
+            ttl: DEFAULT_TTL,
+            lease: DEFAULT_LEASE,
+            capacity: DEFAULT_CAPACITY,
+        }
+    }
+
+    /// How long a handled event is remembered.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// How long a claim holds while its handler runs.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// How many events are remembered at most (at least 1).
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity.max(1);
+        self
+    }
+
+    /// How many events are remembered now, done or held.
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    /// Whether no event is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Memory> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn claim_now(&self, key: &DedupeKey, now: Instant) -> Claim {
+        let mut memory = self.lock();
+        if let Some(entry) = memory.entries.get(key).filter(|e| e.expires > now) {
+            return match entry.holder {
+                None => Claim::Done,
+                Some(_) => Claim::InFlight,
+            };
+        }
+        memory.next_token += 1;
+        let token = memory.next_token;
+        let fresh = Entry {
+            holder: Some(token),
+            expires: now + self.lease,
+        };
+        if memory.entries.insert(key.clone(), fresh).is_none() {
+            memory.order.push_back(key.clone());
+        }
+        memory.evict(self.capacity, now);
+        Claim::Taken(ClaimToken(token.to_string()))
+    }
+
+    fn finish(&self, key: &DedupeKey, token: &ClaimToken, done: bool) {
+        let mut memory = self.lock();
+        let Some(entry) = memory.entries.get_mut(key) else {
+            return;
+        };
+        if entry.holder.map(|h| h.to_string()).as_deref() != Some(token.0.as_str()) {
+            return; // The lease lapsed and someone else holds it now.
+        }
+        if done {
+            entry.holder = None;
+            entry.expires = Instant::now() + self.ttl;
+        } else {
+            memory.entries.remove(key);
+        }
+    }
+}
+
+impl Memory {
+    /// Drops keys from the oldest while over capacity or expired. The order may hold stale
+    /// copies of released keys; it is kept within twice the capacity.
+    fn evict(&mut self, capacity: usize, now: Instant) {
+        while let Some(oldest) = self.order.front() {
+            let live = self.entries.get(oldest).is_some_and(|e| e.expires > now);
+            if live && self.entries.len() <= capacity && self.order.len() <= 2 * capacity {
+                break;
+            }
+            let oldest = self.order.pop_front().expect("front exists");
+            if !live || self.entries.len() > capacity {
+                self.entries.remove(&oldest);
+            }
+        }
+    }
+}
+
+impl DedupeStore for MemoryDedupe {
+    async fn claim(&self, key: &DedupeKey) -> Result<Claim, StoreError> {
+        Ok(self.claim_now(key, Instant::now()))
+    }
+
+    async fn complete(&self, key: &DedupeKey, token: &ClaimToken) -> Result<(), StoreError> {
+        self.finish(key, token, true);
+        Ok(())
+    }
+
+    async fn release(&self, key: &DedupeKey, token: &ClaimToken) -> Result<(), StoreError> {
+        self.finish(key, token, false);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u32) -> DedupeKey {
+        DedupeKey(format!("event:{n}"))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn done_stays_done_until_it_expires() {
+        let store = MemoryDedupe::new().ttl(Duration::from_secs(10));
+        let Claim::Taken(token) = store.claim(&key(1)).await.unwrap() else {
+            panic!("a new key is taken");
+        };
+        assert_eq!(store.claim(&key(1)).await.unwrap(), Claim::InFlight);
+        store.complete(&key(1), &token).await.unwrap();
+        assert_eq!(store.claim(&key(1)).await.unwrap(), Claim::Done);
+        tokio::time::advance(Duration::from_secs(11)).await;
+        assert!(matches!(store.claim(&key(1)).await.unwrap(), Claim::Taken(_)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_released_or_lapsed_claim_can_be_taken_again() {
+        let store = MemoryDedupe::new().lease(Duration::from_secs(5));
+        let Claim::Taken(first) = store.claim(&key(1)).await.unwrap() else {
+            panic!("taken");
+        };
+        store.release(&key(1), &first).await.unwrap();
+        let Claim::Taken(second) = store.claim(&key(1)).await.unwrap() else {
+            panic!("taken after release");
+        };
+        tokio::time::advance(Duration::from_secs(6)).await;
+        let Claim::Taken(third) = store.claim(&key(1)).await.unwrap() else {
+            panic!("taken after the lease lapsed");
+        };
+        // The lapsed holder cannot finish the new holder's claim.
+        store.complete(&key(1), &second).await.unwrap();
+        assert_eq!(store.claim(&key(1)).await.unwrap(), Claim::InFlight);
+        store.complete(&key(1), &third).await.unwrap();
+        assert_eq!(store.claim(&key(1)).await.unwrap(), Claim::Done);
+    }
+
+    #[tokio::test]
+    async fn the_oldest_are_forgotten_past_capacity() {
+        let store = MemoryDedupe::new().capacity(3);
+        for n in 0..5 {
+            let Claim::Taken(t) = store.claim(&key(n)).await.unwrap() else {
+                panic!("taken");
+            };
+            store.complete(&key(n), &t).await.unwrap();
+        }
+        assert_eq!(store.len(), 3);
+        assert!(matches!(store.claim(&key(0)).await.unwrap(), Claim::Taken(_)));
+        assert_eq!(store.claim(&key(4)).await.unwrap(), Claim::Done);
+    }
+
+    #[test]
+    fn keys_come_from_the_uuid_or_the_body() {
+        let with = Delivery::from_slice(br#"{"event":"x.y","event_uuid":"e-1"}"#).unwrap();
+        assert_eq!(DedupeKey::of(&with, b"anything").as_str(), "event:e-1");
+        let without = Delivery::from_slice(br#"{"event":"x.y"}"#).unwrap();
+        let a = DedupeKey::of(&without, b"body one");
+        assert!(a.as_str().starts_with("body:"));
+        assert_ne!(a, DedupeKey::of(&without, b"body two"));
+    }
+}
