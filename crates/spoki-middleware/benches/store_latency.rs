@@ -3,8 +3,6 @@
 //!
 //! Run: `cargo bench -p spoki-middleware --features redis --bench store_latency`.
 
-#[path = "../tests/redis_server/mod.rs"]
-mod redis_server;
 
 use spoki_client::CredentialId;
 use spoki_middleware::shared::RedisStore;
@@ -41,7 +39,7 @@ async fn measure(name: &str, store: &dyn LimitStore, n: usize) -> Vec<Duration> 
 
 fn main() {
     let n = 20_000;
-    let redis = redis_server::RedisServer::start();
+    let redis = spoki_mock::RedisServer::start();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -2,9 +2,9 @@
 //! `redis-server` and the local Spoki with its quota enforced.
 #![cfg(feature = "redis")]
 
-mod redis_server;
 
-use redis_server::RedisServer;
+
+use spoki_mock::RedisServer;
 use spoki_client::models::{AutomationStart, ContactSync, Phone};
 use spoki_client::{Client, Error, ReqwestTransport};
 use spoki_middleware::shared::{Fallback, Guarded, RedisStore, SendOnce, SendState};

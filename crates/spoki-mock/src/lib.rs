@@ -44,12 +44,14 @@ mod answer;
 mod control;
 mod generated;
 mod limits;
+pub mod redis_server;
 mod route;
 mod server;
 mod state;
 mod world;
 
 pub use limits::RateLimits;
+pub use redis_server::RedisServer;
 pub use spoki_client::MAX_CONTACTS_PER_SYNC;
 pub use state::{Delivery, DeliveryAttempt, Fixtures, SentMessage};
 pub use world::DEFAULT_RATE_CARD;

@@ -28,7 +28,7 @@
 //!         if let Event::MessageInbound(m) = &delivery.event {
 //!             println!("{:?} wrote {:?}", m.from_phone, m.text);
 //!         }
-//!         Ok::<(), std::io::Error>(())
+//!         Ok::<(), spoki_webhook::BoxError>(())
 //!     },
 //! );
 //! let body = r#"{"version":2,"event":"message.inbound","event_uuid":"e-1",

@@ -31,7 +31,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Code run once per distinct event.
 ///
-/// Any `Fn(Arc<Delivery>) -> impl Future<Output = Result<(), E>>` is a handler; so is a pair
+/// Any `Fn(Arc<Delivery>) -> impl Future<Output = Result<(), BoxError>>` is a handler (`?`
+/// turns any error into a [`BoxError`]); so is a pair
 /// or a triple of handlers, run in order. A handler may run again for an event whose earlier
 /// run failed, so what it does should be safe to repeat.
 pub trait Handler: Send + Sync + 'static {
@@ -40,15 +41,13 @@ pub trait Handler: Send + Sync + 'static {
     -> impl Future<Output = Result<(), BoxError>> + Send;
 }
 
-impl<F, Fut, E> Handler for F
+impl<F, Fut> Handler for F
 where
     F: Fn(Arc<Delivery>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), E>> + Send,
-    E: Into<BoxError>,
+    Fut: Future<Output = Result<(), BoxError>> + Send,
 {
     fn handle(&self, delivery: Arc<Delivery>) -> impl Future<Output = Result<(), BoxError>> + Send {
-        let handled = self(delivery);
-        async move { handled.await.map_err(Into::into) }
+        self(delivery)
     }
 }
 

@@ -10,6 +10,7 @@
 //! | [`client`] | `spoki-client`: typed calls, transport trait, webhooks, iframe | `client` (default), `reqwest` (default), `mock` |
 //! | [`middleware`] | `spoki-middleware`: rate limits and safe retries | `middleware` (default) |
 //! | [`billing`] | `spoki-billing`: what a send or a campaign will cost | `billing` (default) |
+//! | [`webhook`] | `spoki-webhook`: verified, typed, deduplicated deliveries and message statuses | always; `webhook` (default) for the receiver, `redis`, `axum` |
 //!
 //! The most used items are also at the root: [`Client`], [`Error`], [`Phone`], [`Money`].
 
@@ -17,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub use spoki_models as models;
+pub use spoki_webhook as webhook;
 pub use spoki_models::{Money, Phone, Secret};
 
 #[cfg(feature = "client")]

@@ -17,7 +17,7 @@ use spoki_client::models::{
     WebhookWrite,
 };
 use spoki_mock::MockSpoki;
-use spoki_webhook::{Delivery, Receiver};
+use spoki_webhook::{BoxError, Delivery, Receiver};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -160,7 +160,7 @@ pub async fn run(global: &Global, out: Output) -> Result<()> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let hooks = Receiver::new(verifier, move |delivery: Arc<Delivery>| {
         let _ = tx.send(describe(&delivery));
-        async { Ok::<(), std::convert::Infallible>(()) }
+        async { Ok::<(), BoxError>(()) }
     });
     let receiver = tokio::spawn(serve(socket, move |request| {
         let hooks = hooks.clone();

@@ -1,0 +1,149 @@
+//! A real `redis-server` on a free 127.0.0.1 port, for tests of code shared across workers.
+//!
+//! On a machine without one, the first start installs Debian's `redis-server` package (as
+//! root, or through `sudo`), so that `cargo test` passes on a fresh machine with nothing set up.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// A `redis-server` child process without persistence, killed when dropped.
+#[derive(Debug)]
+pub struct RedisServer {
+    child: Option<Child>,
+    /// The port it listens on, on 127.0.0.1.
+    pub port: u16,
+}
+
+/// Installs `redis-server` from Debian's packages when it is not on the `PATH`; the answer is
+/// kept for the process.
+pub fn ensure_installed() -> Result<(), String> {
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    INSTALLED.get_or_init(install).clone()
+}
+
+fn install() -> Result<(), String> {
+    let present = || {
+        Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if present() {
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let apt = |args: &[&str]| {
+        let mut command = if root {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.args(["-n", "apt-get"]);
+            sudo
+        };
+        command
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    // Several test binaries may race here: apt's own lock makes the losers fail, so each tries
+    // again for a while before giving up.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while Instant::now() < deadline {
+        if apt(&["install", "-y", "-qq", "redis-server"])
+            || (apt(&["update", "-qq"]) && apt(&["install", "-y", "-qq", "redis-server"]))
+        {
+            break;
+        }
+        if present() {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    if present() {
+        Ok(())
+    } else {
+        Err("redis-server is not installed and apt-get could not install it \
+             (apt-get install redis-server)"
+            .into())
+    }
+}
+
+impl RedisServer {
+    /// Starts a server on a free port; panics with the reason when it cannot.
+    pub fn start() -> RedisServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        RedisServer::start_on(port)
+    }
+
+    /// Starts (or restarts) a server on `port`, without persistence.
+    pub fn start_on(port: u16) -> RedisServer {
+        if let Err(e) = ensure_installed() {
+            panic!("{e}");
+        }
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let server = RedisServer {
+            child: Some(child),
+            port,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !server.answers() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not start on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    /// Its URL, `redis://127.0.0.1:PORT/`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn answers(&self) -> bool {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+        let mut reply = [0u8; 7];
+        stream.write_all(b"PING\r\n").is_ok()
+            && stream.read_exact(&mut reply).is_ok()
+            && &reply == b"+PONG\r\n"
+    }
+
+    /// Kills the server at once, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,237 @@
+//! The receiver against the local Spoki's real signed deliveries: every event handled exactly
+//! once through 5xx redeliveries, by one receiver and by four sharing a real `redis-server`;
+//! message statuses tracked from the same traffic.
+
+use spoki::models::{Phone, SendText, WebhookEvent, WebhookVersion, WebhookWrite};
+use spoki::webhook::{
+    BoxError, Delivery, Handler, MessageStatus, Outcome, Receiver, RedisDedupe, StatusTracker,
+    WebhookVerifier,
+};
+use spoki_mock::{MockSpoki, RedisServer};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const CUSTOMERS: [&str; 5] = [
+    "+393331000001",
+    "+393331000002",
+    "+393331000003",
+    "+393331000004",
+    "+393331000005",
+];
+
+/// A handler that fails the first run of every event (so Spoki delivers it again), then
+/// counts its successful runs per event uuid. Clones share their counts.
+#[derive(Clone, Default)]
+struct Ledger {
+    tried: Arc<Mutex<HashMap<String, usize>>>,
+    handled: Arc<Mutex<HashMap<String, usize>>>,
+    failed: Arc<AtomicUsize>,
+}
+
+impl Handler for Ledger {
+    async fn handle(&self, delivery: Arc<Delivery>) -> Result<(), BoxError> {
+        let uuid = delivery.event_uuid.clone().unwrap_or_default();
+        let first = {
+            let mut tried = self.tried.lock().unwrap();
+            let n = tried.entry(uuid.clone()).or_default();
+            *n += 1;
+            *n == 1
+        };
+        if first {
+            self.failed.fetch_add(1, Ordering::SeqCst);
+            return Err("first run fails".into());
+        }
+        *self.handled.lock().unwrap().entry(uuid).or_default() += 1;
+        Ok(())
+    }
+}
+
+/// Serves `route` on a free port; returns its URL.
+async fn serve(route: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, route).await.unwrap() });
+    url
+}
+
+/// A mock with a V2 webhook for inbound messages at `url`; returns its verifier.
+async fn subscribe(spoki: &MockSpoki, url: &str, event: WebhookEvent) -> WebhookVerifier {
+    let f = spoki.fixtures();
+    let client = spoki::Client::builder()
+        .base_url(spoki.url())
+        .api_key(f.client_api_key.as_str())
+        .build()
+        .unwrap();
+    let hook = client
+        .webhooks()
+        .create(
+            &WebhookWrite::default()
+                .event(event)
+                .version(WebhookVersion::V2)
+                .url(url),
+        )
+        .await
+        .unwrap();
+    WebhookVerifier::new(hook.secret.unwrap()).unwrap()
+}
+
+async fn mock() -> MockSpoki {
+    MockSpoki::builder()
+        .delivery_retries(6, Duration::from_millis(20))
+        .start()
+        .await
+        .unwrap()
+}
+
+/// Waits until every delivery in the log was accepted.
+async fn all_accepted(spoki: &MockSpoki, count: usize) {
+    let deliveries = spoki.wait_for_deliveries(count, Duration::from_secs(30)).await;
+    let accepted = deliveries.iter().filter(|d| d.delivered).count();
+    assert_eq!(accepted, count, "{deliveries:#?}");
+}
+
+fn assert_once_each(ledger: &Ledger, spoki: &MockSpoki) {
+    let handled = ledger.handled.lock().unwrap().clone();
+    let uuids: Vec<String> = spoki
+        .deliveries()
+        .iter()
+        .map(|d| d.decode().unwrap().event_uuid.unwrap())
+        .collect();
+    assert_eq!(handled.len(), uuids.len());
+    for uuid in &uuids {
+        assert_eq!(handled.get(uuid), Some(&1), "{uuid} handled once: {handled:?}");
+    }
+    // Every event failed once and was delivered again.
+    assert_eq!(ledger.failed.load(Ordering::SeqCst), uuids.len());
+    assert!(spoki.deliveries().iter().all(|d| d.attempts.len() >= 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_receiver_handles_every_event_once_through_redeliveries() {
+    let spoki = mock().await;
+    let ledger = Ledger::default();
+    let slot: Arc<Mutex<Option<Receiver<Ledger>>>> = Arc::default();
+    // The URL must exist before the webhook, and the verifier after it.
+    let front = slot.clone();
+    let url = serve(axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(move |request: axum::extract::Request| {
+            let receiver = front.lock().unwrap().clone().unwrap();
+            async move { receiver.receive(request).await.into_response() }
+        }),
+    ))
+    .await;
+    let verifier = subscribe(&spoki, &url, WebhookEvent::MessageInbound).await;
+    *slot.lock().unwrap() = Some(Receiver::new(verifier, ledger.clone()));
+
+    for phone in CUSTOMERS {
+        spoki.inbound(phone, "Ciao").unwrap();
+    }
+    all_accepted(&spoki, CUSTOMERS.len()).await;
+    assert_once_each(&ledger, &spoki);
+
+    // Spoki delivers an event again after it was handled: 200, the handler does not run.
+    let first = spoki.deliveries()[0].clone();
+    spoki.redeliver(first.id).unwrap();
+    let again = spoki
+        .wait_for_delivery(Duration::from_secs(10), |d| {
+            d.id == first.id && d.attempts.len() > first.attempts.len()
+        })
+        .await
+        .unwrap();
+    assert_eq!(again.attempts.last().unwrap().status, Some(200));
+    assert_once_each(&ledger, &spoki);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_receivers_sharing_redis_handle_every_event_once() {
+    let redis = RedisServer::start();
+    let spoki = mock().await;
+    let ledger = Ledger::default();
+    let workers: Arc<Mutex<Vec<Receiver<Ledger, RedisDedupe>>>> = Arc::default();
+    let next = Arc::new(AtomicUsize::new(0));
+    // The load balancer: each request to the next worker in turn, so a redelivery lands on
+    // another worker than the one whose handler failed.
+    let balancer = workers.clone();
+    let url = serve(axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(move |request: axum::extract::Request| {
+            let worker = {
+                let workers = balancer.lock().unwrap();
+                workers[next.fetch_add(1, Ordering::SeqCst) % workers.len()].clone()
+            };
+            async move { worker.receive(request).await.into_response() }
+        }),
+    ))
+    .await;
+    let verifier = subscribe(&spoki, &url, WebhookEvent::MessageInbound).await;
+    // One handler shared by the four, so that its first run of each event fails whichever
+    // worker runs it; four stores, each its own connection to the one Redis.
+    for _ in 0..4 {
+        let store = RedisDedupe::open(&redis.url()).await.unwrap();
+        workers
+            .lock()
+            .unwrap()
+            .push(Receiver::with_store(verifier.clone(), ledger.clone(), store));
+    }
+
+    for phone in CUSTOMERS {
+        spoki.inbound(phone, "Ciao").unwrap();
+    }
+    all_accepted(&spoki, CUSTOMERS.len()).await;
+    assert_once_each(&ledger, &spoki);
+
+    // A redelivery reaching any worker is known to all of them.
+    let worker = workers.lock().unwrap()[3].clone();
+    let delivery = &spoki.deliveries()[0];
+    let mut request = http::Request::post("/hooks");
+    for (name, value) in delivery.last_headers() {
+        request = request.header(name, value);
+    }
+    let outcome = worker.receive(request.body(delivery.body.clone()).unwrap()).await;
+    assert!(matches!(outcome, Outcome::Duplicate(_)), "{outcome:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_is_tracked_to_delivered_from_its_webhooks() {
+    let spoki = mock().await;
+    let tracker = StatusTracker::new();
+    let slot: Arc<Mutex<Option<Receiver<StatusTracker>>>> = Arc::default();
+    let front = slot.clone();
+    let url = serve(axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(move |request: axum::extract::Request| {
+            let receiver = front.lock().unwrap().clone().unwrap();
+            async move { receiver.receive(request).await.into_response() }
+        }),
+    ))
+    .await;
+    let verifier = subscribe(&spoki, &url, WebhookEvent::MessageOutbound).await;
+    *slot.lock().unwrap() = Some(Receiver::new(verifier, tracker.clone()));
+
+    let f = spoki.fixtures();
+    let client = spoki::Client::builder()
+        .base_url(spoki.url())
+        .api_key(f.client_api_key.as_str())
+        .build()
+        .unwrap();
+    spoki.inbound(CUSTOMERS[0], "Ciao").unwrap(); // the window opens
+    let sent = client
+        .messages()
+        .send_text(&SendText::new(Phone::parse(CUSTOMERS[0]).unwrap(), "Ecco"))
+        .await
+        .unwrap();
+    let uuid = sent.uuid.expect("the send answers its uuid");
+    tracker.track(&uuid);
+    let status = tracker
+        .wait_for(&uuid, &MessageStatus::Delivered, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(status, MessageStatus::Delivered);
+    assert_eq!(
+        tracker.recipient(CUSTOMERS[0]).map(|(u, _)| u),
+        Some(uuid.clone())
+    );
+}
