@@ -269,7 +269,11 @@ impl<H: Handler, S: DedupeStore> Receiver<H, S> {
             Ok(Claim::InFlight) => return Outcome::InFlight(delivery),
             Err(e) => return Outcome::StoreUnavailable(e),
         };
-        match inner.handler.handle(delivery.clone()).await {
+        // Boxed: a `dyn` future erases the handler's type, which keeps rustc's `Send` check
+        // of this future from tripping over closures' higher-ranked lifetimes.
+        let handled: Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send + '_>> =
+            Box::pin(inner.handler.handle(delivery.clone()));
+        match handled.await {
             Ok(()) => match inner.store.complete(&key, &token).await {
                 Ok(()) => Outcome::Handled(delivery),
                 // Handled, but not marked: the redelivery this asks for runs the handler

@@ -36,3 +36,8 @@ pub use spoki_billing as billing;
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+// The webhook and embedding guide's examples, compiled the same way.
+#[cfg(all(doctest, feature = "redis", feature = "axum"))]
+#[doc = include_str!("../../../docs/webhooks-and-embedding.md")]
+pub struct WebhookDocDoctests;

@@ -199,7 +199,37 @@ async fn listen_verifies_prints_and_forwards_each_delivery() {
 
     let forged = sign(&Secret::from("another-secret"), now(), BODY.as_bytes());
     let refused = post(forged, BODY).await.unwrap();
-    assert_eq!(refused.status(), 400);
+    assert_eq!(refused.status(), 401);
     let seen = tokio::task::block_in_place(|| front.next());
     assert_eq!(seen["valid"], false);
+    assert_eq!(seen["status"], 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_prints_a_redelivered_event_once_and_refuses_a_huge_body() {
+    let mut listener = Listener::start(&[]);
+    let http = reqwest::Client::new();
+    let post = |body: Vec<u8>| {
+        let signature = sign(&Secret::from(SECRET), now(), &body);
+        http.post(&listener.url)
+            .header("X-Spoki-Signature", signature)
+            .body(body)
+            .send()
+    };
+    // Spoki delivers the same event twice: both answered 200, printed once.
+    for _ in 0..2 {
+        assert_eq!(post(BODY.as_bytes().to_vec()).await.unwrap().status(), 200);
+    }
+    // A signed 20 MiB body: 413, and the listener goes on serving.
+    let huge = format!(r#"{{"event":"message.inbound","pad":"{}"}}"#, "a".repeat(20 << 20));
+    assert_eq!(post(huge.into_bytes()).await.unwrap().status(), 413);
+    let other = BODY.replace("e-1", "e-2");
+    assert_eq!(post(other.into_bytes()).await.unwrap().status(), 200);
+
+    let lines: Vec<serde_json::Value> =
+        tokio::task::block_in_place(|| (0..3).map(|_| listener.next()).collect());
+    assert_eq!(lines[0]["event_uuid"], "e-1");
+    assert_eq!(lines[0]["data"]["from_phone"], "+393331234567");
+    assert_eq!(lines[1]["status"], 413, "{lines:?}");
+    assert_eq!(lines[2]["event_uuid"], "e-2", "e-1 is not printed again: {lines:?}");
 }
