@@ -51,6 +51,8 @@ mod customer;
 mod event;
 pub mod jsonl;
 mod ledger;
+#[cfg(feature = "webhook")]
+mod live;
 mod money;
 mod queries;
 mod rate_card;
@@ -71,6 +73,8 @@ pub use category::{Category, CategorySet, ConversationKind, UnknownCategory};
 pub use customer::{Customer, CustomerError, MAX_DIGITS, MIN_DIGITS};
 pub use event::{Event, EventError, Message};
 pub use ledger::{BillingError, CustomerId, Ledger, LedgerTotals, Refused};
+#[cfg(feature = "webhook")]
+pub use live::{LiveBilling, LiveError};
 pub use queries::{CampaignEstimate, Coverage};
 pub use rate_card::{Market, MarketId, MarketPrices, OTHER_MARKET, RateCard, RateCardError};
 pub use reorder::{ReorderingLedger, Settled};

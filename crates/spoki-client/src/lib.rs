@@ -45,9 +45,9 @@ pub use spoki_transport::{
     CallFailure, CredentialId, HttpRequest, HttpResponse, RequestContext, Transport,
     TransportError, TransportErrorKind, retry_after, retry_rule,
 };
-#[cfg(feature = "tower")]
-pub use tower::ServiceTransport;
-pub use validate::MAX_CONTACTS_PER_SYNC;
 /// Verifying webhook deliveries: the crate `spoki-webhook`, re-exported under its old path.
 pub use spoki_webhook as webhook;
 pub use spoki_webhook::{WebhookError, WebhookVerifier};
+#[cfg(feature = "tower")]
+pub use tower::ServiceTransport;
+pub use validate::MAX_CONTACTS_PER_SYNC;

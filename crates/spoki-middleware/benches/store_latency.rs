@@ -3,7 +3,6 @@
 //!
 //! Run: `cargo bench -p spoki-middleware --features redis --bench store_latency`.
 
-
 use spoki_client::CredentialId;
 use spoki_middleware::shared::RedisStore;
 use spoki_middleware::{Budget, ClassQuota, LimitStore, LocalStore, Slot};

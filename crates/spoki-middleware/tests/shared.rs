@@ -2,15 +2,13 @@
 //! `redis-server` and the local Spoki with its quota enforced.
 #![cfg(feature = "redis")]
 
-
-
-use spoki_mock::RedisServer;
 use spoki_client::models::{AutomationStart, ContactSync, Phone};
 use spoki_client::{Client, Error, ReqwestTransport};
 use spoki_middleware::shared::{Fallback, Guarded, RedisStore, SendOnce, SendState};
 use spoki_middleware::{
     ClassQuota, Jitter, LimitStore, LocalStore, RateLimitConfig, RateLimited, RetryPolicy, Retrying,
 };
+use spoki_mock::RedisServer;
 use spoki_mock::{Fault, MockSpoki, RateLimits};
 use spoki_models::RateClass;
 use std::sync::Arc;

@@ -73,9 +73,11 @@ fn install() -> Result<(), String> {
     if present() {
         Ok(())
     } else {
-        Err("redis-server is not installed and apt-get could not install it \
+        Err(
+            "redis-server is not installed and apt-get could not install it \
              (apt-get install redis-server)"
-            .into())
+                .into(),
+        )
     }
 }
 

@@ -29,11 +29,11 @@
 #![deny(missing_docs)]
 
 pub mod constraint;
+mod error_code;
 mod generated;
 mod iframe;
 mod money;
 pub mod operation;
-mod error_code;
 mod page;
 mod patch;
 mod phone;
@@ -43,9 +43,9 @@ mod time;
 #[doc(hidden)]
 pub mod wire;
 
+pub use error_code::error_meaning;
 pub use generated::enums::*;
 pub use generated::models::*;
-pub use error_code::error_meaning;
 pub use iframe::IframeEvent;
 pub use money::{Currency, Money, MoneyError};
 pub use operation::RateClass;

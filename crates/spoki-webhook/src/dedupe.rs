@@ -273,7 +273,10 @@ mod tests {
         store.complete(&key(1), &token).await.unwrap();
         assert_eq!(store.claim(&key(1)).await.unwrap(), Claim::Done);
         tokio::time::advance(Duration::from_secs(11)).await;
-        assert!(matches!(store.claim(&key(1)).await.unwrap(), Claim::Taken(_)));
+        assert!(matches!(
+            store.claim(&key(1)).await.unwrap(),
+            Claim::Taken(_)
+        ));
     }
 
     #[tokio::test(start_paused = true)]
@@ -307,7 +310,10 @@ mod tests {
             store.complete(&key(n), &t).await.unwrap();
         }
         assert_eq!(store.len(), 3);
-        assert!(matches!(store.claim(&key(0)).await.unwrap(), Claim::Taken(_)));
+        assert!(matches!(
+            store.claim(&key(0)).await.unwrap(),
+            Claim::Taken(_)
+        ));
         assert_eq!(store.claim(&key(4)).await.unwrap(), Claim::Done);
     }
 

@@ -5,9 +5,9 @@
 //! built on the way, except for an event kind this SDK does not know, whose data is kept as
 //! sent.
 
+use serde::de::DeserializeOwned;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
-use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use spoki_models::{
     ChatUnreadEvent, Contact, ContactList, InboundMessageEvent, MessageNoteEvent,
@@ -161,7 +161,13 @@ struct Envelope<'a> {
     timestamp: Option<f64>,
     #[serde(default)]
     account_id: Option<i64>,
-    #[serde(default, borrow, alias = "message", alias = "payload", alias = "result")]
+    #[serde(
+        default,
+        borrow,
+        alias = "message",
+        alias = "payload",
+        alias = "result"
+    )]
     data: Option<&'a RawValue>,
 }
 

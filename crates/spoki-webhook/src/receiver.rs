@@ -37,8 +37,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// run failed, so what it does should be safe to repeat.
 pub trait Handler: Send + Sync + 'static {
     /// Handles one delivery; an error asks Spoki for the delivery again.
-    fn handle(&self, delivery: Arc<Delivery>)
-    -> impl Future<Output = Result<(), BoxError>> + Send;
+    fn handle(&self, delivery: Arc<Delivery>) -> impl Future<Output = Result<(), BoxError>> + Send;
 }
 
 impl<F, Fut> Handler for F
@@ -140,9 +139,10 @@ impl Outcome {
         let mut response = Response::new(Full::new(Bytes::from_static(self.text().as_bytes())));
         *response.status_mut() = self.status();
         if response.status() == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("30"));
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("30"),
+            );
         }
         response
     }
@@ -228,7 +228,10 @@ impl<H: Handler, S: DedupeStore> Receiver<H, S> {
     /// Reads a request's body whole under the cap: the first step of
     /// [`receive`](Self::receive), for callers that keep the raw bytes (to forward or store
     /// them) and then call [`receive_bytes`](Self::receive_bytes).
-    pub async fn read_body<B>(&self, request: Request<B>) -> Result<(http::request::Parts, Bytes), Outcome>
+    pub async fn read_body<B>(
+        &self,
+        request: Request<B>,
+    ) -> Result<(http::request::Parts, Bytes), Outcome>
     where
         B: Body,
         B::Error: Into<BoxError>,

@@ -146,7 +146,12 @@ impl StatusTracker {
 
     /// Records `status` for `uuid` unless the message is already further along; returns the
     /// status it has now.
-    pub fn update(&self, uuid: &str, to_phone: Option<&str>, status: MessageStatus) -> MessageStatus {
+    pub fn update(
+        &self,
+        uuid: &str,
+        to_phone: Option<&str>,
+        status: MessageStatus,
+    ) -> MessageStatus {
         let now = {
             let mut state = self.lock();
             let now = match state.statuses.get_mut(uuid) {
@@ -259,10 +264,19 @@ mod tests {
     fn status_only_moves_forward_and_an_error_is_final() {
         let tracker = StatusTracker::new();
         tracker.track("m-1");
-        assert_eq!(tracker.update("m-1", None, MessageStatus::Delivered), MessageStatus::Delivered);
+        assert_eq!(
+            tracker.update("m-1", None, MessageStatus::Delivered),
+            MessageStatus::Delivered
+        );
         // A late Sent does not take it back.
-        assert_eq!(tracker.update("m-1", None, MessageStatus::Sent), MessageStatus::Delivered);
-        assert_eq!(tracker.update("m-1", None, MessageStatus::Read), MessageStatus::Read);
+        assert_eq!(
+            tracker.update("m-1", None, MessageStatus::Sent),
+            MessageStatus::Delivered
+        );
+        assert_eq!(
+            tracker.update("m-1", None, MessageStatus::Read),
+            MessageStatus::Read
+        );
         let error = failed("131026");
         assert_eq!(tracker.update("m-2", None, error.clone()), error);
         assert_eq!(tracker.update("m-2", None, MessageStatus::Read), error);

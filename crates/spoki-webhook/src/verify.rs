@@ -26,9 +26,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use crate::event::{DecodeError, Delivery};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use crate::event::{DecodeError, Delivery};
 use spoki_models::Secret;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

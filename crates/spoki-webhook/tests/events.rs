@@ -38,8 +38,8 @@ fn keys_kept(sent: &Value, kept: &Value, path: &str) {
 fn every_documented_kind_decodes_into_its_type() {
     for kind in WebhookEvent::KNOWN {
         let body = fixture(kind);
-        let delivery = Delivery::from_slice(body.as_bytes())
-            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let delivery =
+            Delivery::from_slice(body.as_bytes()).unwrap_or_else(|e| panic!("{kind}: {e}"));
         assert_eq!(&delivery.event.kind(), kind);
         assert!(
             !matches!(delivery.event, Event::Unknown { .. }),
@@ -56,15 +56,14 @@ fn every_documented_kind_decodes_into_its_type() {
 
 #[test]
 fn typed_fields_read_as_sent() {
-    let outbound = Delivery::from_slice(fixture(&WebhookEvent::MessageOutbound).as_bytes())
-        .unwrap();
+    let outbound =
+        Delivery::from_slice(fixture(&WebhookEvent::MessageOutbound).as_bytes()).unwrap();
     let Event::MessageOutbound(m) = outbound.event else {
         panic!("outbound");
     };
     assert_eq!(m.send_status, Some(SendStatus::Error));
     assert_eq!(m.error_code.as_deref(), Some("131047"));
-    let contact = Delivery::from_slice(fixture(&WebhookEvent::ContactUpdated).as_bytes())
-        .unwrap();
+    let contact = Delivery::from_slice(fixture(&WebhookEvent::ContactUpdated).as_bytes()).unwrap();
     let Event::ContactUpdated(c) = contact.event else {
         panic!("contact");
     };
@@ -74,7 +73,8 @@ fn typed_fields_read_as_sent() {
 
 #[test]
 fn an_unknown_kind_keeps_its_data() {
-    let body = br#"{"event":"contact_field.updated","event_uuid":"e-9","data":{"code":"X","n":[1,2]}}"#;
+    let body =
+        br#"{"event":"contact_field.updated","event_uuid":"e-9","data":{"code":"X","n":[1,2]}}"#;
     let delivery = Delivery::from_slice(body).unwrap();
     match &delivery.event {
         Event::Unknown { event, data } => {
@@ -99,9 +99,13 @@ fn envelopes_seen_in_the_wild_decode() {
     assert!(matches!(&typed.event, Event::MessageInbound(m) if m.text.as_deref() == Some("Ciao")));
     assert_eq!((typed.event_uuid, typed.version), (None, None));
     for holder in ["payload", "result"] {
-        let body = format!(r#"{{"event":"contact_tag.created","{holder}":{{"id":4,"name":"vip"}}}}"#);
+        let body =
+            format!(r#"{{"event":"contact_tag.created","{holder}":{{"id":4,"name":"vip"}}}}"#);
         let delivery = Delivery::from_slice(body.as_bytes()).unwrap();
-        assert!(matches!(delivery.event, Event::ContactTagCreated(ref t) if t.id == 4), "{holder}");
+        assert!(
+            matches!(delivery.event, Event::ContactTagCreated(ref t) if t.id == 4),
+            "{holder}"
+        );
     }
 }
 
@@ -115,10 +119,14 @@ fn what_is_missing_or_wrong_is_named() {
     assert!(matches!(no_data, DecodeError::NoData { .. }));
     assert!(no_data.to_string().contains("message.inbound"), "{no_data}");
 
-    let wrong = Delivery::from_slice(br#"{"event":"contact.created","data":{"id":"not a number"}}"#)
-        .unwrap_err();
+    let wrong =
+        Delivery::from_slice(br#"{"event":"contact.created","data":{"id":"not a number"}}"#)
+            .unwrap_err();
     assert!(wrong.to_string().contains("contact.created"), "{wrong}");
-    assert!(wrong.to_string().contains("id"), "the path is named: {wrong}");
+    assert!(
+        wrong.to_string().contains("id"),
+        "the path is named: {wrong}"
+    );
 
     let not_json = Delivery::from_slice(b"event=message.inbound").unwrap_err();
     assert!(matches!(not_json, DecodeError::Envelope(_)));

@@ -16,12 +16,18 @@ const SECRET: &str = "whsec_receiver_test";
 const BODY: &str = r#"{"version":2,"event":"message.inbound","event_uuid":"e-1","account_id":101,"data":{"from_phone":"+393331234567","text":"Ciao"}}"#;
 
 fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 fn signed(body: &str) -> Request<String> {
     Request::post("/hooks")
-        .header("x-spoki-signature", sign(&Secret::new(SECRET), now(), body.as_bytes()))
+        .header(
+            "x-spoki-signature",
+            sign(&Secret::new(SECRET), now(), body.as_bytes()),
+        )
         .body(body.to_owned())
         .unwrap()
 }
@@ -52,7 +58,11 @@ fn verifier() -> WebhookVerifier {
 
 async fn status<S>(service: S, request: Request<String>) -> StatusCode
 where
-    S: tower::Service<Request<String>, Response = http::Response<http_body_util::Full<Bytes>>, Error = Infallible>,
+    S: tower::Service<
+            Request<String>,
+            Response = http::Response<http_body_util::Full<Bytes>>,
+            Error = Infallible,
+        >,
 {
     service.oneshot(request).await.unwrap().status()
 }
@@ -89,7 +99,11 @@ async fn a_failing_handler_gets_the_delivery_again() {
             StatusCode::OK
         ]
     );
-    assert_eq!(runs.load(Ordering::SeqCst), 3, "ran until it succeeded, then no more");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        3,
+        "ran until it succeeded, then no more"
+    );
 }
 
 #[tokio::test]
@@ -110,25 +124,49 @@ async fn every_refusal_has_its_status_and_runs_nothing() {
     let receiver = Receiver::new(verifier(), handler).max_body(1024);
 
     let unsigned = Request::post("/").body(BODY.to_owned()).unwrap();
-    assert_eq!(status(receiver.clone(), unsigned).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status(receiver.clone(), unsigned).await,
+        StatusCode::UNAUTHORIZED
+    );
 
     let forged = Request::post("/")
-        .header("x-spoki-signature", sign(&Secret::new("whsec_other"), now(), BODY.as_bytes()))
+        .header(
+            "x-spoki-signature",
+            sign(&Secret::new("whsec_other"), now(), BODY.as_bytes()),
+        )
         .body(BODY.to_owned())
         .unwrap();
-    assert_eq!(status(receiver.clone(), forged).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status(receiver.clone(), forged).await,
+        StatusCode::UNAUTHORIZED
+    );
 
     let stale = Request::post("/")
-        .header("x-spoki-signature", sign(&Secret::new(SECRET), now() - 3600, BODY.as_bytes()))
+        .header(
+            "x-spoki-signature",
+            sign(&Secret::new(SECRET), now() - 3600, BODY.as_bytes()),
+        )
         .body(BODY.to_owned())
         .unwrap();
-    assert_eq!(status(receiver.clone(), stale).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status(receiver.clone(), stale).await,
+        StatusCode::UNAUTHORIZED
+    );
 
-    assert_eq!(status(receiver.clone(), signed(r#"{"data":{}}"#)).await, StatusCode::BAD_REQUEST);
-    assert_eq!(status(receiver.clone(), signed("not json")).await, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        status(receiver.clone(), signed(r#"{"data":{}}"#)).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        status(receiver.clone(), signed("not json")).await,
+        StatusCode::BAD_REQUEST
+    );
 
     let big = format!(r#"{{"event":"x","pad":"{}"}}"#, "a".repeat(2000));
-    assert_eq!(status(receiver.clone(), signed(&big)).await, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        status(receiver.clone(), signed(&big)).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
     assert_eq!(runs.load(Ordering::SeqCst), 0);
 }
 
@@ -155,7 +193,11 @@ async fn a_body_over_the_cap_is_refused_before_it_is_read_whole() {
     let streamed = Request::post("/").body(StreamBody::new(chunks)).unwrap();
     let answer = receiver.oneshot(streamed).await.unwrap();
     assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(pulled.load(Ordering::SeqCst) <= 6, "read {} chunks of an endless body", pulled.load(Ordering::SeqCst));
+    assert!(
+        pulled.load(Ordering::SeqCst) <= 6,
+        "read {} chunks of an endless body",
+        pulled.load(Ordering::SeqCst)
+    );
     let text = answer.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(&text[..], b"body too large");
 }

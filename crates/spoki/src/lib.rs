@@ -18,8 +18,8 @@
 #![deny(missing_docs)]
 
 pub use spoki_models as models;
-pub use spoki_webhook as webhook;
 pub use spoki_models::{Money, Phone, Secret};
+pub use spoki_webhook as webhook;
 
 #[cfg(feature = "client")]
 pub use spoki_client as client;

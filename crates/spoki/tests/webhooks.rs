@@ -58,6 +58,11 @@ async fn serve(route: axum::Router) -> String {
 
 /// A mock with a V2 webhook for inbound messages at `url`; returns its verifier.
 async fn subscribe(spoki: &MockSpoki, url: &str, event: WebhookEvent) -> WebhookVerifier {
+    WebhookVerifier::new(subscribe_secret(spoki, url, event).await).unwrap()
+}
+
+/// Subscribes `url` to `event`; returns the webhook's signing secret.
+async fn subscribe_secret(spoki: &MockSpoki, url: &str, event: WebhookEvent) -> spoki::Secret {
     let f = spoki.fixtures();
     let client = spoki::Client::builder()
         .base_url(spoki.url())
@@ -74,7 +79,7 @@ async fn subscribe(spoki: &MockSpoki, url: &str, event: WebhookEvent) -> Webhook
         )
         .await
         .unwrap();
-    WebhookVerifier::new(hook.secret.unwrap()).unwrap()
+    hook.secret.unwrap()
 }
 
 async fn mock() -> MockSpoki {
@@ -87,7 +92,9 @@ async fn mock() -> MockSpoki {
 
 /// Waits until every delivery in the log was accepted.
 async fn all_accepted(spoki: &MockSpoki, count: usize) {
-    let deliveries = spoki.wait_for_deliveries(count, Duration::from_secs(30)).await;
+    let deliveries = spoki
+        .wait_for_deliveries(count, Duration::from_secs(30))
+        .await;
     let accepted = deliveries.iter().filter(|d| d.delivered).count();
     assert_eq!(accepted, count, "{deliveries:#?}");
 }
@@ -101,7 +108,11 @@ fn assert_once_each(ledger: &Ledger, spoki: &MockSpoki) {
         .collect();
     assert_eq!(handled.len(), uuids.len());
     for uuid in &uuids {
-        assert_eq!(handled.get(uuid), Some(&1), "{uuid} handled once: {handled:?}");
+        assert_eq!(
+            handled.get(uuid),
+            Some(&1),
+            "{uuid} handled once: {handled:?}"
+        );
     }
     // Every event failed once and was delivered again.
     assert_eq!(ledger.failed.load(Ordering::SeqCst), uuids.len());
@@ -171,10 +182,11 @@ async fn four_receivers_sharing_redis_handle_every_event_once() {
     // worker runs it; four stores, each its own connection to the one Redis.
     for _ in 0..4 {
         let store = RedisDedupe::open(&redis.url()).await.unwrap();
-        workers
-            .lock()
-            .unwrap()
-            .push(Receiver::with_store(verifier.clone(), ledger.clone(), store));
+        workers.lock().unwrap().push(Receiver::with_store(
+            verifier.clone(),
+            ledger.clone(),
+            store,
+        ));
     }
 
     for phone in CUSTOMERS {
@@ -190,7 +202,9 @@ async fn four_receivers_sharing_redis_handle_every_event_once() {
     for (name, value) in delivery.last_headers() {
         request = request.header(name, value);
     }
-    let outcome = worker.receive(request.body(delivery.body.clone()).unwrap()).await;
+    let outcome = worker
+        .receive(request.body(delivery.body.clone()).unwrap())
+        .await;
     assert!(matches!(outcome, Outcome::Duplicate(_)), "{outcome:?}");
 }
 
@@ -234,4 +248,97 @@ async fn a_send_is_tracked_to_delivered_from_its_webhooks() {
         tracker.recipient(CUSTOMERS[0]).map(|(u, _)| u),
         Some(uuid.clone())
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn billing_fed_live_counts_each_send_once_and_agrees_with_spoki() {
+    use spoki::billing::{
+        Customer, FreeFormStatus, Ledger, LiveBilling, PricingModel, RateCard, Timestamp,
+    };
+    use spoki::models::{SendTemplate, TemplateCategory};
+
+    let spoki = mock().await;
+    let card = RateCard::from_json(spoki_mock::DEFAULT_RATE_CARD).unwrap();
+    let live = LiveBilling::new(
+        Ledger::new(PricingModel::Conversation2024, card),
+        Duration::from_secs(30),
+    );
+    let slot: Arc<Mutex<Option<Receiver<LiveBilling>>>> = Arc::default();
+    let front = slot.clone();
+    let url = serve(axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(move |request: axum::extract::Request| {
+            let receiver = front.lock().unwrap().clone().unwrap();
+            async move { receiver.receive(request).await.into_response() }
+        }),
+    ))
+    .await;
+    // One URL, two webhooks (one per event, as Spoki has it), two secrets.
+    let inbound = subscribe_secret(&spoki, &url, WebhookEvent::MessageInbound).await;
+    let outbound = subscribe_secret(&spoki, &url, WebhookEvent::MessageOutbound).await;
+    let verifier = WebhookVerifier::with_secrets([inbound, outbound]).unwrap();
+    *slot.lock().unwrap() = Some(Receiver::new(verifier, live.clone()));
+
+    let f = spoki.fixtures();
+    let client = spoki::Client::builder()
+        .base_url(spoki.url())
+        .api_key(f.client_api_key.as_str())
+        .build()
+        .unwrap();
+    live.load_templates(&client.templates().list().send().await.unwrap().results);
+    let phone = Phone::parse(CUSTOMERS[0]).unwrap();
+    let customer = Customer::from(&phone);
+    assert!(matches!(
+        live.free_form_status(customer, Timestamp::now()),
+        FreeFormStatus::Closed { .. }
+    ));
+
+    // The customer writes: the window opens from the webhook alone.
+    spoki.inbound(CUSTOMERS[0], "Ciao").unwrap();
+    spoki
+        .wait_for_event(&WebhookEvent::MessageInbound, Duration::from_secs(20))
+        .await
+        .expect("the inbound delivery is accepted");
+    assert!(matches!(
+        live.free_form_status(customer, Timestamp::now()),
+        FreeFormStatus::Open { .. }
+    ));
+
+    // A marketing template: reported by the client's send and by its `Sent` webhook.
+    let credit = spoki.credit_micros(f.client_account_id).unwrap();
+    let sent = client
+        .messages()
+        .send_template(&SendTemplate::new(phone.clone(), f.marketing_template_id))
+        .await
+        .unwrap();
+    let billed = live
+        .record_send(
+            sent.uuid.as_deref(),
+            Timestamp::now(),
+            &phone,
+            Some(&TemplateCategory::Marketing),
+        )
+        .unwrap();
+    assert!(billed);
+    let charged = credit - spoki.credit_micros(f.client_account_id).unwrap();
+    spoki
+        .wait_for_delivery(Duration::from_secs(20), |d| {
+            d.delivered && d.body.contains(r#""send_status":"Sent""#)
+        })
+        .await
+        .expect("the Sent delivery is accepted, and bills nothing more");
+
+    let settled = live.flush();
+    assert_eq!(
+        settled.len(),
+        2,
+        "the inbound message and one send: {settled:?}"
+    );
+    let cost: i64 = settled
+        .iter()
+        .filter_map(|s| s.outcome.as_ref().ok()?.cost())
+        .map(|m| m.micros())
+        .sum();
+    assert!(charged > 0, "a marketing conversation opened");
+    assert_eq!(cost, charged, "the live ledger bills what Spoki charged");
 }

@@ -8,8 +8,8 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use serde_json::{Value, json};
-use spoki_client::models::Secret;
 use spoki_client::WebhookVerifier;
+use spoki_client::models::Secret;
 use spoki_webhook::dedupe::DedupeStore;
 use spoki_webhook::{
     ACCOUNT_HEADER, BoxError, Delivery, Event, Handler, Outcome, Receiver, RedisDedupe,
@@ -99,7 +99,10 @@ pub fn describe(delivery: &Delivery) -> String {
     let or_dash = |v: Option<&str>| v.unwrap_or("-").to_owned();
     let what = match &delivery.event {
         Event::MessageOutbound(m) => {
-            let status = m.send_status.as_ref().map_or("-".into(), ToString::to_string);
+            let status = m
+                .send_status
+                .as_ref()
+                .map_or("-".into(), ToString::to_string);
             let code = m
                 .error_code
                 .as_deref()
@@ -363,4 +366,3 @@ fn without_url(error: &reqwest::Error) -> String {
         "request failed".into()
     }
 }
-

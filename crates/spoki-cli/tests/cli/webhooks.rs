@@ -221,7 +221,10 @@ async fn listen_prints_a_redelivered_event_once_and_refuses_a_huge_body() {
         assert_eq!(post(BODY.as_bytes().to_vec()).await.unwrap().status(), 200);
     }
     // A signed 20 MiB body: 413, and the listener goes on serving.
-    let huge = format!(r#"{{"event":"message.inbound","pad":"{}"}}"#, "a".repeat(20 << 20));
+    let huge = format!(
+        r#"{{"event":"message.inbound","pad":"{}"}}"#,
+        "a".repeat(20 << 20)
+    );
     assert_eq!(post(huge.into_bytes()).await.unwrap().status(), 413);
     let other = BODY.replace("e-1", "e-2");
     assert_eq!(post(other.into_bytes()).await.unwrap().status(), 200);
@@ -231,5 +234,8 @@ async fn listen_prints_a_redelivered_event_once_and_refuses_a_huge_body() {
     assert_eq!(lines[0]["event_uuid"], "e-1");
     assert_eq!(lines[0]["data"]["from_phone"], "+393331234567");
     assert_eq!(lines[1]["status"], 413, "{lines:?}");
-    assert_eq!(lines[2]["event_uuid"], "e-2", "e-1 is not printed again: {lines:?}");
+    assert_eq!(
+        lines[2]["event_uuid"], "e-2",
+        "e-1 is not printed again: {lines:?}"
+    );
 }

@@ -84,7 +84,12 @@ impl RedisDedupe {
         format!("{}:once:webhook:{}", self.prefix, key.as_str())
     }
 
-    async fn finish(&self, key: &DedupeKey, token: &ClaimToken, next: &str) -> Result<(), StoreError> {
+    async fn finish(
+        &self,
+        key: &DedupeKey,
+        token: &ClaimToken,
+        next: &str,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
         let _: i64 = redis::Script::new(FINISH)
             .key(self.key(key))
@@ -100,7 +105,11 @@ impl RedisDedupe {
 
 impl DedupeStore for RedisDedupe {
     async fn claim(&self, key: &DedupeKey) -> Result<Claim, StoreError> {
-        let token = ClaimToken(format!("{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>()));
+        let token = ClaimToken(format!(
+            "{:016x}{:016x}",
+            rand::random::<u64>(),
+            rand::random::<u64>()
+        ));
         let mut conn = self.conn.clone();
         let existing: Option<String> = redis::cmd("SET")
             .arg(self.key(key))
