@@ -118,8 +118,7 @@ pub fn describe(delivery: &Delivery) -> String {
             )
         }
         Event::MessageInbound(m) => format!(
-            ": {} from {}: {:?}",
-            or_dash(m.uuid.as_deref()),
+            " from {}: {:?}",
             or_dash(m.from_phone.as_deref()),
             m.text.as_deref().unwrap_or("")
         ),

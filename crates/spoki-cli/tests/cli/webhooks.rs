@@ -6,6 +6,7 @@ use spoki_client::webhook::sign;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SECRET: &str = "whsec_demo-webhook-secret";
 const BODY: &str = r#"{"version":2,"event":"message.inbound","event_uuid":"e-1","timestamp":1700000000,"account_id":101,"data":{"text":"Vorrei rinnovare","from_phone":"+393331234567"}}"#;
