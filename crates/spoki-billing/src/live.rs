@@ -148,20 +148,18 @@ impl LiveBilling {
 
 impl Live {
     fn bill(&mut self, uuid: Option<&str>, event: Event) -> Result<bool, LiveError> {
-        if let Some(uuid) = uuid {
-            if self.billed.contains(uuid) {
-                return Ok(false);
-            }
+        if uuid.is_some_and(|uuid| self.billed.contains(uuid)) {
+            return Ok(false);
         }
         let settled = self.ledger.push(event)?;
         self.settled.extend(settled);
         if let Some(uuid) = uuid {
             self.billed.insert(uuid.to_owned());
             self.billed_order.push_back(uuid.to_owned());
-            if self.billed_order.len() > REMEMBERED_SENDS {
-                if let Some(old) = self.billed_order.pop_front() {
-                    self.billed.remove(&old);
-                }
+            if self.billed_order.len() > REMEMBERED_SENDS
+                && let Some(old) = self.billed_order.pop_front()
+            {
+                self.billed.remove(&old);
             }
         }
         Ok(true)

@@ -164,10 +164,10 @@ impl StatusTracker {
                 None => {
                     state.statuses.insert(uuid.to_owned(), status.clone());
                     state.order.push_back(uuid.to_owned());
-                    if state.order.len() > self.inner.capacity {
-                        if let Some(old) = state.order.pop_front() {
-                            state.statuses.remove(&old);
-                        }
+                    if state.order.len() > self.inner.capacity
+                        && let Some(old) = state.order.pop_front()
+                    {
+                        state.statuses.remove(&old);
                     }
                     status
                 }
@@ -232,11 +232,11 @@ impl StatusTracker {
 
     /// Reads one delivery: a `message.outbound` moves its message's status.
     pub fn observe(&self, delivery: &Delivery) {
-        if let Event::MessageOutbound(m) = &delivery.event {
-            if let (Some(uuid), Some(status)) = (m.uuid.as_deref(), m.send_status.as_ref()) {
-                let status = MessageStatus::from_send_status(status, m.error_code.as_deref());
-                self.update(uuid, m.to_phone.as_deref(), status);
-            }
+        if let Event::MessageOutbound(m) = &delivery.event
+            && let (Some(uuid), Some(status)) = (m.uuid.as_deref(), m.send_status.as_ref())
+        {
+            let status = MessageStatus::from_send_status(status, m.error_code.as_deref());
+            self.update(uuid, m.to_phone.as_deref(), status);
         }
     }
 }

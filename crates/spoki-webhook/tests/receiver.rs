@@ -33,6 +33,7 @@ fn signed(body: &str) -> Request<String> {
 }
 
 /// A handler that counts its runs and fails the first `failures` of them.
+#[allow(clippy::type_complexity)]
 fn counting(
     failures: usize,
 ) -> (
