@@ -17,7 +17,7 @@ use crate::event::Delivery;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
-pub use self::redis::RedisDedupe;
+pub use self::redis::{DEFAULT_RESPONSE_TIMEOUT, RedisDedupe};
 
 /// How long a handled event is remembered unless the store says otherwise: Spoki's
 /// redeliveries of one event come within hours.
