@@ -58,6 +58,8 @@ mod queries;
 mod rate_card;
 mod reorder;
 mod rules;
+#[cfg(feature = "redis")]
+mod shared;
 mod snapshot;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -83,6 +85,8 @@ pub use rules::{
     FreeReason, OpenedConversation, Outcome, PricingModel, RejectReason, SERVICE_WINDOW_SECONDS,
     UnknownPricingModel,
 };
+#[cfg(feature = "redis")]
+pub use shared::{DEFAULT_HORIZON, SharedBilling, SharedError};
 pub use snapshot::RestoreError;
 pub use spoki_models::{Currency, Money, MoneyError};
 pub use time::{DAY_SECONDS, HOUR_SECONDS, Timestamp, TimestampError, Window};

@@ -5,8 +5,9 @@
 //! next delivery of the same event runs the handler again. A lease that is never finished (the
 //! process died mid-handler) lapses after [`DEFAULT_LEASE`], and a later delivery runs it.
 
+use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,14 +31,14 @@ pub const DEFAULT_CAPACITY: usize = 100_000;
 /// The key an event is deduplicated on: its `event_uuid`, or a hash of the signed body for an
 /// envelope without one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DedupeKey(String);
+pub struct DedupeKey(Arc<str>);
 
 impl DedupeKey {
     /// The key of `delivery`, whose raw body is `raw_body`.
     pub fn of(delivery: &Delivery, raw_body: &[u8]) -> DedupeKey {
         match &delivery.event_uuid {
-            Some(uuid) => DedupeKey(format!("event:{uuid}")),
-            None => DedupeKey(format!("body:{}", hex::encode(Sha256::digest(raw_body)))),
+            Some(uuid) => DedupeKey(format!("event:{uuid}").into()),
+            None => DedupeKey(format!("body:{}", hex::encode(Sha256::digest(raw_body))).into()),
         }
     }
 
@@ -61,7 +62,7 @@ pub enum Claim {
 
 /// Proof of a claim, so that only its holder finishes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimToken(pub(crate) String);
+pub struct ClaimToken(pub(crate) u128);
 
 /// The store could not answer; the receiver answers 503 and Spoki delivers again later.
 #[derive(Debug, thiserror::Error)]
@@ -121,7 +122,7 @@ pub struct MemoryDedupe {
 
 #[derive(Debug, Default)]
 struct Memory {
-    entries: HashMap<DedupeKey, Entry>,
+    entries: FxHashMap<DedupeKey, Entry>,
     /// Keys in the order they were claimed, for eviction; a key may appear after its entry
     /// is gone.
     order: VecDeque<DedupeKey>,
@@ -202,7 +203,7 @@ impl MemoryDedupe {
             memory.order.push_back(key.clone());
         }
         memory.evict(self.capacity, now);
-        Claim::Taken(ClaimToken(token.to_string()))
+        Claim::Taken(ClaimToken(u128::from(token)))
     }
 
     fn finish(&self, key: &DedupeKey, token: &ClaimToken, done: bool) {
@@ -210,7 +211,7 @@ impl MemoryDedupe {
         let Some(entry) = memory.entries.get_mut(key) else {
             return;
         };
-        if entry.holder.map(|h| h.to_string()).as_deref() != Some(token.0.as_str()) {
+        if entry.holder.map(u128::from) != Some(token.0) {
             return; // The lease lapsed and someone else holds it now.
         }
         if done {
@@ -260,7 +261,7 @@ mod tests {
     use super::*;
 
     fn key(n: u32) -> DedupeKey {
-        DedupeKey(format!("event:{n}"))
+        DedupeKey(format!("event:{n}").into())
     }
 
     #[tokio::test(start_paused = true)]

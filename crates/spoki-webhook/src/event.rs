@@ -209,6 +209,10 @@ impl Delivery {
 
 fn decode_known(kind: &WebhookEvent, raw: &str) -> Result<Event, DecodeError> {
     fn data<T: DeserializeOwned>(kind: &WebhookEvent, raw: &str) -> Result<T, DecodeError> {
+        if let Ok(data) = serde_json::from_str(raw) {
+            return Ok(data);
+        }
+        // Only a refusal pays for tracking the path, to name the field that is wrong.
         let mut de = serde_json::Deserializer::from_str(raw);
         serde_path_to_error::deserialize(&mut de).map_err(|source| DecodeError::Data {
             event: kind.clone(),

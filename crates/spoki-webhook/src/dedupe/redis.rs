@@ -105,11 +105,7 @@ impl RedisDedupe {
 
 impl DedupeStore for RedisDedupe {
     async fn claim(&self, key: &DedupeKey) -> Result<Claim, StoreError> {
-        let token = ClaimToken(format!(
-            "{:016x}{:016x}",
-            rand::random::<u64>(),
-            rand::random::<u64>()
-        ));
+        let token = ClaimToken(rand::random());
         let mut conn = self.conn.clone();
         let existing: Option<String> = redis::cmd("SET")
             .arg(self.key(key))
@@ -138,7 +134,7 @@ impl DedupeStore for RedisDedupe {
 }
 
 fn claim_value(token: &ClaimToken) -> String {
-    format!("in_flight:{}", token.0)
+    format!("in_flight:{:032x}", token.0)
 }
 
 fn millis(d: Duration) -> u64 {

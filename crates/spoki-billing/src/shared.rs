@@ -1,0 +1,236 @@
+//! Live billing shared by every worker through Redis.
+//!
+//! Behind a load balancer each worker sees only part of the traffic, so no worker's own ledger
+//! can answer for a customer. Here each worker records the billing events it learns of (from
+//! webhooks or its own sends) in one Redis sorted set per customer, and a question about a
+//! customer replays that customer's recent events into a fresh ledger. Every worker then
+//! gives the answer one ledger fed all the traffic would give. A window never spans more than
+//! three days, so only [`DEFAULT_HORIZON`] of events is kept.
+//!
+//! Keys: `{prefix}:billing:customer:<digits>` (score: the event's Unix second; member: its
+//! nanoseconds, an arrival number and the event's JSON, so that events of one second order by
+//! instant and then by arrival), `{prefix}:billing:sent:<uuid>` (a send already billed),
+//! `{prefix}:billing:seq` (the arrival counter).
+
+use redis::aio::ConnectionManager;
+use std::sync::Arc;
+use std::time::Duration;
+
+use spoki_models::{Phone, TemplateCategory};
+use spoki_webhook::{BoxError, Delivery, Event as WebhookEvent, Handler};
+
+use crate::{
+    BillingError, Category, Customer, Event, EventError, FreeFormStatus, Ledger, Outcome,
+    PricingModel, RateCard, Timestamp, TrafficError,
+};
+
+/// How far back a customer's events are kept and replayed: past the longest window (the
+/// 72-hour free entry point) with room to spare.
+pub const DEFAULT_HORIZON: Duration = Duration::from_secs(7 * 86_400);
+
+/// Why shared billing could not answer or record.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SharedError {
+    /// Redis did not answer.
+    #[error("shared billing store unavailable: {0}")]
+    Store(#[from] redis::RedisError),
+    /// The traffic does not make a billing event.
+    #[error(transparent)]
+    Traffic(#[from] TrafficError),
+    /// The ledger refused the event.
+    #[error(transparent)]
+    Billing(#[from] BillingError),
+    /// A stored event does not read back: the store was written by something else.
+    #[error("a stored billing event is damaged: {0}")]
+    Damaged(#[from] EventError),
+}
+
+/// Billing answered from every worker's traffic. Clones share the connection.
+#[derive(Clone)]
+pub struct SharedBilling {
+    conn: ConnectionManager,
+    prefix: String,
+    model: PricingModel,
+    card: Arc<RateCard>,
+    horizon: Duration,
+    templates: Arc<std::sync::RwLock<std::collections::HashMap<i64, TemplateCategory>>>,
+}
+
+impl std::fmt::Debug for SharedBilling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedBilling")
+            .field("prefix", &self.prefix)
+            .field("model", &self.model)
+            .field("horizon", &self.horizon)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SharedBilling {
+    /// Shared billing on `conn`, pricing with `model` and `card`, keys under `spoki:billing:`.
+    pub fn new(conn: ConnectionManager, model: PricingModel, card: RateCard) -> SharedBilling {
+        SharedBilling {
+            conn,
+            prefix: "spoki".into(),
+            model,
+            card: Arc::new(card),
+            horizon: DEFAULT_HORIZON,
+            templates: Arc::default(),
+        }
+    }
+
+    /// The key prefix (default `spoki`).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Caches the category of a template (deliveries name the template, not its category).
+    pub fn set_template(&self, id: i64, category: TemplateCategory) {
+        self.templates
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, category);
+    }
+
+    fn customer_key(&self, customer: Customer) -> String {
+        format!("{}:billing:customer:{}", self.prefix, customer.digits())
+    }
+
+    /// Records `event`; with the `uuid` of a send, only its first report counts. Answers
+    /// whether it was recorded.
+    pub async fn record(&self, event: &Event, uuid: Option<&str>) -> Result<bool, SharedError> {
+        event.message.check()?;
+        let mut conn = self.conn.clone();
+        let ttl = self.horizon.as_secs().max(1);
+        if let Some(uuid) = uuid {
+            let first: Option<String> = redis::cmd("SET")
+                .arg(format!("{}:billing:sent:{uuid}", self.prefix))
+                .arg(1)
+                .arg("NX")
+                .arg("EX")
+                .arg(ttl)
+                .query_async(&mut conn)
+                .await?;
+            if first.is_none() {
+                return Ok(false);
+            }
+        }
+        let seq: u64 = redis::cmd("INCR")
+            .arg(format!("{}:billing:seq", self.prefix))
+            .query_async(&mut conn)
+            .await?;
+        let key = self.customer_key(event.customer);
+        let member = format!(
+            "{:09}{seq:020}|{}",
+            event.at.subsec_nanos(),
+            event.to_json()
+        );
+        let oldest = event.at.unix_seconds() - i64::try_from(ttl).unwrap_or(i64::MAX);
+        redis::pipe()
+            .atomic()
+            .zadd(&key, member, event.at.unix_seconds())
+            .ignore()
+            .cmd("ZREMRANGEBYSCORE")
+            .arg(&key)
+            .arg("-inf")
+            .arg(format!("({oldest}"))
+            .ignore()
+            .expire(&key, i64::try_from(ttl).unwrap_or(i64::MAX))
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await?;
+        Ok(true)
+    }
+
+    /// Records a message the client sent, as [`LiveBilling::record_send`](crate::LiveBilling::record_send).
+    pub async fn record_send(
+        &self,
+        uuid: Option<&str>,
+        at: Timestamp,
+        to: &Phone,
+        template: Option<&TemplateCategory>,
+    ) -> Result<bool, SharedError> {
+        self.record(&Event::sent(at, to, template)?, uuid).await
+    }
+
+    /// Records what `delivery` reports, if it bills anything.
+    pub async fn observe(&self, delivery: &Delivery) -> Result<bool, SharedError> {
+        let event = {
+            let templates = self.templates.read().unwrap_or_else(|e| e.into_inner());
+            Event::from_delivery(delivery, |template| {
+                let id = template.as_i64().or_else(|| template.get("id")?.as_i64())?;
+                templates.get(&id).cloned()
+            })?
+        };
+        let Some(event) = event else {
+            return Ok(false);
+        };
+        let uuid = match &delivery.event {
+            WebhookEvent::MessageOutbound(m) => m.uuid.as_deref(),
+            _ => None,
+        };
+        self.record(&event, uuid).await
+    }
+
+    /// The customer's ledger as of `now`: their recorded events up to `now`, replayed.
+    async fn replay(&self, customer: Customer, now: Timestamp) -> Result<Ledger, SharedError> {
+        let mut conn = self.conn.clone();
+        let since = now.unix_seconds() - i64::try_from(self.horizon.as_secs()).unwrap_or(i64::MAX);
+        let members: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(self.customer_key(customer))
+            .arg(since)
+            .arg(now.unix_seconds())
+            .query_async(&mut conn)
+            .await?;
+        let mut ledger = Ledger::new(self.model, (*self.card).clone());
+        for member in members {
+            let json = member
+                .split_once('|')
+                .map(|(_, json)| json)
+                .ok_or(EventError::NotUtf8)?;
+            let event = Event::from_json(json)?;
+            if event.at > now {
+                continue; // later in the same second
+            }
+            // A refusal (an overflowing total) leaves the state as it was, as live billing does.
+            let _ = ledger.apply(&event);
+        }
+        Ok(ledger)
+    }
+
+    /// Whether a free-form message may go to `customer` at `now`, from every worker's traffic.
+    pub async fn free_form_status(
+        &self,
+        customer: Customer,
+        now: Timestamp,
+    ) -> Result<FreeFormStatus, SharedError> {
+        Ok(self
+            .replay(customer, now)
+            .await?
+            .free_form_status(customer, now))
+    }
+
+    /// What a template of `category` to `customer` would cost at `now`.
+    pub async fn quote_template(
+        &self,
+        customer: Customer,
+        category: Category,
+        now: Timestamp,
+    ) -> Result<Outcome, SharedError> {
+        Ok(self
+            .replay(customer, now)
+            .await?
+            .quote_template(customer, category, now)?)
+    }
+}
+
+/// As a receiver's handler: Redis failing, or a delivery that cannot be billed, is an error,
+/// so Spoki delivers it again.
+impl Handler for SharedBilling {
+    async fn handle(&self, delivery: Arc<Delivery>) -> Result<(), BoxError> {
+        self.observe(&delivery).await?;
+        Ok(())
+    }
+}
