@@ -6,8 +6,9 @@
 //! sent.
 
 use serde::de::DeserializeOwned;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::ser::SerializeStruct;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 use spoki_models::{
     ChatUnreadEvent, Contact, ContactList, InboundMessageEvent, MessageNoteEvent,
@@ -174,6 +175,17 @@ struct Envelope<'a> {
 impl Delivery {
     /// Decodes a delivery from its raw body.
     pub fn from_slice(body: &[u8]) -> Result<Delivery, DecodeError> {
+        match one_pass(body) {
+            Some(delivery) => Ok(delivery),
+            None => two_passes(body),
+        }
+    }
+}
+
+/// The envelope with its data as raw text, then the data into its type: for every shape, and
+/// for the error that names what is wrong.
+fn two_passes(body: &[u8]) -> Result<Delivery, DecodeError> {
+    {
         let envelope: Envelope<'_> = serde_json::from_slice(body).map_err(DecodeError::Envelope)?;
         let name = envelope
             .event
@@ -207,6 +219,99 @@ impl Delivery {
     }
 }
 
+/// One pass over the body, when its event is known and named before its data, as Spoki
+/// writes it: the data is decoded into its type as the envelope is read. `None` sends every
+/// other shape, and every error, to [`two_passes`].
+fn one_pass(body: &[u8]) -> Option<Delivery> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let delivery = de.deserialize_map(OnePass).ok()??;
+    de.end().ok()?;
+    Some(delivery)
+}
+
+struct OnePass;
+
+impl<'de> Visitor<'de> for OnePass {
+    type Value = Option<Delivery>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a webhook envelope")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Delivery>, A::Error> {
+        let (mut version, mut kind, mut event_uuid, mut timestamp, mut account_id, mut event) =
+            (None, None::<WebhookEvent>, None::<String>, None, None, None);
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "version" => version = map.next_value()?,
+                "event" | "type" if kind.is_none() => {
+                    let name: Option<Cow<'de, str>> = map.next_value()?;
+                    match name.filter(|n| !n.trim().is_empty()) {
+                        Some(name) => kind = Some(WebhookEvent::from(name.as_ref())),
+                        None => return Ok(None),
+                    }
+                }
+                "event_uuid" => event_uuid = map.next_value()?,
+                "timestamp" => timestamp = map.next_value()?,
+                "account_id" => account_id = map.next_value()?,
+                "data" | "message" | "payload" | "result" if event.is_none() => match &kind {
+                    Some(known) if !matches!(known, WebhookEvent::Unknown(_)) => {
+                        match map.next_value_seed(Typed(known))? {
+                            Some(typed) => event = Some(typed),
+                            None => return Ok(None),
+                        }
+                    }
+                    _ => return Ok(None),
+                },
+                "event" | "type" | "data" | "message" | "payload" | "result" => return Ok(None),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(event.map(|event| Delivery {
+            version,
+            event_uuid: event_uuid.filter(|u| !u.is_empty()),
+            timestamp,
+            account_id,
+            event,
+        }))
+    }
+}
+
+/// The data of a known event, straight into its type; `None` for `null`.
+struct Typed<'k>(&'k WebhookEvent);
+
+impl<'de> DeserializeSeed<'de> for Typed<'_> {
+    type Value = Option<Event>;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Option<Event>, D::Error> {
+        fn arm<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+            de: D,
+            wrap: fn(T) -> Event,
+        ) -> Result<Option<Event>, D::Error> {
+            Ok(Option::<T>::deserialize(de)?.map(wrap))
+        }
+        match self.0 {
+            WebhookEvent::MessageOutbound => arm(de, Event::MessageOutbound),
+            WebhookEvent::MessageInbound => arm(de, Event::MessageInbound),
+            WebhookEvent::MessageNote => arm(de, Event::MessageNote),
+            WebhookEvent::ChatHasUnreadMessages => arm(de, Event::ChatHasUnreadMessages),
+            WebhookEvent::ContactCreated => arm(de, Event::ContactCreated),
+            WebhookEvent::ContactUpdated => arm(de, Event::ContactUpdated),
+            WebhookEvent::ContactDeleted => arm(de, Event::ContactDeleted),
+            WebhookEvent::ContactTagCreated => arm(de, Event::ContactTagCreated),
+            WebhookEvent::ContactTagDeleted => arm(de, Event::ContactTagDeleted),
+            WebhookEvent::ContactListCreated => arm(de, Event::ContactListCreated),
+            WebhookEvent::ContactListDeleted => arm(de, Event::ContactListDeleted),
+            _ => {
+                IgnoredAny::deserialize(de)?;
+                Ok(None)
+            }
+        }
+    }
+}
+
 fn decode_known(kind: &WebhookEvent, raw: &str) -> Result<Event, DecodeError> {
     fn data<T: DeserializeOwned>(kind: &WebhookEvent, raw: &str) -> Result<T, DecodeError> {
         if let Ok(data) = serde_json::from_str(raw) {
@@ -237,4 +342,33 @@ fn decode_known(kind: &WebhookEvent, raw: &str) -> Result<Event, DecodeError> {
             data: serde_json::from_str(raw).map_err(DecodeError::Envelope)?,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{one_pass, two_passes};
+
+    #[test]
+    fn one_pass_reads_what_two_passes_read() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/events");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let body = std::fs::read(entry.unwrap().path()).unwrap();
+            assert_eq!(one_pass(&body), Some(two_passes(&body).unwrap()));
+            seen += 1;
+        }
+        assert_eq!(seen, 11);
+        // Shapes the one pass leaves to the two: data before event, unknown kinds, null data,
+        // a field twice.
+        for body in [
+            &br#"{"data":{"id":1},"event":"contact_tag.created"}"#[..],
+            br#"{"event":"x.y","data":{"id":1}}"#,
+            br#"{"event":"message.inbound","data":null}"#,
+            br#"{"event":"contact.created","data":{"id":1},"payload":{"id":2}}"#,
+        ] {
+            assert_eq!(one_pass(body), None);
+        }
+        let late = br#"{"data":{"id":1},"event":"contact_tag.created"}"#;
+        assert!(two_passes(late).is_ok());
+    }
 }
