@@ -55,6 +55,8 @@ enum WebhooksWorkflow {
     Verify(webhooks::VerifyArgs),
     /// Receive deliveries on 127.0.0.1, verify and print each, optionally forward them.
     Listen(webhooks::ListenArgs),
+    /// Post a realistic, signed delivery of an event to a local endpoint.
+    Trigger(webhooks::TriggerArgs),
 }
 
 /// The whole command tree.
@@ -149,6 +151,7 @@ async fn dispatch(matches: &ArgMatches) -> Result<ExitCode> {
             WebhooksWorkflow::Listen(args) => webhooks::listen(args, out)
                 .await
                 .map(|()| ExitCode::SUCCESS),
+            WebhooksWorkflow::Trigger(args) => webhooks::trigger(args, out).await,
         };
     }
     let op = api::find(name, op_name).expect("every subcommand comes from the table");

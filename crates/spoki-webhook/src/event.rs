@@ -350,7 +350,7 @@ mod tests {
 
     #[test]
     fn one_pass_reads_what_two_passes_read() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/events");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/samples");
         let mut seen = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
             let body = std::fs::read(entry.unwrap().path()).unwrap();

@@ -49,6 +49,7 @@
 #![deny(missing_docs)]
 
 mod event;
+mod sample;
 mod verify;
 
 #[cfg(feature = "receiver")]
@@ -59,6 +60,7 @@ mod receiver;
 mod status;
 
 pub use event::{DecodeError, Delivery, Event};
+pub use sample::sample_body;
 pub use verify::{
     ACCOUNT_HEADER, DEFAULT_TOLERANCE, LEGACY_HASH_HEADER, MalformedHeader, SIGNATURE_HEADER,
     WebhookError, WebhookVerifier, account_id, sign,

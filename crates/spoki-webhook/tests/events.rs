@@ -7,7 +7,7 @@ use spoki_webhook::{DecodeError, Delivery, Event};
 
 fn fixture(kind: &WebhookEvent) -> String {
     let path = format!(
-        "{}/tests/data/events/{}.json",
+        "{}/samples/{}.json",
         env!("CARGO_MANIFEST_DIR"),
         kind.as_str()
     );

@@ -251,3 +251,93 @@ async fn listen_prints_a_redelivered_event_once_and_refuses_a_huge_body() {
         "e-1 is not printed again: {lines:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trigger_delivers_every_kind_signed_and_listen_prints_each_once() {
+    let mut listener = Listener::start(&[]);
+    let s = Sandbox::new();
+    let env = [("HOOK_SECRET", SECRET)];
+    let kinds = spoki_client::models::WebhookEvent::KNOWN;
+    for kind in kinds {
+        let run = tokio::task::block_in_place(|| {
+            s.run(
+                &[
+                    "webhooks",
+                    "trigger",
+                    kind.as_str(),
+                    "--to",
+                    &listener.url,
+                    "--secret-env",
+                    "HOOK_SECRET",
+                ],
+                &env,
+            )
+        });
+        assert_eq!(run.code, 0, "{kind}: {run:#?}");
+    }
+    // The same event id twice: the second is a redelivery, answered and not printed.
+    for _ in 0..2 {
+        let run = tokio::task::block_in_place(|| {
+            s.run(
+                &[
+                    "webhooks",
+                    "trigger",
+                    "message.inbound",
+                    "--to",
+                    &listener.url,
+                    "--secret-env",
+                    "HOOK_SECRET",
+                    "--event-uuid",
+                    "same-1",
+                ],
+                &env,
+            )
+        });
+        assert_eq!(run.code, 0, "{run:#?}");
+    }
+    // Signed with another secret: refused, and `trigger` says so with exit 1.
+    let forged = tokio::task::block_in_place(|| {
+        s.run(
+            &[
+                "webhooks",
+                "trigger",
+                "contact.created",
+                "--to",
+                &listener.url,
+                "--secret-env",
+                "OTHER",
+            ],
+            &[("OTHER", "whsec_not-the-listeners")],
+        )
+    });
+    assert_eq!(forged.code, 1, "{forged:#?}");
+    let unknown = s.run(
+        &[
+            "webhooks",
+            "trigger",
+            "nope.nope",
+            "--to",
+            &listener.url,
+            "--secret-env",
+            "HOOK_SECRET",
+        ],
+        &env,
+    );
+    assert_eq!(
+        unknown.code, 2,
+        "an unknown event is a usage error: {unknown:#?}"
+    );
+
+    let lines: Vec<serde_json::Value> =
+        tokio::task::block_in_place(|| (0..kinds.len() + 2).map(|_| listener.next()).collect());
+    for (line, kind) in lines.iter().zip(kinds) {
+        assert_eq!(line["event"], kind.as_str(), "{line}");
+        assert_eq!(line["valid"], true);
+    }
+    assert_eq!(lines[kinds.len()]["event_uuid"], "same-1");
+    assert_eq!(
+        lines[kinds.len() + 1]["status"],
+        401,
+        "the repeat was not printed: {lines:?}"
+    );
+}
