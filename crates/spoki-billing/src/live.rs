@@ -14,8 +14,8 @@ use spoki_models::{Phone, Template, TemplateCategory};
 use spoki_webhook::{BoxError, Delivery, Event as WebhookEvent, Handler};
 
 use crate::{
-    BillingError, Category, Customer, Event, FreeFormStatus, Ledger, Outcome, ReorderingLedger,
-    Settled, Timestamp, TrafficError,
+    BillingError, CampaignEstimate, Category, Customer, Event, FreeFormStatus, Ledger, Outcome,
+    ReorderingLedger, Settled, Timestamp, TrafficError,
 };
 
 /// How many billed message uuids are remembered to tell a second report of a send from a new
@@ -129,6 +129,22 @@ impl LiveBilling {
         now: Timestamp,
     ) -> Result<Outcome, BillingError> {
         self.lock().ledger.quote_template(customer, category, now)
+    }
+
+    /// What a `category` template to every recipient at `at` would cost, from live traffic:
+    /// a recipient whose conversation is already open is counted as free.
+    pub fn estimate_campaign<I>(
+        &self,
+        recipients: I,
+        category: Category,
+        at: Timestamp,
+    ) -> Result<CampaignEstimate, BillingError>
+    where
+        I: IntoIterator<Item = Customer>,
+    {
+        self.lock()
+            .ledger
+            .estimate_campaign(recipients, category, at)
     }
 
     /// The events settled so far, with their outcomes, taken out.

@@ -56,34 +56,9 @@ impl Ledger {
     where
         I: IntoIterator<Item = Customer>,
     {
-        let mut scratch: NumberMap<(CustomerState, MarketId)> = NumberMap::default();
-        let mut estimate = CampaignEstimate {
-            recipients: 0,
-            new_paid_conversations: 0,
-            free_sends: 0,
-            total_cost: Money::zero(self.rate_card.currency()),
-        };
-        let message = Message::template(category)?;
-        for customer in recipients {
-            let (state, market) = match scratch.entry(customer.digits()) {
-                Entry::Occupied(entry) => entry.into_mut(),
-                Entry::Vacant(entry) => entry.insert(self.state_of(customer)?),
-            };
-            let prices = self.rate_card.billed_prices(*market);
-            let outcome = state.step(self.model, prices, at.unix_seconds(), message);
-            estimate.recipients += 1;
-            match outcome.cost() {
-                Some(cost) if !cost.is_zero() => {
-                    estimate.new_paid_conversations += 1;
-                    estimate.total_cost = estimate
-                        .total_cost
-                        .checked_add(cost)
-                        .ok_or(BillingError::TotalOverflow)?;
-                }
-                _ => estimate.free_sends += 1,
-            }
-        }
-        Ok(estimate)
+        estimate_with(self, recipients, category, at, |customer| {
+            self.state_of(customer)
+        })
     }
 
     /// The customer's state and market, or a new customer's.
@@ -96,6 +71,48 @@ impl Ledger {
             None => (CustomerState::NEW, self.rate_card.market_for(customer)?),
         })
     }
+}
+
+/// A campaign's estimate from each recipient's state as `state_of` gives it: the ledger's
+/// settled state, or a reordering ledger's with its pending events counted.
+pub(crate) fn estimate_with<I>(
+    ledger: &Ledger,
+    recipients: I,
+    category: Category,
+    at: Timestamp,
+    state_of: impl Fn(Customer) -> Result<(CustomerState, MarketId), BillingError>,
+) -> Result<CampaignEstimate, BillingError>
+where
+    I: IntoIterator<Item = Customer>,
+{
+    let mut scratch: NumberMap<(CustomerState, MarketId)> = NumberMap::default();
+    let mut estimate = CampaignEstimate {
+        recipients: 0,
+        new_paid_conversations: 0,
+        free_sends: 0,
+        total_cost: Money::zero(ledger.rate_card.currency()),
+    };
+    let message = Message::template(category)?;
+    for customer in recipients {
+        let (state, market) = match scratch.entry(customer.digits()) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert(state_of(customer)?),
+        };
+        let prices = ledger.rate_card.billed_prices(*market);
+        let outcome = state.step(ledger.model, prices, at.unix_seconds(), message);
+        estimate.recipients += 1;
+        match outcome.cost() {
+            Some(cost) if !cost.is_zero() => {
+                estimate.new_paid_conversations += 1;
+                estimate.total_cost = estimate
+                    .total_cost
+                    .checked_add(cost)
+                    .ok_or(BillingError::TotalOverflow)?;
+            }
+            _ => estimate.free_sends += 1,
+        }
+    }
+    Ok(estimate)
 }
 
 /// The forecast of one template campaign.

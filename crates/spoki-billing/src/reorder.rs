@@ -11,6 +11,7 @@ use crate::category::Category;
 use crate::customer::Customer;
 use crate::event::{Event, Message};
 use crate::ledger::{BillingError, Ledger, check_event};
+use crate::queries::{CampaignEstimate, estimate_with};
 use crate::rate_card::MarketId;
 use crate::rules::{CustomerState, FreeFormStatus, Outcome};
 use crate::time::Timestamp;
@@ -166,6 +167,22 @@ impl ReorderingLedger {
         let (mut state, market) = self.state_at(customer, now)?;
         let prices = self.ledger.rate_card().billed_prices(market);
         Ok(state.step(self.ledger.model(), prices, now.unix_seconds(), message))
+    }
+
+    /// What a `category` template to every recipient at `at` would open and cost, pending
+    /// events up to `at` counted: a recipient whose conversation is already open is free.
+    pub fn estimate_campaign<I>(
+        &self,
+        recipients: I,
+        category: Category,
+        at: Timestamp,
+    ) -> Result<CampaignEstimate, BillingError>
+    where
+        I: IntoIterator<Item = Customer>,
+    {
+        estimate_with(&self.ledger, recipients, category, at, |customer| {
+            self.state_at(customer, at)
+        })
     }
 
     /// The customer's settled state with its pending events up to `now` stepped on a copy.

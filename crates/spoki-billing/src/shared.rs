@@ -20,8 +20,8 @@ use spoki_models::{Phone, TemplateCategory};
 use spoki_webhook::{BoxError, Delivery, Event as WebhookEvent, Handler};
 
 use crate::{
-    BillingError, Category, Customer, Event, EventError, FreeFormStatus, Ledger, Outcome,
-    PricingModel, RateCard, Timestamp, TrafficError,
+    BillingError, CampaignEstimate, Category, Customer, Event, EventError, FreeFormStatus, Ledger,
+    Outcome, PricingModel, RateCard, Timestamp, TrafficError,
 };
 
 /// How far back a customer's events are kept and replayed: past the longest window (the
@@ -174,8 +174,19 @@ impl SharedBilling {
         self.record(&event, uuid).await
     }
 
-    /// The customer's ledger as of `now`: their recorded events up to `now`, replayed.
+    /// The customers' ledger as of `now`: their recorded events up to `now`, replayed.
     async fn replay(&self, customer: Customer, now: Timestamp) -> Result<Ledger, SharedError> {
+        let mut ledger = Ledger::new(self.model, (*self.card).clone());
+        self.replay_into(&mut ledger, customer, now).await?;
+        Ok(ledger)
+    }
+
+    async fn replay_into(
+        &self,
+        ledger: &mut Ledger,
+        customer: Customer,
+        now: Timestamp,
+    ) -> Result<(), SharedError> {
         let mut conn = self.conn.clone();
         let since = now.unix_seconds() - i64::try_from(self.horizon.as_secs()).unwrap_or(i64::MAX);
         let members: Vec<String> = redis::cmd("ZRANGEBYSCORE")
@@ -184,7 +195,6 @@ impl SharedBilling {
             .arg(now.unix_seconds())
             .query_async(&mut conn)
             .await?;
-        let mut ledger = Ledger::new(self.model, (*self.card).clone());
         for member in members {
             let json = member
                 .split_once('|')
@@ -197,7 +207,25 @@ impl SharedBilling {
             // A refusal (an overflowing total) leaves the state as it was, as live billing does.
             let _ = ledger.apply(&event);
         }
-        Ok(ledger)
+        Ok(())
+    }
+
+    /// What a `category` template to every recipient at `at` would cost, from every worker's
+    /// traffic: a recipient whose conversation is already open is counted as free.
+    pub async fn estimate_campaign(
+        &self,
+        recipients: &[Customer],
+        category: Category,
+        at: Timestamp,
+    ) -> Result<CampaignEstimate, SharedError> {
+        let mut ledger = Ledger::new(self.model, (*self.card).clone());
+        let mut replayed = std::collections::HashSet::new();
+        for &customer in recipients {
+            if replayed.insert(customer.digits()) {
+                self.replay_into(&mut ledger, customer, at).await?;
+            }
+        }
+        Ok(ledger.estimate_campaign(recipients.iter().copied(), category, at)?)
     }
 
     /// Whether a free-form message may go to `customer` at `now`, from every worker's traffic.

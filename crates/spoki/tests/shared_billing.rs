@@ -128,6 +128,16 @@ async fn four_workers_answer_as_one_ledger_fed_everything() {
             for event in sorted {
                 let _ = reference.apply(event);
             }
+            let expected = reference
+                .estimate_campaign(customers.iter().copied(), Category::Marketing, now)
+                .unwrap();
+            for worker in &workers {
+                let shared = worker
+                    .estimate_campaign(&customers, Category::Marketing, now)
+                    .await
+                    .unwrap();
+                assert_eq!(shared, expected, "{model:?} campaign at {now}");
+            }
             for &customer in &customers {
                 let expected = answers_of(&reference, customer, now);
                 for worker in &workers {

@@ -333,6 +333,22 @@ async fn billing_fed_live_counts_each_send_once_and_agrees_with_spoki() {
         "a send reported again is not billed again"
     );
 
+    // A campaign now: the customer's marketing conversation is open, so it is free for them;
+    // a customer with no history pays.
+    let other = Customer::parse(CUSTOMERS[1]).unwrap();
+    let estimate = live
+        .estimate_campaign(
+            [customer, other],
+            spoki::billing::Category::Marketing,
+            Timestamp::now(),
+        )
+        .unwrap();
+    assert_eq!(
+        (estimate.free_sends, estimate.new_paid_conversations),
+        (1, 1),
+        "{estimate:?}"
+    );
+
     let settled = live.flush();
     assert_eq!(
         settled.len(),
