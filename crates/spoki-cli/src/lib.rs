@@ -148,7 +148,7 @@ async fn dispatch(matches: &ArgMatches) -> Result<ExitCode> {
     if name == "webhooks" && WebhooksWorkflow::has_subcommand(op_name) {
         return match WebhooksWorkflow::from_arg_matches(sub).map_err(usage)? {
             WebhooksWorkflow::Verify(args) => webhooks::verify(args, out),
-            WebhooksWorkflow::Listen(args) => webhooks::listen(args, out)
+            WebhooksWorkflow::Listen(args) => webhooks::listen(args, &global, out)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             WebhooksWorkflow::Trigger(args) => webhooks::trigger(args, out).await,

@@ -6,7 +6,7 @@ use crate::recipients::{self, Recipient};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 use spoki_billing::{CampaignEstimate, Customer, Ledger, PricingModel, RateCard, Timestamp, jsonl};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Subcommand)]
 pub enum BillingCommand {
@@ -130,8 +130,8 @@ pub fn run(command: BillingCommand, out: Output) -> Result<()> {
     }
 }
 
-fn replay(path: &PathBuf, pricing: &Pricing, out: Output) -> Result<()> {
-    let mut ledger = pricing.ledger()?;
+/// Applies the billing log at `path` (JSONL events, in any order) to `ledger`.
+pub fn apply_log(ledger: &mut Ledger, path: &Path) -> Result<()> {
     let file = std::fs::File::open(path).map_err(CliError::io(path))?;
     // Parsed on every core; a bad line is reported with its number.
     let mut events = jsonl::read(file, jsonl::default_parsers()).map_err(|e| match e {
@@ -142,7 +142,12 @@ fn replay(path: &PathBuf, pricing: &Pricing, out: Output) -> Result<()> {
     events.sort_by_key(|e| e.at);
     ledger
         .apply_batch(&events, |_, _| {})
-        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
+}
+
+fn replay(path: &PathBuf, pricing: &Pricing, out: Output) -> Result<()> {
+    let mut ledger = pricing.ledger()?;
+    apply_log(&mut ledger, path)?;
     let totals = ledger.totals();
     let currency = ledger.rate_card().currency();
     out.summary(json!({

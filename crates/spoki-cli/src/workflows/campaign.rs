@@ -1,7 +1,7 @@
 //! `spoki campaign estimate` and `spoki campaign run`: what a template campaign costs against
 //! the account's credit, and the automation started for every recipient, resumably.
 
-use super::billing::{Category, Pricing, estimate};
+use super::billing::{Category, Pricing, apply_log, estimate};
 use super::bulk::{BulkArgs, Planned, finish};
 use crate::error::{CliError, Result};
 use crate::journal::{self, Departures};
@@ -37,6 +37,10 @@ pub struct Plan {
     pub account: Option<i64>,
     #[command(flatten)]
     pub pricing: Pricing,
+    /// A billing log of past traffic (JSONL events, as `spoki webhooks listen --billing-log`
+    /// writes): recipients whose conversation it shows open are counted as free.
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -104,7 +108,10 @@ pub fn print(cover: &Coverage, out: Output) {
     out.say(t.to_string());
 }
 async fn coverage(plan: &Plan, target: &Target, checked: &Recipients) -> Result<Coverage> {
-    let ledger = plan.pricing.ledger()?;
+    let mut ledger = plan.pricing.ledger()?;
+    if let Some(history) = &plan.history {
+        apply_log(&mut ledger, history)?;
+    }
     let estimate = estimate(&ledger, &checked.valid, plan.category)?;
     let account_id = plan
         .account

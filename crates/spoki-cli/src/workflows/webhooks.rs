@@ -2,6 +2,7 @@
 
 use crate::error::{CliError, Result, exit};
 use crate::output::Output;
+use crate::target::Global;
 use bytes::Bytes;
 use clap::Args;
 use http_body_util::Full;
@@ -10,11 +11,13 @@ use hyper::{Request, Response};
 use serde_json::{Value, json};
 use spoki_client::WebhookVerifier;
 use spoki_client::models::Secret;
+use spoki_client::models::TemplateCategory;
 use spoki_webhook::dedupe::DedupeStore;
 use spoki_webhook::{
     ACCOUNT_HEADER, BoxError, Delivery, Event, Handler, Outcome, Receiver, RedisDedupe,
     SIGNATURE_HEADER,
 };
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -229,6 +232,75 @@ pub struct ListenArgs {
     /// (`redis://127.0.0.1:6379/`), so that each event is handled by one of them, once.
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
+    /// Append every billable event (a customer's message, a send's first report) to this
+    /// billing log, for `campaign estimate --history` and `billing replay`. Template sends
+    /// are priced by category, read from the API when a key is given.
+    #[arg(long, value_name = "FILE")]
+    pub billing_log: Option<PathBuf>,
+}
+
+/// The billing log a listener appends to, with the template categories it prices sends by.
+struct BillingLog {
+    file: std::sync::Mutex<std::fs::File>,
+    templates: HashMap<i64, TemplateCategory>,
+}
+
+impl BillingLog {
+    async fn open(path: &std::path::Path, global: &Global) -> Result<BillingLog> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(CliError::io(path))?;
+        // Deliveries name a template, not its category: read the categories once, if the
+        // command can reach the API.
+        let mut templates = HashMap::new();
+        let listed = match global.connect().await {
+            Ok(target) => target
+                .client
+                .templates()
+                .list()
+                .send()
+                .await
+                .map_err(CliError::from),
+            Err(e) => Err(e),
+        };
+        match listed {
+            Ok(page) => {
+                for template in page.results {
+                    if let Some(category) = template.category {
+                        templates.insert(template.id, category);
+                    }
+                }
+            }
+            Err(e) => eprintln!("billing log: template sends cannot be priced ({e})"),
+        }
+        Ok(BillingLog {
+            file: std::sync::Mutex::new(file),
+            templates,
+        })
+    }
+
+    /// Appends the event `delivery` bills, if any; says why on stderr when it cannot.
+    fn append(&self, delivery: &Delivery) -> std::io::Result<()> {
+        let event = spoki_billing::Event::from_delivery(delivery, |template| {
+            let id = template.as_i64().or_else(|| template.get("id")?.as_i64())?;
+            self.templates.get(&id).cloned()
+        });
+        match event {
+            Ok(Some(event)) => {
+                let mut line = event.to_json();
+                line.push('\n');
+                let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+                std::io::Write::write_all(&mut *file, line.as_bytes())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => {
+                eprintln!("billing log: {} not billed: {e}", describe(delivery));
+                Ok(())
+            }
+        }
+    }
 }
 
 /// The request being handled, for the handler to forward.
@@ -246,6 +318,7 @@ tokio::task_local! {
 struct Printer {
     forward_to: Option<String>,
     http: reqwest::Client,
+    billing: Option<BillingLog>,
     out: Output,
 }
 
@@ -260,6 +333,10 @@ impl Handler for Printer {
             }
             None => None,
         };
+        if let Some(log) = &self.billing {
+            // A log that cannot be written asks for the delivery again.
+            log.append(&delivery)?;
+        }
         if self.out.json {
             let mut record = serde_json::to_value(&*delivery).unwrap_or(Value::Null);
             if !self.out.reveal_secrets {
@@ -279,8 +356,13 @@ impl Handler for Printer {
 }
 
 /// Receives deliveries until Ctrl-C: the first line on stdout is the URL to register.
-pub async fn listen(args: ListenArgs, out: Output) -> Result<()> {
+pub async fn listen(args: ListenArgs, global: &Global, out: Output) -> Result<()> {
+    let billing = match &args.billing_log {
+        Some(path) => Some(BillingLog::open(path, global).await?),
+        None => None,
+    };
     let printer = Printer {
+        billing,
         forward_to: args.forward_to,
         // Spoki waits for the answer while the delivery is forwarded: a slow endpoint must not
         // hold it past Spoki's own timeout, or Spoki sends the delivery again.

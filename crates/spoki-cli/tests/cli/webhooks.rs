@@ -341,3 +341,42 @@ async fn trigger_delivers_every_kind_signed_and_listen_prints_each_once() {
         "the repeat was not printed: {lines:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_writes_a_billing_log_of_what_it_receives() {
+    let s = Sandbox::new();
+    let log = s.path("billing.jsonl");
+    let mut listener = Listener::start(&["--billing-log", log.to_str().unwrap()]);
+    let env = [("HOOK_SECRET", SECRET)];
+    for event in ["message.inbound", "contact.created"] {
+        let run = tokio::task::block_in_place(|| {
+            s.run(
+                &[
+                    "webhooks",
+                    "trigger",
+                    event,
+                    "--to",
+                    &listener.url,
+                    "--secret-env",
+                    "HOOK_SECRET",
+                ],
+                &env,
+            )
+        });
+        assert_eq!(run.code, 0, "{run:#?}");
+    }
+    tokio::task::block_in_place(|| {
+        listener.next();
+        listener.next();
+    });
+    let written = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "only the customer's message bills: {written}"
+    );
+    let event = spoki_billing::Event::from_json(lines[0]).unwrap();
+    assert_eq!(event.customer.to_string(), "+393331234567");
+    assert_eq!(event.message, spoki_billing::Message::Inbound);
+}

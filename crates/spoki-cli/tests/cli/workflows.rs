@@ -297,3 +297,47 @@ async fn human_output_reads_as_tables() {
     let replay = s.run(&["billing", "replay", events.to_str().unwrap()], &[]);
     insta::assert_snapshot!("billing_replay", replay.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_estimate_with_history_counts_open_conversations_as_free() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let env = env_for(&mock, &f.agency_api_key);
+    let two = s.write("two.csv", TWO);
+    // Mario was sent a marketing template an hour ago: his conversation is still open.
+    let hour_ago = spoki_client::models::Timestamp::from_unix_seconds(
+        spoki_client::models::Timestamp::now().unix_seconds() - 3600,
+    );
+    let history = s.write(
+        "history.jsonl",
+        &format!(
+            "{{\"at\":\"{hour_ago}\",\"direction\":\"outbound\",\"customer\":\"+393331234567\",\"kind\":\"template\",\"category\":\"marketing\"}}\n"
+        ),
+    );
+    let estimate = |extra: &[&str]| {
+        let mut args = vec![
+            "--json",
+            "--no-pacing",
+            "campaign",
+            "estimate",
+            "--recipients",
+            two.to_str().unwrap(),
+            "--account",
+            "101",
+        ];
+        args.extend_from_slice(extra);
+        s.run(&args, &env)
+    };
+    let without = estimate(&[]);
+    assert_eq!(without.json()["paid_conversations"], 2, "{without:#?}");
+    let with = estimate(&["--history", history.to_str().unwrap()]);
+    assert_eq!(with.code, 0, "{with:#?}");
+    assert_eq!(with.json()["paid_conversations"], 1, "{with:#?}");
+    assert_eq!(with.json()["free_sends"], 1);
+    assert_eq!(with.json()["total_cost"], "0.14");
+
+    let damaged = s.write("damaged.jsonl", "{\"at\": 3}\n");
+    let refused = estimate(&["--history", damaged.to_str().unwrap()]);
+    assert_eq!(refused.code, 2, "a damaged log is refused: {refused:#?}");
+}
