@@ -363,3 +363,67 @@ async fn billing_fed_live_counts_each_send_once_and_agrees_with_spoki() {
     assert!(charged > 0, "a marketing conversation opened");
     assert_eq!(cost, charged, "the live ledger bills what Spoki charged");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_automation_start_the_credit_cannot_pay_shows_errors_per_recipient() {
+    use spoki::models::{AutomationContact, AutomationStartBulk};
+
+    let spoki = mock().await;
+    let tracker = StatusTracker::new();
+    let slot: Arc<Mutex<Option<Receiver<StatusTracker>>>> = Arc::default();
+    let front = slot.clone();
+    let url = serve(axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(move |request: axum::extract::Request| {
+            let receiver = front.lock().unwrap().clone().unwrap();
+            async move { receiver.receive(request).await.into_response() }
+        }),
+    ))
+    .await;
+    let verifier = subscribe(&spoki, &url, WebhookEvent::MessageOutbound).await;
+    *slot.lock().unwrap() = Some(Receiver::new(verifier, tracker.clone()));
+
+    // The demo account's credit pays three marketing conversations; five recipients.
+    let f = spoki.fixtures();
+    let client = spoki::Client::builder()
+        .base_url(spoki.url())
+        .api_key(f.client_api_key.as_str())
+        .build()
+        .unwrap();
+    let contacts = CUSTOMERS.map(|p| AutomationContact::new(Phone::parse(p).unwrap()));
+    client
+        .automations()
+        .start_bulk(
+            &f.automation_uuid,
+            &AutomationStartBulk::new(f.automation_secret.as_str(), contacts),
+        )
+        .await
+        .unwrap();
+    // Three sends reported Sent and Delivered, two reported Error.
+    all_accepted(&spoki, 3 * 2 + 2).await;
+    let statuses: Vec<MessageStatus> = CUSTOMERS
+        .iter()
+        .map(|phone| {
+            tracker
+                .recipient(phone)
+                .expect("every recipient is reported")
+                .1
+        })
+        .collect();
+    let delivered = statuses
+        .iter()
+        .filter(|s| **s == MessageStatus::Delivered)
+        .count();
+    let failed: Vec<&MessageStatus> = statuses
+        .iter()
+        .filter(|s| matches!(s, MessageStatus::Failed { .. }))
+        .collect();
+    assert_eq!((delivered, failed.len()), (3, 2), "{statuses:?}");
+    for status in failed {
+        let MessageStatus::Failed { code, meaning } = status else {
+            unreachable!()
+        };
+        assert_eq!(code.as_deref(), Some("spoki::1029"));
+        assert!(meaning.unwrap().contains("credit"), "{meaning:?}");
+    }
+}
