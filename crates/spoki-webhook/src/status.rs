@@ -105,10 +105,22 @@ struct Inner {
 
 #[derive(Debug, Default)]
 struct State {
-    statuses: HashMap<String, MessageStatus>,
+    /// Each message's status, and its recipient (digits only) when a delivery named one.
+    statuses: HashMap<String, (MessageStatus, Option<String>)>,
     /// The latest message to each recipient (digits only, so `+39…` and `39…` meet).
     latest: HashMap<String, String>,
     order: VecDeque<String>,
+}
+
+impl State {
+    /// Forgets `uuid`, and its recipient's entry if it still points at it.
+    fn forget(&mut self, uuid: &str) {
+        if let Some((_, Some(phone))) = self.statuses.remove(uuid)
+            && self.latest.get(&phone).is_some_and(|latest| latest == uuid)
+        {
+            self.latest.remove(&phone);
+        }
+    }
 }
 
 impl Default for StatusTracker {
@@ -152,27 +164,33 @@ impl StatusTracker {
         to_phone: Option<&str>,
         status: MessageStatus,
     ) -> MessageStatus {
+        let phone = to_phone.map(digits).filter(|p| !p.is_empty());
         let now = {
             let mut state = self.lock();
             let now = match state.statuses.get_mut(uuid) {
-                Some(current) => {
+                Some((current, recipient)) => {
                     if status.rank() > current.rank() {
                         *current = status;
+                    }
+                    if phone.is_some() {
+                        recipient.clone_from(&phone);
                     }
                     current.clone()
                 }
                 None => {
-                    state.statuses.insert(uuid.to_owned(), status.clone());
+                    state
+                        .statuses
+                        .insert(uuid.to_owned(), (status.clone(), phone.clone()));
                     state.order.push_back(uuid.to_owned());
                     if state.order.len() > self.inner.capacity
                         && let Some(old) = state.order.pop_front()
                     {
-                        state.statuses.remove(&old);
+                        state.forget(&old);
                     }
                     status
                 }
             };
-            if let Some(phone) = to_phone.map(digits).filter(|p| !p.is_empty()) {
+            if let Some(phone) = phone {
                 state.latest.insert(phone, uuid.to_owned());
             }
             now
@@ -183,7 +201,10 @@ impl StatusTracker {
 
     /// The status of a message, if it is tracked or a delivery for it came.
     pub fn status(&self, uuid: &str) -> Option<MessageStatus> {
-        self.lock().statuses.get(uuid).cloned()
+        self.lock()
+            .statuses
+            .get(uuid)
+            .map(|(status, _)| status.clone())
     }
 
     /// The latest message seen to `phone` and its status: how an automation start, which
@@ -191,7 +212,7 @@ impl StatusTracker {
     pub fn recipient(&self, phone: &str) -> Option<(String, MessageStatus)> {
         let state = self.lock();
         let uuid = state.latest.get(&digits(phone))?;
-        Some((uuid.clone(), state.statuses.get(uuid)?.clone()))
+        Some((uuid.clone(), state.statuses.get(uuid)?.0.clone()))
     }
 
     /// How many messages are tracked.
@@ -289,12 +310,19 @@ mod tests {
     #[test]
     fn the_oldest_are_forgotten_past_capacity() {
         let tracker = StatusTracker::with_capacity(2);
-        for uuid in ["a", "b", "c"] {
-            tracker.track(uuid);
+        for (uuid, phone) in [
+            ("a", "+393330000001"),
+            ("b", "+393330000002"),
+            ("c", "+393330000003"),
+        ] {
+            tracker.update(uuid, Some(phone), MessageStatus::Pending);
         }
         assert_eq!(tracker.len(), 2);
         assert_eq!(tracker.status("a"), None);
         assert_eq!(tracker.status("c"), Some(MessageStatus::Pending));
+        // The forgotten message's recipient is forgotten with it.
+        assert_eq!(tracker.recipient("+393330000001"), None);
+        assert_eq!(tracker.lock().latest.len(), 2);
     }
 
     #[test]

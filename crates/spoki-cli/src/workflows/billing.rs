@@ -145,7 +145,7 @@ pub fn apply_log(ledger: &mut Ledger, path: &Path) -> Result<()> {
         .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
 }
 
-fn replay(path: &PathBuf, pricing: &Pricing, out: Output) -> Result<()> {
+fn replay(path: &Path, pricing: &Pricing, out: Output) -> Result<()> {
     let mut ledger = pricing.ledger()?;
     apply_log(&mut ledger, path)?;
     let totals = ledger.totals();
