@@ -90,4 +90,4 @@ pub use shared::{DEFAULT_HORIZON, SharedBilling, SharedError};
 pub use snapshot::RestoreError;
 pub use spoki_models::{Currency, Money, MoneyError};
 pub use time::{DAY_SECONDS, HOUR_SECONDS, Timestamp, TimestampError, Window};
-pub use traffic::TrafficError;
+pub use traffic::{TemplateCategories, TrafficError};

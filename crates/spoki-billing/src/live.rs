@@ -6,16 +6,16 @@
 //! it first. The categories of templates, which deliveries do not carry, come from a templates
 //! cache filled from the API's template list.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use spoki_models::{Phone, Template, TemplateCategory};
-use spoki_webhook::{BoxError, Delivery, Event as WebhookEvent, Handler};
+use spoki_webhook::{BoxError, Delivery, Handler};
 
 use crate::{
     BillingError, CampaignEstimate, Category, Customer, Event, FreeFormStatus, Ledger, Outcome,
-    ReorderingLedger, Settled, Timestamp, TrafficError,
+    ReorderingLedger, Settled, TemplateCategories, Timestamp, TrafficError,
 };
 
 /// How many billed message uuids are remembered to tell a second report of a send from a new
@@ -43,7 +43,7 @@ pub struct LiveBilling {
 #[derive(Debug)]
 struct Live {
     ledger: ReorderingLedger,
-    templates: HashMap<i64, TemplateCategory>,
+    templates: TemplateCategories,
     billed: HashSet<String>,
     billed_order: VecDeque<String>,
     settled: Vec<Settled>,
@@ -55,7 +55,7 @@ impl LiveBilling {
         LiveBilling {
             inner: Arc::new(Mutex::new(Live {
                 ledger: ReorderingLedger::new(ledger, tolerance),
-                templates: HashMap::new(),
+                templates: TemplateCategories::new(),
                 billed: HashSet::new(),
                 billed_order: VecDeque::new(),
                 settled: Vec::new(),
@@ -69,12 +69,7 @@ impl LiveBilling {
 
     /// Caches the category of every template in `templates` (the answer of `templates_list`).
     pub fn load_templates<'a>(&self, templates: impl IntoIterator<Item = &'a Template>) {
-        let mut live = self.lock();
-        for template in templates {
-            if let Some(category) = &template.category {
-                live.templates.insert(template.id, category.clone());
-            }
-        }
+        self.lock().templates.extend(templates);
     }
 
     /// Caches the category of one template.
@@ -99,21 +94,10 @@ impl LiveBilling {
     /// Answers whether it billed anything.
     pub fn observe(&self, delivery: &Delivery) -> Result<bool, LiveError> {
         let mut live = self.lock();
-        let event = {
-            let templates = &live.templates;
-            Event::from_delivery(delivery, |template| {
-                let id = template.as_i64().or_else(|| template.get("id")?.as_i64())?;
-                templates.get(&id).cloned()
-            })?
-        };
-        let Some(event) = event else {
-            return Ok(false);
-        };
-        let uuid = match &delivery.event {
-            WebhookEvent::MessageOutbound(m) => m.uuid.as_deref(),
-            _ => None,
-        };
-        live.bill(uuid, event)
+        match live.templates.billable(delivery)? {
+            Some((event, uuid)) => live.bill(uuid, event),
+            None => Ok(false),
+        }
     }
 
     /// Whether a free-form message may go to `customer` at `now`, pending events counted.

@@ -17,11 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use spoki_models::{Phone, TemplateCategory};
-use spoki_webhook::{BoxError, Delivery, Event as WebhookEvent, Handler};
+use spoki_webhook::{BoxError, Delivery, Handler};
 
 use crate::{
     BillingError, CampaignEstimate, Category, Customer, Event, EventError, FreeFormStatus, Ledger,
-    Outcome, PricingModel, RateCard, Timestamp, TrafficError,
+    Outcome, PricingModel, RateCard, TemplateCategories, Timestamp, TrafficError,
 };
 
 /// How far back a customer's events are kept and replayed: past the longest window (the
@@ -54,7 +54,7 @@ pub struct SharedBilling {
     model: PricingModel,
     card: Arc<RateCard>,
     horizon: Duration,
-    templates: Arc<std::sync::RwLock<std::collections::HashMap<i64, TemplateCategory>>>,
+    templates: Arc<std::sync::RwLock<TemplateCategories>>,
 }
 
 impl std::fmt::Debug for SharedBilling {
@@ -157,21 +157,15 @@ impl SharedBilling {
 
     /// Records what `delivery` reports, if it bills anything.
     pub async fn observe(&self, delivery: &Delivery) -> Result<bool, SharedError> {
-        let event = {
-            let templates = self.templates.read().unwrap_or_else(|e| e.into_inner());
-            Event::from_delivery(delivery, |template| {
-                let id = template.as_i64().or_else(|| template.get("id")?.as_i64())?;
-                templates.get(&id).cloned()
-            })?
-        };
-        let Some(event) = event else {
-            return Ok(false);
-        };
-        let uuid = match &delivery.event {
-            WebhookEvent::MessageOutbound(m) => m.uuid.as_deref(),
-            _ => None,
-        };
-        self.record(&event, uuid).await
+        let billable = self
+            .templates
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .billable(delivery)?;
+        match billable {
+            Some((event, uuid)) => self.record(&event, uuid).await,
+            None => Ok(false),
+        }
     }
 
     /// The customers' ledger as of `now`: their recorded events up to `now`, replayed.

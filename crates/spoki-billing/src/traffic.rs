@@ -6,8 +6,59 @@
 //! [`crate::ReorderingLedger`], which takes each customer's events up to a tolerance late.
 
 use crate::{Category, Customer, CustomerError, Event, Message, Timestamp};
-use spoki_models::{Phone, SendStatus, TemplateCategory};
+use std::collections::HashMap;
+
+use spoki_models::{Phone, SendStatus, Template, TemplateCategory};
 use spoki_webhook::{Delivery, Event as WebhookEvent};
+
+/// The categories of an account's templates, by id. A delivery names its template (an id, or
+/// an object with one) but not the category it is billed under; this cache, filled from the
+/// API's template list, answers for it.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateCategories(HashMap<i64, TemplateCategory>);
+
+impl TemplateCategories {
+    /// An empty cache.
+    pub fn new() -> TemplateCategories {
+        TemplateCategories::default()
+    }
+
+    /// Caches the category of every template in `templates` (the answer of `templates_list`).
+    pub fn extend<'a>(&mut self, templates: impl IntoIterator<Item = &'a Template>) {
+        for template in templates {
+            if let Some(category) = &template.category {
+                self.0.insert(template.id, category.clone());
+            }
+        }
+    }
+
+    /// Caches the category of one template.
+    pub fn insert(&mut self, id: i64, category: TemplateCategory) {
+        self.0.insert(id, category);
+    }
+
+    /// The category of the template a delivery names: `7001` or `{"id": 7001, …}`.
+    pub fn of(&self, template: &serde_json::Value) -> Option<TemplateCategory> {
+        let id = template.as_i64().or_else(|| template.get("id")?.as_i64())?;
+        self.0.get(&id).cloned()
+    }
+
+    /// The billing event `delivery` stands for, priced with these categories, and the uuid
+    /// of the message it reports (so a send reported twice is billed once).
+    pub fn billable<'d>(
+        &self,
+        delivery: &'d Delivery,
+    ) -> Result<Option<(Event, Option<&'d str>)>, TrafficError> {
+        let Some(event) = Event::from_delivery(delivery, |t| self.of(t))? else {
+            return Ok(None);
+        };
+        let uuid = match &delivery.event {
+            WebhookEvent::MessageOutbound(m) => m.uuid.as_deref(),
+            _ => None,
+        };
+        Ok(Some((event, uuid)))
+    }
+}
 
 /// Why a delivery cannot become a billing event.
 #[derive(Debug, thiserror::Error)]

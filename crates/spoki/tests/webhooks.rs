@@ -2,6 +2,8 @@
 //! once through 5xx redeliveries, by one receiver and by four sharing a real `redis-server`;
 //! message statuses tracked from the same traffic.
 
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use spoki::models::{Phone, SendText, WebhookEvent, WebhookVersion, WebhookWrite};
 use spoki::webhook::{
     BoxError, Delivery, Handler, MessageStatus, Outcome, Receiver, RedisDedupe, StatusTracker,
@@ -10,7 +12,7 @@ use spoki::webhook::{
 use spoki_mock::{MockSpoki, RedisServer};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 const CUSTOMERS: [&str; 5] = [
@@ -54,6 +56,35 @@ async fn serve(route: axum::Router) -> String {
     let url = format!("http://{}/hooks", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, route).await.unwrap() });
     url
+}
+
+/// Serves a receiver running `handler` and subscribes it to `events` of the mock's demo
+/// account. The webhooks exist before the receiver, which needs their secrets, so until it is
+/// set the route answers 503, as a receiver starting up would.
+async fn mount<H: Handler>(spoki: &MockSpoki, events: &[WebhookEvent], handler: H) {
+    let cell: Arc<OnceLock<Receiver<H>>> = Arc::default();
+    let front = cell.clone();
+    let url = serve(axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(move |request: axum::extract::Request| {
+            let receiver = front.get().cloned();
+            async move {
+                match receiver {
+                    Some(r) => {
+                        IntoResponse::into_response(r.receive(request).await.into_response())
+                    }
+                    None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                }
+            }
+        }),
+    ))
+    .await;
+    let mut secrets = Vec::new();
+    for event in events {
+        secrets.push(subscribe_secret(spoki, &url, event.clone()).await);
+    }
+    let verifier = WebhookVerifier::with_secrets(secrets).unwrap();
+    assert!(cell.set(Receiver::new(verifier, handler)).is_ok());
 }
 
 /// A mock with a V2 webhook for inbound messages at `url`; returns its verifier.
@@ -123,19 +154,7 @@ fn assert_once_each(ledger: &Ledger, spoki: &MockSpoki) {
 async fn one_receiver_handles_every_event_once_through_redeliveries() {
     let spoki = mock().await;
     let ledger = Ledger::default();
-    let slot: Arc<Mutex<Option<Receiver<Ledger>>>> = Arc::default();
-    // The URL must exist before the webhook, and the verifier after it.
-    let front = slot.clone();
-    let url = serve(axum::Router::new().route(
-        "/hooks",
-        axum::routing::post(move |request: axum::extract::Request| {
-            let receiver = front.lock().unwrap().clone().unwrap();
-            async move { receiver.receive(request).await.into_response() }
-        }),
-    ))
-    .await;
-    let verifier = subscribe(&spoki, &url, WebhookEvent::MessageInbound).await;
-    *slot.lock().unwrap() = Some(Receiver::new(verifier, ledger.clone()));
+    mount(&spoki, &[WebhookEvent::MessageInbound], ledger.clone()).await;
 
     for phone in CUSTOMERS {
         spoki.inbound(phone, "Ciao").unwrap();
@@ -212,18 +231,7 @@ async fn four_receivers_sharing_redis_handle_every_event_once() {
 async fn a_send_is_tracked_to_delivered_from_its_webhooks() {
     let spoki = mock().await;
     let tracker = StatusTracker::new();
-    let slot: Arc<Mutex<Option<Receiver<StatusTracker>>>> = Arc::default();
-    let front = slot.clone();
-    let url = serve(axum::Router::new().route(
-        "/hooks",
-        axum::routing::post(move |request: axum::extract::Request| {
-            let receiver = front.lock().unwrap().clone().unwrap();
-            async move { receiver.receive(request).await.into_response() }
-        }),
-    ))
-    .await;
-    let verifier = subscribe(&spoki, &url, WebhookEvent::MessageOutbound).await;
-    *slot.lock().unwrap() = Some(Receiver::new(verifier, tracker.clone()));
+    mount(&spoki, &[WebhookEvent::MessageOutbound], tracker.clone()).await;
 
     let f = spoki.fixtures();
     let client = spoki::Client::builder()
@@ -263,21 +271,12 @@ async fn billing_fed_live_counts_each_send_once_and_agrees_with_spoki() {
         Ledger::new(PricingModel::Conversation2024, card),
         Duration::from_secs(30),
     );
-    let slot: Arc<Mutex<Option<Receiver<LiveBilling>>>> = Arc::default();
-    let front = slot.clone();
-    let url = serve(axum::Router::new().route(
-        "/hooks",
-        axum::routing::post(move |request: axum::extract::Request| {
-            let receiver = front.lock().unwrap().clone().unwrap();
-            async move { receiver.receive(request).await.into_response() }
-        }),
-    ))
+    mount(
+        &spoki,
+        &[WebhookEvent::MessageInbound, WebhookEvent::MessageOutbound],
+        live.clone(),
+    )
     .await;
-    // One URL, two webhooks (one per event, as Spoki has it), two secrets.
-    let inbound = subscribe_secret(&spoki, &url, WebhookEvent::MessageInbound).await;
-    let outbound = subscribe_secret(&spoki, &url, WebhookEvent::MessageOutbound).await;
-    let verifier = WebhookVerifier::with_secrets([inbound, outbound]).unwrap();
-    *slot.lock().unwrap() = Some(Receiver::new(verifier, live.clone()));
 
     let f = spoki.fixtures();
     let client = spoki::Client::builder()
@@ -370,18 +369,7 @@ async fn an_automation_start_the_credit_cannot_pay_shows_errors_per_recipient() 
 
     let spoki = mock().await;
     let tracker = StatusTracker::new();
-    let slot: Arc<Mutex<Option<Receiver<StatusTracker>>>> = Arc::default();
-    let front = slot.clone();
-    let url = serve(axum::Router::new().route(
-        "/hooks",
-        axum::routing::post(move |request: axum::extract::Request| {
-            let receiver = front.lock().unwrap().clone().unwrap();
-            async move { receiver.receive(request).await.into_response() }
-        }),
-    ))
-    .await;
-    let verifier = subscribe(&spoki, &url, WebhookEvent::MessageOutbound).await;
-    *slot.lock().unwrap() = Some(Receiver::new(verifier, tracker.clone()));
+    mount(&spoki, &[WebhookEvent::MessageOutbound], tracker.clone()).await;
 
     // The demo account's credit pays three marketing conversations; five recipients.
     let f = spoki.fixtures();

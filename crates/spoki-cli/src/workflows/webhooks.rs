@@ -9,15 +9,14 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use serde_json::{Value, json};
+use spoki_billing::TemplateCategories;
 use spoki_client::WebhookVerifier;
 use spoki_client::models::Secret;
-use spoki_client::models::TemplateCategory;
 use spoki_webhook::dedupe::DedupeStore;
 use spoki_webhook::{
     ACCOUNT_HEADER, BoxError, Delivery, Event, Handler, Outcome, Receiver, RedisDedupe,
     SIGNATURE_HEADER,
 };
-use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -242,7 +241,7 @@ pub struct ListenArgs {
 /// The billing log a listener appends to, with the template categories it prices sends by.
 struct BillingLog {
     file: std::sync::Mutex<std::fs::File>,
-    templates: HashMap<i64, TemplateCategory>,
+    templates: TemplateCategories,
 }
 
 impl BillingLog {
@@ -254,7 +253,7 @@ impl BillingLog {
             .map_err(CliError::io(path))?;
         // Deliveries name a template, not its category: read the categories once, if the
         // command can reach the API.
-        let mut templates = HashMap::new();
+        let mut templates = TemplateCategories::new();
         let listed = match global.connect().await {
             Ok(target) => target
                 .client
@@ -266,13 +265,7 @@ impl BillingLog {
             Err(e) => Err(e),
         };
         match listed {
-            Ok(page) => {
-                for template in page.results {
-                    if let Some(category) = template.category {
-                        templates.insert(template.id, category);
-                    }
-                }
-            }
+            Ok(page) => templates.extend(&page.results),
             Err(e) => eprintln!("billing log: template sends cannot be priced ({e})"),
         }
         Ok(BillingLog {
@@ -283,12 +276,8 @@ impl BillingLog {
 
     /// Appends the event `delivery` bills, if any; says why on stderr when it cannot.
     fn append(&self, delivery: &Delivery) -> std::io::Result<()> {
-        let event = spoki_billing::Event::from_delivery(delivery, |template| {
-            let id = template.as_i64().or_else(|| template.get("id")?.as_i64())?;
-            self.templates.get(&id).cloned()
-        });
-        match event {
-            Ok(Some(event)) => {
+        match self.templates.billable(delivery) {
+            Ok(Some((event, _))) => {
                 let mut line = event.to_json();
                 line.push('\n');
                 let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
