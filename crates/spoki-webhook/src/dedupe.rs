@@ -123,16 +123,19 @@ pub struct MemoryDedupe {
 #[derive(Debug, Default)]
 struct Memory {
     entries: FxHashMap<DedupeKey, Entry>,
-    /// Keys in the order they were claimed, for eviction; a key may appear after its entry
-    /// is gone.
-    order: VecDeque<DedupeKey>,
-    next_token: u64,
+    /// Claims in the order they were taken, by key and claim number, for eviction. Each entry
+    /// has exactly one slot here, its claim's; the slots of released or retaken claims are
+    /// stale and dropped when they come to the front.
+    order: VecDeque<(DedupeKey, u64)>,
+    next_claim: u64,
 }
 
 #[derive(Debug)]
 struct Entry {
-    /// `None` once done.
-    holder: Option<u64>,
+    /// The claim that made it.
+    claim: u64,
+    /// Whether it is handled; until then its claim holds it.
+    done: bool,
     expires: Instant,
 }
 
@@ -188,22 +191,23 @@ impl MemoryDedupe {
     fn claim_now(&self, key: &DedupeKey, now: Instant) -> Claim {
         let mut memory = self.lock();
         if let Some(entry) = memory.entries.get(key).filter(|e| e.expires > now) {
-            return match entry.holder {
-                None => Claim::Done,
-                Some(_) => Claim::InFlight,
+            return if entry.done {
+                Claim::Done
+            } else {
+                Claim::InFlight
             };
         }
-        memory.next_token += 1;
-        let token = memory.next_token;
+        memory.next_claim += 1;
+        let claim = memory.next_claim;
         let fresh = Entry {
-            holder: Some(token),
+            claim,
+            done: false,
             expires: now + self.lease,
         };
-        if memory.entries.insert(key.clone(), fresh).is_none() {
-            memory.order.push_back(key.clone());
-        }
+        memory.entries.insert(key.clone(), fresh);
+        memory.order.push_back((key.clone(), claim));
         memory.evict(self.capacity, now);
-        Claim::Taken(ClaimToken(u128::from(token)))
+        Claim::Taken(ClaimToken(u128::from(claim)))
     }
 
     fn finish(&self, key: &DedupeKey, token: &ClaimToken, done: bool) {
@@ -211,11 +215,11 @@ impl MemoryDedupe {
         let Some(entry) = memory.entries.get_mut(key) else {
             return;
         };
-        if entry.holder.map(u128::from) != Some(token.0) {
+        if entry.done || u128::from(entry.claim) != token.0 {
             return; // The lease lapsed and someone else holds it now.
         }
         if done {
-            entry.holder = None;
+            entry.done = true;
             entry.expires = Instant::now() + self.ttl;
         } else {
             memory.entries.remove(key);
@@ -224,17 +228,24 @@ impl MemoryDedupe {
 }
 
 impl Memory {
-    /// Drops keys from the oldest while over capacity or expired. The order may hold stale
-    /// copies of released keys; it is kept within twice the capacity.
+    /// Drops stale slots, then claims from the oldest while expired or over `capacity`.
+    /// Stale slots (of released or retaken claims) are swept out whenever they would make
+    /// the order longer than twice the capacity, so churn never evicts a live entry.
     fn evict(&mut self, capacity: usize, now: Instant) {
-        while let Some(oldest) = self.order.front() {
-            let live = self.entries.get(oldest).is_some_and(|e| e.expires > now);
-            if live && self.entries.len() <= capacity && self.order.len() <= 2 * capacity {
+        if self.order.len() > 2 * capacity {
+            let entries = &self.entries;
+            self.order
+                .retain(|(key, claim)| entries.get(key).is_some_and(|e| e.claim == *claim));
+        }
+        while let Some((key, claim)) = self.order.front() {
+            let own = self.entries.get(key).filter(|e| e.claim == *claim);
+            if own.is_some_and(|e| e.expires > now) && self.entries.len() <= capacity {
                 break;
             }
-            let oldest = self.order.pop_front().expect("front exists");
-            if !live || self.entries.len() > capacity {
-                self.entries.remove(&oldest);
+            let owned = own.is_some();
+            let (key, _) = self.order.pop_front().expect("front exists");
+            if owned {
+                self.entries.remove(&key);
             }
         }
     }
@@ -316,6 +327,69 @@ mod tests {
             Claim::Taken(_)
         ));
         assert_eq!(store.claim(&key(4)).await.unwrap(), Claim::Done);
+    }
+
+    async fn handled(store: &MemoryDedupe, n: u32) {
+        let Claim::Taken(t) = store.claim(&key(n)).await.unwrap() else {
+            panic!("taken");
+        };
+        store.complete(&key(n), &t).await.unwrap();
+    }
+
+    #[test]
+    fn the_defaults_are_as_documented() {
+        assert_eq!(DEFAULT_TTL, Duration::from_secs(259_200));
+        assert_eq!(DEFAULT_LEASE, Duration::from_secs(60));
+        let store = MemoryDedupe::default();
+        assert_eq!(
+            (store.ttl, store.lease, store.capacity),
+            (DEFAULT_TTL, DEFAULT_LEASE, DEFAULT_CAPACITY)
+        );
+        assert!(store.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_event_is_forgotten_exactly_at_its_ttl() {
+        let store = MemoryDedupe::new()
+            .ttl(Duration::from_secs(10))
+            .capacity(10);
+        for n in 0..3 {
+            handled(&store, n).await;
+        }
+        assert!(!store.is_empty());
+        tokio::time::advance(Duration::from_secs(10)).await;
+        // Expired at the instant: claimable again, and the others swept out on the way.
+        assert!(matches!(
+            store.claim(&key(0)).await.unwrap(),
+            Claim::Taken(_)
+        ));
+        assert_eq!(store.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn exactly_the_capacity_is_remembered() {
+        let store = MemoryDedupe::new().capacity(3);
+        for n in 0..3 {
+            handled(&store, n).await;
+        }
+        assert_eq!(store.len(), 3);
+        assert_eq!(store.claim(&key(0)).await.unwrap(), Claim::Done);
+    }
+
+    #[tokio::test]
+    async fn churn_of_released_claims_never_evicts_a_handled_event() {
+        let store = MemoryDedupe::new().capacity(3);
+        handled(&store, 1).await;
+        handled(&store, 2).await;
+        for _ in 0..20 {
+            let Claim::Taken(t) = store.claim(&key(9)).await.unwrap() else {
+                panic!("taken");
+            };
+            store.release(&key(9), &t).await.unwrap();
+        }
+        assert_eq!(store.claim(&key(1)).await.unwrap(), Claim::Done);
+        assert_eq!(store.claim(&key(2)).await.unwrap(), Claim::Done);
+        assert!(store.lock().order.len() <= 6, "{:?}", store.lock().order);
     }
 
     #[test]

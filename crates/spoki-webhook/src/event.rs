@@ -254,15 +254,17 @@ impl<'de> Visitor<'de> for OnePass {
                 "event_uuid" => event_uuid = map.next_value()?,
                 "timestamp" => timestamp = map.next_value()?,
                 "account_id" => account_id = map.next_value()?,
-                "data" | "message" | "payload" | "result" if event.is_none() => match &kind {
-                    Some(known) if !matches!(known, WebhookEvent::Unknown(_)) => {
-                        match map.next_value_seed(Typed(known))? {
-                            Some(typed) => event = Some(typed),
-                            None => return Ok(None),
-                        }
+                "data" | "message" | "payload" | "result" if event.is_none() => {
+                    // `Typed` answers `None` for an unknown kind, as for `null`.
+                    let typed = match &kind {
+                        Some(kind) => map.next_value_seed(Typed(kind))?,
+                        None => None,
+                    };
+                    match typed {
+                        Some(typed) => event = Some(typed),
+                        None => return Ok(None),
                     }
-                    _ => return Ok(None),
-                },
+                }
                 "event" | "type" | "data" | "message" | "payload" | "result" => return Ok(None),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -365,6 +367,7 @@ mod tests {
             br#"{"event":"x.y","data":{"id":1}}"#,
             br#"{"event":"message.inbound","data":null}"#,
             br#"{"event":"contact.created","data":{"id":1},"payload":{"id":2}}"#,
+            br#"{"event":"message.inbound","type":"contact.created","data":{"id":1}}"#,
         ] {
             assert_eq!(one_pass(body), None);
         }

@@ -282,6 +282,27 @@ mod tests {
     }
 
     #[test]
+    fn each_send_status_reads_as_its_stage() {
+        let read = |s: SendStatus| MessageStatus::from_send_status(&s, None);
+        assert_eq!(read(SendStatus::Pending), MessageStatus::Pending);
+        assert_eq!(read(SendStatus::Sent), MessageStatus::Sent);
+        assert_eq!(read(SendStatus::Delivered), MessageStatus::Delivered);
+        assert_eq!(read(SendStatus::Read), MessageStatus::Read);
+        assert_eq!(
+            read(SendStatus::Error),
+            MessageStatus::Failed {
+                code: None,
+                meaning: None
+            }
+        );
+        assert_eq!(
+            read(SendStatus::Unknown("Queued".into())),
+            MessageStatus::Pending
+        );
+        assert!(read(SendStatus::Read).is_final() && !read(SendStatus::Delivered).is_final());
+    }
+
+    #[test]
     fn status_only_moves_forward_and_an_error_is_final() {
         let tracker = StatusTracker::new();
         tracker.track("m-1");
@@ -305,6 +326,37 @@ mod tests {
             panic!("failed");
         };
         assert!(meaning.unwrap().contains("cannot receive"));
+    }
+
+    #[test]
+    fn the_first_failure_is_the_one_kept() {
+        let tracker = StatusTracker::new();
+        assert!(tracker.is_empty());
+        tracker.track("m-1");
+        assert!(!tracker.is_empty());
+        assert_eq!(tracker.status("m-1"), Some(MessageStatus::Pending));
+        tracker.update("m-1", None, failed("131026"));
+        tracker.update("m-1", None, failed("131047"));
+        assert_eq!(tracker.status("m-1"), Some(failed("131026")));
+    }
+
+    #[tokio::test]
+    async fn as_a_handler_it_reads_outbound_deliveries_only() {
+        let outbound =
+            crate::sample_body(&spoki_models::WebhookEvent::MessageOutbound, "e-1", 1, 1).unwrap();
+        let delivery = Arc::new(Delivery::from_slice(outbound.as_bytes()).unwrap());
+        let tracker = StatusTracker::new();
+        tracker.handle(delivery).await.unwrap();
+        // The sample reports an error 131047 for its message, sent to 393331234567.
+        assert_eq!(
+            tracker.status("7c1f1f2e-aaaa-4bbb-8ccc-123456789abc"),
+            Some(failed("131047"))
+        );
+        assert!(tracker.recipient("+393331234567").is_some());
+        let inbound =
+            crate::sample_body(&spoki_models::WebhookEvent::MessageInbound, "e-2", 1, 1).unwrap();
+        tracker.observe(&Delivery::from_slice(inbound.as_bytes()).unwrap());
+        assert_eq!(tracker.len(), 1);
     }
 
     #[test]

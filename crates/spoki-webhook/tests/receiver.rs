@@ -219,3 +219,137 @@ fn futures_stream(
     }
     Endless(next)
 }
+
+#[tokio::test]
+async fn handlers_in_a_tuple_run_in_order_and_any_failure_fails_the_delivery() {
+    let (first, ok) = counting(0);
+    let (second, failing) = counting(1);
+    let receiver = Receiver::new(verifier(), (ok, failing));
+    let outcome = receiver.receive(signed(BODY)).await;
+    assert_eq!(outcome.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        outcome.delivery().is_some(),
+        "a failed handler's delivery is kept"
+    );
+    assert_eq!(
+        (first.load(Ordering::SeqCst), second.load(Ordering::SeqCst)),
+        (1, 1)
+    );
+    // The redelivery runs both again, and the second succeeds now.
+    assert_eq!(
+        receiver.receive(signed(BODY)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        (first.load(Ordering::SeqCst), second.load(Ordering::SeqCst)),
+        (2, 2)
+    );
+    let (_, a) = counting(0);
+    let (_, b) = counting(0);
+    let (third, c) = counting(1);
+    let triple = Receiver::new(verifier(), (a, b, c));
+    assert_eq!(
+        triple.receive(signed(BODY)).await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(third.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn an_event_another_worker_holds_is_answered_503_with_retry_after() {
+    use spoki_webhook::DedupeStore;
+    let store = spoki_webhook::MemoryDedupe::new();
+    let delivery = Delivery::from_slice(BODY.as_bytes()).unwrap();
+    let key = spoki_webhook::DedupeKey::of(&delivery, BODY.as_bytes());
+    assert!(matches!(
+        store.claim(&key).await.unwrap(),
+        spoki_webhook::dedupe::Claim::Taken(_)
+    ));
+    let (runs, handler) = counting(0);
+    let receiver = Receiver::with_store(verifier(), handler, store.clone());
+    let answer = receiver.oneshot(signed(BODY)).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.headers()["retry-after"], "30");
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn what_an_outcome_carries_and_shows() {
+    let (_, handler) = counting(0);
+    let receiver = Receiver::new(verifier(), handler);
+    let debug = format!("{receiver:?}");
+    assert!(
+        debug.contains("Receiver") && debug.contains("max_body"),
+        "{debug}"
+    );
+    assert!(!debug.contains(SECRET), "{debug}");
+    let handled = receiver.receive(signed(BODY)).await;
+    assert_eq!(
+        handled.delivery().unwrap().event_uuid.as_deref(),
+        Some("e-1")
+    );
+    assert!(receiver.receive(signed(BODY)).await.delivery().is_some());
+    let refused = receiver
+        .receive(Request::post("/").body(BODY.to_owned()).unwrap())
+        .await;
+    assert!(refused.delivery().is_none());
+    assert!(
+        handled
+            .into_response()
+            .headers()
+            .get("retry-after")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_body_of_exactly_the_cap_is_read() {
+    let (runs, handler) = counting(0);
+    let receiver = Receiver::new(verifier(), handler).max_body(BODY.len());
+    let mut request = signed(BODY);
+    request
+        .headers_mut()
+        .insert("content-length", BODY.len().to_string().parse().unwrap());
+    assert_eq!(receiver.receive(request).await.status(), StatusCode::OK);
+    let other = BODY.replace("e-1", "e-3");
+    let headers = signed(&other).headers().clone();
+    assert_eq!(
+        receiver
+            .receive_bytes(&headers, other.as_bytes())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let longer = format!("{other} ");
+    assert_eq!(
+        receiver
+            .receive_bytes(&headers, longer.as_bytes())
+            .await
+            .status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_body_that_breaks_off_is_unreadable_not_too_large() {
+    struct Broken;
+    impl futures_core::Stream for Broken {
+        type Item = Result<http_body::Frame<Bytes>, std::io::Error>;
+        fn poll_next(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            std::task::Poll::Ready(Some(Err(std::io::Error::other("connection reset"))))
+        }
+    }
+    let (_, handler) = counting(0);
+    let receiver = Receiver::new(verifier(), handler);
+    let request = Request::post("/").body(StreamBody::new(Broken)).unwrap();
+    let outcome = receiver.receive(request).await;
+    assert!(
+        matches!(outcome, spoki_webhook::Outcome::Unreadable),
+        "{outcome:?}"
+    );
+    assert_eq!(outcome.status(), StatusCode::BAD_REQUEST);
+}
