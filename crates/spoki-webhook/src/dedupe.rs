@@ -390,6 +390,15 @@ mod tests {
         assert_eq!(store.claim(&key(1)).await.unwrap(), Claim::Done);
         assert_eq!(store.claim(&key(2)).await.unwrap(), Claim::Done);
         assert!(store.lock().order.len() <= 6, "{:?}", store.lock().order);
+        // And the sweep kept the handled events' own slots: past capacity they go, oldest first.
+        for n in 10..13 {
+            handled(&store, n).await;
+        }
+        assert_eq!(store.len(), 3);
+        assert!(matches!(
+            store.claim(&key(1)).await.unwrap(),
+            Claim::Taken(_)
+        ));
     }
 
     #[test]
