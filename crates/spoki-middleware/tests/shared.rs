@@ -196,8 +196,13 @@ fn worker_process() {
         let deadline = Instant::now() + Duration::from_secs(seconds.parse().unwrap());
         let mut answered = 0;
         while Instant::now() < deadline {
-            client.accounts().get(101).await.unwrap();
-            answered += 1;
+            match client.accounts().get(101).await {
+                Ok(_) => answered += 1,
+                // A pooled connection reset under load never reached Spoki (no status): the
+                // quota is what is under test, and a 429 is still a failure.
+                Err(e) if e.status().is_none() && e.is_retryable() => {}
+                Err(e) => panic!("{e}"),
+            }
         }
         answered
     });
