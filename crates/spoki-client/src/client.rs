@@ -712,7 +712,7 @@ fn snippet(body: &[u8], failing: &str) -> String {
     }
     let text = match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(mut value) => {
-            crate::error::redact_credentials(&mut value);
+            spoki_models::redact_credentials(&mut value);
             if let Some(bad) = at_path(&mut value, failing) {
                 *bad = serde_json::Value::String("[withheld]".into());
             }

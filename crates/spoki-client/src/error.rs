@@ -3,6 +3,7 @@
 use crate::retry_rule::{AttemptOutcome, Classification, classify};
 use crate::transport::{TransportError, TransportErrorKind};
 use spoki_models::operation::Operation;
+use spoki_models::{is_credential_field, redact_credentials};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -305,31 +306,3 @@ pub enum InputError {
 
 /// The largest body read for an error's fields or a decode error's snippet.
 pub(crate) const MAX_PARSED_ERROR_BYTES: usize = 64 * 1024;
-
-/// Replaces the values of credential-like fields ([`is_credential_field`]), at any depth, with
-/// `[REDACTED]`: the one rule for keeping JSON that may carry credentials, here and in the
-/// local Spoki's request log.
-pub fn redact_credentials(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(map) => {
-            for (key, v) in map.iter_mut() {
-                if is_credential_field(key) {
-                    *v = serde_json::Value::String("[REDACTED]".into());
-                } else {
-                    redact_credentials(v);
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_credentials),
-        _ => {}
-    }
-}
-
-/// Whether a JSON field (or header) name looks like it holds a credential, whose value must
-/// not be kept in errors or logs.
-pub fn is_credential_field(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    ["secret", "token", "key", "password"]
-        .iter()
-        .any(|s| name.contains(s))
-}

@@ -32,11 +32,13 @@ pub use client::{
     DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_USER_AGENT,
 };
 pub use embed::{EmbedPage, IframeUrl};
-pub use error::{ApiError, Error, InputError, is_credential_field, redact_credentials};
+pub use error::{ApiError, Error, InputError};
 pub use pagination::MAX_PAGES;
 #[cfg(feature = "reqwest")]
 pub use reqwest_transport::{DEFAULT_MAX_RESPONSE_BYTES, ReqwestTransport};
 pub use spoki_models as models;
+pub use spoki_models::constraint::MAX_CONTACTS_PER_SYNC;
+pub use spoki_models::{is_credential_field, redact_credentials};
 /// The transport seam (the crate `spoki-transport`), re-exported.
 pub use spoki_transport as transport;
 #[cfg(feature = "mock")]
@@ -50,4 +52,3 @@ pub use spoki_webhook as webhook;
 pub use spoki_webhook::{WebhookError, WebhookVerifier};
 #[cfg(feature = "tower")]
 pub use tower::ServiceTransport;
-pub use validate::MAX_CONTACTS_PER_SYNC;

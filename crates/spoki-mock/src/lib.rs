@@ -1,6 +1,6 @@
 //! A stateful local Spoki: every operation of the API on 127.0.0.1, with Spoki's rules.
 //!
-//! Start one in a test, point a [`spoki_client::Client`] at [`MockSpoki::url`], and use the
+//! Start one in a test, point a `spoki_client::Client` at [`MockSpoki::url`], and use the
 //! demo credentials from [`MockSpoki::fixtures`]:
 //!
 //! ```
@@ -52,7 +52,7 @@ mod world;
 
 pub use limits::RateLimits;
 pub use redis_server::RedisServer;
-pub use spoki_client::MAX_CONTACTS_PER_SYNC;
+pub use spoki_models::constraint::MAX_CONTACTS_PER_SYNC;
 pub use state::{Delivery, DeliveryAttempt, Fixtures, SentMessage};
 pub use world::DEFAULT_RATE_CARD;
 
@@ -60,7 +60,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use server::Shared;
 use spoki_billing::RateCard;
-use spoki_client::{is_credential_field, redact_credentials};
+use spoki_models::{is_credential_field, redact_credentials};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -8,6 +8,10 @@
 //!
 //! [`Operation::body_rules`]: crate::operation::Operation::body_rules
 
+/// The most contacts one sync request may carry (the spec's `max_items` of `contacts_sync_all`
+/// and of a list sync; a test keeps them equal).
+pub const MAX_CONTACTS_PER_SYNC: usize = 500;
+
 use crate::{Phone, PhoneError, is_blank};
 use serde_json::Value;
 use std::fmt;
@@ -288,5 +292,22 @@ mod tests {
         let e = check(&rules, &json!([{"phone": "x"}])).unwrap_err();
         assert_eq!(e.indexes, [0]);
         assert!(e.to_string().starts_with("`[0].phone`"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod sync_limit {
+    use super::{Check, MAX_CONTACTS_PER_SYNC};
+    use crate::operation::{CONTACTS_SYNC_ALL, LISTS_SYNC_CONTACTS};
+
+    #[test]
+    fn the_sync_limit_is_the_specs() {
+        for op in [&CONTACTS_SYNC_ALL, &LISTS_SYNC_CONTACTS] {
+            let max = op.body_rules.iter().find_map(|r| match r.check {
+                Check::Items { max, .. } => max,
+                _ => None,
+            });
+            assert_eq!(max, Some(MAX_CONTACTS_PER_SYNC), "{}", op.id);
+        }
     }
 }

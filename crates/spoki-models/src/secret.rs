@@ -86,6 +86,34 @@ pub fn is_blank(text: &str) -> bool {
     text.chars().all(|c| c.is_whitespace() || c.is_control())
 }
 
+/// Replaces the values of credential-like fields ([`is_credential_field`]), at any depth, with
+/// `[REDACTED]`: the one rule for keeping JSON that may carry credentials, in the client's
+/// errors, the CLI's output and the local Spoki's request log.
+pub fn redact_credentials(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if is_credential_field(key) {
+                    *v = serde_json::Value::String("[REDACTED]".into());
+                } else {
+                    redact_credentials(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_credentials),
+        _ => {}
+    }
+}
+
+/// Whether a JSON field (or header) name looks like it holds a credential, whose value must
+/// not be kept in errors or logs.
+pub fn is_credential_field(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["secret", "token", "key", "password"]
+        .iter()
+        .any(|s| name.contains(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
