@@ -353,7 +353,8 @@ impl MockSpoki {
         self.shared.world().state.fixtures.clone()
     }
 
-    /// Every request received so far, in order, credentials redacted.
+    /// The requests received so far, in order, credentials redacted: the last 10,000, so a
+    /// long run's memory stays bounded.
     pub fn received(&self) -> Vec<ReceivedRequest> {
         self.shared.received()
     }

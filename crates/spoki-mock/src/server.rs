@@ -38,13 +38,45 @@ impl std::fmt::Display for Reset {
 
 impl std::error::Error for Reset {}
 
+/// How many requests the log keeps: the oldest go first, so a long run's memory stays bounded.
+pub(crate) const REQUEST_LOG_LIMIT: usize = 10_000;
+
+/// The last [`REQUEST_LOG_LIMIT`] requests, and how many went before them.
+#[derive(Default)]
+struct RequestLog {
+    kept: VecDeque<ReceivedRequest>,
+    dropped: u64,
+}
+
+impl RequestLog {
+    /// Logs a request; returns its number, counted from the first request ever logged.
+    fn push(&mut self, entry: ReceivedRequest) -> u64 {
+        self.kept.push_back(entry);
+        if self.kept.len() > REQUEST_LOG_LIMIT {
+            self.kept.pop_front();
+            self.dropped += 1;
+        }
+        self.dropped + self.kept.len() as u64 - 1
+    }
+
+    /// Records the status request `number` was answered, unless the log moved past it.
+    fn answered(&mut self, number: u64, status: u16) {
+        let kept = number
+            .checked_sub(self.dropped)
+            .and_then(|i| usize::try_from(i).ok());
+        if let Some(entry) = kept.and_then(|i| self.kept.get_mut(i)) {
+            entry.status = Some(status);
+        }
+    }
+}
+
 /// What every connection shares.
 pub(crate) struct Shared {
     pub url: String,
     pub config: MockConfig,
     world: Mutex<World>,
     faults: Mutex<HashMap<String, VecDeque<Fault>>>,
-    received: Mutex<Vec<ReceivedRequest>>,
+    received: Mutex<RequestLog>,
     limiter: Limiter,
     http: reqwest::Client,
     /// Wakes the state writer after a change.
@@ -117,10 +149,8 @@ impl Shared {
     }
 
     pub fn received(&self) -> Vec<ReceivedRequest> {
-        self.received
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        let log = self.received.lock().unwrap_or_else(|e| e.into_inner());
+        log.kept.iter().cloned().collect()
     }
 
     pub fn changed(&self) {
@@ -258,7 +288,11 @@ pub(crate) async fn serve(
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
-                Err(_) => continue,
+                // Out of descriptors, say: wait instead of spinning on the error.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
             },
             _ = stop.changed() => return,
         };
@@ -270,7 +304,10 @@ pub(crate) async fn serve(
                 async move { handle(shared, request).await }
             });
             // An error here is a client gone away or a scripted reset: nothing to do.
+            // A client that never finishes its headers is dropped, not held.
             let _ = http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
@@ -408,23 +445,18 @@ async fn handle(
 }
 
 impl Shared {
-    /// Logs a request as it arrives, not yet answered; returns its place in the log.
-    fn arrived(&self, entry: ReceivedRequest) -> usize {
+    /// Logs a request as it arrives, not yet answered; returns its number in the log.
+    fn arrived(&self, entry: ReceivedRequest) -> u64 {
         let mut log = self.received.lock().unwrap_or_else(|e| e.into_inner());
-        log.push(entry);
-        log.len() - 1
+        log.push(entry)
     }
 
     /// Records the status a logged request got, and turns the answer into a response.
-    fn finish(&self, index: usize, answer: Answer) -> hyper::Response<Full<Bytes>> {
-        if let Some(entry) = self
-            .received
+    fn finish(&self, number: u64, answer: Answer) -> hyper::Response<Full<Bytes>> {
+        self.received
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get_mut(index)
-        {
-            entry.status = Some(answer.status);
-        }
+            .answered(number, answer.status);
         write(answer)
     }
 }
@@ -509,5 +541,39 @@ pub(crate) async fn keep_saved(
         if let Ok(Err(e)) = result {
             tracing::warn!("spoki-mock: cannot save state: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{REQUEST_LOG_LIMIT, RequestLog};
+    use crate::ReceivedRequest;
+
+    fn request(path: &str) -> ReceivedRequest {
+        ReceivedRequest::new("GET", path, None, &http::HeaderMap::new(), b"")
+    }
+
+    #[test]
+    fn the_request_log_keeps_the_last_requests_and_their_answers() {
+        let mut log = RequestLog::default();
+        let first = log.push(request("/0"));
+        for n in 1..REQUEST_LOG_LIMIT + 2 {
+            let number = log.push(request(&format!("/{n}")));
+            assert_eq!(number, n as u64);
+        }
+        assert_eq!(log.kept.len(), REQUEST_LOG_LIMIT);
+        assert_eq!(log.dropped, 2);
+        assert_eq!(log.kept.front().unwrap().path, "/2");
+        // A late answer to a request the log moved past is dropped; a kept one is recorded.
+        log.answered(first, 200);
+        let last = REQUEST_LOG_LIMIT as u64 + 1;
+        log.answered(last, 404);
+        assert_eq!(log.kept.back().unwrap().status, Some(404));
+        assert!(
+            log.kept
+                .iter()
+                .take(REQUEST_LOG_LIMIT - 1)
+                .all(|r| r.status.is_none())
+        );
     }
 }
