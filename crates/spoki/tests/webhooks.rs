@@ -94,12 +94,7 @@ async fn subscribe(spoki: &MockSpoki, url: &str, event: WebhookEvent) -> Webhook
 
 /// Subscribes `url` to `event`; returns the webhook's signing secret.
 async fn subscribe_secret(spoki: &MockSpoki, url: &str, event: WebhookEvent) -> spoki::Secret {
-    let f = spoki.fixtures();
-    let client = spoki::Client::builder()
-        .base_url(spoki.url())
-        .api_key(f.client_api_key.as_str())
-        .build()
-        .unwrap();
+    let client = client_of(spoki);
     let hook = client
         .webhooks()
         .create(
@@ -118,6 +113,15 @@ async fn mock() -> MockSpoki {
         .delivery_retries(6, Duration::from_millis(20))
         .start()
         .await
+        .unwrap()
+}
+
+/// A client of the mock's demo client account.
+fn client_of(spoki: &MockSpoki) -> spoki::Client {
+    spoki::Client::builder()
+        .base_url(spoki.url())
+        .api_key(spoki.fixtures().client_api_key.as_str())
+        .build()
         .unwrap()
 }
 
@@ -233,12 +237,7 @@ async fn a_send_is_tracked_to_delivered_from_its_webhooks() {
     let tracker = StatusTracker::new();
     mount(&spoki, &[WebhookEvent::MessageOutbound], tracker.clone()).await;
 
-    let f = spoki.fixtures();
-    let client = spoki::Client::builder()
-        .base_url(spoki.url())
-        .api_key(f.client_api_key.as_str())
-        .build()
-        .unwrap();
+    let client = client_of(&spoki);
     spoki.inbound(CUSTOMERS[0], "Ciao").unwrap(); // the window opens
     let sent = client
         .messages()
@@ -279,11 +278,7 @@ async fn billing_fed_live_counts_each_send_once_and_agrees_with_spoki() {
     .await;
 
     let f = spoki.fixtures();
-    let client = spoki::Client::builder()
-        .base_url(spoki.url())
-        .api_key(f.client_api_key.as_str())
-        .build()
-        .unwrap();
+    let client = client_of(&spoki);
     live.load_templates(&client.templates().list().send().await.unwrap().results);
     let phone = Phone::parse(CUSTOMERS[0]).unwrap();
     let customer = Customer::from(&phone);
@@ -373,11 +368,7 @@ async fn an_automation_start_the_credit_cannot_pay_shows_errors_per_recipient() 
 
     // The demo account's credit pays three marketing conversations; five recipients.
     let f = spoki.fixtures();
-    let client = spoki::Client::builder()
-        .base_url(spoki.url())
-        .api_key(f.client_api_key.as_str())
-        .build()
-        .unwrap();
+    let client = client_of(&spoki);
     let contacts = CUSTOMERS.map(|p| AutomationContact::new(Phone::parse(p).unwrap()));
     client
         .automations()
