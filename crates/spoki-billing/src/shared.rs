@@ -24,6 +24,18 @@ use crate::{
     Outcome, PricingModel, RateCard, TemplateCategories, Timestamp, TrafficError,
 };
 
+/// Records one event atomically. KEYS: the arrival counter, the customer's set, and the send's
+/// mark when there is one. ARGV: the TTL in seconds, the event's nanoseconds (9 digits), its
+/// JSON, its Unix second, and the oldest second to keep.
+const RECORD: &str = r"
+if #KEYS == 3 and not redis.call('SET', KEYS[3], 1, 'NX', 'EX', ARGV[1]) then return 0 end
+local seq = redis.call('INCR', KEYS[1])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2] .. string.format('%020d', seq) .. '|' .. ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return 1
+";
+
 /// How far back a customer's events are kept and replayed: past the longest window (the
 /// 72-hour free entry point) with room to spare.
 pub const DEFAULT_HORIZON: Duration = Duration::from_secs(7 * 86_400);
@@ -44,6 +56,9 @@ pub enum SharedError {
     /// A stored event does not read back: the store was written by something else.
     #[error("a stored billing event is damaged: {0}")]
     Damaged(#[from] EventError),
+    /// A stored member lacks its `<nanos><arrival>|` prefix: written by something else.
+    #[error("a stored billing event has no arrival prefix")]
+    Unframed,
 }
 
 /// Billing answered from every worker's traffic. Clones share the connection.
@@ -99,49 +114,32 @@ impl SharedBilling {
     }
 
     /// Records `event`; with the `uuid` of a send, only its first report counts. Answers
-    /// whether it was recorded.
+    /// whether it was recorded. One script does it all, so a send is never marked billed
+    /// without its event being stored.
     pub async fn record(&self, event: &Event, uuid: Option<&str>) -> Result<bool, SharedError> {
         event.message.check()?;
         let mut conn = self.conn.clone();
-        let ttl = self.horizon.as_secs().max(1);
+        let record = redis::Script::new(RECORD);
+        let mut script = record.prepare_invoke();
+        script
+            .key(format!("{}:billing:seq", self.prefix))
+            .key(self.customer_key(event.customer));
         if let Some(uuid) = uuid {
-            let first: Option<String> = redis::cmd("SET")
-                .arg(format!("{}:billing:sent:{uuid}", self.prefix))
-                .arg(1)
-                .arg("NX")
-                .arg("EX")
-                .arg(ttl)
-                .query_async(&mut conn)
-                .await?;
-            if first.is_none() {
-                return Ok(false);
-            }
+            script.key(format!("{}:billing:sent:{uuid}", self.prefix));
         }
-        let seq: u64 = redis::cmd("INCR")
-            .arg(format!("{}:billing:seq", self.prefix))
-            .query_async(&mut conn)
+        let recorded: i64 = script
+            .arg(self.horizon_secs().max(1))
+            .arg(format!("{:09}", event.at.subsec_nanos()))
+            .arg(event.to_json())
+            .arg(event.at.unix_seconds())
+            .arg(event.at.unix_seconds().saturating_sub(self.horizon_secs()))
+            .invoke_async(&mut conn)
             .await?;
-        let key = self.customer_key(event.customer);
-        let member = format!(
-            "{:09}{seq:020}|{}",
-            event.at.subsec_nanos(),
-            event.to_json()
-        );
-        let oldest = event.at.unix_seconds() - i64::try_from(ttl).unwrap_or(i64::MAX);
-        redis::pipe()
-            .atomic()
-            .zadd(&key, member, event.at.unix_seconds())
-            .ignore()
-            .cmd("ZREMRANGEBYSCORE")
-            .arg(&key)
-            .arg("-inf")
-            .arg(format!("({oldest}"))
-            .ignore()
-            .expire(&key, i64::try_from(ttl).unwrap_or(i64::MAX))
-            .ignore()
-            .query_async::<()>(&mut conn)
-            .await?;
-        Ok(true)
+        Ok(recorded == 1)
+    }
+
+    fn horizon_secs(&self) -> i64 {
+        i64::try_from(self.horizon.as_secs()).unwrap_or(i64::MAX)
     }
 
     /// Records a message the client sent, as [`LiveBilling::record_send`](crate::LiveBilling::record_send).
@@ -182,7 +180,7 @@ impl SharedBilling {
         now: Timestamp,
     ) -> Result<(), SharedError> {
         let mut conn = self.conn.clone();
-        let since = now.unix_seconds() - i64::try_from(self.horizon.as_secs()).unwrap_or(i64::MAX);
+        let since = now.unix_seconds().saturating_sub(self.horizon_secs());
         let members: Vec<String> = redis::cmd("ZRANGEBYSCORE")
             .arg(self.customer_key(customer))
             .arg(since)
@@ -193,7 +191,7 @@ impl SharedBilling {
             let json = member
                 .split_once('|')
                 .map(|(_, json)| json)
-                .ok_or(EventError::NotUtf8)?;
+                .ok_or(SharedError::Unframed)?;
             let event = Event::from_json(json)?;
             if event.at > now {
                 continue; // later in the same second
