@@ -41,3 +41,12 @@ pub struct ReadmeDoctests;
 #[cfg(all(doctest, feature = "redis", feature = "axum"))]
 #[doc = include_str!("../../../docs/webhooks-and-embedding.md")]
 pub struct WebhookDocDoctests;
+
+// The middleware and scaling guides' examples, compiled the same way.
+#[cfg(all(doctest, feature = "redis", feature = "tower"))]
+#[doc = include_str!("../../../docs/middleware.md")]
+pub struct MiddlewareDocDoctests;
+
+#[cfg(all(doctest, feature = "redis", feature = "tower"))]
+#[doc = include_str!("../../../docs/scaling.md")]
+pub struct ScalingDocDoctests;
