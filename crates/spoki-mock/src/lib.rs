@@ -417,17 +417,10 @@ impl MockSpoki {
     /// Waits until at least `count` deliveries were accepted by their receivers, or
     /// `timeout` passes; returns the delivery log either way.
     pub async fn wait_for_deliveries(&self, count: usize, timeout: Duration) -> Vec<Delivery> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let notified = self.shared.delivered.notified();
-            let deliveries = self.deliveries();
-            if deliveries.iter().filter(|d| d.delivered).count() >= count {
-                return deliveries;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.deliveries();
-            }
-        }
+        self.wait_until(timeout, |log| {
+            log.iter().filter(|d| d.delivered).count() >= count
+        })
+        .await
     }
 
     /// Waits for the first delivery of `event` whose receiver answered 2xx, for at most
@@ -447,14 +440,28 @@ impl MockSpoki {
         timeout: Duration,
         accept: impl Fn(&Delivery) -> bool,
     ) -> Option<Delivery> {
+        let log = self
+            .wait_until(timeout, |log| log.iter().any(&accept))
+            .await;
+        log.into_iter().find(|d| accept(d))
+    }
+
+    /// The delivery log once `done` holds for it, or when `timeout` passes.
+    async fn wait_until(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&[Delivery]) -> bool,
+    ) -> Vec<Delivery> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
+            // Registered before the look, so a delivery between the two is not missed.
             let notified = self.shared.delivered.notified();
-            if let Some(found) = self.deliveries().into_iter().find(|d| accept(d)) {
-                return Some(found);
+            let log = self.deliveries();
+            if done(&log) {
+                return log;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.deliveries().into_iter().find(|d| accept(d));
+                return self.deliveries();
             }
         }
     }
