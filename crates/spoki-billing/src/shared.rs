@@ -95,6 +95,21 @@ impl SharedBilling {
         }
     }
 
+    /// Connects to `url` (`redis://127.0.0.1:6379/`), with a 2 s answer timeout so a stalled
+    /// Redis is an error, not a hang; otherwise as [`SharedBilling::new`].
+    pub async fn open(
+        url: &str,
+        model: PricingModel,
+        card: RateCard,
+    ) -> Result<SharedBilling, redis::RedisError> {
+        let timeout = Some(Duration::from_secs(2));
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(timeout)
+            .set_response_timeout(timeout);
+        let conn = ConnectionManager::new_with_config(redis::Client::open(url)?, config).await?;
+        Ok(SharedBilling::new(conn, model, card))
+    }
+
     /// The key prefix (default `spoki`).
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();

@@ -6,7 +6,7 @@
 //! which is never resent blindly; or, when the request provably did not reach Spoki, the mark
 //! is released so a later run may send.
 
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use spoki_transport::CallFailure;
 use std::future::Future;
 use std::time::Duration;
@@ -18,6 +18,9 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') end
 return 1
 ";
+
+/// How long [`SendOnce::open`] waits to connect and for each answer.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Where a (campaign, recipient) stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +85,18 @@ impl SendOnce {
             prefix: "spoki".into(),
             ttl: Duration::from_secs(30 * 86_400),
         }
+    }
+
+    /// Connects to `url` (`redis://127.0.0.1:6379/`): keys under `spoki:once:`, marks kept 30
+    /// days, and a 2 s answer timeout so a stalled Redis is an error, not a hang.
+    pub async fn open(url: &str) -> Result<SendOnce, GuardError> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(OPEN_TIMEOUT))
+            .set_response_timeout(Some(OPEN_TIMEOUT));
+        Ok(SendOnce::new(
+            ConnectionManager::new_with_config(client, config).await?,
+        ))
     }
 
     /// The key prefix (default `spoki`).

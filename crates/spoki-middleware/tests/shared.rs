@@ -388,9 +388,7 @@ async fn fail_fast_sends_nothing_while_redis_is_down() {
 }
 
 async fn guard(redis: &RedisServer) -> SendOnce {
-    let client = redis::Client::open(redis.url()).unwrap();
-    let conn = redis::aio::ConnectionManager::new(client).await.unwrap();
-    SendOnce::new(conn).prefix("t4")
+    SendOnce::open(&redis.url()).await.unwrap().prefix("t4")
 }
 
 fn starter(mock: &MockSpoki) -> Client {

@@ -158,17 +158,13 @@ async fn four_workers_answer_as_one_ledger_fed_everything() {
 async fn a_send_reported_twice_is_recorded_once() {
     let redis = RedisServer::start();
     let card = RateCard::from_json(spoki_mock::DEFAULT_RATE_CARD).unwrap();
-    let client = redis::Client::open(redis.url()).unwrap();
-    let a = SharedBilling::new(
-        client.get_connection_manager().await.unwrap(),
-        PricingModel::Conversation2024,
-        card.clone(),
-    );
-    let b = SharedBilling::new(
-        client.get_connection_manager().await.unwrap(),
-        PricingModel::Conversation2024,
-        card,
-    );
+    // Two workers, each with a connection of its own.
+    let a = SharedBilling::open(&redis.url(), PricingModel::Conversation2024, card.clone())
+        .await
+        .unwrap();
+    let b = SharedBilling::open(&redis.url(), PricingModel::Conversation2024, card)
+        .await
+        .unwrap();
     let phone = spoki::Phone::parse("+393331234567").unwrap();
     let at = Timestamp::from_unix_seconds(START);
     let marketing = spoki::models::TemplateCategory::Marketing;
