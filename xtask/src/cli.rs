@@ -40,11 +40,43 @@ pub fn kind(spec: &Spec, ty: &Type) -> &'static str {
     }
 }
 
-fn param(name: &str, kind: &str, required: bool) -> String {
-    format!("Param {{ name: {name:?}, kind: Kind::{kind}, required: {required} }}")
+/// The wire values an argument of this type may take: an enum's spellings (of each item, for
+/// a list of enums); empty when any value goes.
+fn values(spec: &Spec, ty: &Type) -> Vec<String> {
+    match ty {
+        Type::Optional(inner) | Type::List(inner) => values(spec, inner),
+        Type::Map(_) => Vec::new(),
+        Type::Named(name) => spec.enums.get(name).map_or_else(Vec::new, |e| {
+            e.values.values().flat_map(|v| v.spellings()).collect()
+        }),
+    }
 }
 
-fn body(spec: &Spec, text: Option<&str>) -> String {
+fn param(name: &str, kind: &str, required: bool, values: &[String]) -> String {
+    format!(
+        "Param {{ name: {name:?}, kind: Kind::{kind}, required: {required}, values: &{values:?} }}"
+    )
+}
+
+/// The fields of an operation's answer (or of each item of a page) that hold money.
+fn money_fields(spec: &Spec, response: &str) -> Vec<String> {
+    let model = match Response::parse(response) {
+        Ok(Response::Model(m) | Response::Page(m)) => m,
+        _ => return Vec::new(),
+    };
+    spec.models.get(&model).map_or_else(Vec::new, |m| {
+        m.fields
+            .iter()
+            .filter(|(_, f)| {
+                let ty = f.detail().ty.as_deref().and_then(|t| Type::parse(t).ok());
+                matches!(ty.as_ref().map(Type::required_inner), Some(Type::Named(n)) if n == "money")
+            })
+            .map(|(json, _)| json.clone())
+            .collect()
+    })
+}
+
+fn body(spec: &Spec, text: Option<&str>, requires: &[String]) -> String {
     let Some(text) = text else {
         return "Body::None".into();
     };
@@ -61,8 +93,8 @@ fn body(spec: &Spec, text: Option<&str>) -> String {
             constants.push(format!("({json:?}, {:?})", const_json(constant)));
         } else {
             let ty = Type::parse(detail.ty.as_deref().expect("validated")).expect("validated");
-            let required = ty.is_required_in(model.kind);
-            fields.push(param(json, kind(spec, &ty), required));
+            let required = ty.is_required_in(model.kind) || requires.contains(json);
+            fields.push(param(json, kind(spec, &ty), required, &values(spec, &ty)));
         }
     }
     // Every field a constant: the same rule as the client's `fixed_body`.
@@ -105,23 +137,27 @@ pub fn commands(spec: &Spec) -> String {
         let path_params: Vec<String> = path_placeholders(&op.path)
             .into_iter()
             .map(|p| match op.path_params[p].as_str() {
-                "i64" => param(p, "Integer", true),
-                _ => param(p, "Text", true),
+                "i64" => param(p, "Integer", true, &[]),
+                _ => param(p, "Text", true, &[]),
             })
             .collect();
         let query: Vec<String> = op
             .query
             .iter()
-            .map(|(q, ty)| param(q, kind(spec, &Type::parse(ty).expect("validated")), false))
+            .map(|(q, ty)| {
+                let ty = Type::parse(ty).expect("validated");
+                param(q, kind(spec, &ty), false, &values(spec, &ty))
+            })
             .collect();
         let pages = matches!(Response::parse(&op.response), Ok(Response::Page(_)));
         writeln!(
             out,
-            "    OpCommand {{ operation: &operation::{}, name: {name:?}, about: {about:?}, path_params: &[{}], query: &[{}], body: {}, pages: {pages} }},",
+            "    OpCommand {{ operation: &operation::{}, name: {name:?}, about: {about:?}, path_params: &[{}], query: &[{}], body: {}, pages: {pages}, money: &{:?} }},",
             snake_upper(&op.id),
             path_params.join(", "),
             query.join(", "),
-            body(spec, op.body.as_deref()),
+            body(spec, op.body.as_deref(), &op.requires),
+            money_fields(spec, &op.response),
         )
         .unwrap();
     }

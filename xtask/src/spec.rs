@@ -64,6 +64,10 @@ pub struct Operation {
     pub min_items: Option<usize>,
     /// The most items of a body that is a list.
     pub max_items: Option<usize>,
+    /// Body fields the model leaves optional (it is shared with an update) but this call
+    /// needs: a webhook created without its event receives nothing.
+    #[serde(default)]
+    pub requires: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -395,6 +399,17 @@ impl Spec {
                 errors.push(format!(
                     "{at}: min_items/max_items need a body that is a list"
                 ));
+            }
+            let body_model = op
+                .body
+                .as_deref()
+                .and_then(|b| self.models.get(Body::parse(b).model()));
+            for field in &op.requires {
+                if !body_model.is_some_and(|m| m.fields.contains_key(field)) {
+                    errors.push(format!(
+                        "{at}: requires `{field}`, which is not a body field"
+                    ));
+                }
             }
             if op.auth == Auth::AutomationSecret && op.body.is_none() {
                 errors.push(format!(

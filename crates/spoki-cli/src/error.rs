@@ -29,7 +29,7 @@ pub enum CliError {
     #[error("{0}")]
     Usage(String),
     /// A call failed.
-    #[error(transparent)]
+    #[error("{}", api_message(.0))]
     Api(#[from] spoki_client::Error),
     /// Some work may have been carried out by Spoki without the command knowing.
     #[error("{0}")]
@@ -73,6 +73,21 @@ impl CliError {
             CliError::Interrupted => exit::INTERRUPTED,
             CliError::Io { .. } | CliError::Failed(_) => exit::FAILED,
         })
+    }
+}
+
+/// A client error in the words of the command line: its flags and environment variables, not
+/// the builder methods a Rust program would call.
+fn api_message(e: &spoki_client::Error) -> String {
+    match e {
+        spoki_client::Error::InvalidInput(spoki_client::InputError::MissingApiKey(op)) => {
+            format!(
+                "{op} needs an API key: give --api-key, set {}, or pick a profile with \
+                 --profile (`spoki config set NAME --key-env VAR`)",
+                spoki_client::API_KEY_ENV
+            )
+        }
+        e => e.to_string(),
     }
 }
 

@@ -25,7 +25,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-const VERSION: u32 = 1;
+/// The journal format. Version 2 numbers chunks from 1, as every output does.
+const VERSION: u32 = 2;
 
 /// What a journal is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +86,7 @@ pub enum ChunkState {
     Unknown { reason: String },
 }
 
+/// One line of the journal after its header. `chunk` counts from 1.
 #[derive(Serialize, Deserialize)]
 struct Record {
     chunk: usize,
@@ -147,6 +149,14 @@ impl Journal {
                 .next()
                 .and_then(|first| serde_json::from_str(first).ok())
                 .ok_or_else(not_ours)?;
+            if found.journal != VERSION {
+                return Err(CliError::Usage(format!(
+                    "{}: a journal of format {} (this spoki writes {VERSION}); finish the job \
+                     with the spoki that started it, or remove the journal to start over",
+                    path.display(),
+                    found.journal
+                )));
+            }
             if &found != header {
                 return Err(not_ours());
             }
@@ -158,9 +168,20 @@ impl Journal {
                         i + 2
                     ))
                 })?;
-                if let Some(state) = states.get_mut(record.chunk) {
-                    *state = record.state;
-                }
+                let state = record
+                    .chunk
+                    .checked_sub(1)
+                    .and_then(|k| states.get_mut(k))
+                    .ok_or_else(|| {
+                        CliError::Failed(format!(
+                            "{}:{}: the journal names chunk {} of {}; nothing was sent",
+                            path.display(),
+                            i + 2,
+                            record.chunk,
+                            header.chunks
+                        ))
+                    })?;
+                *state = record.state;
             }
         }
         Ok(Journal {
@@ -178,7 +199,7 @@ impl Journal {
     /// Records a chunk's new state, durably, before anything else happens.
     pub fn record(&mut self, chunk: usize, state: ChunkState) -> Result<()> {
         let line = serde_json::to_string(&Record {
-            chunk,
+            chunk: chunk + 1,
             state: state.clone(),
         })
         .expect("a record encodes");

@@ -20,7 +20,8 @@ use std::process::ExitCode;
 use target::Global;
 use workflows::{billing, campaign, config_cmd, demo, embed, import, mock, webhooks};
 
-/// Workflows that are commands of their own.
+// Workflows that are commands of their own. (A doc comment here would become the help's
+// first line.)
 #[derive(Debug, Subcommand)]
 enum Workflow {
     /// Manage the profiles of the config file.
@@ -39,16 +40,22 @@ enum Workflow {
     Mock(mock::MockArgs),
     /// Tell the story of a campaign end to end against an embedded local Spoki.
     Demo,
+    /// Print the shell completion script: `spoki completions bash > /etc/bash_completion.d/spoki`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
-/// Workflows that live beside the generated `contacts` commands.
+// Workflows beside the generated `contacts` commands.
 #[derive(Debug, Subcommand)]
 enum ContactsWorkflow {
     /// Import a CSV of contacts in chunks of 500, resuming where a stopped run left off.
     Import(import::ImportArgs),
 }
 
-/// Workflows that live beside the generated `webhooks` commands.
+// Workflows beside the generated `webhooks` commands.
 #[derive(Debug, Subcommand)]
 enum WebhooksWorkflow {
     /// Check a delivery's signature (exit 0 when valid, 1 otherwise).
@@ -63,7 +70,6 @@ enum WebhooksWorkflow {
 pub fn command() -> Command {
     let root = Command::new("spoki")
         .version(env!("CARGO_PKG_VERSION"))
-        .about("Spoki from the terminal: every API operation, imports, campaigns, webhooks.")
         .after_help(
             "Exit codes: 0 done, 1 a check failed, 2 wrong usage or input (nothing sent), \
              3 the call failed (nothing done), 4 outcome unknown (check before sending again), \
@@ -71,10 +77,12 @@ pub fn command() -> Command {
         )
         .subcommand_required(true)
         .arg_required_else_help(true);
-    let mut root = Workflow::augment_subcommands(Global::augment_args(root));
+    let mut root = Workflow::augment_subcommands(Global::augment_args(root))
+        .about("Spoki from the terminal: every API operation, imports, campaigns, webhooks.");
     for group in api::groups() {
+        let names: Vec<&str> = api::commands_of(group).map(|c| c.name).collect();
         let mut cmd = Command::new(api::run::kebab(group))
-            .about(format!("The {} operations", group.replace('_', " ")))
+            .about(group_about(group, &names))
             .subcommand_required(true)
             .subcommands(api::commands_of(group).map(api::run::command));
         cmd = match group {
@@ -85,6 +93,24 @@ pub fn command() -> Command {
         root = root.subcommand(cmd);
     }
     root
+}
+
+/// One line for a group in `--help`: its name and what it holds.
+fn group_about(group: &str, names: &[&str]) -> String {
+    let mut title = group.replace('_', " ");
+    title[..1].make_ascii_uppercase();
+    let extra = match group {
+        "contacts" => ", and import",
+        "webhooks" => ", and verify, listen, trigger",
+        _ => "",
+    };
+    match names {
+        [one] => format!("{title}: {one}{extra}"),
+        [a, b] => format!("{title}: {a}, {b}{extra}"),
+        [a, b, c] => format!("{title}: {a}, {b}, {c}{extra}"),
+        [a, b, ..] => format!("{title}: {a}, {b} and {} more{extra}", names.len() - 2),
+        [] => title,
+    }
 }
 
 /// Runs the command line `args` (the program name first) and returns the exit code.
@@ -122,7 +148,11 @@ async fn dispatch(matches: &ArgMatches) -> Result<ExitCode> {
         None => target::KeySource::None,
     };
     let out = Output {
-        json: global.json,
+        format: match (global.output, global.json) {
+            (Some(format), _) => format,
+            (None, true) => output::Format::Json,
+            (None, false) => output::Format::Table,
+        },
         reveal_secrets: global.reveal_secrets,
     };
     let (name, sub) = matches.subcommand().expect("a subcommand is required");
@@ -135,6 +165,7 @@ async fn dispatch(matches: &ArgMatches) -> Result<ExitCode> {
             Workflow::Billing(c) => billing::run(c, out).map(|()| ok),
             Workflow::Mock(args) => mock::run(args).await.map(|()| ok),
             Workflow::Demo => demo::run(&global, out).await.map(|()| ok),
+            Workflow::Completions { shell } => completions(shell).map(|()| ok),
         };
     }
     let (op_name, op_matches) = sub.subcommand().expect("a subcommand is required");
@@ -158,6 +189,16 @@ async fn dispatch(matches: &ArgMatches) -> Result<ExitCode> {
     let target = global.connect().await?;
     api::run::run(op, op_matches, &target.client, out).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the completion script; a reader that stops early (`| head`) is not an error.
+fn completions(shell: clap_complete::Shell) -> Result<()> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command(), "spoki", &mut script);
+    match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::io("stdout")(e)),
+        _ => Ok(()),
+    }
 }
 
 fn usage(e: clap::Error) -> CliError {

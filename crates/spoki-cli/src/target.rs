@@ -15,7 +15,8 @@ use std::path::PathBuf;
 
 /// Options every command accepts.
 #[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Global options")]
+// Without an explicit `about`, clap would take the doc comment above as the program's.
+#[command(next_help_heading = "Global options", about = None, long_about = None)]
 pub struct Global {
     /// API key of the account or agency to act as.
     #[arg(
@@ -39,9 +40,13 @@ pub struct Global {
     /// (id 101) unless --api-key says otherwise.
     #[arg(long, global = true)]
     pub mock: bool,
-    /// Print machine-readable JSON on stdout instead of tables.
-    #[arg(long, global = true)]
+    /// Print machine-readable JSON on stdout instead of tables (the same as --output json).
+    #[arg(long, global = true, conflicts_with = "output")]
     pub json: bool,
+    /// How answers are printed: tables for people, JSON, or tab-separated rows for scripts
+    /// (with tsv, reports meant for people go to stderr).
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub output: Option<crate::output::Format>,
     /// Show credentials that answers carry (a new webhook's secret, a private key) instead of
     /// masking them.
     #[arg(long, global = true)]

@@ -266,7 +266,17 @@ impl fmt::Display for ApiError {
         if let Some(code) = &self.code {
             write!(f, " [{code}]")?;
         }
-        for part in [&self.title, &self.detail].into_iter().flatten() {
+        // Spoki often says one thing twice ("Not found" / "Not found."): say it once.
+        let same = |a: &str, b: &str| {
+            a.trim()
+                .trim_end_matches('.')
+                .eq_ignore_ascii_case(b.trim().trim_end_matches('.'))
+        };
+        let detail = match (&self.title, &self.detail) {
+            (Some(title), Some(detail)) if same(title, detail) => None,
+            (_, detail) => detail.as_ref(),
+        };
+        for part in [self.title.as_ref(), detail].into_iter().flatten() {
             write!(f, ": {part}")?;
         }
         for (field, messages) in &self.fields {

@@ -46,7 +46,7 @@ impl fmt::Display for PhoneError {
         match self {
             PhoneError::Empty => f.write_str("phone number is empty"),
             PhoneError::MissingPlus => {
-                f.write_str("phone number must start with `+` and the country code (E.164)")
+                f.write_str("phone number must start with + and the country code (E.164)")
             }
             PhoneError::NotADigit { found, at } => {
                 write!(
@@ -195,6 +195,6 @@ mod tests {
     #[test]
     fn decoding_validates() {
         let err = serde_json::from_str::<Phone>("\"12345\"").unwrap_err();
-        assert!(err.to_string().contains("must start with `+`"), "{err}");
+        assert!(err.to_string().contains("must start with + and"), "{err}");
     }
 }

@@ -86,12 +86,11 @@ pub fn command(op: &'static OpCommand) -> Command {
     let mut taken = HashSet::new();
     for q in op.query {
         let name = flag(q, "query", &mut taken);
-        cmd = cmd.arg(
-            Arg::new(query_id(q))
-                .long(name)
-                .value_name(value_name(q.kind))
-                .help(format!("Query parameter `{}`", q.name)),
-        );
+        let arg = Arg::new(query_id(q))
+            .long(name)
+            .value_name(value_name(q.kind))
+            .help(format!("Query parameter `{}`", q.name));
+        cmd = cmd.arg(allowed(arg, q));
     }
     if let Body::Object { fields, .. } = &op.body {
         for f in *fields {
@@ -102,12 +101,11 @@ pub fn command(op: &'static OpCommand) -> Command {
             } else {
                 format!("Body field `{}`{need}", f.name)
             };
-            cmd = cmd.arg(
-                Arg::new(body_id(f))
-                    .long(name)
-                    .value_name(value_name(f.kind))
-                    .help(what),
-            );
+            let arg = Arg::new(body_id(f))
+                .long(name)
+                .value_name(value_name(f.kind))
+                .help(what);
+            cmd = cmd.arg(allowed(arg, f));
         }
     }
     if matches!(op.body, Body::Object { .. } | Body::Array { .. }) {
@@ -127,6 +125,43 @@ pub fn command(op: &'static OpCommand) -> Command {
         );
     }
     cmd
+}
+
+/// An enum field's values: offered by clap (in `--help`, checked, completed) for a text field;
+/// for JSON text (a list of values, a number), listed in the help and checked by [`parse`].
+fn allowed(arg: Arg, p: &Param) -> Arg {
+    if p.values.is_empty() {
+        return arg;
+    }
+    if p.kind == Kind::Text {
+        return arg.value_parser(clap::builder::PossibleValuesParser::new(p.values));
+    }
+    let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+    arg.help(format!("{help}; JSON of: {}", p.values.join(", ")))
+}
+
+/// Whether every value of `value` (itself, or each item of a list) is one of `values`.
+fn among(value: &Value, values: &[&str]) -> bool {
+    match value {
+        Value::Array(items) => items.iter().all(|v| among(v, values)),
+        Value::String(s) => values.contains(&s.as_str()),
+        Value::Number(n) => values.contains(&n.to_string().as_str()),
+        _ => false,
+    }
+}
+
+/// Reads a flag's text as its field's JSON: the kind says how, and an enum field's value
+/// must be one it allows (`--data` is sent as given, for values newer than this table).
+fn parse_param(p: &Param, text: &str) -> Result<Value> {
+    let value = parse(p.kind, p.name, text)?;
+    if !p.values.is_empty() && !among(&value, p.values) {
+        return Err(CliError::Usage(format!(
+            "{}: expected one of {} (a JSON list of them for a list)",
+            p.name,
+            p.values.join(", ")
+        )));
+    }
+    Ok(value)
 }
 
 fn parse(kind: Kind, flag: &str, text: &str) -> Result<Value> {
@@ -191,7 +226,7 @@ pub fn prepare(op: &'static OpCommand, m: &ArgMatches) -> Result<Prepared> {
     let mut query = Vec::new();
     for q in op.query {
         if let Some(text) = m.get_one::<String>(&query_id(q)) {
-            let value = match parse(q.kind, q.name, text)? {
+            let value = match parse_param(q, text)? {
                 Value::String(s) => s,
                 other => other.to_string(),
             };
@@ -232,7 +267,7 @@ pub fn prepare(op: &'static OpCommand, m: &ArgMatches) -> Result<Prepared> {
             }
             for f in *fields {
                 if let Some(text) = m.get_one::<String>(&body_id(f)) {
-                    body.insert(f.name.to_owned(), parse(f.kind, f.name, text)?);
+                    body.insert(f.name.to_owned(), parse_param(f, text)?);
                 } else if f.required && !body.contains_key(f.name) {
                     let suffix = if f.kind == Kind::SecretEnv {
                         "-env"
@@ -277,13 +312,13 @@ pub async fn run(
     let call = prepare(op, m)?;
     if !op.pages {
         let answer = send(op, client, &call, None).await?;
-        out.value(&answer);
+        out.answer(&answer, op.money);
         return Ok(());
     }
     // One page asked for: that page alone.
     if call.query.iter().any(|(k, _)| k == "page") {
         let answer = send(op, client, &call, None).await?;
-        out.value(&answer);
+        out.answer(&answer, op.money);
         return Ok(());
     }
     let limit = m.get_one::<u64>("limit").copied();
@@ -311,7 +346,7 @@ pub async fn run(
     if let Some(limit) = limit {
         items.truncate(limit as usize);
     }
-    out.value(&Value::Array(items));
+    out.answer(&Value::Array(items), op.money);
     Ok(())
 }
 

@@ -22,6 +22,9 @@ pub struct OpCommand {
     pub body: Body,
     /// Whether the answer is a page of a list, so the command follows `next`.
     pub pages: bool,
+    /// Fields of the answer (or of each listed item) that hold money, in Spoki's thousandths
+    /// of EUR: shown as money in tables, raw in JSON.
+    pub money: &'static [&'static str],
 }
 
 /// A path, query or body field turned into an argument.
@@ -33,6 +36,9 @@ pub struct Param {
     pub kind: Kind,
     /// Whether the call is invalid without it (body fields only; `--data` can also supply it).
     pub required: bool,
+    /// The values it may take, when its type is an enum (of each item, for a list of enums);
+    /// empty when any value goes.
+    pub values: &'static [&'static str],
 }
 
 /// How an argument's text becomes a JSON value.

@@ -56,7 +56,7 @@ impl BulkArgs {
     }
 
     pub fn limits(&self) -> RunLimits {
-        // Chunks are numbered from 1 for people, from 0 in the journal.
+        // Chunks are numbered from 1 everywhere outside this process.
         let zero_based = |chunks: &[u64]| chunks.iter().map(|&n| n as usize - 1).collect();
         RunLimits {
             max_chunks: self.max_chunks,
@@ -72,7 +72,13 @@ pub struct Planned {
     pub checked: Recipients,
     pub journal: Journal,
     pub journal_path: PathBuf,
-    pub rejects: PathBuf,
+    pub rejected: Rejected,
+}
+
+/// The rows the checks refused: how many, and the file that lists them.
+pub struct Rejected {
+    pub count: usize,
+    pub path: PathBuf,
 }
 
 impl Planned {
@@ -99,10 +105,13 @@ impl Planned {
         let journal_path = args.journal_path(file, job_tag);
         let journal = Journal::open(&journal_path, &header)?;
         Ok(Planned {
+            rejected: Rejected {
+                count: checked.rejected.len(),
+                path: rejects,
+            },
             checked,
             journal,
             journal_path,
-            rejects,
         })
     }
 }
@@ -116,28 +125,49 @@ fn lines(chunk: &[Recipient]) -> String {
 
 /// Prints what a run did and turns what is left into the command's outcome: unknown chunks
 /// exit 4 (first: they need looking into), a failed chunk 3, Ctrl-C with work left 130.
+///
+/// Rows refused by the checks make the command exit 1 once the rest is done, so a script sees
+/// that part of the file was left out.
 pub fn finish(
     journal: &Path,
+    rejected: &Rejected,
     chunks: &[&[Recipient]],
     report: &Report,
     out: Output,
     checked_only: bool,
 ) -> Result<()> {
+    let Rejected {
+        count: rejected,
+        path: rejects,
+    } = rejected;
+    let rejected = *rejected;
     let contacts: usize = report.sent.iter().map(|&k| chunks[k].len()).sum();
+    let numbered = |chunks: &[usize]| chunks.iter().map(|k| k + 1).collect::<Vec<_>>();
     out.summary(json!({
         "chunks": chunks.len(),
-        "sent_chunks": report.sent,
+        "sent_chunks": numbered(&report.sent),
         "sent_contacts": contacts,
-        "already_done": report.already_done,
-        "unknown": report.unknown,
-        "failed": report.failed.as_ref().map(|(k, reason)| json!({"chunk": k, "reason": reason})),
+        "already_done": numbered(&report.already_done),
+        "unknown": numbered(&report.unknown),
+        "failed": report.failed.as_ref().map(|(k, reason)| json!({"chunk": k + 1, "reason": reason})),
         "left": report.left,
+        "rejected_rows": rejected,
+        "rejects": (rejected > 0).then_some(rejects),
         "journal": journal,
         "checked_only": checked_only,
     }));
+    let rejected_rows = || {
+        if rejected == 0 {
+            return Ok(());
+        }
+        Err(CliError::Failed(format!(
+            "{rejected} rows were rejected and left out (see {}): fix them and run again",
+            rejects.display()
+        )))
+    };
     if checked_only {
         out.say("checked only: nothing sent");
-        return Ok(());
+        return rejected_rows();
     }
     out.say(format!(
         "sent {} chunks ({contacts} contacts) in this run; {} were done before; journal {}",
@@ -185,5 +215,5 @@ pub fn finish(
             report.left
         ));
     }
-    Ok(())
+    rejected_rows()
 }

@@ -135,8 +135,15 @@ pub async fn run(command: CampaignCommand, global: &Global, out: Output) -> Resu
             let checked = read_plan(&args.plan)?;
             let departures = Departures::default();
             let target = global.connect_gated(Some(&departures)).await?;
-            print(&coverage(&args.plan, &target, &checked).await?, out);
-            Ok(())
+            let cover = coverage(&args.plan, &target, &checked).await?;
+            print(&cover, out);
+            if cover.covered() {
+                Ok(())
+            } else {
+                Err(CliError::Failed(
+                    "the account's credit does not cover this campaign".into(),
+                ))
+            }
         }
         CampaignCommand::Run(args) => start(args, global, out).await,
     }
@@ -180,18 +187,16 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
         &format!("campaign-{tag}"),
         CHUNK,
     )?;
-    let checked = &planned.checked;
-    let chunks: Vec<_> = checked.valid.chunks(CHUNK).collect();
-    let journal = planned.journal;
-    let journal_path = planned.journal_path;
-    let pending = journal
+    let chunks: Vec<_> = planned.checked.valid.chunks(CHUNK).collect();
+    let pending = planned
+        .journal
         .states()
         .iter()
         .filter(|s| **s != journal::ChunkState::Done)
         .count();
     // A resumed run pays only for what is left, but the estimate of the whole file is the
     // conservative check: the credit already spent is gone from the account.
-    let cover = coverage(&args.plan, &target, checked).await?;
+    let cover = coverage(&args.plan, &target, &planned.checked).await?;
     print(&cover, out);
     if pending > 0 && !cover.covered() && !args.force {
         return Err(CliError::Failed(
@@ -202,7 +207,8 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
     }
     if args.bulk.check {
         return finish(
-            &journal_path,
+            &planned.journal_path,
+            &planned.rejected,
             &chunks,
             &journal::Report::default(),
             out,
@@ -211,7 +217,7 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
     }
     let automations = target.client.automations();
     let report = journal::run(
-        journal,
+        planned.journal,
         &departures,
         args.bulk.limits(),
         out,
@@ -229,5 +235,12 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
         },
     )
     .await?;
-    finish(&journal_path, &chunks, &report, out, false)
+    finish(
+        &planned.journal_path,
+        &planned.rejected,
+        &chunks,
+        &report,
+        out,
+        false,
+    )
 }

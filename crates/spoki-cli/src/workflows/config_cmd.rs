@@ -76,7 +76,7 @@ pub fn run(command: ConfigCommand, global: &Global, out: Output) -> Result<()> {
         }
         ConfigCommand::List => {
             let file = Config::load(&path)?;
-            if out.json {
+            if out.json() {
                 let profiles: serde_json::Map<_, _> = file
                     .profiles
                     .iter()

@@ -38,12 +38,19 @@ pub async fn run(args: ImportArgs, global: &Global, out: Output) -> Result<()> {
         if checked.rejected.is_empty() {
             String::new()
         } else {
-            format!(" (see {})", planned.rejects.display())
+            format!(" (see {})", planned.rejected.path.display())
         }
     ));
     if args.bulk.check {
         let nothing = journal::Report::default();
-        return finish(&planned.journal_path, &chunks, &nothing, out, true);
+        return finish(
+            &planned.journal_path,
+            &planned.rejected,
+            &chunks,
+            &nothing,
+            out,
+            true,
+        );
     }
     let departures = Departures::default();
     let target = global.connect_gated(Some(&departures)).await?;
@@ -60,5 +67,12 @@ pub async fn run(args: ImportArgs, global: &Global, out: Output) -> Result<()> {
         },
     )
     .await?;
-    finish(&planned.journal_path, &chunks, &report, out, false)
+    finish(
+        &planned.journal_path,
+        &planned.rejected,
+        &chunks,
+        &report,
+        out,
+        false,
+    )
 }

@@ -326,7 +326,7 @@ impl Handler for Printer {
             // A log that cannot be written asks for the delivery again.
             log.append(&delivery)?;
         }
-        if self.out.json {
+        if self.out.json() {
             let mut record = serde_json::to_value(&*delivery).unwrap_or(Value::Null);
             if !self.out.reveal_secrets {
                 spoki_client::redact_credentials(&mut record);
@@ -385,7 +385,7 @@ pub async fn listen(args: ListenArgs, global: &Global, out: Output) -> Result<()
 }
 
 fn announce(url: &str, out: Output) {
-    if out.json {
+    if out.json() {
         println!("{}", json!({"listening": url}));
     } else {
         println!("{url}");
@@ -422,7 +422,7 @@ fn report(outcome: &Outcome, out: Output) {
     let reason = match outcome {
         Outcome::Handled(_) => return,
         Outcome::Duplicate(d) => {
-            if !out.json {
+            if !out.json() {
                 eprintln!("· {} again: already handled", describe(d));
             }
             return;
@@ -435,7 +435,7 @@ fn report(outcome: &Outcome, out: Output) {
         other => format!("answered {}", other.status()),
     };
     let status = outcome.status().as_u16();
-    if out.json {
+    if out.json() {
         println!(
             "{}",
             json!({"valid": false, "status": status, "reason": reason})

@@ -39,8 +39,24 @@ async fn two_thousand_contacts_take_four_calls_and_a_stopped_run_resumes() {
     let second = s.run(&["--json", "--no-pacing", "contacts", "import", file], &env);
     assert_eq!(second.code, 0, "{second:#?}");
     let report = second.json();
-    assert_eq!(report["sent_chunks"], serde_json::json!([2, 3]));
-    assert_eq!(report["already_done"], serde_json::json!([0, 1]));
+    // Chunks count from 1 here, on stderr, in the journal and in --resend/--mark-done.
+    assert_eq!(report["sent_chunks"], serde_json::json!([3, 4]));
+    assert_eq!(report["already_done"], serde_json::json!([1, 2]));
+    let journal = std::fs::read_to_string(s.path("contacts.csv.import.journal")).unwrap();
+    let numbers: Vec<u64> = journal
+        .lines()
+        .skip(1)
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["chunk"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        numbers,
+        [1, 1, 2, 2, 3, 3, 4, 4],
+        "sending then done, per chunk"
+    );
     assert_eq!(
         calls_of(&mock, "contacts_sync_all"),
         4,
@@ -74,7 +90,13 @@ async fn bad_rows_are_rejected_with_their_line_and_reason() {
         &["--no-pacing", "contacts", "import", csv.to_str().unwrap()],
         &env_for(&mock, &f.client_api_key),
     );
-    assert_eq!(run.code, 0, "{run:#?}");
+    // The good rows are imported; the rejected ones make the command exit 1, counted.
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("4 rows were rejected and left out (see "),
+        "{run:#?}"
+    );
     for line in ["line 3:", "line 4:", "line 5:", "line 6:"] {
         assert!(run.stderr.contains(line), "{line} not reported: {run:#?}");
     }

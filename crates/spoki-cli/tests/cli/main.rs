@@ -4,5 +4,6 @@ mod support;
 
 mod bulk;
 mod commands;
+mod manners;
 mod webhooks;
 mod workflows;

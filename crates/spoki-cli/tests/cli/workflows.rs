@@ -48,7 +48,9 @@ async fn an_estimate_compares_money_and_conversations_with_the_credit() {
         ],
         &env,
     );
-    assert_eq!(human.code, 0);
+    // Not covered: a failed check, exit 1, as the exit-code table says.
+    assert_eq!(human.code, 1, "{human:#?}");
+    assert!(human.stderr.contains("does not cover"), "{human:#?}");
     // 3 x 0.14 (IT) + 0.18 (DE) = 0.60 EUR against 0.42 EUR of credit.
     assert!(human.stdout.contains("0.60 EUR"), "{human:#?}");
     assert!(human.stdout.contains("NO"), "{human:#?}");
