@@ -5,12 +5,16 @@
 //! | bytes | what |
 //! |---|---|
 //! | 8 | magic `SPOKILDG` |
-//! | 2 | version (2) |
+//! | 2 | version (3) |
 //! | 1 | pricing model (0 conversation 2024, 1 per message 2025) |
 //! | 4 + n | the rate card as JSON (its length, then the text) |
 //! | 5 × 8 + 8 | the totals: events, conversations, paid, charged, rejected; total cost in millionths |
 //! | 8 | the number of customers |
 //! | 72 each | per customer: its digits, its last event, then the ends of its service window, entry-point offer, entry point and four conversations (Unix seconds; `i64::MIN`: never) |
+//! | 32 | SHA-256 of every byte before it |
+//!
+//! The checksum makes any damage a refusal: a flipped bit in a time or a price would otherwise
+//! restore as a ledger that looks sound and bills wrong.
 //!
 //! A customer's market is not stored: it follows from its number and the card, and is found
 //! again on restore. Customers are written in number order, so a ledger always saves to the
@@ -19,10 +23,11 @@
 use crate::ledger::{Ledger, LedgerTotals, NumberMap, Slot};
 use crate::rules::{CustomerState, PricingModel};
 use crate::{Customer, Money, RateCard};
+use sha2::{Digest, Sha256};
 use std::io::{self, Read, Write};
 
 const MAGIC: &[u8; 8] = b"SPOKILDG";
-const VERSION: u16 = 2;
+const VERSION: u16 = 3;
 /// Bytes per customer: nine `i64`s.
 const RECORD: usize = 72;
 
@@ -36,6 +41,9 @@ pub enum RestoreError {
     /// Not a saved ledger.
     #[error("not a saved spoki ledger")]
     NotALedger,
+    /// The bytes are not the ones saved: the checksum does not match.
+    #[error("saved ledger is damaged: its checksum does not match its content")]
+    Checksum,
     /// Saved by a version of this crate that used another format.
     #[error("saved ledger format {0} is not supported (this version reads {VERSION})")]
     Version(u16),
@@ -48,6 +56,16 @@ impl Ledger {
     /// Writes everything the ledger knows to `out` (see the module's format): 72 bytes a
     /// customer, plus the rate card.
     pub fn save(&self, out: &mut impl Write) -> io::Result<()> {
+        let mut out = Hashing {
+            inner: out,
+            hash: Sha256::new(),
+        };
+        self.save_body(&mut out)?;
+        let digest = out.hash.finalize();
+        out.inner.write_all(&digest)
+    }
+
+    fn save_body(&self, out: &mut Hashing<&mut impl Write>) -> io::Result<()> {
         let card = serde_json::to_vec(&self.rate_card).map_err(io::Error::other)?;
         out.write_all(MAGIC)?;
         out.write_all(&VERSION.to_le_bytes())?;
@@ -99,6 +117,25 @@ impl Ledger {
     /// A ledger as [`save`](Self::save) wrote it: it answers every question, and bills every
     /// later event, as the saved one would have.
     pub fn restore(input: &mut impl Read) -> Result<Ledger, RestoreError> {
+        let mut input = Hashing {
+            inner: input,
+            hash: Sha256::new(),
+        };
+        let ledger = Ledger::restore_body(&mut input)?;
+        let expected = input.hash.finalize();
+        let mut saved = [0_u8; 32];
+        input.inner.read_exact(&mut saved)?;
+        if saved[..] != expected[..] {
+            return Err(RestoreError::Checksum);
+        }
+        let mut rest = [0_u8; 1];
+        if input.inner.read(&mut rest)? != 0 {
+            return Err(damaged("bytes after the checksum"));
+        }
+        Ok(ledger)
+    }
+
+    fn restore_body(input: &mut Hashing<&mut impl Read>) -> Result<Ledger, RestoreError> {
         let mut magic = [0_u8; 8];
         input.read_exact(&mut magic)?;
         if &magic != MAGIC {
@@ -174,14 +211,36 @@ impl Ledger {
             }
             states.push(state);
         }
-        let mut rest = [0_u8; 1];
-        if input.read(&mut rest)? != 0 {
-            return Err(damaged("bytes after the last customer"));
-        }
         ledger.index = index;
         ledger.states = states;
         ledger.totals = totals;
         Ok(ledger)
+    }
+}
+
+/// A reader or writer that hashes every byte that passes through it.
+struct Hashing<T> {
+    inner: T,
+    hash: Sha256,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(bytes)?;
+        self.hash.update(&bytes[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, bytes: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(bytes)?;
+        self.hash.update(&bytes[..n]);
+        Ok(n)
     }
 }
 

@@ -113,3 +113,36 @@ fn damaged_or_foreign_bytes_are_refused() {
         Err(RestoreError::Damaged(_))
     ));
 }
+
+#[test]
+fn every_flipped_bit_is_refused() {
+    let start = Timestamp::parse("2024-07-01T00:00:00Z").unwrap();
+    let mut ledger = Ledger::new(PricingModel::Conversation2024, sample_rate_card());
+    for e in EventGenerator::new(11, 40, 200, start, 2) {
+        ledger.apply(&e).unwrap();
+    }
+    let bytes = saved(&ledger);
+    // A fixed xorshift: the same 1,000 flips on every run, spread over the whole file.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    for _ in 0..1000 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let bit = (state % (bytes.len() as u64 * 8)) as usize;
+        let mut damaged = bytes.clone();
+        damaged[bit / 8] ^= 1 << (bit % 8);
+        assert!(
+            Ledger::restore(&mut &damaged[..]).is_err(),
+            "bit {bit} of {} flipped, and the ledger restored",
+            bytes.len() * 8
+        );
+    }
+    // The checksum is what refuses a flip that still parses: a customer's time.
+    let mut time = bytes.clone();
+    let last_customer_time = bytes.len() - 32 - 64;
+    time[last_customer_time] ^= 1;
+    assert!(matches!(
+        Ledger::restore(&mut &time[..]),
+        Err(RestoreError::Checksum)
+    ));
+}
