@@ -422,3 +422,120 @@ async fn a_crash_during_a_call_leaves_that_chunk_unknown_not_resent() {
         "chunks 2 and 3 sent, chunk 1 not sent again"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_cut_emptied_reordered_or_altered_stops_the_run_and_sends_nothing() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let env = env_for(&mock, &f.client_api_key);
+    let csv = s.write("c.csv", &contacts_csv(1500));
+    let file = csv.to_str().unwrap();
+    let import = |extra: &[&str]| {
+        let mut args = vec!["--no-pacing", "contacts", "import", file];
+        args.extend_from_slice(extra);
+        s.run(&args, &env)
+    };
+    assert_eq!(import(&["--max-chunks", "2"]).code, 0);
+    assert_eq!(calls_of(&mock, "contacts_sync_all"), 2);
+    let journal = s.path("c.csv.import.journal");
+    let seal = s.path("c.csv.import.journal.seal");
+    let whole = std::fs::read_to_string(&journal).unwrap();
+    let sealed = std::fs::read(&seal).unwrap();
+    let lines: Vec<&str> = whole.lines().collect();
+    assert_eq!(
+        lines.len(),
+        5,
+        "a header, then sending and done for 2 chunks"
+    );
+    let joined = |lines: &[&str]| lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+
+    let cases: Vec<(&str, Option<String>, bool)> = vec![
+        ("cut at a line end", Some(joined(&lines[..4])), true),
+        ("cut by one chunk", Some(joined(&lines[..3])), true),
+        ("emptied", Some(String::new()), true),
+        ("header only", Some(joined(&lines[..1])), true),
+        (
+            "reordered",
+            Some(joined(&[lines[0], lines[2], lines[1], lines[3], lines[4]])),
+            true,
+        ),
+        (
+            "a digit changed",
+            Some(whole.replacen("\"chunk\":1", "\"chunk\":3", 1)),
+            true,
+        ),
+        (
+            "a chunk out of range",
+            Some(whole.replacen("\"chunk\":2", "\"chunk\":9", 1)),
+            true,
+        ),
+        ("the seal removed", None, false),
+    ];
+    for (what, text, keep_seal) in cases {
+        match &text {
+            Some(text) => std::fs::write(&journal, text).unwrap(),
+            None => std::fs::write(&journal, &whole).unwrap(),
+        }
+        if keep_seal {
+            std::fs::write(&seal, &sealed).unwrap();
+        } else {
+            std::fs::remove_file(&seal).unwrap();
+        }
+        let run = import(&[]);
+        assert_eq!(run.code, 1, "{what}: {run:#?}");
+        assert!(run.stderr.contains("nothing was sent"), "{what}: {run:#?}");
+        assert_eq!(
+            calls_of(&mock, "contacts_sync_all"),
+            2,
+            "{what}: a chunk was sent"
+        );
+    }
+    // A damaged seal is no better than none.
+    std::fs::write(&journal, &whole).unwrap();
+    std::fs::write(&seal, b"{\"records\":4").unwrap();
+    assert_eq!(import(&[]).code, 1);
+    assert_eq!(calls_of(&mock, "contacts_sync_all"), 2);
+
+    // Whole again, the run resumes with the third chunk alone.
+    std::fs::write(&seal, &sealed).unwrap();
+    let resumed = import(&[]);
+    assert_eq!(resumed.code, 0, "{resumed:#?}");
+    assert_eq!(calls_of(&mock, "contacts_sync_all"), 3);
+    assert_each_once(&synced_phones(&mock), 1500);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_a_record_and_its_seal_loses_nothing() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let env = env_for(&mock, &f.client_api_key);
+    let csv = s.write("c.csv", &contacts_csv(1000));
+    let file = csv.to_str().unwrap();
+    let first = s.run(
+        &[
+            "--no-pacing",
+            "contacts",
+            "import",
+            file,
+            "--max-chunks",
+            "1",
+        ],
+        &env,
+    );
+    assert_eq!(first.code, 0, "{first:#?}");
+    // The seal as it was before the last record (`done` of chunk 1) was written: the record
+    // reached the disk, the seal did not.
+    let journal = std::fs::read_to_string(s.path("c.csv.import.journal")).unwrap();
+    let before_last: Vec<&str> = journal.lines().collect();
+    let sending: serde_json::Value = serde_json::from_str(before_last[1]).unwrap();
+    std::fs::write(
+        s.path("c.csv.import.journal.seal"),
+        serde_json::json!({"records": 1, "sum": sending["sum"]}).to_string(),
+    )
+    .unwrap();
+    let resumed = s.run(&["--no-pacing", "contacts", "import", file], &env);
+    assert_eq!(resumed.code, 0, "{resumed:#?}");
+    assert_each_once(&synced_phones(&mock), 1000);
+}
