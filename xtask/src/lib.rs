@@ -1,10 +1,12 @@
-//! The spoki-rs build tasks: reading the endpoint spec and generating code from it.
+//! The spoki-rs build tasks: reading the endpoint spec and generating code from it, and the
+//! OpenAPI document (see [`openapi`]).
 
 pub mod cli;
 pub mod client;
 pub mod mock;
 pub mod models;
 pub mod names;
+pub mod openapi;
 pub mod package;
 pub mod rules;
 pub mod spec;
@@ -36,51 +38,78 @@ pub fn load_spec(root: &Path) -> Result<spec::Spec, Box<dyn Error>> {
     spec::Spec::parse(&text)
 }
 
-/// Every generated file: its path relative to the root, and its formatted contents.
+/// Every generated file: its path relative to the root, and its formatted contents. The
+/// Rust files are formatted with rustfmt; the OpenAPI document is JSON, written as it is.
 pub fn generate(root: &Path) -> Result<Vec<(PathBuf, String)>, Box<dyn Error>> {
-    generate_unformatted(root)?
+    let spec = load_spec(root)?;
+    let mut files = generate_unformatted(&spec)
         .into_iter()
         .map(|(path, code)| Ok((path, rustfmt(&code)?)))
-        .collect()
+        .collect::<Result<Vec<_>, Box<dyn Error>>>()?;
+    files.push(openapi_file(root, &spec)?);
+    Ok(files)
 }
 
-/// Every generated file, as the generator writes it, before formatting.
-fn generate_unformatted(root: &Path) -> Result<Vec<(PathBuf, String)>, Box<dyn Error>> {
-    let spec = load_spec(root)?;
+/// The OpenAPI document: its path relative to the root, and its JSON text.
+pub fn openapi_file(root: &Path, spec: &spec::Spec) -> Result<(PathBuf, String), Box<dyn Error>> {
+    let version = workspace_version(root)?;
+    Ok((
+        PathBuf::from(openapi::PATH),
+        openapi::render(spec, &version)?,
+    ))
+}
+
+/// The version of the workspace's crates (`[workspace.package] version` of the root manifest).
+pub fn workspace_version(root: &Path) -> Result<String, Box<dyn Error>> {
+    let path = root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let manifest: toml::Value = toml::from_str(&text)?;
+    manifest
+        .get("workspace")
+        .and_then(|w| w.get("package"))
+        .and_then(|p| p.get("version"))
+        .and_then(toml::Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{}: no [workspace.package] version", path.display()).into())
+}
+
+/// Every generated Rust file, as the generator writes it, before formatting.
+fn generate_unformatted(spec: &spec::Spec) -> Vec<(PathBuf, String)> {
     let models_dir = Path::new("crates/spoki-models/src/generated");
     let files = [
-        (models_dir.join("enums.rs"), models::enums(&spec)),
-        (models_dir.join("models.rs"), models::models(&spec)),
-        (models_dir.join("operations.rs"), models::operations(&spec)),
+        (models_dir.join("enums.rs"), models::enums(spec)),
+        (models_dir.join("models.rs"), models::models(spec)),
+        (models_dir.join("operations.rs"), models::operations(spec)),
         (
             PathBuf::from("crates/spoki-models/tests/bodies/mod.rs"),
-            models::body_round_trip(&spec),
+            models::body_round_trip(spec),
         ),
         (
             PathBuf::from("crates/spoki-client/tests/every_operation.rs"),
-            client::every_operation_test(&spec),
+            client::every_operation_test(spec),
         ),
         (
             PathBuf::from("crates/spoki-mock/src/generated.rs"),
-            mock::routes(&spec),
+            mock::routes(spec),
         ),
         (
             PathBuf::from("crates/spoki-mock/tests/every_operation.rs"),
-            mock::conformance_test(&spec),
+            mock::conformance_test(spec),
         ),
         (
             PathBuf::from("crates/spoki-cli/src/api/generated.rs"),
-            cli::commands(&spec),
+            cli::commands(spec),
         ),
     ];
     let api_dir = Path::new("crates/spoki-client/src/generated/api");
-    let api = client::api(&spec)
+    let api = client::api(spec)
         .into_iter()
         .map(|(name, code)| (api_dir.join(name), code));
     files
         .into_iter()
         .chain(api)
-        .map(|(path, code)| Ok((path, format!("{HEADER}{code}"))))
+        .map(|(path, code)| (path, format!("{HEADER}{code}")))
         .collect()
 }
 

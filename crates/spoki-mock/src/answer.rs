@@ -10,6 +10,8 @@ pub(crate) struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// A JSON body sent as these exact bytes, in place of `body`.
+    pub json_text: Option<&'static str>,
 }
 
 impl Answer {
@@ -26,6 +28,7 @@ impl Answer {
             status,
             headers: Vec::new(),
             body: Some(body),
+            json_text: None,
         }
     }
 
@@ -35,6 +38,15 @@ impl Answer {
             status: 200,
             headers: Vec::new(),
             body: None,
+            json_text: None,
+        }
+    }
+
+    /// 200 with a JSON document kept as text, sent byte for byte.
+    pub fn json_text(text: &'static str) -> Answer {
+        Answer {
+            json_text: Some(text),
+            ..Answer::empty()
         }
     }
 
@@ -43,6 +55,7 @@ impl Answer {
             status: 204,
             headers: Vec::new(),
             body: None,
+            json_text: None,
         }
     }
 

@@ -23,12 +23,16 @@ struct FaultScript {
     times: usize,
 }
 
+/// The OpenAPI 3.1 document of the API, generated from the spec by `cargo xtask openapi`.
+pub(crate) const OPENAPI: &str = include_str!("../openapi.json");
+
 fn one() -> usize {
     1
 }
 
 pub(crate) async fn handle(shared: &Arc<Shared>, method: &str, path: &str, body: &[u8]) -> Answer {
     match (method, path.trim_end_matches('/')) {
+        ("GET", "openapi.json") => Answer::json_text(OPENAPI),
         ("GET", "fixtures") => Answer::ok(json!(shared.world().state.fixtures)),
         ("GET", "requests") => Answer::ok(json!(shared.received())),
         ("GET", "deliveries") => Answer::ok(json!(shared.world().state.deliveries)),

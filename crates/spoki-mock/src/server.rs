@@ -463,12 +463,16 @@ impl Shared {
 
 fn write(answer: Answer) -> hyper::Response<Full<Bytes>> {
     let mut response = hyper::Response::builder().status(answer.status);
-    let body = match &answer.body {
-        Some(value) => {
+    let body = match (&answer.body, answer.json_text) {
+        (_, Some(text)) => {
+            response = response.header("content-type", "application/json");
+            Bytes::from_static(text.as_bytes())
+        }
+        (Some(value), None) => {
             response = response.header("content-type", "application/json");
             Bytes::from(value.to_string())
         }
-        None => Bytes::new(),
+        (None, None) => Bytes::new(),
     };
     for (name, value) in answer.headers {
         response = response.header(name, value);
