@@ -135,6 +135,41 @@ impl RedisServer {
             && &reply == b"+PONG\r\n"
     }
 
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The server's process id (0 once killed), for [`RedisServer::signal`] from a task that
+    /// cannot hold the server.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Stops the server as `SIGSTOP` does: connections stay open and nothing is answered, as
+    /// with a Redis stalled by a slow disk or a paused VM.
+    pub fn pause(&self) {
+        RedisServer::signal(self.pid(), "STOP");
+    }
+
+    /// Lets a paused server go on (`SIGCONT`).
+    pub fn resume(&self) {
+        RedisServer::signal(self.pid(), "CONT");
+    }
+
+    /// Sends the signal `name` (`STOP`, `CONT`) to process `pid` with `kill`.
+    pub fn signal(pid: u32, name: &str) {
+        if pid == 0 {
+            return;
+        }
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(pid.to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} {pid} failed");
+    }
+
     /// Kills the server at once, as a crash would.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
