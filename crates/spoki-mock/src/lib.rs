@@ -44,6 +44,7 @@ mod answer;
 mod control;
 mod generated;
 mod limits;
+mod persist;
 pub mod redis_server;
 mod route;
 mod server;
@@ -271,7 +272,7 @@ impl MockBuilder {
         let config = self.config;
         let card = RateCard::from_json(config.rate_card.as_deref().unwrap_or(DEFAULT_RATE_CARD))
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
-        let state = server::load_state(config.state_file.as_deref(), config.fixtures.clone())?;
+        let state = persist::load_state(config.state_file.as_deref(), config.fixtures.clone())?;
         let world = world::World::new(state, card)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
@@ -283,8 +284,8 @@ impl MockBuilder {
         tokio::spawn(server::serve(listener, shared.clone(), stopped.clone()));
         let saver = match &state_file {
             Some(path) => {
-                server::save_state(&shared, path)?;
-                Some(tokio::spawn(server::keep_saved(
+                persist::save_state(&shared, path)?;
+                Some(tokio::spawn(persist::keep_saved(
                     shared.clone(),
                     path.clone(),
                     stopped,
@@ -482,7 +483,7 @@ impl MockSpoki {
         match &self.state_file {
             Some(path) => {
                 let (shared, path) = (self.shared.clone(), path.clone());
-                tokio::task::spawn_blocking(move || server::save_state(&shared, &path))
+                tokio::task::spawn_blocking(move || persist::save_state(&shared, &path))
                     .await
                     .map_err(std::io::Error::other)?
             }

@@ -5,7 +5,7 @@ use crate::answer::Answer;
 use crate::control;
 use crate::limits::Limiter;
 use crate::route;
-use crate::state::{Delivery, DeliveryAttempt, State};
+use crate::state::{Delivery, DeliveryAttempt};
 use crate::world::{Call, Notice, World};
 use crate::{Fault, MockConfig, ReceivedRequest};
 use bytes::Bytes;
@@ -17,7 +17,6 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use spoki_billing::Timestamp;
 use std::collections::{HashMap, VecDeque};
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -80,9 +79,13 @@ pub(crate) struct Shared {
     limiter: Limiter,
     http: reqwest::Client,
     /// Wakes the state writer after a change.
-    dirty: Notify,
-    /// One save at a time: they share the temporary file.
-    saving: Mutex<()>,
+    pub(crate) dirty: Notify,
+    /// One save at a time.
+    pub(crate) saving: Mutex<()>,
+    /// Counts the changes; a save covers every change counted before it began.
+    generation: std::sync::atomic::AtomicU64,
+    /// The last change that a finished save covers.
+    pub(crate) saved: watch::Sender<u64>,
     /// Wakes waiters on deliveries.
     pub delivered: Notify,
 }
@@ -102,6 +105,8 @@ impl Shared {
             received: Mutex::default(),
             dirty: Notify::new(),
             saving: Mutex::new(()),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            saved: watch::Sender::new(0),
             delivered: Notify::new(),
         }
     }
@@ -153,8 +158,29 @@ impl Shared {
         log.kept.iter().cloned().collect()
     }
 
-    pub fn changed(&self) {
+    /// Counts a change and wakes the state writer; returns the change's number.
+    pub fn changed(&self) -> u64 {
+        let n = self
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
         self.dirty.notify_one();
+        n
+    }
+
+    /// The number of the last change counted.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until change `n` is in the state file, when there is one: an answer goes out
+    /// only once what it acknowledges is saved.
+    async fn saved_through(&self, n: u64) {
+        if self.config.state_file.is_none() {
+            return;
+        }
+        let mut saved = self.saved.subscribe();
+        let _ = saved.wait_for(|&covered| covered >= n).await;
     }
 
     /// Turns queued notices into deliveries and starts sending them.
@@ -403,6 +429,7 @@ async fn handle(
         body: None,
         base_url: &shared.url,
     };
+    let mut change = None;
     let answer = 'answer: {
         let world = shared.world();
         if let Err(answer) = world.authenticate(&call) {
@@ -433,11 +460,14 @@ async fn handle(
         let answer = world.handle(call);
         drop(world);
         if op.method != spoki_models::operation::Method::Get || op.id == "templates_clone" {
-            shared.changed();
+            change = Some(shared.changed());
         }
         shared.dispatch();
         answer
     };
+    if let Some(n) = change {
+        shared.saved_through(n).await;
+    }
     if lose_answer {
         return Err(Reset);
     }
@@ -480,72 +510,6 @@ fn write(answer: Answer) -> hyper::Response<Full<Bytes>> {
     response
         .body(Full::new(body))
         .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
-}
-
-/// Loads the state file, or starts from the demo data when there is none.
-pub(crate) fn load_state(path: Option<&Path>, fixtures: crate::Fixtures) -> std::io::Result<State> {
-    if let Some(path) = path {
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                return serde_json::from_slice(&bytes).map_err(|e| {
-                    std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        format!("{}: not a spoki-mock state file: {e}", path.display()),
-                    )
-                });
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(State::demo(fixtures))
-}
-
-/// Writes the state to `path` atomically: a temporary file beside it, then a rename, so a
-/// reader (or a crash) sees the old file or the new one, never half of one.
-pub(crate) fn save_state(shared: &Shared, path: &Path) -> std::io::Result<()> {
-    let _one_at_a_time = shared.saving.lock().unwrap_or_else(|e| e.into_inner());
-    let bytes = {
-        let world = shared.world();
-        serde_json::to_vec_pretty(&world.state).map_err(std::io::Error::other)?
-    };
-    let tmp = temp_path(path);
-    {
-        use std::io::Write;
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
-}
-
-/// A temporary name beside `path`, unique to this write: two mocks of one process may share
-/// a state file one after the other.
-fn temp_path(path: &Path) -> PathBuf {
-    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".{}.{n}.tmp", std::process::id()));
-    path.with_file_name(name)
-}
-
-/// Saves the state after every change (changes that come in a burst are saved once).
-pub(crate) async fn keep_saved(
-    shared: Arc<Shared>,
-    path: PathBuf,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            _ = shared.dirty.notified() => {}
-            _ = stop.changed() => return,
-        }
-        let (shared, path) = (shared.clone(), path.clone());
-        let result = tokio::task::spawn_blocking(move || save_state(&shared, &path)).await;
-        if let Ok(Err(e)) = result {
-            tracing::warn!("spoki-mock: cannot save state: {e}");
-        }
-    }
 }
 
 #[cfg(test)]

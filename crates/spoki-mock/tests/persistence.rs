@@ -6,13 +6,18 @@ use spoki_client::models::{Phone, SendText};
 use spoki_mock::MockSpoki;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Starts the `spoki-mock` binary and reads the URL from its first line.
 fn spawn(state: &std::path::Path) -> (Child, String) {
+    spawn_with(state, &[])
+}
+
+fn spawn_with(state: &std::path::Path, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_spoki-mock"))
         .args(["--port", "0", "--state"])
         .arg(state)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -62,18 +67,19 @@ async fn the_binary_prints_its_url_and_a_killed_mock_keeps_its_file() {
         .await
         .unwrap();
     assert_eq!(synced.status(), 200);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !std::fs::read_to_string(&state)
-        .unwrap_or_default()
-        .contains("+393470001234")
-    {
-        assert!(Instant::now() < deadline, "the change was never saved");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The answer came once the change was saved.
+    assert!(
+        std::fs::read_to_string(&state)
+            .unwrap()
+            .contains("+393470001234")
+    );
     child.kill().unwrap();
     child.wait().unwrap();
-    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
-    assert_eq!(saved["version"], 1);
+    let text = std::fs::read_to_string(&state).unwrap();
+    let (header, body) = text.split_once('\n').unwrap();
+    let header: Value = serde_json::from_str(header).unwrap();
+    assert_eq!(header["format"], "spoki-mock-state");
+    assert_eq!(serde_json::from_str::<Value>(body).unwrap()["version"], 1);
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .filter_map(Result::ok)
@@ -167,5 +173,183 @@ async fn a_state_file_that_is_not_ours_is_refused() {
         std::fs::read_to_string(&state).unwrap(),
         "{\"hello\": 1}",
         "left untouched"
+    );
+}
+
+/// A state file written by a mock that did some work.
+async fn saved_state(dir: &std::path::Path) -> std::path::PathBuf {
+    let state = dir.join("state.json");
+    let mock = MockSpoki::builder()
+        .state_file(&state)
+        .start()
+        .await
+        .unwrap();
+    mock.inbound("+393331234567", "Ciao").unwrap();
+    mock.shutdown().await.unwrap();
+    state
+}
+
+#[tokio::test]
+async fn every_flipped_bit_of_a_state_file_is_refused_and_the_file_left_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = saved_state(dir.path()).await;
+    let whole = std::fs::read(&state).unwrap();
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for _ in 0..1000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let bit = (seed % (whole.len() as u64 * 8)) as usize;
+        let mut damaged = whole.clone();
+        damaged[bit / 8] ^= 1 << (bit % 8);
+        std::fs::write(&state, &damaged).unwrap();
+        let err = MockSpoki::builder()
+            .state_file(&state)
+            .start()
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("bit {bit} flipped, and the state loaded"));
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
+        assert_eq!(std::fs::read(&state).unwrap(), damaged, "left as it is");
+    }
+    std::fs::write(&state, &whole).unwrap();
+    MockSpoki::builder()
+        .state_file(&state)
+        .start()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_state_file_of_an_unknown_version_is_refused_not_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = saved_state(dir.path()).await;
+    let text = std::fs::read_to_string(&state).unwrap();
+    let newer = text.replacen("\"version\":1", "\"version\":999", 1);
+    assert_ne!(newer, text);
+    std::fs::write(&state, &newer).unwrap();
+    let err = MockSpoki::builder()
+        .state_file(&state)
+        .start()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("version 999"), "{err}");
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), newer);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_state_file_is_owner_only_and_old_temporaries_are_removed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let state = saved_state(dir.path()).await;
+    let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "it holds every secret: {mode:o}");
+    // What a mock killed mid-save leaves, and a file that only looks alike.
+    std::fs::write(dir.path().join("state.json.4242.7.tmp"), "half").unwrap();
+    std::fs::write(dir.path().join("state.json.notes.tmp"), "mine").unwrap();
+    let mock = MockSpoki::builder()
+        .state_file(&state)
+        .start()
+        .await
+        .unwrap();
+    mock.shutdown().await.unwrap();
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["state.json", "state.json.notes.tmp"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mock_killed_mid_stream_keeps_every_write_it_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("spoki.json");
+    let (mut child, url) = spawn_with(&state, &["--no-rate-limits"]);
+    let http = reqwest::Client::new();
+    let fixtures: Value = http
+        .get(format!("{url}/__mock/fixtures"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = fixtures["agency_api_key"].as_str().unwrap().to_owned();
+    // A state of 10,000 contacts, so each save takes a while and a kill lands between an
+    // answer and its save unless the answer waits for it.
+    for chunk in 0..20 {
+        let contacts: Vec<Value> = (0..500)
+            .map(|i| json!({"phone": format!("+3935{chunk:02}{i:06}"), "first_name": "Bulk"}))
+            .collect();
+        let synced = http
+            .post(format!("{url}/api/1/contacts/sync_all/"))
+            .header("X-Spoki-Api-Key", &key)
+            .json(&contacts)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(synced.status(), 200);
+    }
+    // Four writers, each syncing contacts one by one, until the mock is killed under them.
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let (http, url, key) = (http.clone(), url.clone(), key.clone());
+        writers.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for i in 0.. {
+                let phone = format!("+3934{w}{i:07}");
+                let sent = http
+                    .post(format!("{url}/api/1/contacts/sync/"))
+                    .header("X-Spoki-Api-Key", &key)
+                    .json(&json!({"phone": phone}))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(r) if r.status() == 200 => acknowledged.push(phone),
+                    _ => return acknowledged,
+                }
+            }
+            acknowledged
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut acknowledged = Vec::new();
+    for w in writers {
+        acknowledged.extend(w.await.unwrap());
+    }
+    assert!(
+        acknowledged.len() > 8,
+        "the writers got going: {}",
+        acknowledged.len()
+    );
+
+    let (mut child, url) = spawn_with(&state, &["--no-rate-limits"]);
+    let mut missing = Vec::new();
+    for phone in &acknowledged {
+        let page: Value = http
+            .get(format!("{url}/api/1/contacts/"))
+            .query(&[("phone", phone.as_str())])
+            .header("X-Spoki-Api-Key", &key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if page["count"] != 1 {
+            missing.push(phone.clone());
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged writes lost: {missing:?}",
+        missing.len(),
+        acknowledged.len()
     );
 }
