@@ -34,7 +34,14 @@ pub(crate) async fn handle(shared: &Arc<Shared>, method: &str, path: &str, body:
     match (method, path.trim_end_matches('/')) {
         ("GET", "openapi.json") => Answer::json_text(OPENAPI),
         ("GET", "fixtures") => Answer::ok(json!(shared.world().state.fixtures)),
-        ("GET", "requests") => Answer::ok(json!(shared.received())),
+        ("GET", "requests") => {
+            let mut answer = Answer::ok(json!(shared.received()));
+            let dropped = shared.requests_dropped().to_string();
+            answer
+                .headers
+                .push(("x-spoki-mock-dropped".into(), dropped));
+            answer
+        }
         ("GET", "deliveries") => Answer::ok(json!(shared.world().state.deliveries)),
         ("GET", "messages") => Answer::ok(json!(shared.world().state.messages)),
         ("POST", "inbound") => match serde_json::from_slice::<Inbound>(body) {

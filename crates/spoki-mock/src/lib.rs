@@ -61,7 +61,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use server::Shared;
 use spoki_billing::RateCard;
-use spoki_models::{is_credential_field, redact_credentials};
+use spoki_models::{is_credential_header, redact_credentials, redact_query};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -118,6 +118,30 @@ impl Fault {
         }
     }
 
+    /// Why this fault cannot be played, if it cannot: a status outside 200 to 599, a header
+    /// that is not valid HTTP, or a delay over ten minutes.
+    fn check(&self) -> Result<(), String> {
+        match self {
+            Fault::Status {
+                status, headers, ..
+            } => {
+                if !(200..=599).contains(status) {
+                    return Err(format!("status {status} is not 200 to 599"));
+                }
+                for (name, value) in headers {
+                    if http::HeaderName::from_bytes(name.as_bytes()).is_err()
+                        || http::HeaderValue::from_str(value).is_err()
+                    {
+                        return Err(format!("header {name:?} is not a valid HTTP header"));
+                    }
+                }
+                Ok(())
+            }
+            Fault::Delay { ms } if *ms > 600_000 => Err("a delay is at most 600000 ms".into()),
+            _ => Ok(()),
+        }
+    }
+
     /// Adds a header to a scripted answer; other faults are left as they are.
     pub fn header(mut self, name: &str, value: &str) -> Fault {
         if let Fault::Status { headers, .. } = &mut self {
@@ -146,11 +170,22 @@ pub struct ReceivedRequest {
     pub body: Value,
     /// The status answered; `None` when the connection was closed without an answer.
     pub status: Option<u16>,
+    /// The bytes of the body kept, for the log's budget.
+    #[serde(skip)]
+    size: usize,
 }
 
 const REDACTED: &str = "[REDACTED]";
 
+/// The largest body the request log keeps; a larger one is noted by its size.
+const LOGGED_BODY_LIMIT: usize = 1024 * 1024;
+
 impl ReceivedRequest {
+    /// The body bytes it keeps.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
     fn new(
         method: &str,
         path: &str,
@@ -161,17 +196,19 @@ impl ReceivedRequest {
         let headers = headers
             .iter()
             .map(|(name, value)| {
-                let value =
-                    if is_credential_field(name.as_str()) || name == http::header::AUTHORIZATION {
-                        REDACTED.to_owned()
-                    } else {
-                        String::from_utf8_lossy(value.as_bytes()).into_owned()
-                    };
+                let value = if is_credential_header(name.as_str()) {
+                    REDACTED.to_owned()
+                } else {
+                    String::from_utf8_lossy(value.as_bytes()).into_owned()
+                };
                 (name.as_str().to_owned(), value)
             })
             .collect();
+        let size = body.len();
         let body = if body.is_empty() {
             Value::Null
+        } else if size > LOGGED_BODY_LIMIT {
+            Value::String(format!("[{size} bytes, too large to keep]"))
         } else {
             match serde_json::from_slice::<Value>(body) {
                 Ok(mut json) => {
@@ -185,11 +222,12 @@ impl ReceivedRequest {
         ReceivedRequest {
             method: method.to_owned(),
             path: path.to_owned(),
-            query: query.map(str::to_owned),
+            query: query.map(redact_query),
             operation: None,
             headers,
             body,
             status: None,
+            size: if size > LOGGED_BODY_LIMIT { 0 } else { size },
         }
     }
 }
@@ -204,6 +242,8 @@ pub struct MockConfig {
     fixtures: Fixtures,
     delivery_attempts: u32,
     delivery_backoff: Duration,
+    header_timeout: Duration,
+    request_log: usize,
 }
 
 impl Default for MockConfig {
@@ -216,6 +256,8 @@ impl Default for MockConfig {
             fixtures: Fixtures::default(),
             delivery_attempts: 5,
             delivery_backoff: Duration::from_millis(200),
+            header_timeout: Duration::from_secs(10),
+            request_log: 10_000,
         }
     }
 }
@@ -227,6 +269,21 @@ pub struct MockBuilder {
 }
 
 impl MockBuilder {
+    /// How long a client may take to send a request's headers, and how long a connection may
+    /// sit idle between requests (default 10 s): a slow or silent client is dropped, not held.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.config.header_timeout = timeout;
+        self
+    }
+
+    /// How many requests the log keeps (default 10,000; the oldest go first, and
+    /// [`MockSpoki::requests_dropped`] counts them). Bodies over 1 MiB are not kept, and the
+    /// kept bodies total at most 64 MiB.
+    pub fn request_log(mut self, entries: usize) -> Self {
+        self.config.request_log = entries.max(1);
+        self
+    }
+
     /// The port on 127.0.0.1 (default 0: a free one).
     pub fn port(mut self, port: u16) -> Self {
         self.config.port = port;
@@ -354,10 +411,16 @@ impl MockSpoki {
         self.shared.world().state.fixtures.clone()
     }
 
-    /// The requests received so far, in order, credentials redacted: the last 10,000, so a
-    /// long run's memory stays bounded.
+    /// The requests received so far, in order, credentials redacted: the last 10,000 by
+    /// default ([`MockBuilder::request_log`]), so a long run's memory stays bounded.
     pub fn received(&self) -> Vec<ReceivedRequest> {
         self.shared.received()
+    }
+
+    /// How many requests the log dropped to stay within its bounds (see
+    /// [`MockBuilder::request_log`]); `GET /__mock/requests` says it in `x-spoki-mock-dropped`.
+    pub fn requests_dropped(&self) -> u64 {
+        self.shared.requests_dropped()
     }
 
     /// Every webhook delivery so far, with its attempts.

@@ -37,22 +37,40 @@ impl std::fmt::Display for Reset {
 
 impl std::error::Error for Reset {}
 
-/// How many requests the log keeps: the oldest go first, so a long run's memory stays bounded.
-pub(crate) const REQUEST_LOG_LIMIT: usize = 10_000;
+/// The most calls one fault script may cover.
+const MAX_FAULT_TIMES: usize = 100_000;
 
-/// The last [`REQUEST_LOG_LIMIT`] requests, and how many went before them.
-#[derive(Default)]
+/// The most body bytes the request log keeps in all: beyond it, the oldest requests go.
+pub(crate) const REQUEST_LOG_BYTES: usize = 64 * 1024 * 1024;
+
+/// The last requests (at most `limit`, and bodies of at most [`REQUEST_LOG_BYTES`] in all),
+/// and how many went before them.
 struct RequestLog {
     kept: VecDeque<ReceivedRequest>,
+    limit: usize,
+    bytes: usize,
     dropped: u64,
 }
 
 impl RequestLog {
+    fn new(limit: usize) -> RequestLog {
+        RequestLog {
+            kept: VecDeque::new(),
+            limit,
+            bytes: 0,
+            dropped: 0,
+        }
+    }
+
     /// Logs a request; returns its number, counted from the first request ever logged.
     fn push(&mut self, entry: ReceivedRequest) -> u64 {
+        self.bytes += entry.size();
         self.kept.push_back(entry);
-        if self.kept.len() > REQUEST_LOG_LIMIT {
-            self.kept.pop_front();
+        while self.kept.len() > self.limit
+            || (self.bytes > REQUEST_LOG_BYTES && self.kept.len() > 1)
+        {
+            let oldest = self.kept.pop_front().expect("more than one kept");
+            self.bytes -= oldest.size();
             self.dropped += 1;
         }
         self.dropped + self.kept.len() as u64 - 1
@@ -92,6 +110,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn new(url: String, config: MockConfig, world: World) -> Shared {
+        let log_limit = config.request_log;
         Shared {
             url,
             limiter: Limiter::new(config.rate_limits.clone()),
@@ -102,7 +121,7 @@ impl Shared {
             config,
             world: Mutex::new(world),
             faults: Mutex::default(),
-            received: Mutex::default(),
+            received: Mutex::new(RequestLog::new(log_limit)),
             dirty: Notify::new(),
             saving: Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
@@ -121,6 +140,10 @@ impl Shared {
     pub fn add_fault(&self, operation: &str, fault: Fault, times: usize) -> Result<(), String> {
         if !crate::route::is_operation(operation) {
             return Err(format!("no operation is called {operation:?}"));
+        }
+        fault.check()?;
+        if !(1..=MAX_FAULT_TIMES).contains(&times) {
+            return Err(format!("times must be 1 to {MAX_FAULT_TIMES}"));
         }
         let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
         let queue = faults.entry(operation.to_owned()).or_default();
@@ -156,6 +179,14 @@ impl Shared {
     pub fn received(&self) -> Vec<ReceivedRequest> {
         let log = self.received.lock().unwrap_or_else(|e| e.into_inner());
         log.kept.iter().cloned().collect()
+    }
+
+    /// How many requests the log has dropped to stay within its bounds.
+    pub fn requests_dropped(&self) -> u64 {
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .dropped
     }
 
     /// Counts a change and wakes the state writer; returns the change's number.
@@ -324,6 +355,7 @@ pub(crate) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
+        let header_timeout = shared.config.header_timeout;
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let shared = shared.clone();
@@ -333,7 +365,7 @@ pub(crate) async fn serve(
             // A client that never finishes its headers is dropped, not held.
             let _ = http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(10))
+                .header_read_timeout(header_timeout)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
@@ -514,7 +546,9 @@ fn write(answer: Answer) -> hyper::Response<Full<Bytes>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{REQUEST_LOG_LIMIT, RequestLog};
+    use super::RequestLog;
+
+    const REQUEST_LOG_LIMIT: usize = 10_000;
     use crate::ReceivedRequest;
 
     fn request(path: &str) -> ReceivedRequest {
@@ -523,7 +557,7 @@ mod tests {
 
     #[test]
     fn the_request_log_keeps_the_last_requests_and_their_answers() {
-        let mut log = RequestLog::default();
+        let mut log = RequestLog::new(REQUEST_LOG_LIMIT);
         let first = log.push(request("/0"));
         for n in 1..REQUEST_LOG_LIMIT + 2 {
             let number = log.push(request(&format!("/{n}")));

@@ -53,5 +53,7 @@ pub use page::{ItemError, Page, without_quoted_values};
 pub use patch::Patch;
 pub use phone::{Phone, PhoneError};
 pub use scalar::{IdRef, NumberOrText};
-pub use secret::{Secret, is_blank, is_credential_field, redact_credentials};
+pub use secret::{
+    Secret, is_blank, is_credential_field, is_credential_header, redact_credentials, redact_query,
+};
 pub use time::{DAY_SECONDS, Date, HOUR_SECONDS, Timestamp, TimestampError};

@@ -114,9 +114,86 @@ pub fn is_credential_field(name: &str) -> bool {
         .any(|s| name.contains(s))
 }
 
+/// Whether an HTTP header carries a credential: any whose name says key, token, secret or
+/// password, and `Authorization`, `Proxy-Authorization`, `Cookie` and `Set-Cookie`.
+pub fn is_credential_header(name: &str) -> bool {
+    is_credential_field(name)
+        || [
+            "authorization",
+            "proxy-authorization",
+            "cookie",
+            "set-cookie",
+        ]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
+}
+
+/// A query string with the value of every parameter whose name says key, token, secret or
+/// password replaced by `[REDACTED]`: `api_key=abc&page=2` → `api_key=[REDACTED]&page=2`.
+pub fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_credential_field(&percent_decoded(name)) => {
+                format!("{name}=[REDACTED]")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// `name` with `%XX` escapes and `+` decoded, so `api%5Fkey` is seen for what it is.
+fn percent_decoded(name: &str) -> String {
+    let bytes = name.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credential_headers_and_query_parameters_are_recognized() {
+        for name in [
+            "Authorization",
+            "proxy-authorization",
+            "Cookie",
+            "set-cookie",
+            "X-Spoki-Api-Key",
+            "x-auth-token",
+        ] {
+            assert!(is_credential_header(name), "{name}");
+        }
+        assert!(!is_credential_header("content-type"));
+        assert_eq!(
+            redact_query("page=2&api_key=abc&Token=x&search=key"),
+            "page=2&api_key=[REDACTED]&Token=[REDACTED]&search=key"
+        );
+        assert_eq!(
+            redact_query("api%5Fkey=abc&x=%"),
+            "api%5Fkey=[REDACTED]&x=%"
+        );
+        assert_eq!(redact_query("secret"), "secret");
+    }
 
     #[test]
     fn never_prints() {
