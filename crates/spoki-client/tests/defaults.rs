@@ -122,6 +122,28 @@ async fn the_default_client_paces_and_without_rate_limits_it_does_not() {
 }
 
 #[tokio::test]
+async fn the_default_client_holds_a_call_back_to_spokis_published_limit() {
+    // Spoki's own limits, and a client with nothing but its key and origin: the builder's
+    // defaults alone must pace. `contacts_sync_all` is published at one call a minute.
+    let mock = MockSpoki::start().await;
+    let spoki = client(&mock).build().unwrap();
+    let one = [spoki_client::models::ContactSync::new(
+        Phone::parse("+393331234567").unwrap(),
+    )];
+    spoki.contacts().sync_all(&one).await.unwrap();
+    // The second call waits for its turn, a minute away; 2 s is far more than a local call
+    // takes, so an unpaced client would have reached the mock (and met a 429) by then.
+    let contacts = spoki.contacts();
+    let second = tokio::time::timeout(Duration::from_secs(2), contacts.sync_all(&one)).await;
+    assert!(second.is_err(), "the second call was not held back");
+    assert_eq!(
+        calls(&mock, "contacts_sync_all"),
+        1,
+        "the client, not Spoki, stopped the second call"
+    );
+}
+
+#[tokio::test]
 async fn a_custom_transport_is_the_whole_stack_unless_layers_are_asked_for() {
     let failing = Recorder::new(|_| (503, vec![], String::new()));
     let bare = Client::builder()
