@@ -298,6 +298,8 @@ async fn redis_killed_and_restarted_mid_run_loses_nothing_and_sends_nothing_twic
     phones.dedup();
     assert_eq!(phones.len(), synced, "no contact was sent twice");
     assert!(synced >= 40, "work went on through the outage: {synced}");
+    // While Redis was gone, each worker kept to its share of the quota: Spoki refused none.
+    assert_eq!(throttled(&mock), 0, "the local fallback kept the quota");
 
     let logs = logs.text();
     assert_eq!(
@@ -414,7 +416,7 @@ fn starts(mock: &MockSpoki) -> usize {
         .count()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn exactly_one_of_many_concurrent_duplicates_is_sent() {
     let redis = RedisServer::start();
     let mock = MockSpoki::builder()
@@ -424,10 +426,15 @@ async fn exactly_one_of_many_concurrent_duplicates_is_sent() {
         .unwrap();
     let uuid = mock.fixtures().automation_uuid;
     let mut tasks = Vec::new();
+    // Sixteen workers, each with its own connection, released at the same instant on four
+    // threads: their claims race in Redis, not one after the other in this test.
+    let start = Arc::new(tokio::sync::Barrier::new(16));
     for _ in 0..16 {
         let (guard, client) = (guard(&redis).await, starter(&mock));
         let (body, uuid) = (start_body(&mock, "+393470000777"), uuid.clone());
+        let start = start.clone();
         tasks.push(tokio::spawn(async move {
+            start.wait().await;
             guard
                 .run("renewal-2026-11", "+393470000777", || async {
                     client.automations().start(&uuid, &body).await

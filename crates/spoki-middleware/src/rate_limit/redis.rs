@@ -10,6 +10,7 @@ use super::{Budget, ClassQuota, LimitStore, LocalStore, Slot};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use spoki_transport::{TransportError, TransportErrorKind};
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -76,6 +77,8 @@ pub struct RedisStore {
     pause: redis::Script,
     down: AtomicBool,
     next_probe: Mutex<Option<Instant>>,
+    /// Budgets decided in this process during an outage, which Redis knows nothing of.
+    decided_locally: Mutex<HashSet<Budget>>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -115,6 +118,7 @@ impl RedisStore {
             pause: redis::Script::new(PAUSE),
             down: AtomicBool::new(false),
             next_probe: Mutex::new(None),
+            decided_locally: Mutex::default(),
         }
     }
 
@@ -199,6 +203,16 @@ impl RedisStore {
     fn fall_back(&self, budget: Budget, quota: ClassQuota) -> Result<Slot, TransportError> {
         match self.fallback {
             Fallback::Local { workers } => {
+                // What the other workers spent in the last period is in Redis, out of reach:
+                // the first local decision waits a whole period, so none of it is spent twice.
+                let first = self
+                    .decided_locally
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(budget);
+                if first {
+                    self.local.pause_now(budget, quota.period());
+                }
                 let share = (quota.requests() / workers.max(1)).max(1);
                 let quota = ClassQuota::new(share, quota.period());
                 Ok(self.local.decide(budget, quota))
@@ -238,6 +252,17 @@ impl LimitStore for RedisStore {
             match answer {
                 Ok((kind, wait)) => {
                     self.succeeded();
+                    // Back from an outage: what this worker spent meanwhile is not in Redis,
+                    // so the budget rests a period, for every worker.
+                    let rest = self
+                        .decided_locally
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&budget);
+                    if rest {
+                        self.pause(budget, quota.period()).await;
+                        return Ok(Slot::Wait(quota.period()));
+                    }
                     let wait = Duration::from_micros(wait);
                     return Ok(match kind {
                         0 => Slot::Now,
