@@ -1,16 +1,12 @@
 //! `contacts import` and its journal: each contact sent once, across stops and failures.
 
-use crate::support::{Sandbox, calls_of, contacts_csv, env_for, mock, synced_phones};
+use crate::support::{
+    Sandbox, assert_each_once, calls_of, contacts_csv, env_for, mock, synced_phones,
+};
 #[cfg(unix)]
 use crate::support::{interrupt, wait_for_calls};
 use spoki_mock::Fault;
 use std::collections::HashSet;
-
-fn assert_each_once(phones: &[String], expected: usize) {
-    let distinct: HashSet<_> = phones.iter().collect();
-    assert_eq!(distinct.len(), expected, "every contact arrives");
-    assert_eq!(phones.len(), expected, "no contact arrives twice");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_contacts_take_four_calls_and_a_stopped_run_resumes() {

@@ -4,6 +4,7 @@ mod support;
 
 mod bulk;
 mod commands;
+mod edges;
 mod manners;
 mod webhooks;
 mod workflows;

@@ -157,3 +157,10 @@ pub fn interrupt(child: &std::process::Child) {
 pub fn exists(path: &Path) -> bool {
     path.exists()
 }
+
+/// Every one of `expected` contacts arrived, none twice.
+pub fn assert_each_once(phones: &[String], expected: usize) {
+    let distinct: std::collections::HashSet<_> = phones.iter().collect();
+    assert_eq!(distinct.len(), expected, "every contact arrives");
+    assert_eq!(phones.len(), expected, "no contact arrives twice");
+}

@@ -380,3 +380,37 @@ async fn listen_writes_a_billing_log_of_what_it_receives() {
     assert_eq!(event.customer.to_string(), "+393331234567");
     assert_eq!(event.message, spoki_billing::Message::Inbound);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_forwards_no_delivery_it_refused() {
+    let mut downstream = Listener::start(&[]);
+    let mut front = Listener::start(&["--forward-to", &downstream.url]);
+    let http = reqwest::Client::new();
+    let forged = sign(&Secret::from("another-secret"), now(), BODY.as_bytes());
+    let refused = http
+        .post(&front.url)
+        .header("X-Spoki-Signature", forged)
+        .body(BODY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let seen = tokio::task::block_in_place(|| front.next());
+    assert_eq!(seen["valid"], false);
+    assert!(seen.get("forward").is_none(), "{seen}");
+    // Then an authentic one: the first thing downstream ever sees is that one.
+    let signature = sign(&Secret::from(SECRET), now(), BODY.as_bytes());
+    let answer = http
+        .post(&front.url)
+        .header("X-Spoki-Signature", signature)
+        .body(BODY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let first_downstream = tokio::task::block_in_place(|| downstream.next());
+    assert_eq!(
+        first_downstream["valid"], true,
+        "a refused delivery was forwarded: {first_downstream}"
+    );
+}
