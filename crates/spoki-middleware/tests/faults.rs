@@ -256,9 +256,9 @@ async fn a_refused_connection_is_retried_even_for_a_send() {
 
 #[tokio::test]
 async fn pacing_keeps_a_strict_server_free_of_429s() {
-    // The mock allows 5 requests in any 450 ms window (a little slack for socket jitter);
-    // the client paces at 5 per 500 ms.
-    let quota = || RateLimits::default().quota(RateClass::Default, 5, ms(450));
+    // The mock allows 5 requests in any 300 ms window; the client paces at 5 per 500 ms. The
+    // 200 ms between them absorb a loaded machine delaying one request and not the next.
+    let quota = || RateLimits::default().quota(RateClass::Default, 5, ms(300));
     let config = RateLimitConfig::default()
         .quota(RateClass::Default, ClassQuota::new(5, ms(500)))
         .jitter(ms(10), Jitter::seeded(5));
@@ -295,11 +295,8 @@ async fn pacing_keeps_a_strict_server_free_of_429s() {
     let elapsed = start.elapsed();
     let interval = limited.config().quota_of(RateClass::Default).interval();
     assert_eq!(interval, ms(100));
+    // The schedule is the limiter's: it can be late on a loaded machine, never early.
     assert!(elapsed >= interval * 11, "{elapsed:?}");
-    assert!(
-        elapsed < interval * 11 + Duration::from_secs(2),
-        "{elapsed:?}"
-    );
     assert_eq!(throttled(&server), 0);
     assert_eq!(received(&server, SEND), 12);
     assert_eq!(processed(&server), 12);
