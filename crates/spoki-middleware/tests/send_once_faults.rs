@@ -75,6 +75,8 @@ async fn send(guard: &SendOnce, client: &Client, mock: &MockSpoki, phone: &str) 
         // Nothing was sent (the error says so): a later pass.
         Err(e) => {
             assert!(e.to_string().contains("nothing was sent"), "{e}");
+            // Redis came back within the retry window: no mark was left behind.
+            assert!(!e.mark_left(), "{e}");
             false
         }
         Ok(other) => panic!("{phone}: {other:?}"),
@@ -287,6 +289,26 @@ async fn a_worker_that_dies_mid_send_leaves_a_mark_an_operator_can_list_and_sett
         guard.state(CAMPAIGN, "+393470000205").await.unwrap(),
         Some(SendState::Sent)
     );
+    let again = guard
+        .run(CAMPAIGN, "+393470000205", || async {
+            Ok::<(), spoki_client::Error>(())
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, Guarded::Skipped(SendState::Sent)),
+        "{again:?}"
+    );
+    // Checked in Spoki, another time: it did not go out, so it may be sent.
+    guard.forget(CAMPAIGN, "+393470000205").await.unwrap();
+    assert_eq!(guard.state(CAMPAIGN, "+393470000205").await.unwrap(), None);
+    let sent = guard
+        .run(CAMPAIGN, "+393470000205", || async {
+            Ok::<(), spoki_client::Error>(())
+        })
+        .await
+        .unwrap();
+    assert!(matches!(sent, Guarded::Sent(())), "{sent:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
