@@ -414,3 +414,52 @@ async fn listen_forwards_no_delivery_it_refused() {
         "a refused delivery was forwarded: {first_downstream}"
     );
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn out_of_descriptors_listen_waits_instead_of_spinning() {
+    // `listen` allowed 48 descriptors, and 120 connections: most wait in the backlog while
+    // `accept` fails with "too many open files".
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -n 48 && exec \"$0\" webhooks listen --port 0 --secret-env HOOK_SECRET",
+        ])
+        .arg(assert_cmd::cargo::cargo_bin("spoki"))
+        .env("HOOK_SECRET", SECRET)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let addr = url
+        .trim()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let held: Vec<_> = (0..120)
+        .filter_map(|_| std::net::TcpStream::connect(&addr).ok())
+        .collect();
+    assert!(held.len() > 48, "connections queued: {}", held.len());
+    let cpu = |pid: u32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let fields: Vec<String> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        // utime and stime, in ticks of 1/100 s.
+        (fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap()) / 100.0
+    };
+    let before = cpu(child.id());
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let used = cpu(child.id()) - before;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(used < 1.0, "listen used {used:.2} s of CPU in 3 s");
+}
