@@ -82,3 +82,95 @@ pub fn classify(idempotent: bool, outcome: AttemptOutcome) -> Classification {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use AttemptOutcome::{Status, Transport};
+    use TransportErrorKind as K;
+
+    fn rule(idempotent: bool, outcome: AttemptOutcome) -> (Option<RetryReason>, bool) {
+        let c = classify(idempotent, outcome);
+        (c.retry, c.server_may_have_acted)
+    }
+
+    #[test]
+    fn every_status_means_what_the_rule_says() {
+        use RetryReason::*;
+        // (status, retried when idempotent, retried when not, may have acted)
+        let table = [
+            (200, None, None, false),
+            (400, None, None, false),
+            (401, None, None, false),
+            (404, None, None, false),
+            (408, Some(TransientStatus(408)), None, true),
+            (409, None, None, false),
+            (429, Some(ThrottledByServer), Some(ThrottledByServer), false),
+            (499, None, None, false),
+            (500, Some(TransientStatus(500)), None, true),
+            (501, None, None, true),
+            (502, Some(TransientStatus(502)), None, true),
+            (503, Some(TransientStatus(503)), None, true),
+            (504, Some(TransientStatus(504)), None, true),
+            (505, None, None, true),
+        ];
+        for (status, idempotent, not, acted) in table {
+            assert_eq!(
+                rule(true, Status(status)),
+                (idempotent, acted),
+                "{status}, idempotent"
+            );
+            assert_eq!(
+                rule(false, Status(status)),
+                (not, acted),
+                "{status}, not idempotent"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failure_without_an_answer_is_retried_only_when_nothing_can_be_doubled() {
+        use RetryReason::*;
+        // (kind, retried when idempotent, retried when not, may have acted)
+        let table = [
+            (K::Build, None, None, false),
+            (K::Connect, Some(ConnectFailed), Some(ConnectFailed), false),
+            (
+                K::Throttled,
+                Some(ThrottledByClient),
+                Some(ThrottledByClient),
+                false,
+            ),
+            (K::Timeout, Some(TimedOut), None, true),
+            (K::Interrupted, Some(Interrupted), None, true),
+            (K::TooLarge, None, None, true),
+            (K::Other, None, None, true),
+        ];
+        for (kind, idempotent, not, acted) in table {
+            assert_eq!(
+                rule(true, Transport(kind)),
+                (idempotent, acted),
+                "{kind:?}, idempotent"
+            );
+            assert_eq!(
+                rule(false, Transport(kind)),
+                (not, acted),
+                "{kind:?}, not idempotent"
+            );
+        }
+    }
+
+    #[test]
+    fn only_timeouts_and_lost_connections_are_timeout_like() {
+        use RetryReason::*;
+        assert!(TimedOut.is_timeout_like() && Interrupted.is_timeout_like());
+        for reason in [
+            ThrottledByServer,
+            TransientStatus(503),
+            ConnectFailed,
+            ThrottledByClient,
+        ] {
+            assert!(!reason.is_timeout_like(), "{reason:?}");
+        }
+    }
+}
