@@ -338,3 +338,50 @@ async fn a_redis_killed_and_restarted_during_a_send_still_records_it() {
     );
     assert_eq!(starts_per_phone(&mock)[phone], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_spoki_accepted_with_an_unreadable_answer_is_marked_sent() {
+    let redis = RedisServer::start();
+    let mock = mock().await;
+    let guard = guard(&redis).await;
+    let f = mock.fixtures();
+    let client = Client::builder()
+        .base_url(mock.url())
+        .api_key(f.client_api_key.as_str())
+        .without_retries()
+        .build()
+        .unwrap();
+    // Spoki answers 2xx with a body the client cannot read: it acted, only its answer is lost.
+    mock.fault(
+        "messages_send_template",
+        spoki_mock::Fault::answer(200, serde_json::json!([1, 2, 3])),
+        1,
+    )
+    .unwrap();
+    let phone = "+393470000206";
+    let send = spoki_client::models::SendTemplate::new(
+        Phone::parse(phone).unwrap(),
+        f.utility_template_id,
+    );
+    let outcome = guard
+        .run(CAMPAIGN, phone, || async {
+            client.messages().send_template(&send).await
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            outcome,
+            Guarded::Failed {
+                released: false,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    // Not "unknown": Spoki said yes. A later run skips it as sent.
+    assert_eq!(
+        guard.state(CAMPAIGN, phone).await.unwrap(),
+        Some(SendState::Sent)
+    );
+}
