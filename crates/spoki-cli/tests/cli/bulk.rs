@@ -253,6 +253,10 @@ async fn a_torn_last_record_is_cut_off_and_a_damaged_one_stops_the_run() {
     let resumed = s.run(&["--no-pacing", "contacts", "import", file], &env);
     assert_eq!(resumed.code, 0, "{resumed:#?}");
     assert_each_once(&synced_phones(&mock), 1000);
+    // The cut left whole lines, so what the resumed run appended reads back.
+    let again = s.run(&["--no-pacing", "contacts", "import", file], &env);
+    assert_eq!(again.code, 0, "{again:#?}");
+    assert_eq!(calls_of(&mock, "contacts_sync_all"), 2);
 
     // Damage before the end is not a crash: nothing is sent.
     let lines: Vec<&str> = recorded.lines().collect();
@@ -481,6 +485,16 @@ async fn a_journal_cut_emptied_reordered_or_altered_stops_the_run_and_sends_noth
         let run = import(&[]);
         assert_eq!(run.code, 1, "{what}: {run:#?}");
         assert!(run.stderr.contains("nothing was sent"), "{what}: {run:#?}");
+        // The error names the line where the journal stops holding together.
+        let line = match what {
+            "a digit changed" => Some("journal:2: the record's checksum does not match"),
+            "reordered" => Some("journal:2: record out of order"),
+            "a chunk out of range" => Some("journal:4:"),
+            _ => None,
+        };
+        if let Some(line) = line {
+            assert!(run.stderr.contains(line), "{what}: {run:#?}");
+        }
         assert_eq!(
             calls_of(&mock, "contacts_sync_all"),
             2,
