@@ -1,6 +1,8 @@
 //! The local Spoki under hostile clients: slow headers, idle connections, huge bodies, bad
 //! fault scripts and credentials in odd places. It stays up, bounded and discreet.
 
+mod binary;
+
 use serde_json::{Value, json};
 use spoki_mock::{MockSpoki, RateLimits};
 use std::time::Duration;
@@ -126,19 +128,7 @@ async fn the_request_log_keeps_its_bound_and_counts_what_it_dropped() {
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_bodies_of_30_mib_leave_the_mock_small() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_spoki-mock"))
-        .args(["--port", "0", "--no-rate-limits"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
-    let url = url.trim().to_owned();
+    let (mut child, url) = binary::spawn(&[std::ffi::OsStr::new("--no-rate-limits")]);
     let key = spoki_mock::Fixtures::default().agency_api_key;
     // JSON that parses, so a log that kept bodies would keep each one.
     let body = format!(

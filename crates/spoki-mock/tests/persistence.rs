@@ -1,32 +1,23 @@
 //! State survives restarts: the binary killed outright, and the library shut down cleanly.
 
+mod binary;
+
 use serde_json::{Value, json};
 use spoki_client::Client;
 use spoki_client::models::{Phone, SendText};
 use spoki_mock::MockSpoki;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
-/// Starts the `spoki-mock` binary and reads the URL from its first line.
-fn spawn(state: &std::path::Path) -> (Child, String) {
-    spawn_with(state, &[])
+/// The binary with its state in `state`, and `extra` options.
+fn spawn_with(state: &std::path::Path, extra: &[&str]) -> (Child, String) {
+    let mut args = vec![std::ffi::OsStr::new("--state"), state.as_os_str()];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    binary::spawn(&args)
 }
 
-fn spawn_with(state: &std::path::Path, extra: &[&str]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_spoki-mock"))
-        .args(["--port", "0", "--state"])
-        .arg(state)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (child, line.trim().to_owned())
+fn spawn(state: &std::path::Path) -> (Child, String) {
+    spawn_with(state, &[])
 }
 
 #[tokio::test]
