@@ -285,8 +285,10 @@ async fn a_mock_killed_mid_stream_keeps_every_write_it_acknowledged() {
     }
     // Four writers, each syncing contacts one by one, until the mock is killed under them.
     let mut writers = Vec::new();
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for w in 0..4 {
         let (http, url, key) = (http.clone(), url.clone(), key.clone());
+        let answered = answered.clone();
         writers.push(tokio::spawn(async move {
             let mut acknowledged = Vec::new();
             for i in 0.. {
@@ -298,25 +300,32 @@ async fn a_mock_killed_mid_stream_keeps_every_write_it_acknowledged() {
                     .send()
                     .await;
                 match sent {
-                    Ok(r) if r.status() == 200 => acknowledged.push(phone),
+                    Ok(r) if r.status() == 200 => {
+                        acknowledged.push(phone);
+                        answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
                     _ => return acknowledged,
                 }
             }
             acknowledged
         }));
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Killed once the writers are well under way, however loaded the machine is.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while answered.load(std::sync::atomic::Ordering::SeqCst) < 20 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writers never got going"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     child.kill().unwrap();
     child.wait().unwrap();
     let mut acknowledged = Vec::new();
     for w in writers {
         acknowledged.extend(w.await.unwrap());
     }
-    assert!(
-        acknowledged.len() > 8,
-        "the writers got going: {}",
-        acknowledged.len()
-    );
+    assert!(acknowledged.len() >= 20, "{}", acknowledged.len());
 
     let (mut child, url) = spawn_with(&state, &["--no-rate-limits"]);
     let mut missing = Vec::new();
