@@ -265,7 +265,7 @@ impl RetryPolicy {
 
     /// Decides whether to send the request again, and when.
     ///
-    /// Pure but for the jitter, which [`Jitter::none`] or [`Jitter::seeded`] make deterministic.
+    /// Pure but for the jitter, which [`Jitter::max`] or [`Jitter::seeded`] make deterministic.
     /// See `docs/middleware.md` for the table.
     pub fn decide(&self, attempt: &Attempt<'_>) -> Decision {
         let safe_method = matches!(

@@ -10,7 +10,7 @@ use std::time::Duration;
 ///
 /// The retry layer applies it to the exponential backoff ("full jitter": the delay is uniform in
 /// `[0, backoff]`); the rate limiter applies it to its `jitter_max` and adds the result to the
-/// wait. Tests make it deterministic with [`Jitter::none`], [`Jitter::zero`],
+/// wait. Tests make it deterministic with [`Jitter::max`], [`Jitter::zero`],
 /// [`Jitter::seeded`] or [`Jitter::from_fn`].
 #[derive(Clone)]
 pub struct Jitter(Kind);
@@ -18,7 +18,7 @@ pub struct Jitter(Kind);
 #[derive(Clone)]
 enum Kind {
     Full,
-    None,
+    Max,
     Zero,
     Seeded(Arc<Mutex<StdRng>>),
     Custom(Arc<dyn Fn(Duration) -> Duration + Send + Sync>),
@@ -32,8 +32,8 @@ impl Jitter {
 
     /// No randomness, the upper bound itself: the backoff is exactly `initial * 2^(n-1)` and
     /// the limiter adds its whole `jitter_max`.
-    pub fn none() -> Jitter {
-        Jitter(Kind::None)
+    pub fn max() -> Jitter {
+        Jitter(Kind::Max)
     }
 
     /// Always zero: the limiter adds nothing to its waits (and a backoff without a
@@ -61,7 +61,7 @@ impl Jitter {
         }
         match &self.0 {
             Kind::Full => max.mul_f64(rand::random::<f64>()),
-            Kind::None => max,
+            Kind::Max => max,
             Kind::Zero => Duration::ZERO,
             Kind::Seeded(rng) => {
                 let unit = match rng.lock() {
@@ -85,7 +85,7 @@ impl fmt::Debug for Jitter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self.0 {
             Kind::Full => "Jitter::full",
-            Kind::None => "Jitter::none",
+            Kind::Max => "Jitter::max",
             Kind::Zero => "Jitter::zero",
             Kind::Seeded(_) => "Jitter::seeded",
             Kind::Custom(_) => "Jitter::from_fn",
@@ -100,7 +100,7 @@ mod tests {
     #[test]
     fn bounds_and_determinism() {
         let max = Duration::from_millis(100);
-        assert_eq!(Jitter::none().apply(max), max);
+        assert_eq!(Jitter::max().apply(max), max);
         assert_eq!(Jitter::zero().apply(max), Duration::ZERO);
         assert_eq!(
             Jitter::from_fn(|d| d * 3).apply(max),

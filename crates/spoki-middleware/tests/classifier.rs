@@ -14,7 +14,7 @@ fn policy() -> RetryPolicy {
         .backoff(Duration::from_secs(1), Duration::from_secs(20))
         .max_retry_after(Duration::from_secs(60))
         .deadline(None)
-        .jitter(Jitter::none())
+        .jitter(Jitter::max())
 }
 
 const NOW: u64 = 1_445_412_480; // Wed, 21 Oct 2015 07:28:00 GMT

@@ -90,7 +90,7 @@ fn secs(n: u64) -> Duration {
 }
 
 fn exact() -> RetryPolicy {
-    RetryPolicy::default().jitter(Jitter::none()).deadline(None)
+    RetryPolicy::default().jitter(Jitter::max()).deadline(None)
 }
 
 fn fast_quota() -> RateLimitConfig {
@@ -429,7 +429,7 @@ async fn untagged_requests_pass_through_unless_asked() {
 #[tokio::test(start_paused = true)]
 async fn waits_carry_the_jitter() {
     let inner = Scripted::new(vec![]);
-    let t = RateLimited::with_config(inner.clone(), fast_quota().jitter(ms(50), Jitter::none()));
+    let t = RateLimited::with_config(inner.clone(), fast_quota().jitter(ms(50), Jitter::max()));
     status(&t, request(&operation::ACCOUNTS_GET, "k")).await;
     status(&t, request(&operation::ACCOUNTS_GET, "k")).await;
     assert_eq!(inner.calls(), vec![ms(0), ms(150)]);

@@ -56,7 +56,7 @@ async fn the_call_span_records_the_attempt_and_final_status() {
 
     let policy = RetryPolicy::default()
         .backoff(Duration::from_millis(1), Duration::from_millis(2))
-        .jitter(Jitter::none());
+        .jitter(Jitter::max());
     let stack = Retrying::with_policy(RateLimited::new(FlakyOnce::default()), policy);
     let client = Client::builder()
         .api_key("CANARY-KEY-123")
