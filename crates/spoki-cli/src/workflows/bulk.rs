@@ -72,13 +72,7 @@ pub struct Planned {
     pub checked: Recipients,
     pub journal: Journal,
     pub journal_path: PathBuf,
-    pub rejected: Rejected,
-}
-
-/// The rows the checks refused: how many, and the file that lists them.
-pub struct Rejected {
-    pub count: usize,
-    pub path: PathBuf,
+    pub rejects: PathBuf,
 }
 
 impl Planned {
@@ -105,10 +99,7 @@ impl Planned {
         let journal_path = args.journal_path(file, job_tag);
         let journal = Journal::open(&journal_path, &header)?;
         Ok(Planned {
-            rejected: Rejected {
-                count: checked.rejected.len(),
-                path: rejects,
-            },
+            rejects,
             checked,
             journal,
             journal_path,
@@ -130,17 +121,14 @@ fn lines(chunk: &[Recipient]) -> String {
 /// that part of the file was left out.
 pub fn finish(
     journal: &Path,
-    rejected: &Rejected,
+    checked: &Recipients,
+    rejects: &Path,
     chunks: &[&[Recipient]],
     report: &Report,
     out: Output,
     checked_only: bool,
 ) -> Result<()> {
-    let Rejected {
-        count: rejected,
-        path: rejects,
-    } = rejected;
-    let rejected = *rejected;
+    let rejected = checked.rejected.len();
     let contacts: usize = report.sent.iter().map(|&k| chunks[k].len()).sum();
     let numbered = |chunks: &[usize]| chunks.iter().map(|k| k + 1).collect::<Vec<_>>();
     out.summary(json!({

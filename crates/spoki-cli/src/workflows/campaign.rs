@@ -208,7 +208,8 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
     if args.bulk.check {
         return finish(
             &planned.journal_path,
-            &planned.rejected,
+            &planned.checked,
+            &planned.rejects,
             &chunks,
             &journal::Report::default(),
             out,
@@ -237,7 +238,8 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
     .await?;
     finish(
         &planned.journal_path,
-        &planned.rejected,
+        &planned.checked,
+        &planned.rejects,
         &chunks,
         &report,
         out,

@@ -38,14 +38,15 @@ pub async fn run(args: ImportArgs, global: &Global, out: Output) -> Result<()> {
         if checked.rejected.is_empty() {
             String::new()
         } else {
-            format!(" (see {})", planned.rejected.path.display())
+            format!(" (see {})", planned.rejects.display())
         }
     ));
     if args.bulk.check {
         let nothing = journal::Report::default();
         return finish(
             &planned.journal_path,
-            &planned.rejected,
+            &planned.checked,
+            &planned.rejects,
             &chunks,
             &nothing,
             out,
@@ -69,7 +70,8 @@ pub async fn run(args: ImportArgs, global: &Global, out: Output) -> Result<()> {
     .await?;
     finish(
         &planned.journal_path,
-        &planned.rejected,
+        &planned.checked,
+        &planned.rejects,
         &chunks,
         &report,
         out,
