@@ -59,6 +59,11 @@ fn starts_per_phone(mock: &MockSpoki) -> BTreeMap<String, usize> {
     seen
 }
 
+/// A send that does nothing and succeeds, for a run whose point is the guard's answer.
+async fn nothing_to_send() -> Result<(), spoki_client::Error> {
+    Ok(())
+}
+
 /// Sends `phone` through `guard`; true when it is settled as sent (by this call or before).
 async fn send(guard: &SendOnce, client: &Client, mock: &MockSpoki, phone: &str) -> bool {
     let f = mock.fixtures();
@@ -195,11 +200,7 @@ async fn a_send_under_a_paused_redis_is_recorded_once_redis_returns() {
         Some(SendState::Sent)
     );
     assert!(!matches!(
-        guard
-            .run(CAMPAIGN, phone, || async {
-                Ok::<(), spoki_client::Error>(())
-            })
-            .await,
+        guard.run(CAMPAIGN, phone, nothing_to_send).await,
         Ok(Guarded::Sent(()))
     ));
     assert_eq!(starts_per_phone(&mock)[phone], 1);
@@ -235,12 +236,7 @@ async fn a_send_whose_outcome_redis_does_not_take_is_reported_as_unrecorded() {
         matches!(state, Some(SendState::Sent | SendState::InFlight)),
         "{state:?}"
     );
-    let again = guard
-        .run(CAMPAIGN, phone, || async {
-            Ok::<(), spoki_client::Error>(())
-        })
-        .await
-        .unwrap();
+    let again = guard.run(CAMPAIGN, phone, nothing_to_send).await.unwrap();
     assert!(matches!(again, Guarded::Skipped(_)), "{again:?}");
     assert_eq!(starts_per_phone(&mock)[phone], 1);
 }
@@ -268,9 +264,7 @@ async fn a_worker_that_dies_mid_send_leaves_a_mark_an_operator_can_list_and_sett
     // Longer than the lease: a send that began is not a claim, and does not lapse.
     tokio::time::sleep(LEASE + Duration::from_millis(500)).await;
     let other = guard
-        .run(CAMPAIGN, "+393470000205", || async {
-            Ok::<(), spoki_client::Error>(())
-        })
+        .run(CAMPAIGN, "+393470000205", nothing_to_send)
         .await
         .unwrap();
     assert!(
@@ -290,9 +284,7 @@ async fn a_worker_that_dies_mid_send_leaves_a_mark_an_operator_can_list_and_sett
         Some(SendState::Sent)
     );
     let again = guard
-        .run(CAMPAIGN, "+393470000205", || async {
-            Ok::<(), spoki_client::Error>(())
-        })
+        .run(CAMPAIGN, "+393470000205", nothing_to_send)
         .await
         .unwrap();
     assert!(
@@ -303,9 +295,7 @@ async fn a_worker_that_dies_mid_send_leaves_a_mark_an_operator_can_list_and_sett
     guard.forget(CAMPAIGN, "+393470000205").await.unwrap();
     assert_eq!(guard.state(CAMPAIGN, "+393470000205").await.unwrap(), None);
     let sent = guard
-        .run(CAMPAIGN, "+393470000205", || async {
-            Ok::<(), spoki_client::Error>(())
-        })
+        .run(CAMPAIGN, "+393470000205", nothing_to_send)
         .await
         .unwrap();
     assert!(matches!(sent, Guarded::Sent(())), "{sent:?}");
