@@ -1,12 +1,12 @@
 //! The spoki-rs build tasks: reading the endpoint spec and generating code from it, and the
 //! OpenAPI document (see [`openapi`]).
 
-pub mod cli;
 pub mod client;
 pub mod mock;
 pub mod models;
 pub mod names;
 pub mod openapi;
+pub mod operations;
 pub mod package;
 pub mod rules;
 pub mod spec;
@@ -80,7 +80,10 @@ fn generate_unformatted(spec: &spec::Spec) -> Vec<(PathBuf, String)> {
     let files = [
         (models_dir.join("enums.rs"), models::enums(spec)),
         (models_dir.join("models.rs"), models::models(spec)),
-        (models_dir.join("operations.rs"), models::operations(spec)),
+        (
+            models_dir.join("operations.rs"),
+            operations::operations(spec),
+        ),
         (
             PathBuf::from("crates/spoki-models/tests/bodies/mod.rs"),
             models::body_round_trip(spec),
@@ -90,16 +93,8 @@ fn generate_unformatted(spec: &spec::Spec) -> Vec<(PathBuf, String)> {
             client::every_operation_test(spec),
         ),
         (
-            PathBuf::from("crates/spoki-mock/src/generated.rs"),
-            mock::routes(spec),
-        ),
-        (
             PathBuf::from("crates/spoki-mock/tests/every_operation.rs"),
             mock::conformance_test(spec),
-        ),
-        (
-            PathBuf::from("crates/spoki-cli/src/api/generated.rs"),
-            cli::commands(spec),
         ),
     ];
     let api_dir = Path::new("crates/spoki-client/src/generated/api");

@@ -1,74 +1,8 @@
-//! The route table of `spoki-mock`: one entry per operation, so the local Spoki serves every
-//! operation of the spec without a hand-written handler for each.
+//! The conformance test of `spoki-mock`: every operation called through its typed method.
 
-use crate::client::{TypedCall, sample, typed_call};
-use crate::names::snake_upper;
-use crate::spec::{Body, Response, Spec, Type, const_json};
+use crate::client::{TypedCall, typed_call};
+use crate::spec::Spec;
 use std::fmt::Write;
-
-/// The `ROUTES` table: the operation, how its body is decoded, and the shape of its answer.
-pub fn routes(spec: &Spec) -> String {
-    let mut out = String::from(
-        "//! The route table: for every operation, the typed model its body must decode into and\n\
-         //! the shape of its answer.\n\n\
-         use crate::route::{Reply, RequestBody, Route, decode};\n\
-         use spoki_models::{self as models, operation};\n\n",
-    );
-    writeln!(
-        out,
-        "/// Every operation of the spec, in spec order.\npub static ROUTES: [Route; {}] = [",
-        spec.operations.len()
-    )
-    .unwrap();
-    for op in &spec.operations {
-        let body = match op.body.as_deref().map(Body::parse) {
-            None => "None".to_owned(),
-            Some(body) => {
-                let model = &spec.models[body.model()];
-                let mut consts = Vec::new();
-                let mut required = Vec::new();
-                for (json, field) in &model.fields {
-                    let detail = field.detail();
-                    if let Some(constant) = &detail.constant {
-                        consts.push(format!("({json:?}, {:?})", const_json(constant)));
-                    } else if let Some(ty) = detail.ty.as_deref()
-                        && Type::parse(ty)
-                            .expect("validated")
-                            .is_required_in(model.kind)
-                    {
-                        required.push(format!("{json:?}"));
-                    }
-                }
-                let ty = match &body {
-                    Body::Object(m) => format!("models::{m}"),
-                    Body::Array(m) => format!("Vec<models::{m}>"),
-                };
-                format!(
-                    "Some(RequestBody {{ decode: decode::<{ty}>, consts: &[{}], required: &[{}] }})",
-                    consts.join(", "),
-                    required.join(", ")
-                )
-            }
-        };
-        let reply = match Response::parse(&op.response).expect("validated") {
-            Response::Empty => "Reply::Empty".to_owned(),
-            Response::Json => "Reply::Json".to_owned(),
-            Response::Model(m) => format!(
-                "Reply::Model {{ sample: r#\"{}\"#, check: decode::<models::{m}> }}",
-                sample(spec, &Type::Named(m.clone()))
-            ),
-            Response::Page(m) => format!("Reply::Page {{ check: decode::<models::{m}> }}"),
-        };
-        writeln!(
-            out,
-            "    Route {{ operation: &operation::{}, body: {body}, reply: {reply} }},",
-            snake_upper(&op.id)
-        )
-        .unwrap();
-    }
-    out.push_str("];\n");
-    out
-}
 
 /// A test that calls every operation through its typed method, over reqwest, against the
 /// local Spoki, and checks that each answer decodes (or is the error the kit expects).

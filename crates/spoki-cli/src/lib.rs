@@ -16,6 +16,7 @@ mod workflows;
 use clap::{ArgMatches, Args, Command, FromArgMatches, Subcommand};
 use error::{CliError, Result};
 use output::Output;
+use spoki_client::models::operation::Group;
 use std::process::ExitCode;
 use target::Global;
 use workflows::{billing, campaign, config_cmd, demo, embed, import, mock, webhooks};
@@ -79,15 +80,15 @@ pub fn command() -> Command {
         .arg_required_else_help(true);
     let mut root = Workflow::augment_subcommands(Global::augment_args(root))
         .about("Spoki from the terminal: every API operation, imports, campaigns, webhooks.");
-    for group in api::groups() {
-        let names: Vec<&str> = api::commands_of(group).map(|c| c.name).collect();
-        let mut cmd = Command::new(api::run::kebab(group))
+    for &group in api::groups() {
+        let names: Vec<String> = api::commands_of(group).map(api::command_name).collect();
+        let mut cmd = Command::new(api::run::kebab(group.as_str()))
             .about(group_about(group, &names))
             .subcommand_required(true)
             .subcommands(api::commands_of(group).map(api::run::command));
         cmd = match group {
-            "contacts" => ContactsWorkflow::augment_subcommands(cmd),
-            "webhooks" => WebhooksWorkflow::augment_subcommands(cmd),
+            Group::Contacts => ContactsWorkflow::augment_subcommands(cmd),
+            Group::Webhooks => WebhooksWorkflow::augment_subcommands(cmd),
             _ => cmd,
         };
         root = root.subcommand(cmd);
@@ -96,12 +97,12 @@ pub fn command() -> Command {
 }
 
 /// One line for a group in `--help`: its name and what it holds.
-fn group_about(group: &str, names: &[&str]) -> String {
-    let mut title = group.replace('_', " ");
+fn group_about(group: Group, names: &[String]) -> String {
+    let mut title = group.as_str().replace('_', " ");
     title[..1].make_ascii_uppercase();
     let extra = match group {
-        "contacts" => ", and import",
-        "webhooks" => ", and verify, listen, trigger",
+        Group::Contacts => ", and import",
+        Group::Webhooks => ", and verify, listen, trigger",
         _ => "",
     };
     match names {

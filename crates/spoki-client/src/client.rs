@@ -558,7 +558,7 @@ impl Client {
         let op = call.operation;
         let span = tracing::info_span!(
             "spoki.call",
-            operation = op.id,
+            operation = op.id.as_str(),
             method = op.method.as_str(),
             path = op.path,
             status = tracing::field::Empty,

@@ -302,7 +302,7 @@ pub enum InputError {
     Constraint(#[from] spoki_models::constraint::ConstraintError),
     /// The operation needs an API key and the client has none.
     #[error("operation {0} needs an API key; set one with ClientBuilder::api_key")]
-    MissingApiKey(&'static str),
+    MissingApiKey(spoki_models::operation::OperationId),
     /// A path parameter is empty, `.` or `..`, which would change the request's path.
     #[error("path parameter {0:?} is not allowed: it would change the request's path")]
     PathSegment(String),

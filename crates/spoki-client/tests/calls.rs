@@ -5,7 +5,7 @@ mod support;
 
 use futures::TryStreamExt;
 use spoki_client::models::constraint::Violation;
-use spoki_client::models::operation;
+use spoki_client::models::operation::{self, OperationId};
 use spoki_client::models::*;
 use spoki_client::{Client, Error, InputError, MAX_CONTACTS_PER_SYNC};
 use support::Recorder;
@@ -183,7 +183,7 @@ async fn automation_starts_need_no_api_key() {
     assert!(
         matches!(
             err,
-            Error::InvalidInput(InputError::MissingApiKey("accounts_get"))
+            Error::InvalidInput(InputError::MissingApiKey(OperationId::AccountsGet))
         ),
         "{err}"
     );
@@ -350,7 +350,7 @@ async fn decode_errors_name_the_path_and_redact_credentials() {
     };
     assert_eq!(
         (operation.id, path.as_str()),
-        ("auth_get_authentication_token", "uid")
+        (OperationId::AuthGetAuthenticationToken, "uid")
     );
     assert_eq!(snippet, "[withheld]", "a token answer is never kept");
     assert!(!format!("{err} {err:?}").contains("canary-token-0001"));
@@ -639,7 +639,7 @@ async fn redirects_are_not_followed() {
     let spoki = spoki_mock::MockSpoki::start().await;
     let redirect =
         spoki_mock::Fault::answer(307, None).header("location", "http://127.0.0.2:1/steal");
-    spoki.fault("accounts_get", redirect, 1).unwrap();
+    spoki.fault(OperationId::AccountsGet, redirect, 1).unwrap();
     let f = spoki.fixtures();
     let client = Client::builder()
         .base_url(spoki.url())

@@ -6,6 +6,7 @@ mod support;
 use spoki_client::models::{Phone, SendTemplate};
 use spoki_client::{Client, Error};
 use spoki_middleware::{ClassQuota, RateLimitConfig, RetryPolicy};
+use spoki_mock::OperationId;
 use spoki_mock::{Fault, MockSpoki, RateLimits};
 use spoki_models::RateClass;
 use std::time::Duration;
@@ -38,12 +39,13 @@ async fn the_default_client_retries_a_read_and_never_a_send() {
     let f = mock.fixtures();
     let spoki = client(&mock).build().unwrap();
 
-    mock.fault("accounts_get", Fault::status(503), 1).unwrap();
+    mock.fault(OperationId::AccountsGet, Fault::status(503), 1)
+        .unwrap();
     let account = spoki.accounts().get(f.client_account_id).await.unwrap();
     assert_eq!(account.id, f.client_account_id);
     assert_eq!(calls(&mock, "accounts_get"), 2, "the 503 was retried");
 
-    mock.fault("messages_send_template", Fault::status(503), 1)
+    mock.fault(OperationId::MessagesSendTemplate, Fault::status(503), 1)
         .unwrap();
     let send = SendTemplate::new(
         Phone::parse("+393331234567").unwrap(),
@@ -62,7 +64,8 @@ async fn the_default_client_retries_a_read_and_never_a_send() {
 async fn without_retries_every_call_is_one_attempt() {
     let mock = mock().await;
     let spoki = client(&mock).without_retries().build().unwrap();
-    mock.fault("accounts_get", Fault::status(503), 1).unwrap();
+    mock.fault(OperationId::AccountsGet, Fault::status(503), 1)
+        .unwrap();
     let error = spoki.accounts().get(101).await.unwrap_err();
     assert_eq!(error.status(), Some(503));
     assert_eq!(calls(&mock, "accounts_get"), 1);

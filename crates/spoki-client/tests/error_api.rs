@@ -5,6 +5,7 @@ use spoki_client::{
     ApiError, Client, Error, HttpRequest, HttpResponse, Transport, TransportError,
     TransportErrorKind,
 };
+use spoki_mock::OperationId;
 use spoki_models::operation;
 use std::time::Duration;
 
@@ -119,7 +120,7 @@ async fn a_page_with_one_bad_item_yields_the_good_items_and_one_typed_error() {
         ]
     });
     let answer = spoki_mock::Fault::answer(200, page);
-    spoki.fault("contacts_list", answer, 2).unwrap();
+    spoki.fault(OperationId::ContactsList, answer, 2).unwrap();
     let client = Client::builder()
         .base_url(spoki.url())
         .api_key(spoki.fixtures().client_api_key.as_str())

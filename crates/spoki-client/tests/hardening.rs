@@ -3,6 +3,7 @@
 
 use spoki_client::models::{AutomationStart, Phone};
 use spoki_client::{Client, Error, InputError, WebhookVerifier};
+use spoki_mock::OperationId;
 use spoki_mock::{MockSpoki, RateLimits};
 use spoki_models::operation;
 
@@ -163,7 +164,7 @@ async fn a_huge_answer_is_dropped_as_it_streams_in() {
     for status in [200, 500] {
         spoki
             .fault(
-                "accounts_get",
+                OperationId::AccountsGet,
                 spoki_mock::Fault::answer(status, serde_json::json!({ "detail": huge })),
                 1,
             )
@@ -206,7 +207,11 @@ async fn credentials_in_a_bad_answer_never_reach_the_error_text() {
         (400, serde_json::json!({"detail": "bad", "token": planted})),
     ] {
         spoki
-            .fault("accounts_get", spoki_mock::Fault::answer(status, body), 1)
+            .fault(
+                OperationId::AccountsGet,
+                spoki_mock::Fault::answer(status, body),
+                1,
+            )
             .unwrap();
         let err = client.accounts().get(101).await.unwrap_err();
         for text in [err.to_string(), format!("{err:?}")] {
@@ -226,7 +231,7 @@ async fn the_debug_of_an_error_names_the_operation_without_dumping_the_table() {
     }
     spoki
         .fault(
-            "contacts_get",
+            OperationId::ContactsGet,
             spoki_mock::Fault::answer(200, serde_json::json!({"id": "not a number"})),
             1,
         )

@@ -4,6 +4,7 @@
 use spoki_client::models::ContactListCreate;
 use spoki_client::{Client, Error, ReqwestTransport, TransportErrorKind};
 use spoki_mock::MockSpoki;
+use spoki_mock::OperationId;
 use std::time::Duration;
 
 #[tokio::test]
@@ -60,7 +61,7 @@ async fn a_slow_answer_is_a_timeout_with_unknown_outcome() {
     spoki.inbound("+393331234567", "ciao").unwrap();
     spoki
         .fault(
-            "messages_send_text",
+            OperationId::MessagesSendText,
             spoki_mock::Fault::Delay { ms: 2_000 },
             1,
         )

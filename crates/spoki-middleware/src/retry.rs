@@ -83,7 +83,7 @@ fn replay(request: &HttpRequest) -> HttpRequest {
 impl<T: Transport> Transport for Retrying<T> {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         let context = RequestContext::of(&request).copied();
-        let operation = context.map_or("<no context>", |c| c.operation.id);
+        let operation = context.map_or("<no context>", |c| c.operation.id.as_str());
         let idempotent = context.map(|c| c.operation.idempotent);
         let policy = &*self.policy;
         let start = Instant::now();

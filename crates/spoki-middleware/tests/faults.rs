@@ -11,7 +11,7 @@ use spoki_middleware::{
     ClassQuota, Jitter, RateLimitConfig, RateLimited, RetryBudget, RetryPolicy, Retrying,
 };
 use spoki_mock::{Fault, MockSpoki, RateLimits};
-use spoki_models::operation::{self, Operation, RateClass};
+use spoki_models::operation::{self, Operation, OperationId, RateClass};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -65,18 +65,18 @@ async fn mock_with(limits: RateLimits) -> MockSpoki {
 fn request(mock: &MockSpoki, op: &'static Operation) -> HttpRequest {
     let f = mock.fixtures();
     let (path, body, key) = match op.id {
-        "accounts_get" => (
+        OperationId::AccountsGet => (
             format!("/api/1/accounts/{}/", f.client_account_id),
             String::new(),
             Some(f.agency_api_key),
         ),
-        "messages_send_text" => (
+        OperationId::MessagesSendText => (
             "/api/1/messages/send/".to_owned(),
             r#"{"type":"Message","content_type":"Text","phone":"+393331234567","text":"hi"}"#
                 .to_owned(),
             Some(f.client_api_key),
         ),
-        "automations_start" => (
+        OperationId::AutomationsStart => (
             format!("/wh/ap/{}/", f.automation_uuid),
             serde_json::json!({"secret": f.automation_secret, "phone": "+393331234567"})
                 .to_string(),
@@ -102,7 +102,7 @@ fn request(mock: &MockSpoki, op: &'static Operation) -> HttpRequest {
 fn received(mock: &MockSpoki, op: &Operation) -> usize {
     mock.received()
         .iter()
-        .filter(|r| r.operation.as_deref() == Some(op.id))
+        .filter(|r| r.operation.as_deref() == Some(op.id.as_str()))
         .count()
 }
 

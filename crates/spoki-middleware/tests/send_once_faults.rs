@@ -5,6 +5,7 @@
 use spoki_client::Client;
 use spoki_client::models::{AutomationStart, Phone};
 use spoki_middleware::shared::{Guarded, SendOnce, SendState};
+use spoki_mock::OperationId;
 use spoki_mock::{MockSpoki, RateLimits, RedisServer};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -343,7 +344,7 @@ async fn a_send_spoki_accepted_with_an_unreadable_answer_is_marked_sent() {
         .unwrap();
     // Spoki answers 2xx with a body the client cannot read: it acted, only its answer is lost.
     mock.fault(
-        "messages_send_template",
+        OperationId::MessagesSendTemplate,
         spoki_mock::Fault::answer(200, serde_json::json!([1, 2, 3])),
         1,
     )

@@ -8,6 +8,7 @@ use spoki_middleware::shared::{Fallback, Guarded, RedisStore, SendOnce, SendStat
 use spoki_middleware::{
     ClassQuota, Jitter, LimitStore, LocalStore, RateLimitConfig, RateLimited, RetryPolicy, Retrying,
 };
+use spoki_mock::OperationId;
 use spoki_mock::RedisServer;
 use spoki_mock::{Fault, MockSpoki, RateLimits};
 use spoki_models::RateClass;
@@ -323,7 +324,8 @@ async fn a_429_pauses_the_class_for_every_worker() {
         .unwrap();
     let f = mock.fixtures();
     let retry_after = Fault::answer(429, None).header("retry-after", "2");
-    mock.fault("accounts_get", retry_after, 1).unwrap();
+    mock.fault(OperationId::AccountsGet, retry_after, 1)
+        .unwrap();
     let plain = |store: RedisStore| {
         let config = RateLimitConfig::default().store(store.prefix("t3"));
         let transport = ReqwestTransport::new(ms(500), Duration::from_secs(5), "t").unwrap();
@@ -489,7 +491,7 @@ async fn an_unknown_outcome_stays_marked_and_a_refused_send_is_released() {
         move || async move { client.automations().start(&uuid, &body).await }
     };
 
-    mock.fault("automations_start", Fault::AnswerLost, 1)
+    mock.fault(OperationId::AutomationsStart, Fault::AnswerLost, 1)
         .unwrap();
     let lost = guard
         .run("c", "+393470000001", send("+393470000001"))
@@ -520,7 +522,7 @@ async fn an_unknown_outcome_stays_marked_and_a_refused_send_is_released() {
     assert_eq!(starts(&mock), 1, "never resent blindly");
     assert_eq!(mock.messages().len(), 1, "the lost one did go out");
 
-    mock.fault("automations_start", Fault::status(429), 1)
+    mock.fault(OperationId::AutomationsStart, Fault::status(429), 1)
         .unwrap();
     let refused = guard
         .run("c", "+393470000002", send("+393470000002"))

@@ -9,6 +9,7 @@ use spoki_client::{
 use spoki_middleware::{
     Jitter, RateLimitConfig, RateLimitLayer, RetryLayer, RetryPolicy, Retrying,
 };
+use spoki_mock::OperationId;
 use spoki_mock::{Fault, MockSpoki, RateLimits};
 use std::future::Ready;
 use std::task::{Context, Poll};
@@ -53,7 +54,9 @@ async fn a_stack_reads_as_a_list_of_layers() {
         .layer(RetryLayer::new(policy()))
         .layer(RateLimitLayer::new(RateLimitConfig::default()))
         .service(transport());
-    spoki.fault("accounts_get", Fault::status(503), 1).unwrap();
+    spoki
+        .fault(OperationId::AccountsGet, Fault::status(503), 1)
+        .unwrap();
     let account = client(&spoki, stack).accounts().get(101).await.unwrap();
     assert_eq!(account.id, 101);
     let statuses: Vec<_> = spoki.received().iter().map(|r| r.status).collect();

@@ -1,9 +1,9 @@
 //! The control surface under `/__mock/`: the same things [`MockSpoki`](crate::MockSpoki)
 //! offers in Rust, over HTTP, for tests written in any language and for the command line.
 
-use crate::Fault;
 use crate::answer::Answer;
 use crate::server::Shared;
+use crate::{Fault, OperationId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -57,9 +57,12 @@ pub(crate) async fn handle(shared: &Arc<Shared>, method: &str, path: &str, body:
             Err(e) => Answer::field("non_field_errors", e.to_string()),
         },
         ("POST", "faults") => match serde_json::from_slice::<FaultScript>(body) {
-            Ok(script) => match shared.add_fault(&script.operation, script.fault, script.times) {
-                Ok(()) => Answer::ok(json!({"operation": script.operation, "times": script.times})),
-                Err(reason) => Answer::field("operation", reason),
+            Ok(script) => match script.operation.parse::<OperationId>() {
+                Err(unknown) => Answer::field("operation", unknown.to_string()),
+                Ok(operation) => match shared.add_fault(operation, script.fault, script.times) {
+                    Ok(()) => Answer::ok(json!({"operation": operation, "times": script.times})),
+                    Err(reason) => Answer::field("fault", reason),
+                },
             },
             Err(e) => Answer::field("non_field_errors", e.to_string()),
         },

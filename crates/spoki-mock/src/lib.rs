@@ -42,7 +42,6 @@
 
 mod answer;
 mod control;
-mod generated;
 mod limits;
 mod persist;
 pub mod redis_server;
@@ -54,6 +53,7 @@ mod world;
 pub use limits::RateLimits;
 pub use redis_server::RedisServer;
 pub use spoki_models::constraint::MAX_CONTACTS_PER_SYNC;
+pub use spoki_models::operation::OperationId;
 pub use state::{Delivery, DeliveryAttempt, Fixtures, SentMessage};
 pub use world::DEFAULT_RATE_CARD;
 
@@ -465,9 +465,13 @@ impl MockSpoki {
             })
     }
 
-    /// Scripts `fault` for the next `times` calls of `operation` (an operation id such as
-    /// `messages_send_text`).
-    pub fn fault(&self, operation: &str, fault: Fault, times: usize) -> Result<(), MockError> {
+    /// Scripts `fault` for the next `times` calls of `operation`.
+    pub fn fault(
+        &self,
+        operation: OperationId,
+        fault: Fault,
+        times: usize,
+    ) -> Result<(), MockError> {
         self.shared
             .add_fault(operation, fault, times)
             .map_err(MockError)

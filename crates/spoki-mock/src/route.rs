@@ -1,64 +1,21 @@
-//! Finding the operation a request is for, from the generated route table.
+//! Finding the operation a request is for, from the operation table of `spoki-models`.
 
-use crate::generated::ROUTES;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
-use spoki_models::operation::Operation;
+use spoki_models::operation::{self, Body, DecodeError, Method, Operation, Response};
 use std::collections::BTreeMap;
-
-/// One operation of the table: what it is, what its body must be, what it answers.
-pub struct Route {
-    pub operation: &'static Operation,
-    pub body: Option<RequestBody>,
-    pub reply: Reply,
-}
-
-/// The request body an operation takes.
-pub struct RequestBody {
-    /// Decodes the body with the operation's `spoki-models` type.
-    pub decode: Check,
-    /// Fields whose value the operation fixes (`"type": "Template"`), as JSON text.
-    pub consts: &'static [(&'static str, &'static str)],
-    /// Fields the model requires.
-    pub required: &'static [&'static str],
-}
-
-/// What an operation answers.
-pub enum Reply {
-    /// An empty body.
-    Empty,
-    /// JSON whose shape is not documented.
-    Json,
-    /// One model: `sample` has every required field, `check` tells whether a value decodes.
-    Model { sample: &'static str, check: Check },
-    /// A page of models; `check` tells whether a record belongs in it.
-    Page { check: Check },
-}
-
-/// Whether a JSON value decodes into a model; on failure, the field errors.
-pub type Check = fn(&Value) -> Result<(), FieldErrors>;
 
 /// Per-field error messages, as Spoki (Django REST framework) reports them.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
-/// Decodes `value` as `T`, naming the failing field.
-pub fn decode<T: DeserializeOwned>(value: &Value) -> Result<(), FieldErrors> {
-    serde_path_to_error::deserialize::<_, T>(value)
-        .map(drop)
-        .map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." {
-                "non_field_errors".to_owned()
-            } else {
-                path
-            };
-            FieldErrors::from([(field, vec![e.into_inner().to_string()])])
-        })
+/// A decoding error as Spoki reports it: under the failing field, or `non_field_errors`.
+pub fn field_errors(e: DecodeError) -> FieldErrors {
+    let field = e.field().unwrap_or("non_field_errors").to_owned();
+    FieldErrors::from([(field, vec![e.message])])
 }
 
 /// A request matched to its route, with the values of the path's placeholders.
 pub struct Matched {
-    pub route: &'static Route,
+    pub operation: &'static Operation,
     pub params: BTreeMap<&'static str, String>,
 }
 
@@ -74,11 +31,11 @@ impl Matched {
 pub fn candidates(method: &str, path: &str) -> Vec<Matched> {
     let segments: Vec<&str> = inner(path).split('/').collect();
     let mut best: Vec<(usize, Matched)> = Vec::new();
-    for route in &ROUTES {
-        if route.operation.method.as_str() != method {
+    for operation in &operation::ALL {
+        if operation.method.as_str() != method {
             continue;
         }
-        let template: Vec<&'static str> = inner(route.operation.path).split('/').collect();
+        let template: Vec<&'static str> = inner(operation.path).split('/').collect();
         if template.len() != segments.len() {
             continue;
         }
@@ -98,7 +55,7 @@ pub fn candidates(method: &str, path: &str) -> Vec<Matched> {
             }
         });
         if fits {
-            best.push((literals, Matched { route, params }));
+            best.push((literals, Matched { operation, params }));
         }
     }
     // A literal segment beats a placeholder: `/contacts/sync/` is not contact "sync".
@@ -129,16 +86,23 @@ pub fn pick(candidates: Vec<Matched>, body: &Value) -> Option<Matched> {
         return candidates.into_iter().next();
     }
     let score = |m: &Matched| -> Option<usize> {
-        let spec = m.route.body.as_ref()?;
-        for (field, constant) in spec.consts {
+        let Body::Object {
+            fields, constants, ..
+        } = m.operation.body
+        else {
+            return None;
+        };
+        for (field, constant) in constants {
             let expected: Value = serde_json::from_str(constant).ok()?;
             if body.get(field) != Some(&expected) {
                 return None;
             }
         }
-        (spec.decode)(body).ok()?;
-        let present = spec.required.iter().filter(|f| body.get(**f).is_some());
-        Some(spec.consts.len() + present.count())
+        m.operation.body.decode(body).ok()?;
+        let present = fields
+            .iter()
+            .filter(|f| f.required && body.get(f.name).is_some());
+        Some(constants.len() + present.count())
     };
     let mut scored: Vec<(usize, Matched)> = Vec::new();
     let mut first = None;
@@ -164,26 +128,21 @@ fn percent_decode(segment: &str) -> String {
         .into_owned()
 }
 
-/// Whether an operation of this id exists.
-pub fn is_operation(id: &str) -> bool {
-    ROUTES.iter().any(|r| r.operation.id == id)
-}
-
 /// One record of each resource group that has a "retrieve" operation (`GET /group/{id}/`),
 /// in the shape that operation documents, with id 1.
 pub fn sample_records() -> Vec<(&'static str, Value)> {
     let mut records: Vec<(&'static str, Value)> = Vec::new();
-    for route in &ROUTES {
-        let op = route.operation;
-        let retrieve = op.method == spoki_models::operation::Method::Get
+    for op in &operation::ALL {
+        let group = op.group.as_str();
+        let retrieve = op.method == Method::Get
             && op.path.ends_with("}/")
-            && !matches!(op.group, "accounts" | "agencies");
-        if let (true, Reply::Model { sample, .. }) = (retrieve, &route.reply)
-            && !records.iter().any(|(g, _)| *g == op.group)
+            && !matches!(group, "accounts" | "agencies");
+        if let (true, Response::Model { sample, .. }) = (retrieve, op.response)
+            && !records.iter().any(|(g, _)| *g == group)
             && let Ok(mut record) = serde_json::from_str::<Value>(sample)
         {
             record["id"] = Value::from(1);
-            records.push((op.group, record));
+            records.push((group, record));
         }
     }
     records

@@ -16,6 +16,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use spoki_billing::Timestamp;
+use spoki_models::operation::{Body, Method, OperationId};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -92,7 +93,7 @@ pub(crate) struct Shared {
     pub url: String,
     pub config: MockConfig,
     world: Mutex<World>,
-    faults: Mutex<HashMap<String, VecDeque<Fault>>>,
+    faults: Mutex<HashMap<OperationId, VecDeque<Fault>>>,
     received: Mutex<RequestLog>,
     limiter: Limiter,
     http: reqwest::Client,
@@ -137,16 +138,18 @@ impl Shared {
 
     /// Scripts `fault` for the next `times` calls of `operation`; an unknown operation id is
     /// refused, with the reason.
-    pub fn add_fault(&self, operation: &str, fault: Fault, times: usize) -> Result<(), String> {
-        if !crate::route::is_operation(operation) {
-            return Err(format!("no operation is called {operation:?}"));
-        }
+    pub fn add_fault(
+        &self,
+        operation: OperationId,
+        fault: Fault,
+        times: usize,
+    ) -> Result<(), String> {
         fault.check()?;
         if !(1..=MAX_FAULT_TIMES).contains(&times) {
             return Err(format!("times must be 1 to {MAX_FAULT_TIMES}"));
         }
         let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
-        let queue = faults.entry(operation.to_owned()).or_default();
+        let queue = faults.entry(operation).or_default();
         queue.extend(std::iter::repeat_n(fault, times));
         Ok(())
     }
@@ -171,9 +174,9 @@ impl Shared {
             .clear();
     }
 
-    fn take_fault(&self, operation: &str) -> Option<Fault> {
+    fn take_fault(&self, operation: OperationId) -> Option<Fault> {
         let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
-        faults.get_mut(operation)?.pop_front()
+        faults.get_mut(&operation)?.pop_front()
     }
 
     pub fn received(&self) -> Vec<ReceivedRequest> {
@@ -429,8 +432,8 @@ async fn handle(
         };
         return Ok(shared.finish(shared.arrived(entry), answer));
     };
-    let op = matched.route.operation;
-    entry.operation = Some(op.id.to_owned());
+    let op = matched.operation;
+    entry.operation = Some(op.id.as_str().to_owned());
     // Logged on arrival, so a request still being served (a scripted delay) is counted.
     let log = shared.arrived(entry);
 
@@ -472,7 +475,7 @@ async fn handle(
         if let Err(wait) = shared.limiter.check(&credential, op) {
             break 'answer Answer::throttled(wait);
         }
-        if let Some(spec) = &matched.route.body {
+        if !matches!(op.body, Body::None) {
             let value = match parsed {
                 Some(Ok(value)) => value,
                 Some(Err(e)) => {
@@ -483,15 +486,15 @@ async fn handle(
                 }
                 None => Value::Null,
             };
-            if let Err(errors) = (spec.decode)(&value) {
-                break 'answer Answer::fields(errors);
+            if let Err(e) = op.body.decode(&value) {
+                break 'answer Answer::fields(crate::route::field_errors(e));
             }
             call.body = Some(value);
         }
         let mut world = shared.world();
         let answer = world.handle(call);
         drop(world);
-        if op.method != spoki_models::operation::Method::Get || op.id == "templates_clone" {
+        if op.method != Method::Get || op.id == OperationId::TemplatesClone {
             change = Some(shared.changed());
         }
         shared.dispatch();

@@ -198,7 +198,12 @@ async fn invalid_fault_scripts_are_refused_with_400() {
     }
     // The library refuses the same.
     assert!(
-        mock.fault(op, spoki_mock::Fault::status(42), 1).is_err(),
+        mock.fault(
+            spoki_mock::OperationId::AccountsGet,
+            spoki_mock::Fault::status(42),
+            1
+        )
+        .is_err(),
         "status 42"
     );
     let good = json!({"operation": op, "fault": {"kind": "status", "status": 503, "headers": {"retry-after": "1"}}});

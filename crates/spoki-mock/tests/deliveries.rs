@@ -10,6 +10,7 @@ use spoki_client::models::{
 };
 use spoki_client::webhook::{Event, WebhookVerifier};
 use spoki_client::{Client, Error};
+use spoki_mock::OperationId;
 use spoki_mock::{Fault, MockSpoki, RateLimits};
 use spoki_models::RateClass;
 use std::time::{Duration, SystemTime};
@@ -196,7 +197,8 @@ async fn an_automation_send_that_fails_is_reported_and_kept() {
 async fn delete_faults_clears_every_scripted_fault() {
     let mock = MockSpoki::start().await;
     let f = mock.fixtures();
-    mock.fault("accounts_get", Fault::status(503), 5).unwrap();
+    mock.fault(OperationId::AccountsGet, Fault::status(503), 5)
+        .unwrap();
     let http = reqwest::Client::new();
     let cleared = http
         .delete(format!("{}/__mock/faults", mock.url()))

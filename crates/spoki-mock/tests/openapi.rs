@@ -74,9 +74,7 @@ async fn the_mock_serves_the_checked_in_document_with_every_operation_once() {
     for (method, path, op) in operations(&document) {
         let id = op["operationId"].as_str().unwrap();
         *counts.entry(id.to_owned()).or_default() += 1;
-        let spec = spoki_models::operation::ALL
-            .iter()
-            .find(|o| o.id == id)
+        let spec = spoki_models::operation::Operation::find(id)
             .unwrap_or_else(|| panic!("`{id}` is no operation of the spec"));
         assert_eq!(path, spec.path, "{id}");
         assert_eq!(method.to_uppercase(), spec.method.as_str(), "{id}");

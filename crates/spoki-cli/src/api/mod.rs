@@ -1,32 +1,15 @@
-//! One subcommand per API operation, from the generated table.
+//! One subcommand per API operation, read from the operation table of `spoki-models`.
 
-pub mod generated;
 pub mod run;
 pub mod table;
 
-use table::OpCommand;
+pub use table::{command_name, commands_of, groups};
 
-/// The resource groups, in spec order, each once.
-pub fn groups() -> Vec<&'static str> {
-    let mut groups: Vec<&'static str> = Vec::new();
-    for c in &generated::COMMANDS {
-        if !groups.contains(&c.operation.group) {
-            groups.push(c.operation.group);
-        }
-    }
-    groups
-}
-
-/// The commands of one group.
-pub fn commands_of(group: &str) -> impl Iterator<Item = &'static OpCommand> {
-    generated::COMMANDS
-        .iter()
-        .filter(move |c| c.operation.group == group)
-}
+use spoki_client::models::operation::{self, Operation};
 
 /// The command `spoki GROUP NAME`, by command names.
-pub fn find(group: &str, name: &str) -> Option<&'static OpCommand> {
-    generated::COMMANDS
+pub fn find(group: &str, name: &str) -> Option<&'static Operation> {
+    operation::ALL
         .iter()
-        .find(|c| run::kebab(c.operation.group) == group && c.name == name)
+        .find(|op| run::kebab(op.group.as_str()) == group && command_name(op) == name)
 }

@@ -1,11 +1,12 @@
 //! Turning a table entry into a subcommand, and its arguments into one call.
 
-use super::table::{Body, Kind, OpCommand, Param};
+use super::table::{Kind, command_name, kind};
 use crate::error::{CliError, Result};
 use crate::output::Output;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::{Map, Value};
 use spoki_client::Client;
+use spoki_client::models::operation::{Body, Field, Operation, Response};
 use std::collections::HashSet;
 
 /// Flags the command line already uses, which a body or query field must not take.
@@ -41,21 +42,21 @@ fn value_name(kind: Kind) -> &'static str {
 }
 
 // Argument ids carry where the value goes, so a query and a body field may share a name.
-fn path_id(p: &Param) -> String {
+fn path_id(p: &Field) -> String {
     format!("path.{}", p.name)
 }
-fn query_id(p: &Param) -> String {
+fn query_id(p: &Field) -> String {
     format!("query.{}", p.name)
 }
-fn body_id(p: &Param) -> String {
+fn body_id(p: &Field) -> String {
     format!("body.{}", p.name)
 }
 
 /// The flag for a field: its kebab name (`--NAME-env` for a credential), or `--body-NAME` /
 /// `--query-NAME` where that is taken.
-fn flag(p: &Param, prefix: &str, taken: &mut HashSet<String>) -> String {
+fn flag(p: &Field, prefix: &str, taken: &mut HashSet<String>) -> String {
     let mut plain = kebab(p.name);
-    if p.kind == Kind::SecretEnv {
+    if kind(&p.ty) == Kind::SecretEnv {
         plain.push_str("-env");
     }
     let name = if RESERVED.contains(&plain.as_str()) || taken.contains(&plain) {
@@ -68,14 +69,13 @@ fn flag(p: &Param, prefix: &str, taken: &mut HashSet<String>) -> String {
 }
 
 /// The subcommand of one operation.
-pub fn command(op: &'static OpCommand) -> Command {
-    let o = op.operation;
-    let mut about = format!("{}  [{} {}]", op.about, o.method.as_str(), o.path);
-    if !o.idempotent {
+pub fn command(op: &'static Operation) -> Command {
+    let mut about = format!("{}  [{} {}]", op.summary, op.method.as_str(), op.path);
+    if !op.idempotent {
         about.push_str("\n\nNot idempotent: never retried once it may have reached Spoki.");
     }
-    let mut cmd = Command::new(op.name)
-        .about(op.about)
+    let mut cmd = Command::new(command_name(op))
+        .about(op.summary)
         .long_about(about)
         .args(op.path_params.iter().map(|p| {
             Arg::new(path_id(p))
@@ -88,22 +88,26 @@ pub fn command(op: &'static OpCommand) -> Command {
         let name = flag(q, "query", &mut taken);
         let arg = Arg::new(query_id(q))
             .long(name)
-            .value_name(value_name(q.kind))
+            .value_name(value_name(kind(&q.ty)))
             .help(format!("Query parameter `{}`", q.name));
         cmd = cmd.arg(allowed(arg, q));
     }
     if let Body::Object { fields, .. } = &op.body {
         for f in *fields {
             let name = flag(f, "body", &mut taken);
-            let need = if f.required { " (required)" } else { "" };
-            let what = if f.kind == Kind::SecretEnv {
+            let need = if op.requires_field(f.name) {
+                " (required)"
+            } else {
+                ""
+            };
+            let what = if kind(&f.ty) == Kind::SecretEnv {
                 format!("Environment variable holding body field `{}`{need}", f.name)
             } else {
                 format!("Body field `{}`{need}", f.name)
             };
             let arg = Arg::new(body_id(f))
                 .long(name)
-                .value_name(value_name(f.kind))
+                .value_name(value_name(kind(&f.ty)))
                 .help(what);
             cmd = cmd.arg(allowed(arg, f));
         }
@@ -114,7 +118,7 @@ pub fn command(op: &'static OpCommand) -> Command {
                  field flags override its fields",
         ));
     }
-    if op.pages {
+    if pages(op) {
         cmd = cmd.arg(
             Arg::new("limit")
                 .long("limit")
@@ -129,15 +133,16 @@ pub fn command(op: &'static OpCommand) -> Command {
 
 /// An enum field's values: offered by clap (in `--help`, checked, completed) for a text field;
 /// for JSON text (a list of values, a number), listed in the help and checked by [`parse`].
-fn allowed(arg: Arg, p: &Param) -> Arg {
-    if p.values.is_empty() {
+fn allowed(arg: Arg, p: &Field) -> Arg {
+    let values = p.ty.values();
+    if values.is_empty() {
         return arg;
     }
-    if p.kind == Kind::Text {
-        return arg.value_parser(clap::builder::PossibleValuesParser::new(p.values));
+    if kind(&p.ty) == Kind::Text {
+        return arg.value_parser(clap::builder::PossibleValuesParser::new(values));
     }
     let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
-    arg.help(format!("{help}; JSON of: {}", p.values.join(", ")))
+    arg.help(format!("{help}; JSON of: {}", values.join(", ")))
 }
 
 /// Whether every value of `value` (itself, or each item of a list) is one of `values`.
@@ -152,13 +157,14 @@ fn among(value: &Value, values: &[&str]) -> bool {
 
 /// Reads a flag's text as its field's JSON: the kind says how, and an enum field's value
 /// must be one it allows (`--data` is sent as given, for values newer than this table).
-fn parse_param(p: &Param, text: &str) -> Result<Value> {
-    let value = parse(p.kind, p.name, text)?;
-    if !p.values.is_empty() && !among(&value, p.values) {
+fn parse_param(p: &Field, text: &str) -> Result<Value> {
+    let value = parse(kind(&p.ty), p.name, text)?;
+    let values = p.ty.values();
+    if !values.is_empty() && !among(&value, values) {
         return Err(CliError::Usage(format!(
             "{}: expected one of {} (a JSON list of them for a list)",
             p.name,
-            p.values.join(", ")
+            values.join(", ")
         )));
     }
     Ok(value)
@@ -207,11 +213,11 @@ pub struct Prepared {
 }
 
 /// Checks the arguments and builds the call, before anything is sent.
-pub fn prepare(op: &'static OpCommand, m: &ArgMatches) -> Result<Prepared> {
-    let mut path = op.operation.path.to_owned();
+pub fn prepare(op: &'static Operation, m: &ArgMatches) -> Result<Prepared> {
+    let mut path = op.path.to_owned();
     for p in op.path_params {
         let text = m.get_one::<String>(&path_id(p)).expect("required");
-        let value = match parse(p.kind, p.name, text)? {
+        let value = match parse(kind(&p.ty), p.name, text)? {
             Value::String(s) => s,
             other => other.to_string(),
         };
@@ -239,20 +245,19 @@ pub fn prepare(op: &'static OpCommand, m: &ArgMatches) -> Result<Prepared> {
         .flatten()
         .map(|d| read_data(d))
         .transpose()?;
+    let does_not_fit = |e| CliError::Usage(format!("the body does not fit: {e}"));
     let body = match &op.body {
         Body::None => None,
-        Body::Fixed(build) => Some(build()),
-        Body::Array { check } => {
+        body if body.fixed().is_some() => body.fixed(),
+        Body::Array { .. } => {
             let body = data.ok_or_else(|| {
                 CliError::Usage("this call takes a JSON array: give it with --data".into())
             })?;
-            check(&body).map_err(|e| CliError::Usage(format!("the body does not fit: {e}")))?;
+            op.body.decode(&body).map_err(does_not_fit)?;
             Some(body)
         }
         Body::Object {
-            fields,
-            constants,
-            check,
+            fields, constants, ..
         } => {
             let mut body = match data {
                 None => Map::new(),
@@ -268,8 +273,8 @@ pub fn prepare(op: &'static OpCommand, m: &ArgMatches) -> Result<Prepared> {
             for f in *fields {
                 if let Some(text) = m.get_one::<String>(&body_id(f)) {
                     body.insert(f.name.to_owned(), parse_param(f, text)?);
-                } else if f.required && !body.contains_key(f.name) {
-                    let suffix = if f.kind == Kind::SecretEnv {
+                } else if op.requires_field(f.name) && !body.contains_key(f.name) {
+                    let suffix = if kind(&f.ty) == Kind::SecretEnv {
                         "-env"
                     } else {
                         ""
@@ -282,7 +287,7 @@ pub fn prepare(op: &'static OpCommand, m: &ArgMatches) -> Result<Prepared> {
                 }
             }
             let body = Value::Object(body);
-            check(&body).map_err(|e| CliError::Usage(format!("the body does not fit: {e}")))?;
+            op.body.decode(&body).map_err(does_not_fit)?;
             Some(body)
         }
     };
@@ -304,21 +309,21 @@ fn encode_segment(value: &str) -> String {
 
 /// Runs the operation and prints its answer.
 pub async fn run(
-    op: &'static OpCommand,
+    op: &'static Operation,
     m: &ArgMatches,
     client: &Client,
     out: Output,
 ) -> Result<()> {
     let call = prepare(op, m)?;
-    if !op.pages {
+    if !pages(op) {
         let answer = send(op, client, &call, None).await?;
-        out.answer(&answer, op.money);
+        out.answer(&answer, op.response.money());
         return Ok(());
     }
     // One page asked for: that page alone.
     if call.query.iter().any(|(k, _)| k == "page") {
         let answer = send(op, client, &call, None).await?;
-        out.answer(&answer, op.money);
+        out.answer(&answer, op.response.money());
         return Ok(());
     }
     let limit = m.get_one::<u64>("limit").copied();
@@ -346,7 +351,7 @@ pub async fn run(
     if let Some(limit) = limit {
         items.truncate(limit as usize);
     }
-    out.answer(&Value::Array(items), op.money);
+    out.answer(&Value::Array(items), op.response.money());
     Ok(())
 }
 
@@ -365,7 +370,7 @@ fn page_of(next: &str) -> Option<u64> {
 }
 
 async fn send(
-    op: &'static OpCommand,
+    op: &'static Operation,
     client: &Client,
     call: &Prepared,
     page: Option<u64>,
@@ -381,8 +386,13 @@ async fn send(
         query.push(("page", page));
     }
     Ok(client
-        .call_raw(op.operation, &call.path, &query, call.body.as_ref())
+        .call_raw(op, &call.path, &query, call.body.as_ref())
         .await?)
+}
+
+/// Whether the answer is a page of a list, so the command follows `next`.
+fn pages(op: &Operation) -> bool {
+    matches!(op.response, Response::Page { .. })
 }
 
 #[cfg(test)]

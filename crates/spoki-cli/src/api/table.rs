@@ -1,45 +1,7 @@
-//! The shape of the generated command table: what the command line needs to know to turn
-//! flags into one call of an operation.
+//! How the command line reads the operation table of `spoki-models`: each field's kind of
+//! argument, and each operation's command name.
 
-use serde::de::DeserializeOwned;
-use serde_json::Value;
-use spoki_client::models::operation::Operation;
-
-/// One subcommand: `spoki GROUP NAME`, calling one operation.
-#[derive(Debug)]
-pub struct OpCommand {
-    /// The operation it calls.
-    pub operation: &'static Operation,
-    /// Its name inside the group, in kebab case: `rotate-secret`.
-    pub name: &'static str,
-    /// One line for `--help`.
-    pub about: &'static str,
-    /// Path parameters, in path order; each is a positional argument.
-    pub path_params: &'static [Param],
-    /// Query parameters; each is a `--flag`.
-    pub query: &'static [Param],
-    /// What the body is made of.
-    pub body: Body,
-    /// Whether the answer is a page of a list, so the command follows `next`.
-    pub pages: bool,
-    /// Fields of the answer (or of each listed item) that hold money, in Spoki's thousandths
-    /// of EUR: shown as money in tables, raw in JSON.
-    pub money: &'static [&'static str],
-}
-
-/// A path, query or body field turned into an argument.
-#[derive(Debug)]
-pub struct Param {
-    /// Its name on the wire (`first_name`); the flag is its kebab form (`--first-name`).
-    pub name: &'static str,
-    /// How the argument's text becomes JSON.
-    pub kind: Kind,
-    /// Whether the call is invalid without it (body fields only; `--data` can also supply it).
-    pub required: bool,
-    /// The values it may take, when its type is an enum (of each item, for a list of enums);
-    /// empty when any value goes.
-    pub values: &'static [&'static str],
-}
+use spoki_client::models::operation::{self, FieldType, Group, Operation};
 
 /// How an argument's text becomes a JSON value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,44 +17,43 @@ pub enum Kind {
     /// Anything else (lists, objects, enums of integers): the argument is JSON text.
     Json,
     /// A credential: the argument names the environment variable that holds it, and the flag
-    /// is `--NAME-env`.
+    /// is `--NAME-env`, so that the value stays out of `ps` and the shell's history.
     SecretEnv,
 }
 
-/// The body of an operation.
-#[derive(Debug)]
-pub enum Body {
-    /// No body.
-    None,
-    /// A body the operation fixes entirely; no flags.
-    Fixed(fn() -> Value),
-    /// A JSON object: one flag per field, constants always set, checked against the model.
-    Object {
-        fields: &'static [Param],
-        constants: &'static [(&'static str, &'static str)],
-        check: fn(&Value) -> Result<(), String>,
-    },
-    /// A JSON array at the root: given with `--data` only, checked against the model.
-    Array {
-        check: fn(&Value) -> Result<(), String>,
-    },
+/// The kind of argument a field of this type is read from.
+pub fn kind(ty: &FieldType) -> Kind {
+    match ty {
+        FieldType::Text
+        | FieldType::Phone
+        | FieldType::DateTime
+        | FieldType::Date
+        | FieldType::Enum { integer: false, .. } => Kind::Text,
+        // Money is thousandths on the wire, an integer.
+        FieldType::Integer | FieldType::Money => Kind::Integer,
+        FieldType::Number => Kind::Number,
+        FieldType::Bool => Kind::Bool,
+        FieldType::Secret => Kind::SecretEnv,
+        // Integer enums travel as numbers (the user types the number).
+        FieldType::Enum { integer: true, .. }
+        | FieldType::List(_)
+        | FieldType::Map(_)
+        | FieldType::Object(_)
+        | FieldType::Any => Kind::Json,
+    }
 }
 
-/// Whether `value` decodes into the request model `T`; if not, where and why, with no quoted
-/// value (the wrong value may be a key pasted into the wrong field).
-pub fn check<T: DeserializeOwned>(value: &Value) -> Result<(), String> {
-    serde_path_to_error::deserialize::<_, T>(value)
-        .map(drop)
-        .map_err(|e| {
-            let message = spoki_client::models::without_quoted_values(&e.inner().to_string());
-            match e.path().to_string().as_str() {
-                "." => message,
-                path => format!("at `{path}`: {message}"),
-            }
-        })
+/// The name of an operation's subcommand inside its group: `rotate_secret` → `rotate-secret`.
+pub fn command_name(op: &Operation) -> String {
+    super::run::kebab(op.name)
 }
 
-/// The JSON of a body the operation fixes entirely.
-pub fn fixed<T: serde::Serialize + Default>() -> Value {
-    serde_json::to_value(T::default()).expect("a request model always encodes")
+/// The resource groups, in spec order.
+pub fn groups() -> &'static [Group] {
+    &Group::ALL
+}
+
+/// The operations of one group, in spec order.
+pub fn commands_of(group: Group) -> impl Iterator<Item = &'static Operation> {
+    operation::ALL.iter().filter(move |op| op.group == group)
 }

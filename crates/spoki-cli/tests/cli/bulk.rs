@@ -3,9 +3,10 @@
 use crate::support::{
     Sandbox, assert_each_once, calls_of, contacts_csv, env_for, mock, synced_phones,
 };
-#[cfg(unix)]
 use crate::support::{interrupt, wait_for_calls};
 use spoki_mock::Fault;
+#[cfg(unix)]
+use spoki_mock::OperationId;
 use std::collections::HashSet;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,7 +118,7 @@ async fn a_chunk_with_an_unknown_outcome_is_reported_and_not_resent_blindly() {
     let file = csv.to_str().unwrap();
 
     // Spoki stores the first chunk, but its answer never arrives.
-    mock.fault("contacts_sync_all", Fault::AnswerLost, 1)
+    mock.fault(OperationId::ContactsSyncAll, Fault::AnswerLost, 1)
         .unwrap();
     let first = s.run(&["--no-pacing", "contacts", "import", file], &env);
     assert_eq!(first.code, 4, "{first:#?}");
@@ -173,7 +174,8 @@ async fn an_unknown_chunk_found_not_carried_out_is_sent_again_on_request() {
     let csv = s.write("c.csv", &contacts_csv(600));
     let file = csv.to_str().unwrap();
     // The connection drops with the request unanswered: the client cannot know.
-    mock.fault("contacts_sync_all", Fault::Reset, 1).unwrap();
+    mock.fault(OperationId::ContactsSyncAll, Fault::Reset, 1)
+        .unwrap();
     let first = s.run(&["--no-pacing", "contacts", "import", file], &env);
     assert_eq!(first.code, 4, "{first:#?}");
     let bad = s.run(
@@ -392,7 +394,7 @@ async fn a_crash_during_a_call_leaves_that_chunk_unknown_not_resent() {
     let s = Sandbox::new();
     let csv = s.write("c.csv", &contacts_csv(1200));
     // The first chunk's answer takes long: the process dies while it is in flight.
-    mock.fault("contacts_sync_all", Fault::Delay { ms: 3000 }, 1)
+    mock.fault(OperationId::ContactsSyncAll, Fault::Delay { ms: 3000 }, 1)
         .unwrap();
     let mut child = s
         .command(

@@ -1,6 +1,7 @@
 //! Manners, the generated operation commands, profiles.
 
 use crate::support::{Sandbox, calls_of, env_for, mock};
+use spoki_mock::OperationId;
 
 #[test]
 fn every_command_of_the_tree_is_well_formed() {
@@ -203,8 +204,12 @@ async fn api_errors_exit_three_and_unknown_outcomes_exit_four() {
     assert_eq!(refused.code, 3, "outside the service window: {refused:#?}");
     assert!(refused.stderr.contains("131047"));
 
-    mock.fault("messages_send_template", spoki_mock::Fault::AnswerLost, 1)
-        .unwrap();
+    mock.fault(
+        OperationId::MessagesSendTemplate,
+        spoki_mock::Fault::AnswerLost,
+        1,
+    )
+    .unwrap();
     let lost = s.run(
         &[
             "--no-pacing",

@@ -5,6 +5,7 @@ use crate::support::{
     Sandbox, assert_each_once, calls_of, contacts_csv, env_for, mock, synced_phones,
 };
 use spoki_mock::Fault;
+use spoki_mock::OperationId;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_plans_without_sending_anything() {
@@ -40,7 +41,7 @@ async fn resend_unknown_sends_every_unknown_chunk_again_and_only_those() {
     let csv = s.write("c.csv", &contacts_csv(1000));
     let file = csv.to_str().unwrap();
     // The first chunk goes out, and its answer is lost.
-    mock.fault("contacts_sync_all", Fault::AnswerLost, 1)
+    mock.fault(OperationId::ContactsSyncAll, Fault::AnswerLost, 1)
         .unwrap();
     let lost = s.run(&["--no-pacing", "contacts", "import", file], &env);
     assert_eq!(lost.code, 4, "{lost:#?}");
@@ -113,7 +114,7 @@ async fn without_pacing_a_429_is_waited_out() {
     let f = mock.fixtures();
     let s = Sandbox::new();
     mock.fault(
-        "accounts_get",
+        OperationId::AccountsGet,
         Fault::status(429).header("Retry-After", "1"),
         1,
     )
@@ -138,7 +139,7 @@ async fn ctrl_c_during_a_call_waits_for_its_answer_and_records_it() {
     let env = env_for(&mock, &f.client_api_key);
     let csv = s.write("c.csv", &contacts_csv(1000));
     // The first chunk's answer takes 2 s; Ctrl-C comes while it is in flight.
-    mock.fault("contacts_sync_all", Fault::Delay { ms: 2000 }, 1)
+    mock.fault(OperationId::ContactsSyncAll, Fault::Delay { ms: 2000 }, 1)
         .unwrap();
     let child = s
         .command(

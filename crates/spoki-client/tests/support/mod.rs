@@ -88,7 +88,7 @@ impl Transport for Recorder {
             query: parts.uri.query().map(str::to_owned),
             headers: parts.headers,
             body,
-            operation: context.map(|c| c.operation.id),
+            operation: context.map(|c| c.operation.id.as_str()),
         };
         let (status, headers, body) = (self.respond)(&seen);
         self.seen.lock().unwrap().push(seen);

@@ -387,7 +387,7 @@ impl<T: Transport> Transport for RateLimited<T> {
                     scope: scope(c.operation),
                 },
                 c.operation.rate_class,
-                c.operation.id,
+                c.operation.id.as_str(),
             ),
             None => match shared.config.untagged {
                 Untagged::PassThrough => return self.inner.send(request).await,

@@ -3,7 +3,10 @@
 
 #[allow(unused_imports)]
 use crate::constraint::{Check, Rule};
-use crate::operation::{AuthKind, Confidence, Method, Operation};
+use crate::operation::{
+    AuthKind, Body, Confidence, Field, FieldType, Method, Operation, Response, UnknownOperation,
+    decode,
+};
 use std::time::Duration;
 
 /// The closed set of client-side rate-limit classes. Each class is one budget per
@@ -267,10 +270,971 @@ impl RateClass {
     }
 }
 
+/// The resource groups of the API, each one `client.<group>()` and one `spoki <group>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Group {
+    /// `accounts`
+    Accounts,
+    /// `agencies`
+    Agencies,
+    /// `automations`
+    Automations,
+    /// `campaigns`
+    Campaigns,
+    /// `contacts`
+    Contacts,
+    /// `custom_fields`
+    CustomFields,
+    /// `embedding`
+    Embedding,
+    /// `invitations`
+    Invitations,
+    /// `lists`
+    Lists,
+    /// `messages`
+    Messages,
+    /// `reports`
+    Reports,
+    /// `roles`
+    Roles,
+    /// `tags`
+    Tags,
+    /// `templates`
+    Templates,
+    /// `tickets`
+    Tickets,
+    /// `media`
+    Media,
+    /// `webhooks`
+    Webhooks,
+    /// `partners`
+    Partners,
+    /// `partner_roles`
+    PartnerRoles,
+    /// `partner_invitations`
+    PartnerInvitations,
+    /// `channels`
+    Channels,
+}
+
+impl Group {
+    /// Every value, in spec order.
+    pub const ALL: [Group; 21] = [
+        Group::Accounts,
+        Group::Agencies,
+        Group::Automations,
+        Group::Campaigns,
+        Group::Contacts,
+        Group::CustomFields,
+        Group::Embedding,
+        Group::Invitations,
+        Group::Lists,
+        Group::Messages,
+        Group::Reports,
+        Group::Roles,
+        Group::Tags,
+        Group::Templates,
+        Group::Tickets,
+        Group::Media,
+        Group::Webhooks,
+        Group::Partners,
+        Group::PartnerRoles,
+        Group::PartnerInvitations,
+        Group::Channels,
+    ];
+
+    /// The name used in the spec and on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Group::Accounts => "accounts",
+            Group::Agencies => "agencies",
+            Group::Automations => "automations",
+            Group::Campaigns => "campaigns",
+            Group::Contacts => "contacts",
+            Group::CustomFields => "custom_fields",
+            Group::Embedding => "embedding",
+            Group::Invitations => "invitations",
+            Group::Lists => "lists",
+            Group::Messages => "messages",
+            Group::Reports => "reports",
+            Group::Roles => "roles",
+            Group::Tags => "tags",
+            Group::Templates => "templates",
+            Group::Tickets => "tickets",
+            Group::Media => "media",
+            Group::Webhooks => "webhooks",
+            Group::Partners => "partners",
+            Group::PartnerRoles => "partner_roles",
+            Group::PartnerInvitations => "partner_invitations",
+            Group::Channels => "channels",
+        }
+    }
+}
+
+impl std::fmt::Display for Group {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Group {
+    type Err = UnknownOperation;
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name {
+            "accounts" => Ok(Group::Accounts),
+            "agencies" => Ok(Group::Agencies),
+            "automations" => Ok(Group::Automations),
+            "campaigns" => Ok(Group::Campaigns),
+            "contacts" => Ok(Group::Contacts),
+            "custom_fields" => Ok(Group::CustomFields),
+            "embedding" => Ok(Group::Embedding),
+            "invitations" => Ok(Group::Invitations),
+            "lists" => Ok(Group::Lists),
+            "messages" => Ok(Group::Messages),
+            "reports" => Ok(Group::Reports),
+            "roles" => Ok(Group::Roles),
+            "tags" => Ok(Group::Tags),
+            "templates" => Ok(Group::Templates),
+            "tickets" => Ok(Group::Tickets),
+            "media" => Ok(Group::Media),
+            "webhooks" => Ok(Group::Webhooks),
+            "partners" => Ok(Group::Partners),
+            "partner_roles" => Ok(Group::PartnerRoles),
+            "partner_invitations" => Ok(Group::PartnerInvitations),
+            "channels" => Ok(Group::Channels),
+            _ => Err(UnknownOperation(name.to_owned())),
+        }
+    }
+}
+
+impl serde::Serialize for Group {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Group {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The id of every operation. A `match` on it is checked: an operation added to or renamed in the spec breaks every `match` that does not handle it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OperationId {
+    /// `accounts_list`
+    AccountsList,
+    /// `accounts_get`
+    AccountsGet,
+    /// `accounts_get_by_phone`
+    AccountsGetByPhone,
+    /// `accounts_current_report`
+    AccountsCurrentReport,
+    /// `accounts_create_onboarding_link`
+    AccountsCreateOnboardingLink,
+    /// `agencies_list`
+    AgenciesList,
+    /// `agencies_get`
+    AgenciesGet,
+    /// `automations_start`
+    AutomationsStart,
+    /// `automations_start_bulk`
+    AutomationsStartBulk,
+    /// `automations_list`
+    AutomationsList,
+    /// `automations_get`
+    AutomationsGet,
+    /// `automations_create`
+    AutomationsCreate,
+    /// `automations_custom_fields_used`
+    AutomationsCustomFieldsUsed,
+    /// `campaigns_list`
+    CampaignsList,
+    /// `campaigns_create`
+    CampaignsCreate,
+    /// `campaigns_get`
+    CampaignsGet,
+    /// `campaigns_update`
+    CampaignsUpdate,
+    /// `campaigns_delete`
+    CampaignsDelete,
+    /// `contacts_list`
+    ContactsList,
+    /// `contacts_sync_all`
+    ContactsSyncAll,
+    /// `contacts_add_operator`
+    ContactsAddOperator,
+    /// `contacts_remove_operator`
+    ContactsRemoveOperator,
+    /// `contacts_sync`
+    ContactsSync,
+    /// `contacts_get`
+    ContactsGet,
+    /// `contacts_update`
+    ContactsUpdate,
+    /// `contacts_delete`
+    ContactsDelete,
+    /// `contacts_block`
+    ContactsBlock,
+    /// `contacts_unblock`
+    ContactsUnblock,
+    /// `custom_fields_list`
+    CustomFieldsList,
+    /// `custom_fields_create`
+    CustomFieldsCreate,
+    /// `custom_fields_get`
+    CustomFieldsGet,
+    /// `custom_fields_update`
+    CustomFieldsUpdate,
+    /// `custom_fields_delete`
+    CustomFieldsDelete,
+    /// `auth_get_authentication_token`
+    AuthGetAuthenticationToken,
+    /// `invitations_list`
+    InvitationsList,
+    /// `invitations_get`
+    InvitationsGet,
+    /// `invitations_create`
+    InvitationsCreate,
+    /// `invitations_resend`
+    InvitationsResend,
+    /// `invitations_update_role`
+    InvitationsUpdateRole,
+    /// `invitations_delete`
+    InvitationsDelete,
+    /// `lists_list`
+    ListsList,
+    /// `lists_create`
+    ListsCreate,
+    /// `lists_get`
+    ListsGet,
+    /// `lists_sync_contacts`
+    ListsSyncContacts,
+    /// `lists_remove_all_contacts`
+    ListsRemoveAllContacts,
+    /// `lists_delete`
+    ListsDelete,
+    /// `lists_remove_contacts`
+    ListsRemoveContacts,
+    /// `messages_send_template`
+    MessagesSendTemplate,
+    /// `messages_send_template_header_media`
+    MessagesSendTemplateHeaderMedia,
+    /// `messages_send_template_carousel`
+    MessagesSendTemplateCarousel,
+    /// `messages_send_template_carousel_multilanguage`
+    MessagesSendTemplateCarouselMultilanguage,
+    /// `messages_send_text`
+    MessagesSendText,
+    /// `messages_send_buttons`
+    MessagesSendButtons,
+    /// `messages_send_list`
+    MessagesSendList,
+    /// `reports_list`
+    ReportsList,
+    /// `reports_detailed`
+    ReportsDetailed,
+    /// `roles_list`
+    RolesList,
+    /// `roles_get`
+    RolesGet,
+    /// `roles_add_service_user`
+    RolesAddServiceUser,
+    /// `roles_generate_private_key`
+    RolesGeneratePrivateKey,
+    /// `roles_has_private_key`
+    RolesHasPrivateKey,
+    /// `roles_update_role`
+    RolesUpdateRole,
+    /// `roles_delete`
+    RolesDelete,
+    /// `tags_list`
+    TagsList,
+    /// `tags_get`
+    TagsGet,
+    /// `templates_list`
+    TemplatesList,
+    /// `templates_create`
+    TemplatesCreate,
+    /// `templates_clone`
+    TemplatesClone,
+    /// `templates_update`
+    TemplatesUpdate,
+    /// `templates_submit`
+    TemplatesSubmit,
+    /// `templates_back_to_draft`
+    TemplatesBackToDraft,
+    /// `templates_get`
+    TemplatesGet,
+    /// `templates_delete`
+    TemplatesDelete,
+    /// `tickets_list`
+    TicketsList,
+    /// `tickets_create`
+    TicketsCreate,
+    /// `tickets_get`
+    TicketsGet,
+    /// `tickets_update`
+    TicketsUpdate,
+    /// `tickets_delete`
+    TicketsDelete,
+    /// `media_list`
+    MediaList,
+    /// `media_create`
+    MediaCreate,
+    /// `media_get`
+    MediaGet,
+    /// `media_update`
+    MediaUpdate,
+    /// `media_delete`
+    MediaDelete,
+    /// `webhooks_list`
+    WebhooksList,
+    /// `webhooks_create`
+    WebhooksCreate,
+    /// `webhooks_get`
+    WebhooksGet,
+    /// `webhooks_update`
+    WebhooksUpdate,
+    /// `webhooks_delete`
+    WebhooksDelete,
+    /// `webhooks_get_expands`
+    WebhooksGetExpands,
+    /// `webhooks_set_expands`
+    WebhooksSetExpands,
+    /// `webhooks_test`
+    WebhooksTest,
+    /// `webhooks_rotate_secret`
+    WebhooksRotateSecret,
+    /// `partners_create_conversations_subrecharge`
+    PartnersCreateConversationsSubrecharge,
+    /// `partners_list`
+    PartnersList,
+    /// `partners_accounts`
+    PartnersAccounts,
+    /// `partners_onboarding`
+    PartnersOnboarding,
+    /// `partners_create_api_key_for_account`
+    PartnersCreateApiKeyForAccount,
+    /// `partners_revoke_api_key_for_account`
+    PartnersRevokeApiKeyForAccount,
+    /// `partners_add_sv_clients`
+    PartnersAddSvClients,
+    /// `partners_create_subrecharge`
+    PartnersCreateSubrecharge,
+    /// `partners_set_profits`
+    PartnersSetProfits,
+    /// `partners_move_credit_from_account`
+    PartnersMoveCreditFromAccount,
+    /// `partners_get_account_report`
+    PartnersGetAccountReport,
+    /// `partners_get_account_forecasts`
+    PartnersGetAccountForecasts,
+    /// `partner_roles_list`
+    PartnerRolesList,
+    /// `partner_roles_get`
+    PartnerRolesGet,
+    /// `partner_roles_generate_private_key`
+    PartnerRolesGeneratePrivateKey,
+    /// `partner_roles_has_private_key`
+    PartnerRolesHasPrivateKey,
+    /// `partner_roles_update_role`
+    PartnerRolesUpdateRole,
+    /// `partner_roles_delete`
+    PartnerRolesDelete,
+    /// `partner_invitations_list`
+    PartnerInvitationsList,
+    /// `partner_invitations_get`
+    PartnerInvitationsGet,
+    /// `partner_invitations_create`
+    PartnerInvitationsCreate,
+    /// `partner_invitations_resend`
+    PartnerInvitationsResend,
+    /// `partner_invitations_update_role`
+    PartnerInvitationsUpdateRole,
+    /// `partner_invitations_delete`
+    PartnerInvitationsDelete,
+    /// `channels_list`
+    ChannelsList,
+    /// `channels_get`
+    ChannelsGet,
+    /// `channels_create`
+    ChannelsCreate,
+    /// `channels_rename`
+    ChannelsRename,
+    /// `channels_set_primary`
+    ChannelsSetPrimary,
+    /// `channels_refresh_wa_status`
+    ChannelsRefreshWaStatus,
+    /// `channels_lookup_by_phone`
+    ChannelsLookupByPhone,
+}
+
+impl OperationId {
+    /// Every value, in spec order.
+    pub const ALL: [OperationId; 123] = [
+        OperationId::AccountsList,
+        OperationId::AccountsGet,
+        OperationId::AccountsGetByPhone,
+        OperationId::AccountsCurrentReport,
+        OperationId::AccountsCreateOnboardingLink,
+        OperationId::AgenciesList,
+        OperationId::AgenciesGet,
+        OperationId::AutomationsStart,
+        OperationId::AutomationsStartBulk,
+        OperationId::AutomationsList,
+        OperationId::AutomationsGet,
+        OperationId::AutomationsCreate,
+        OperationId::AutomationsCustomFieldsUsed,
+        OperationId::CampaignsList,
+        OperationId::CampaignsCreate,
+        OperationId::CampaignsGet,
+        OperationId::CampaignsUpdate,
+        OperationId::CampaignsDelete,
+        OperationId::ContactsList,
+        OperationId::ContactsSyncAll,
+        OperationId::ContactsAddOperator,
+        OperationId::ContactsRemoveOperator,
+        OperationId::ContactsSync,
+        OperationId::ContactsGet,
+        OperationId::ContactsUpdate,
+        OperationId::ContactsDelete,
+        OperationId::ContactsBlock,
+        OperationId::ContactsUnblock,
+        OperationId::CustomFieldsList,
+        OperationId::CustomFieldsCreate,
+        OperationId::CustomFieldsGet,
+        OperationId::CustomFieldsUpdate,
+        OperationId::CustomFieldsDelete,
+        OperationId::AuthGetAuthenticationToken,
+        OperationId::InvitationsList,
+        OperationId::InvitationsGet,
+        OperationId::InvitationsCreate,
+        OperationId::InvitationsResend,
+        OperationId::InvitationsUpdateRole,
+        OperationId::InvitationsDelete,
+        OperationId::ListsList,
+        OperationId::ListsCreate,
+        OperationId::ListsGet,
+        OperationId::ListsSyncContacts,
+        OperationId::ListsRemoveAllContacts,
+        OperationId::ListsDelete,
+        OperationId::ListsRemoveContacts,
+        OperationId::MessagesSendTemplate,
+        OperationId::MessagesSendTemplateHeaderMedia,
+        OperationId::MessagesSendTemplateCarousel,
+        OperationId::MessagesSendTemplateCarouselMultilanguage,
+        OperationId::MessagesSendText,
+        OperationId::MessagesSendButtons,
+        OperationId::MessagesSendList,
+        OperationId::ReportsList,
+        OperationId::ReportsDetailed,
+        OperationId::RolesList,
+        OperationId::RolesGet,
+        OperationId::RolesAddServiceUser,
+        OperationId::RolesGeneratePrivateKey,
+        OperationId::RolesHasPrivateKey,
+        OperationId::RolesUpdateRole,
+        OperationId::RolesDelete,
+        OperationId::TagsList,
+        OperationId::TagsGet,
+        OperationId::TemplatesList,
+        OperationId::TemplatesCreate,
+        OperationId::TemplatesClone,
+        OperationId::TemplatesUpdate,
+        OperationId::TemplatesSubmit,
+        OperationId::TemplatesBackToDraft,
+        OperationId::TemplatesGet,
+        OperationId::TemplatesDelete,
+        OperationId::TicketsList,
+        OperationId::TicketsCreate,
+        OperationId::TicketsGet,
+        OperationId::TicketsUpdate,
+        OperationId::TicketsDelete,
+        OperationId::MediaList,
+        OperationId::MediaCreate,
+        OperationId::MediaGet,
+        OperationId::MediaUpdate,
+        OperationId::MediaDelete,
+        OperationId::WebhooksList,
+        OperationId::WebhooksCreate,
+        OperationId::WebhooksGet,
+        OperationId::WebhooksUpdate,
+        OperationId::WebhooksDelete,
+        OperationId::WebhooksGetExpands,
+        OperationId::WebhooksSetExpands,
+        OperationId::WebhooksTest,
+        OperationId::WebhooksRotateSecret,
+        OperationId::PartnersCreateConversationsSubrecharge,
+        OperationId::PartnersList,
+        OperationId::PartnersAccounts,
+        OperationId::PartnersOnboarding,
+        OperationId::PartnersCreateApiKeyForAccount,
+        OperationId::PartnersRevokeApiKeyForAccount,
+        OperationId::PartnersAddSvClients,
+        OperationId::PartnersCreateSubrecharge,
+        OperationId::PartnersSetProfits,
+        OperationId::PartnersMoveCreditFromAccount,
+        OperationId::PartnersGetAccountReport,
+        OperationId::PartnersGetAccountForecasts,
+        OperationId::PartnerRolesList,
+        OperationId::PartnerRolesGet,
+        OperationId::PartnerRolesGeneratePrivateKey,
+        OperationId::PartnerRolesHasPrivateKey,
+        OperationId::PartnerRolesUpdateRole,
+        OperationId::PartnerRolesDelete,
+        OperationId::PartnerInvitationsList,
+        OperationId::PartnerInvitationsGet,
+        OperationId::PartnerInvitationsCreate,
+        OperationId::PartnerInvitationsResend,
+        OperationId::PartnerInvitationsUpdateRole,
+        OperationId::PartnerInvitationsDelete,
+        OperationId::ChannelsList,
+        OperationId::ChannelsGet,
+        OperationId::ChannelsCreate,
+        OperationId::ChannelsRename,
+        OperationId::ChannelsSetPrimary,
+        OperationId::ChannelsRefreshWaStatus,
+        OperationId::ChannelsLookupByPhone,
+    ];
+
+    /// The name used in the spec and on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OperationId::AccountsList => "accounts_list",
+            OperationId::AccountsGet => "accounts_get",
+            OperationId::AccountsGetByPhone => "accounts_get_by_phone",
+            OperationId::AccountsCurrentReport => "accounts_current_report",
+            OperationId::AccountsCreateOnboardingLink => "accounts_create_onboarding_link",
+            OperationId::AgenciesList => "agencies_list",
+            OperationId::AgenciesGet => "agencies_get",
+            OperationId::AutomationsStart => "automations_start",
+            OperationId::AutomationsStartBulk => "automations_start_bulk",
+            OperationId::AutomationsList => "automations_list",
+            OperationId::AutomationsGet => "automations_get",
+            OperationId::AutomationsCreate => "automations_create",
+            OperationId::AutomationsCustomFieldsUsed => "automations_custom_fields_used",
+            OperationId::CampaignsList => "campaigns_list",
+            OperationId::CampaignsCreate => "campaigns_create",
+            OperationId::CampaignsGet => "campaigns_get",
+            OperationId::CampaignsUpdate => "campaigns_update",
+            OperationId::CampaignsDelete => "campaigns_delete",
+            OperationId::ContactsList => "contacts_list",
+            OperationId::ContactsSyncAll => "contacts_sync_all",
+            OperationId::ContactsAddOperator => "contacts_add_operator",
+            OperationId::ContactsRemoveOperator => "contacts_remove_operator",
+            OperationId::ContactsSync => "contacts_sync",
+            OperationId::ContactsGet => "contacts_get",
+            OperationId::ContactsUpdate => "contacts_update",
+            OperationId::ContactsDelete => "contacts_delete",
+            OperationId::ContactsBlock => "contacts_block",
+            OperationId::ContactsUnblock => "contacts_unblock",
+            OperationId::CustomFieldsList => "custom_fields_list",
+            OperationId::CustomFieldsCreate => "custom_fields_create",
+            OperationId::CustomFieldsGet => "custom_fields_get",
+            OperationId::CustomFieldsUpdate => "custom_fields_update",
+            OperationId::CustomFieldsDelete => "custom_fields_delete",
+            OperationId::AuthGetAuthenticationToken => "auth_get_authentication_token",
+            OperationId::InvitationsList => "invitations_list",
+            OperationId::InvitationsGet => "invitations_get",
+            OperationId::InvitationsCreate => "invitations_create",
+            OperationId::InvitationsResend => "invitations_resend",
+            OperationId::InvitationsUpdateRole => "invitations_update_role",
+            OperationId::InvitationsDelete => "invitations_delete",
+            OperationId::ListsList => "lists_list",
+            OperationId::ListsCreate => "lists_create",
+            OperationId::ListsGet => "lists_get",
+            OperationId::ListsSyncContacts => "lists_sync_contacts",
+            OperationId::ListsRemoveAllContacts => "lists_remove_all_contacts",
+            OperationId::ListsDelete => "lists_delete",
+            OperationId::ListsRemoveContacts => "lists_remove_contacts",
+            OperationId::MessagesSendTemplate => "messages_send_template",
+            OperationId::MessagesSendTemplateHeaderMedia => "messages_send_template_header_media",
+            OperationId::MessagesSendTemplateCarousel => "messages_send_template_carousel",
+            OperationId::MessagesSendTemplateCarouselMultilanguage => {
+                "messages_send_template_carousel_multilanguage"
+            }
+            OperationId::MessagesSendText => "messages_send_text",
+            OperationId::MessagesSendButtons => "messages_send_buttons",
+            OperationId::MessagesSendList => "messages_send_list",
+            OperationId::ReportsList => "reports_list",
+            OperationId::ReportsDetailed => "reports_detailed",
+            OperationId::RolesList => "roles_list",
+            OperationId::RolesGet => "roles_get",
+            OperationId::RolesAddServiceUser => "roles_add_service_user",
+            OperationId::RolesGeneratePrivateKey => "roles_generate_private_key",
+            OperationId::RolesHasPrivateKey => "roles_has_private_key",
+            OperationId::RolesUpdateRole => "roles_update_role",
+            OperationId::RolesDelete => "roles_delete",
+            OperationId::TagsList => "tags_list",
+            OperationId::TagsGet => "tags_get",
+            OperationId::TemplatesList => "templates_list",
+            OperationId::TemplatesCreate => "templates_create",
+            OperationId::TemplatesClone => "templates_clone",
+            OperationId::TemplatesUpdate => "templates_update",
+            OperationId::TemplatesSubmit => "templates_submit",
+            OperationId::TemplatesBackToDraft => "templates_back_to_draft",
+            OperationId::TemplatesGet => "templates_get",
+            OperationId::TemplatesDelete => "templates_delete",
+            OperationId::TicketsList => "tickets_list",
+            OperationId::TicketsCreate => "tickets_create",
+            OperationId::TicketsGet => "tickets_get",
+            OperationId::TicketsUpdate => "tickets_update",
+            OperationId::TicketsDelete => "tickets_delete",
+            OperationId::MediaList => "media_list",
+            OperationId::MediaCreate => "media_create",
+            OperationId::MediaGet => "media_get",
+            OperationId::MediaUpdate => "media_update",
+            OperationId::MediaDelete => "media_delete",
+            OperationId::WebhooksList => "webhooks_list",
+            OperationId::WebhooksCreate => "webhooks_create",
+            OperationId::WebhooksGet => "webhooks_get",
+            OperationId::WebhooksUpdate => "webhooks_update",
+            OperationId::WebhooksDelete => "webhooks_delete",
+            OperationId::WebhooksGetExpands => "webhooks_get_expands",
+            OperationId::WebhooksSetExpands => "webhooks_set_expands",
+            OperationId::WebhooksTest => "webhooks_test",
+            OperationId::WebhooksRotateSecret => "webhooks_rotate_secret",
+            OperationId::PartnersCreateConversationsSubrecharge => {
+                "partners_create_conversations_subrecharge"
+            }
+            OperationId::PartnersList => "partners_list",
+            OperationId::PartnersAccounts => "partners_accounts",
+            OperationId::PartnersOnboarding => "partners_onboarding",
+            OperationId::PartnersCreateApiKeyForAccount => "partners_create_api_key_for_account",
+            OperationId::PartnersRevokeApiKeyForAccount => "partners_revoke_api_key_for_account",
+            OperationId::PartnersAddSvClients => "partners_add_sv_clients",
+            OperationId::PartnersCreateSubrecharge => "partners_create_subrecharge",
+            OperationId::PartnersSetProfits => "partners_set_profits",
+            OperationId::PartnersMoveCreditFromAccount => "partners_move_credit_from_account",
+            OperationId::PartnersGetAccountReport => "partners_get_account_report",
+            OperationId::PartnersGetAccountForecasts => "partners_get_account_forecasts",
+            OperationId::PartnerRolesList => "partner_roles_list",
+            OperationId::PartnerRolesGet => "partner_roles_get",
+            OperationId::PartnerRolesGeneratePrivateKey => "partner_roles_generate_private_key",
+            OperationId::PartnerRolesHasPrivateKey => "partner_roles_has_private_key",
+            OperationId::PartnerRolesUpdateRole => "partner_roles_update_role",
+            OperationId::PartnerRolesDelete => "partner_roles_delete",
+            OperationId::PartnerInvitationsList => "partner_invitations_list",
+            OperationId::PartnerInvitationsGet => "partner_invitations_get",
+            OperationId::PartnerInvitationsCreate => "partner_invitations_create",
+            OperationId::PartnerInvitationsResend => "partner_invitations_resend",
+            OperationId::PartnerInvitationsUpdateRole => "partner_invitations_update_role",
+            OperationId::PartnerInvitationsDelete => "partner_invitations_delete",
+            OperationId::ChannelsList => "channels_list",
+            OperationId::ChannelsGet => "channels_get",
+            OperationId::ChannelsCreate => "channels_create",
+            OperationId::ChannelsRename => "channels_rename",
+            OperationId::ChannelsSetPrimary => "channels_set_primary",
+            OperationId::ChannelsRefreshWaStatus => "channels_refresh_wa_status",
+            OperationId::ChannelsLookupByPhone => "channels_lookup_by_phone",
+        }
+    }
+}
+
+impl std::fmt::Display for OperationId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for OperationId {
+    type Err = UnknownOperation;
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name {
+            "accounts_list" => Ok(OperationId::AccountsList),
+            "accounts_get" => Ok(OperationId::AccountsGet),
+            "accounts_get_by_phone" => Ok(OperationId::AccountsGetByPhone),
+            "accounts_current_report" => Ok(OperationId::AccountsCurrentReport),
+            "accounts_create_onboarding_link" => Ok(OperationId::AccountsCreateOnboardingLink),
+            "agencies_list" => Ok(OperationId::AgenciesList),
+            "agencies_get" => Ok(OperationId::AgenciesGet),
+            "automations_start" => Ok(OperationId::AutomationsStart),
+            "automations_start_bulk" => Ok(OperationId::AutomationsStartBulk),
+            "automations_list" => Ok(OperationId::AutomationsList),
+            "automations_get" => Ok(OperationId::AutomationsGet),
+            "automations_create" => Ok(OperationId::AutomationsCreate),
+            "automations_custom_fields_used" => Ok(OperationId::AutomationsCustomFieldsUsed),
+            "campaigns_list" => Ok(OperationId::CampaignsList),
+            "campaigns_create" => Ok(OperationId::CampaignsCreate),
+            "campaigns_get" => Ok(OperationId::CampaignsGet),
+            "campaigns_update" => Ok(OperationId::CampaignsUpdate),
+            "campaigns_delete" => Ok(OperationId::CampaignsDelete),
+            "contacts_list" => Ok(OperationId::ContactsList),
+            "contacts_sync_all" => Ok(OperationId::ContactsSyncAll),
+            "contacts_add_operator" => Ok(OperationId::ContactsAddOperator),
+            "contacts_remove_operator" => Ok(OperationId::ContactsRemoveOperator),
+            "contacts_sync" => Ok(OperationId::ContactsSync),
+            "contacts_get" => Ok(OperationId::ContactsGet),
+            "contacts_update" => Ok(OperationId::ContactsUpdate),
+            "contacts_delete" => Ok(OperationId::ContactsDelete),
+            "contacts_block" => Ok(OperationId::ContactsBlock),
+            "contacts_unblock" => Ok(OperationId::ContactsUnblock),
+            "custom_fields_list" => Ok(OperationId::CustomFieldsList),
+            "custom_fields_create" => Ok(OperationId::CustomFieldsCreate),
+            "custom_fields_get" => Ok(OperationId::CustomFieldsGet),
+            "custom_fields_update" => Ok(OperationId::CustomFieldsUpdate),
+            "custom_fields_delete" => Ok(OperationId::CustomFieldsDelete),
+            "auth_get_authentication_token" => Ok(OperationId::AuthGetAuthenticationToken),
+            "invitations_list" => Ok(OperationId::InvitationsList),
+            "invitations_get" => Ok(OperationId::InvitationsGet),
+            "invitations_create" => Ok(OperationId::InvitationsCreate),
+            "invitations_resend" => Ok(OperationId::InvitationsResend),
+            "invitations_update_role" => Ok(OperationId::InvitationsUpdateRole),
+            "invitations_delete" => Ok(OperationId::InvitationsDelete),
+            "lists_list" => Ok(OperationId::ListsList),
+            "lists_create" => Ok(OperationId::ListsCreate),
+            "lists_get" => Ok(OperationId::ListsGet),
+            "lists_sync_contacts" => Ok(OperationId::ListsSyncContacts),
+            "lists_remove_all_contacts" => Ok(OperationId::ListsRemoveAllContacts),
+            "lists_delete" => Ok(OperationId::ListsDelete),
+            "lists_remove_contacts" => Ok(OperationId::ListsRemoveContacts),
+            "messages_send_template" => Ok(OperationId::MessagesSendTemplate),
+            "messages_send_template_header_media" => {
+                Ok(OperationId::MessagesSendTemplateHeaderMedia)
+            }
+            "messages_send_template_carousel" => Ok(OperationId::MessagesSendTemplateCarousel),
+            "messages_send_template_carousel_multilanguage" => {
+                Ok(OperationId::MessagesSendTemplateCarouselMultilanguage)
+            }
+            "messages_send_text" => Ok(OperationId::MessagesSendText),
+            "messages_send_buttons" => Ok(OperationId::MessagesSendButtons),
+            "messages_send_list" => Ok(OperationId::MessagesSendList),
+            "reports_list" => Ok(OperationId::ReportsList),
+            "reports_detailed" => Ok(OperationId::ReportsDetailed),
+            "roles_list" => Ok(OperationId::RolesList),
+            "roles_get" => Ok(OperationId::RolesGet),
+            "roles_add_service_user" => Ok(OperationId::RolesAddServiceUser),
+            "roles_generate_private_key" => Ok(OperationId::RolesGeneratePrivateKey),
+            "roles_has_private_key" => Ok(OperationId::RolesHasPrivateKey),
+            "roles_update_role" => Ok(OperationId::RolesUpdateRole),
+            "roles_delete" => Ok(OperationId::RolesDelete),
+            "tags_list" => Ok(OperationId::TagsList),
+            "tags_get" => Ok(OperationId::TagsGet),
+            "templates_list" => Ok(OperationId::TemplatesList),
+            "templates_create" => Ok(OperationId::TemplatesCreate),
+            "templates_clone" => Ok(OperationId::TemplatesClone),
+            "templates_update" => Ok(OperationId::TemplatesUpdate),
+            "templates_submit" => Ok(OperationId::TemplatesSubmit),
+            "templates_back_to_draft" => Ok(OperationId::TemplatesBackToDraft),
+            "templates_get" => Ok(OperationId::TemplatesGet),
+            "templates_delete" => Ok(OperationId::TemplatesDelete),
+            "tickets_list" => Ok(OperationId::TicketsList),
+            "tickets_create" => Ok(OperationId::TicketsCreate),
+            "tickets_get" => Ok(OperationId::TicketsGet),
+            "tickets_update" => Ok(OperationId::TicketsUpdate),
+            "tickets_delete" => Ok(OperationId::TicketsDelete),
+            "media_list" => Ok(OperationId::MediaList),
+            "media_create" => Ok(OperationId::MediaCreate),
+            "media_get" => Ok(OperationId::MediaGet),
+            "media_update" => Ok(OperationId::MediaUpdate),
+            "media_delete" => Ok(OperationId::MediaDelete),
+            "webhooks_list" => Ok(OperationId::WebhooksList),
+            "webhooks_create" => Ok(OperationId::WebhooksCreate),
+            "webhooks_get" => Ok(OperationId::WebhooksGet),
+            "webhooks_update" => Ok(OperationId::WebhooksUpdate),
+            "webhooks_delete" => Ok(OperationId::WebhooksDelete),
+            "webhooks_get_expands" => Ok(OperationId::WebhooksGetExpands),
+            "webhooks_set_expands" => Ok(OperationId::WebhooksSetExpands),
+            "webhooks_test" => Ok(OperationId::WebhooksTest),
+            "webhooks_rotate_secret" => Ok(OperationId::WebhooksRotateSecret),
+            "partners_create_conversations_subrecharge" => {
+                Ok(OperationId::PartnersCreateConversationsSubrecharge)
+            }
+            "partners_list" => Ok(OperationId::PartnersList),
+            "partners_accounts" => Ok(OperationId::PartnersAccounts),
+            "partners_onboarding" => Ok(OperationId::PartnersOnboarding),
+            "partners_create_api_key_for_account" => {
+                Ok(OperationId::PartnersCreateApiKeyForAccount)
+            }
+            "partners_revoke_api_key_for_account" => {
+                Ok(OperationId::PartnersRevokeApiKeyForAccount)
+            }
+            "partners_add_sv_clients" => Ok(OperationId::PartnersAddSvClients),
+            "partners_create_subrecharge" => Ok(OperationId::PartnersCreateSubrecharge),
+            "partners_set_profits" => Ok(OperationId::PartnersSetProfits),
+            "partners_move_credit_from_account" => Ok(OperationId::PartnersMoveCreditFromAccount),
+            "partners_get_account_report" => Ok(OperationId::PartnersGetAccountReport),
+            "partners_get_account_forecasts" => Ok(OperationId::PartnersGetAccountForecasts),
+            "partner_roles_list" => Ok(OperationId::PartnerRolesList),
+            "partner_roles_get" => Ok(OperationId::PartnerRolesGet),
+            "partner_roles_generate_private_key" => Ok(OperationId::PartnerRolesGeneratePrivateKey),
+            "partner_roles_has_private_key" => Ok(OperationId::PartnerRolesHasPrivateKey),
+            "partner_roles_update_role" => Ok(OperationId::PartnerRolesUpdateRole),
+            "partner_roles_delete" => Ok(OperationId::PartnerRolesDelete),
+            "partner_invitations_list" => Ok(OperationId::PartnerInvitationsList),
+            "partner_invitations_get" => Ok(OperationId::PartnerInvitationsGet),
+            "partner_invitations_create" => Ok(OperationId::PartnerInvitationsCreate),
+            "partner_invitations_resend" => Ok(OperationId::PartnerInvitationsResend),
+            "partner_invitations_update_role" => Ok(OperationId::PartnerInvitationsUpdateRole),
+            "partner_invitations_delete" => Ok(OperationId::PartnerInvitationsDelete),
+            "channels_list" => Ok(OperationId::ChannelsList),
+            "channels_get" => Ok(OperationId::ChannelsGet),
+            "channels_create" => Ok(OperationId::ChannelsCreate),
+            "channels_rename" => Ok(OperationId::ChannelsRename),
+            "channels_set_primary" => Ok(OperationId::ChannelsSetPrimary),
+            "channels_refresh_wa_status" => Ok(OperationId::ChannelsRefreshWaStatus),
+            "channels_lookup_by_phone" => Ok(OperationId::ChannelsLookupByPhone),
+            _ => Err(UnknownOperation(name.to_owned())),
+        }
+    }
+}
+
+impl serde::Serialize for OperationId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OperationId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl OperationId {
+    /// The operation's schema.
+    pub const fn operation(self) -> &'static Operation {
+        match self {
+            OperationId::AccountsList => &ACCOUNTS_LIST,
+            OperationId::AccountsGet => &ACCOUNTS_GET,
+            OperationId::AccountsGetByPhone => &ACCOUNTS_GET_BY_PHONE,
+            OperationId::AccountsCurrentReport => &ACCOUNTS_CURRENT_REPORT,
+            OperationId::AccountsCreateOnboardingLink => &ACCOUNTS_CREATE_ONBOARDING_LINK,
+            OperationId::AgenciesList => &AGENCIES_LIST,
+            OperationId::AgenciesGet => &AGENCIES_GET,
+            OperationId::AutomationsStart => &AUTOMATIONS_START,
+            OperationId::AutomationsStartBulk => &AUTOMATIONS_START_BULK,
+            OperationId::AutomationsList => &AUTOMATIONS_LIST,
+            OperationId::AutomationsGet => &AUTOMATIONS_GET,
+            OperationId::AutomationsCreate => &AUTOMATIONS_CREATE,
+            OperationId::AutomationsCustomFieldsUsed => &AUTOMATIONS_CUSTOM_FIELDS_USED,
+            OperationId::CampaignsList => &CAMPAIGNS_LIST,
+            OperationId::CampaignsCreate => &CAMPAIGNS_CREATE,
+            OperationId::CampaignsGet => &CAMPAIGNS_GET,
+            OperationId::CampaignsUpdate => &CAMPAIGNS_UPDATE,
+            OperationId::CampaignsDelete => &CAMPAIGNS_DELETE,
+            OperationId::ContactsList => &CONTACTS_LIST,
+            OperationId::ContactsSyncAll => &CONTACTS_SYNC_ALL,
+            OperationId::ContactsAddOperator => &CONTACTS_ADD_OPERATOR,
+            OperationId::ContactsRemoveOperator => &CONTACTS_REMOVE_OPERATOR,
+            OperationId::ContactsSync => &CONTACTS_SYNC,
+            OperationId::ContactsGet => &CONTACTS_GET,
+            OperationId::ContactsUpdate => &CONTACTS_UPDATE,
+            OperationId::ContactsDelete => &CONTACTS_DELETE,
+            OperationId::ContactsBlock => &CONTACTS_BLOCK,
+            OperationId::ContactsUnblock => &CONTACTS_UNBLOCK,
+            OperationId::CustomFieldsList => &CUSTOM_FIELDS_LIST,
+            OperationId::CustomFieldsCreate => &CUSTOM_FIELDS_CREATE,
+            OperationId::CustomFieldsGet => &CUSTOM_FIELDS_GET,
+            OperationId::CustomFieldsUpdate => &CUSTOM_FIELDS_UPDATE,
+            OperationId::CustomFieldsDelete => &CUSTOM_FIELDS_DELETE,
+            OperationId::AuthGetAuthenticationToken => &AUTH_GET_AUTHENTICATION_TOKEN,
+            OperationId::InvitationsList => &INVITATIONS_LIST,
+            OperationId::InvitationsGet => &INVITATIONS_GET,
+            OperationId::InvitationsCreate => &INVITATIONS_CREATE,
+            OperationId::InvitationsResend => &INVITATIONS_RESEND,
+            OperationId::InvitationsUpdateRole => &INVITATIONS_UPDATE_ROLE,
+            OperationId::InvitationsDelete => &INVITATIONS_DELETE,
+            OperationId::ListsList => &LISTS_LIST,
+            OperationId::ListsCreate => &LISTS_CREATE,
+            OperationId::ListsGet => &LISTS_GET,
+            OperationId::ListsSyncContacts => &LISTS_SYNC_CONTACTS,
+            OperationId::ListsRemoveAllContacts => &LISTS_REMOVE_ALL_CONTACTS,
+            OperationId::ListsDelete => &LISTS_DELETE,
+            OperationId::ListsRemoveContacts => &LISTS_REMOVE_CONTACTS,
+            OperationId::MessagesSendTemplate => &MESSAGES_SEND_TEMPLATE,
+            OperationId::MessagesSendTemplateHeaderMedia => &MESSAGES_SEND_TEMPLATE_HEADER_MEDIA,
+            OperationId::MessagesSendTemplateCarousel => &MESSAGES_SEND_TEMPLATE_CAROUSEL,
+            OperationId::MessagesSendTemplateCarouselMultilanguage => {
+                &MESSAGES_SEND_TEMPLATE_CAROUSEL_MULTILANGUAGE
+            }
+            OperationId::MessagesSendText => &MESSAGES_SEND_TEXT,
+            OperationId::MessagesSendButtons => &MESSAGES_SEND_BUTTONS,
+            OperationId::MessagesSendList => &MESSAGES_SEND_LIST,
+            OperationId::ReportsList => &REPORTS_LIST,
+            OperationId::ReportsDetailed => &REPORTS_DETAILED,
+            OperationId::RolesList => &ROLES_LIST,
+            OperationId::RolesGet => &ROLES_GET,
+            OperationId::RolesAddServiceUser => &ROLES_ADD_SERVICE_USER,
+            OperationId::RolesGeneratePrivateKey => &ROLES_GENERATE_PRIVATE_KEY,
+            OperationId::RolesHasPrivateKey => &ROLES_HAS_PRIVATE_KEY,
+            OperationId::RolesUpdateRole => &ROLES_UPDATE_ROLE,
+            OperationId::RolesDelete => &ROLES_DELETE,
+            OperationId::TagsList => &TAGS_LIST,
+            OperationId::TagsGet => &TAGS_GET,
+            OperationId::TemplatesList => &TEMPLATES_LIST,
+            OperationId::TemplatesCreate => &TEMPLATES_CREATE,
+            OperationId::TemplatesClone => &TEMPLATES_CLONE,
+            OperationId::TemplatesUpdate => &TEMPLATES_UPDATE,
+            OperationId::TemplatesSubmit => &TEMPLATES_SUBMIT,
+            OperationId::TemplatesBackToDraft => &TEMPLATES_BACK_TO_DRAFT,
+            OperationId::TemplatesGet => &TEMPLATES_GET,
+            OperationId::TemplatesDelete => &TEMPLATES_DELETE,
+            OperationId::TicketsList => &TICKETS_LIST,
+            OperationId::TicketsCreate => &TICKETS_CREATE,
+            OperationId::TicketsGet => &TICKETS_GET,
+            OperationId::TicketsUpdate => &TICKETS_UPDATE,
+            OperationId::TicketsDelete => &TICKETS_DELETE,
+            OperationId::MediaList => &MEDIA_LIST,
+            OperationId::MediaCreate => &MEDIA_CREATE,
+            OperationId::MediaGet => &MEDIA_GET,
+            OperationId::MediaUpdate => &MEDIA_UPDATE,
+            OperationId::MediaDelete => &MEDIA_DELETE,
+            OperationId::WebhooksList => &WEBHOOKS_LIST,
+            OperationId::WebhooksCreate => &WEBHOOKS_CREATE,
+            OperationId::WebhooksGet => &WEBHOOKS_GET,
+            OperationId::WebhooksUpdate => &WEBHOOKS_UPDATE,
+            OperationId::WebhooksDelete => &WEBHOOKS_DELETE,
+            OperationId::WebhooksGetExpands => &WEBHOOKS_GET_EXPANDS,
+            OperationId::WebhooksSetExpands => &WEBHOOKS_SET_EXPANDS,
+            OperationId::WebhooksTest => &WEBHOOKS_TEST,
+            OperationId::WebhooksRotateSecret => &WEBHOOKS_ROTATE_SECRET,
+            OperationId::PartnersCreateConversationsSubrecharge => {
+                &PARTNERS_CREATE_CONVERSATIONS_SUBRECHARGE
+            }
+            OperationId::PartnersList => &PARTNERS_LIST,
+            OperationId::PartnersAccounts => &PARTNERS_ACCOUNTS,
+            OperationId::PartnersOnboarding => &PARTNERS_ONBOARDING,
+            OperationId::PartnersCreateApiKeyForAccount => &PARTNERS_CREATE_API_KEY_FOR_ACCOUNT,
+            OperationId::PartnersRevokeApiKeyForAccount => &PARTNERS_REVOKE_API_KEY_FOR_ACCOUNT,
+            OperationId::PartnersAddSvClients => &PARTNERS_ADD_SV_CLIENTS,
+            OperationId::PartnersCreateSubrecharge => &PARTNERS_CREATE_SUBRECHARGE,
+            OperationId::PartnersSetProfits => &PARTNERS_SET_PROFITS,
+            OperationId::PartnersMoveCreditFromAccount => &PARTNERS_MOVE_CREDIT_FROM_ACCOUNT,
+            OperationId::PartnersGetAccountReport => &PARTNERS_GET_ACCOUNT_REPORT,
+            OperationId::PartnersGetAccountForecasts => &PARTNERS_GET_ACCOUNT_FORECASTS,
+            OperationId::PartnerRolesList => &PARTNER_ROLES_LIST,
+            OperationId::PartnerRolesGet => &PARTNER_ROLES_GET,
+            OperationId::PartnerRolesGeneratePrivateKey => &PARTNER_ROLES_GENERATE_PRIVATE_KEY,
+            OperationId::PartnerRolesHasPrivateKey => &PARTNER_ROLES_HAS_PRIVATE_KEY,
+            OperationId::PartnerRolesUpdateRole => &PARTNER_ROLES_UPDATE_ROLE,
+            OperationId::PartnerRolesDelete => &PARTNER_ROLES_DELETE,
+            OperationId::PartnerInvitationsList => &PARTNER_INVITATIONS_LIST,
+            OperationId::PartnerInvitationsGet => &PARTNER_INVITATIONS_GET,
+            OperationId::PartnerInvitationsCreate => &PARTNER_INVITATIONS_CREATE,
+            OperationId::PartnerInvitationsResend => &PARTNER_INVITATIONS_RESEND,
+            OperationId::PartnerInvitationsUpdateRole => &PARTNER_INVITATIONS_UPDATE_ROLE,
+            OperationId::PartnerInvitationsDelete => &PARTNER_INVITATIONS_DELETE,
+            OperationId::ChannelsList => &CHANNELS_LIST,
+            OperationId::ChannelsGet => &CHANNELS_GET,
+            OperationId::ChannelsCreate => &CHANNELS_CREATE,
+            OperationId::ChannelsRename => &CHANNELS_RENAME,
+            OperationId::ChannelsSetPrimary => &CHANNELS_SET_PRIMARY,
+            OperationId::ChannelsRefreshWaStatus => &CHANNELS_REFRESH_WA_STATUS,
+            OperationId::ChannelsLookupByPhone => &CHANNELS_LOOKUP_BY_PHONE,
+        }
+    }
+}
+
 /// `GET /api/1/accounts/`: List, search, and filter accounts.
 pub const ACCOUNTS_LIST: Operation = Operation {
-    id: "accounts_list",
-    group: "accounts",
+    id: OperationId::AccountsList,
+    group: Group::Accounts,
+    name: "list",
+    summary: "List, search, and filter accounts",
     method: Method::Get,
     path: "/api/1/accounts/",
     auth: AuthKind::ApiKey,
@@ -279,12 +1243,36 @@ pub const ACCOUNTS_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Account",
+        decode: decode::<crate::Account>,
+        money: &["current_credit", "low_credit_threshold"],
+    },
 };
 
 /// `GET /api/1/accounts/{id}/`: Retrieve account.
 pub const ACCOUNTS_GET: Operation = Operation {
-    id: "accounts_get",
-    group: "accounts",
+    id: OperationId::AccountsGet,
+    group: Group::Accounts,
+    name: "get",
+    summary: "Retrieve account",
     method: Method::Get,
     path: "/api/1/accounts/{id}/",
     auth: AuthKind::ApiKey,
@@ -293,12 +1281,29 @@ pub const ACCOUNTS_GET: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Account",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Account>,
+        money: &["current_credit", "low_credit_threshold"],
+    },
 };
 
 /// `GET /api/1/accounts/phone/{phone}/`: Retrieve account by phone.
 pub const ACCOUNTS_GET_BY_PHONE: Operation = Operation {
-    id: "accounts_get_by_phone",
-    group: "accounts",
+    id: OperationId::AccountsGetByPhone,
+    group: Group::Accounts,
+    name: "get_by_phone",
+    summary: "Retrieve account by phone",
     method: Method::Get,
     path: "/api/1/accounts/phone/{phone}/",
     auth: AuthKind::ApiKey,
@@ -307,14 +1312,31 @@ pub const ACCOUNTS_GET_BY_PHONE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "phone",
+        ty: FieldType::Text,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Account",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Account>,
+        money: &["current_credit", "low_credit_threshold"],
+    },
 };
 
 /// `GET /api/1/accounts/{id}/current_report/`: Current report.
 ///
 /// Uncertain: Result may be cached by Spoki for 30 minutes.
 pub const ACCOUNTS_CURRENT_REPORT: Operation = Operation {
-    id: "accounts_current_report",
-    group: "accounts",
+    id: OperationId::AccountsCurrentReport,
+    group: Group::Accounts,
+    name: "current_report",
+    summary: "Current report",
     method: Method::Get,
     path: "/api/1/accounts/{id}/current_report/",
     auth: AuthKind::ApiKey,
@@ -323,6 +1345,21 @@ pub const ACCOUNTS_CURRENT_REPORT: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Report",
+        sample: r#"{}"#,
+        decode: decode::<crate::Report>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/accounts/{id}/onboarding/`: Create Onboarding Link.
@@ -331,8 +1368,10 @@ pub const ACCOUNTS_CURRENT_REPORT: Operation = Operation {
 ///
 /// Uncertain: Response shape not documented publicly: Legacy: onboarding link. Current docs mark endpoint as removed (HTTP 404).
 pub const ACCOUNTS_CREATE_ONBOARDING_LINK: Operation = Operation {
-    id: "accounts_create_onboarding_link",
-    group: "accounts",
+    id: OperationId::AccountsCreateOnboardingLink,
+    group: Group::Accounts,
+    name: "create_onboarding_link",
+    summary: "Create Onboarding Link (deprecated)",
     method: Method::Post,
     path: "/api/1/accounts/{id}/onboarding/",
     auth: AuthKind::ApiKey,
@@ -341,12 +1380,24 @@ pub const ACCOUNTS_CREATE_ONBOARDING_LINK: Operation = Operation {
     deprecated: true,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `GET /api/1/agencies/`: List agencies.
 pub const AGENCIES_LIST: Operation = Operation {
-    id: "agencies_list",
-    group: "agencies",
+    id: OperationId::AgenciesList,
+    group: Group::Agencies,
+    name: "list",
+    summary: "List agencies",
     method: Method::Get,
     path: "/api/1/agencies/",
     auth: AuthKind::ApiKey,
@@ -355,14 +1406,38 @@ pub const AGENCIES_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Agency",
+        decode: decode::<crate::Agency>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/agencies/{id}/`: Retrieve agency.
 ///
 /// Uncertain: Support article: software vendors use 'Retrieve agency' on the main account (agency id + External API key obtained from Spoki support) to read each client's estimated_available_conversations before starting automations.
 pub const AGENCIES_GET: Operation = Operation {
-    id: "agencies_get",
-    group: "agencies",
+    id: OperationId::AgenciesGet,
+    group: Group::Agencies,
+    name: "get",
+    summary: "Retrieve agency",
     method: Method::Get,
     path: "/api/1/agencies/{id}/",
     auth: AuthKind::ApiKey,
@@ -371,14 +1446,31 @@ pub const AGENCIES_GET: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Agency",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Agency>,
+        money: &[],
+    },
 };
 
 /// `POST /wh/ap/{uuid}/`: Start Automation.
 ///
 /// Uncertain: No X-Spoki-Api-Key header: authenticated only by `secret` in the body. Full URL is also exposed as webhook_set[].link on the automation.
 pub const AUTOMATIONS_START: Operation = Operation {
-    id: "automations_start",
-    group: "automations",
+    id: OperationId::AutomationsStart,
+    group: Group::Automations,
+    name: "start",
+    summary: "Start Automation",
     method: Method::Post,
     path: "/wh/ap/{uuid}/",
     auth: AuthKind::AutomationSecret,
@@ -387,14 +1479,80 @@ pub const AUTOMATIONS_START: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::AutomationStart::RULES,
+    path_params: &[Field {
+        name: "uuid",
+        ty: FieldType::Text,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "AutomationStart",
+        fields: &[
+            Field {
+                name: "secret",
+                ty: FieldType::Secret,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "phone",
+                ty: FieldType::Phone,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "first_name",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "last_name",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "email",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "language",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "custom_fields",
+                ty: FieldType::Map(&FieldType::Text),
+                required: false,
+                doc: "Custom field CODE to value; the values also update the contact.",
+            },
+            Field {
+                name: "metadata",
+                ty: FieldType::Any,
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::AutomationStart>,
+    },
+    requires: &[],
+    response: Response::Empty,
 };
 
 /// `POST /wh/ap/{uuid}/bulk/`: Start Automation for many contacts.
 ///
 /// Uncertain: Spoki support: sending is asynchronous; 200 means accepted, not delivered.
 pub const AUTOMATIONS_START_BULK: Operation = Operation {
-    id: "automations_start_bulk",
-    group: "automations",
+    id: OperationId::AutomationsStartBulk,
+    group: Group::Automations,
+    name: "start_bulk",
+    summary: "Start Automation for many contacts",
     method: Method::Post,
     path: "/wh/ap/{uuid}/bulk/",
     auth: AuthKind::AutomationSecret,
@@ -403,12 +1561,42 @@ pub const AUTOMATIONS_START_BULK: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::AutomationStartBulk::RULES,
+    path_params: &[Field {
+        name: "uuid",
+        ty: FieldType::Text,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "AutomationStartBulk",
+        fields: &[
+            Field {
+                name: "secret",
+                ty: FieldType::Secret,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "contacts",
+                ty: FieldType::List(&FieldType::Object("AutomationContact")),
+                required: true,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::AutomationStartBulk>,
+    },
+    requires: &[],
+    response: Response::Empty,
 };
 
 /// `GET /api/1/automations/`: List, search, and filter automations.
 pub const AUTOMATIONS_LIST: Operation = Operation {
-    id: "automations_list",
-    group: "automations",
+    id: OperationId::AutomationsList,
+    group: Group::Automations,
+    name: "list",
+    summary: "List, search, and filter automations",
     method: Method::Get,
     path: "/api/1/automations/",
     auth: AuthKind::ApiKey,
@@ -417,12 +1605,78 @@ pub const AUTOMATIONS_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: true,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "search",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "webhook_platform",
+            ty: FieldType::Enum {
+                integer: false,
+                values: &[
+                    "Api",
+                    "api",
+                    "Active Campaign",
+                    "Woocommerce",
+                    "Magento",
+                    "Prestashop",
+                    "Shopify",
+                    "Zapier",
+                    "Qapla'",
+                    "BrainLead",
+                    "HubSpot",
+                    "Klaviyo",
+                    "Zoho",
+                    "Sendinblue",
+                    "WPNotif",
+                    "Connectif",
+                    "IFTTT",
+                    "Pipedrive",
+                    "Meta",
+                    "Zendesk",
+                ],
+            },
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "is_active",
+            ty: FieldType::Bool,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Automation",
+        decode: decode::<crate::Automation>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/automations/{id}/`: Retrieve automation.
 pub const AUTOMATIONS_GET: Operation = Operation {
-    id: "automations_get",
-    group: "automations",
+    id: OperationId::AutomationsGet,
+    group: Group::Automations,
+    name: "get",
+    summary: "Retrieve automation",
     method: Method::Get,
     path: "/api/1/automations/{id}/",
     auth: AuthKind::ApiKey,
@@ -431,14 +1685,31 @@ pub const AUTOMATIONS_GET: Operation = Operation {
     deprecated: false,
     sensitive_response: true,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Automation",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Automation>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/automations/`: Create Automation.
 ///
 /// Uncertain: The REST API does not expose the 'customer message' trigger (only via Spoki MCP / editor), per a third-party integrator.
 pub const AUTOMATIONS_CREATE: Operation = Operation {
-    id: "automations_create",
-    group: "automations",
+    id: OperationId::AutomationsCreate,
+    group: Group::Automations,
+    name: "create",
+    summary: "Create Automation",
     method: Method::Post,
     path: "/api/1/automations/",
     auth: AuthKind::ApiKey,
@@ -447,14 +1718,182 @@ pub const AUTOMATIONS_CREATE: Operation = Operation {
     deprecated: false,
     sensitive_response: true,
     body_rules: crate::AutomationCreate::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "AutomationCreate",
+        fields: &[
+            Field {
+                name: "name",
+                ty: FieldType::Text,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "description",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "category",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "is_active",
+                ty: FieldType::Bool,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "is_favorite",
+                ty: FieldType::Bool,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "automation_groups",
+                ty: FieldType::List(&FieldType::Integer),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "steps",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "webhook_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "onfirstmessagestarter_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "fieldconditionstarter_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "onopeninghoursstarter_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "onclosinghoursstarter_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "onholidayhoursstarter_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "metaadsconditionstarter_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "onticketcreatestarter_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "onticketstatuschangestarter_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "accountpaymentrequeststarter_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "oninboundmessageorderstarter_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "oninboundmessageproductstarter_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "onmarketingacceptancestatuschangestarter_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "googlesheetstrigger_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "ondealcreatestarter_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "ondealupdatestarter_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "ondealcontactupdatedstarter_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "ondealstagechangestarter_set",
+                ty: FieldType::List(&FieldType::Any),
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::AutomationCreate>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Automation",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Automation>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/automations/{id}/custom-fields-used/`: Custom fields used.
 ///
 /// Uncertain: Response shape not documented publicly: Contact fields and custom placeholders used by the automation (shape not documented publicly)
 pub const AUTOMATIONS_CUSTOM_FIELDS_USED: Operation = Operation {
-    id: "automations_custom_fields_used",
-    group: "automations",
+    id: OperationId::AutomationsCustomFieldsUsed,
+    group: Group::Automations,
+    name: "custom_fields_used",
+    summary: "Custom fields used",
     method: Method::Get,
     path: "/api/1/automations/{id}/custom-fields-used/",
     auth: AuthKind::ApiKey,
@@ -463,12 +1902,24 @@ pub const AUTOMATIONS_CUSTOM_FIELDS_USED: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `GET /api/1/campaigns/`: List, search, and filter campaigns.
 pub const CAMPAIGNS_LIST: Operation = Operation {
-    id: "campaigns_list",
-    group: "campaigns",
+    id: OperationId::CampaignsList,
+    group: Group::Campaigns,
+    name: "list",
+    summary: "List, search, and filter campaigns",
     method: Method::Get,
     path: "/api/1/campaigns/",
     auth: AuthKind::ApiKey,
@@ -477,12 +1928,48 @@ pub const CAMPAIGNS_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "scheduled_datetime_gte",
+            ty: FieldType::DateTime,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "scheduled_datetime_lte",
+            ty: FieldType::DateTime,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Campaign",
+        decode: decode::<crate::Campaign>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/campaigns/`: Create campaign.
 pub const CAMPAIGNS_CREATE: Operation = Operation {
-    id: "campaigns_create",
-    group: "campaigns",
+    id: OperationId::CampaignsCreate,
+    group: Group::Campaigns,
+    name: "create",
+    summary: "Create campaign",
     method: Method::Post,
     path: "/api/1/campaigns/",
     auth: AuthKind::ApiKey,
@@ -491,12 +1978,69 @@ pub const CAMPAIGNS_CREATE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::CampaignWrite::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "CampaignWrite",
+        fields: &[
+            Field {
+                name: "name",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "scheduled_datetime",
+                ty: FieldType::DateTime,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "status",
+                ty: FieldType::Enum {
+                    integer: false,
+                    values: &["Draft", "Scheduled", "Processing", "Completed"],
+                },
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "automation",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "lists",
+                ty: FieldType::List(&FieldType::Integer),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "template",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::CampaignWrite>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Campaign",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Campaign>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/campaigns/{id}/`: Retrieve campaign.
 pub const CAMPAIGNS_GET: Operation = Operation {
-    id: "campaigns_get",
-    group: "campaigns",
+    id: OperationId::CampaignsGet,
+    group: Group::Campaigns,
+    name: "get",
+    summary: "Retrieve campaign",
     method: Method::Get,
     path: "/api/1/campaigns/{id}/",
     auth: AuthKind::ApiKey,
@@ -505,12 +2049,29 @@ pub const CAMPAIGNS_GET: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Campaign",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Campaign>,
+        money: &[],
+    },
 };
 
 /// `PATCH /api/1/campaigns/{id}/`: Update campaign.
 pub const CAMPAIGNS_UPDATE: Operation = Operation {
-    id: "campaigns_update",
-    group: "campaigns",
+    id: OperationId::CampaignsUpdate,
+    group: Group::Campaigns,
+    name: "update",
+    summary: "Update campaign",
     method: Method::Patch,
     path: "/api/1/campaigns/{id}/",
     auth: AuthKind::ApiKey,
@@ -519,12 +2080,74 @@ pub const CAMPAIGNS_UPDATE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::CampaignWrite::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "CampaignWrite",
+        fields: &[
+            Field {
+                name: "name",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "scheduled_datetime",
+                ty: FieldType::DateTime,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "status",
+                ty: FieldType::Enum {
+                    integer: false,
+                    values: &["Draft", "Scheduled", "Processing", "Completed"],
+                },
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "automation",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "lists",
+                ty: FieldType::List(&FieldType::Integer),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "template",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::CampaignWrite>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Campaign",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Campaign>,
+        money: &[],
+    },
 };
 
 /// `DELETE /api/1/campaigns/{id}/`: Delete campaign.
 pub const CAMPAIGNS_DELETE: Operation = Operation {
-    id: "campaigns_delete",
-    group: "campaigns",
+    id: OperationId::CampaignsDelete,
+    group: Group::Campaigns,
+    name: "delete",
+    summary: "Delete campaign",
     method: Method::Delete,
     path: "/api/1/campaigns/{id}/",
     auth: AuthKind::ApiKey,
@@ -533,12 +2156,24 @@ pub const CAMPAIGNS_DELETE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Empty,
 };
 
 /// `GET /api/1/contacts/`: List, search, and filter contacts.
 pub const CONTACTS_LIST: Operation = Operation {
-    id: "contacts_list",
-    group: "contacts",
+    id: OperationId::ContactsList,
+    group: Group::Contacts,
+    name: "list",
+    summary: "List, search, and filter contacts",
     method: Method::Get,
     path: "/api/1/contacts/",
     auth: AuthKind::ApiKey,
@@ -547,14 +2182,95 @@ pub const CONTACTS_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "search",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "tag",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "is_blocked",
+            ty: FieldType::Bool,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "email",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "phone",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "language",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "first_name",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "last_name",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "status",
+            ty: FieldType::Enum {
+                integer: false,
+                values: &["Not Declared", "Subscribed", "Unsubscribed"],
+            },
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Contact",
+        decode: decode::<crate::Contact>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/contacts/sync_all/`: Sync contacts.
 ///
 /// Uncertain: Body is a JSON ARRAY at the root (not {contacts:[...]}); upsert by phone; documented max 500 contacts per request. Response shape not documented publicly: Not documented publicly (object)
 pub const CONTACTS_SYNC_ALL: Operation = Operation {
-    id: "contacts_sync_all",
-    group: "contacts",
+    id: OperationId::ContactsSyncAll,
+    group: Group::Contacts,
+    name: "sync_all",
+    summary: "Sync contacts",
     method: Method::Post,
     path: "/api/1/contacts/sync_all/",
     auth: AuthKind::ApiKey,
@@ -575,14 +2291,24 @@ pub const CONTACTS_SYNC_ALL: Operation = Operation {
             check: Check::Phone,
         },
     ],
+    path_params: &[],
+    query: &[],
+    body: Body::Array {
+        model: "ContactSync",
+        decode: decode::<Vec<crate::ContactSync>>,
+    },
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `POST /api/1/contacts/{id}/add_operator/`: Add Operator.
 ///
 /// Uncertain: Response shape not documented publicly: Not documented publicly
 pub const CONTACTS_ADD_OPERATOR: Operation = Operation {
-    id: "contacts_add_operator",
-    group: "contacts",
+    id: OperationId::ContactsAddOperator,
+    group: Group::Contacts,
+    name: "add_operator",
+    summary: "Add Operator",
     method: Method::Post,
     path: "/api/1/contacts/{id}/add_operator/",
     auth: AuthKind::ApiKey,
@@ -591,14 +2317,36 @@ pub const CONTACTS_ADD_OPERATOR: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::OperatorAssignment::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "OperatorAssignment",
+        fields: &[Field {
+            name: "email",
+            ty: FieldType::Text,
+            required: true,
+            doc: "",
+        }],
+        constants: &[],
+        decode: decode::<crate::OperatorAssignment>,
+    },
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `POST /api/1/contacts/{id}/remove_operator/`: Remove Operator.
 ///
 /// Uncertain: Response shape not documented publicly: Not documented publicly
 pub const CONTACTS_REMOVE_OPERATOR: Operation = Operation {
-    id: "contacts_remove_operator",
-    group: "contacts",
+    id: OperationId::ContactsRemoveOperator,
+    group: Group::Contacts,
+    name: "remove_operator",
+    summary: "Remove Operator",
     method: Method::Post,
     path: "/api/1/contacts/{id}/remove_operator/",
     auth: AuthKind::ApiKey,
@@ -607,14 +2355,36 @@ pub const CONTACTS_REMOVE_OPERATOR: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::OperatorAssignment::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "OperatorAssignment",
+        fields: &[Field {
+            name: "email",
+            ty: FieldType::Text,
+            required: true,
+            doc: "",
+        }],
+        constants: &[],
+        decode: decode::<crate::OperatorAssignment>,
+    },
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `POST /api/1/contacts/sync/`: Create or update contact.
 ///
 /// Uncertain: Upsert by phone. A third party reports that omitted name/email fields are left unchanged.
 pub const CONTACTS_SYNC: Operation = Operation {
-    id: "contacts_sync",
-    group: "contacts",
+    id: OperationId::ContactsSync,
+    group: Group::Contacts,
+    name: "sync",
+    summary: "Create or update contact",
     method: Method::Post,
     path: "/api/1/contacts/sync/",
     auth: AuthKind::ApiKey,
@@ -623,12 +2393,75 @@ pub const CONTACTS_SYNC: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::ContactSync::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "ContactSync",
+        fields: &[
+            Field {
+                name: "phone",
+                ty: FieldType::Phone,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "first_name",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "last_name",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "email",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "language",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "status",
+                ty: FieldType::Enum {
+                    integer: false,
+                    values: &["Not Declared", "Subscribed", "Unsubscribed"],
+                },
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "custom_fields",
+                ty: FieldType::Map(&FieldType::Text),
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::ContactSync>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Contact",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Contact>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/contacts/{id}/`: Retrieve contact.
 pub const CONTACTS_GET: Operation = Operation {
-    id: "contacts_get",
-    group: "contacts",
+    id: OperationId::ContactsGet,
+    group: Group::Contacts,
+    name: "get",
+    summary: "Retrieve contact",
     method: Method::Get,
     path: "/api/1/contacts/{id}/",
     auth: AuthKind::ApiKey,
@@ -637,12 +2470,29 @@ pub const CONTACTS_GET: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Contact",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Contact>,
+        money: &[],
+    },
 };
 
 /// `PATCH /api/1/contacts/{id}/`: Update contact.
 pub const CONTACTS_UPDATE: Operation = Operation {
-    id: "contacts_update",
-    group: "contacts",
+    id: OperationId::ContactsUpdate,
+    group: Group::Contacts,
+    name: "update",
+    summary: "Update contact",
     method: Method::Patch,
     path: "/api/1/contacts/{id}/",
     auth: AuthKind::ApiKey,
@@ -651,12 +2501,77 @@ pub const CONTACTS_UPDATE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::ContactUpdate::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "ContactUpdate",
+        fields: &[
+            Field {
+                name: "phone",
+                ty: FieldType::Phone,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "first_name",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "last_name",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "email",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "language",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "custom_fields",
+                ty: FieldType::Map(&FieldType::Text),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "is_blocked",
+                ty: FieldType::Bool,
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::ContactUpdate>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Contact",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Contact>,
+        money: &[],
+    },
 };
 
 /// `DELETE /api/1/contacts/{id}/`: Delete contact.
 pub const CONTACTS_DELETE: Operation = Operation {
-    id: "contacts_delete",
-    group: "contacts",
+    id: OperationId::ContactsDelete,
+    group: Group::Contacts,
+    name: "delete",
+    summary: "Delete contact",
     method: Method::Delete,
     path: "/api/1/contacts/{id}/",
     auth: AuthKind::ApiKey,
@@ -665,12 +2580,24 @@ pub const CONTACTS_DELETE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Empty,
 };
 
 /// `PATCH /api/1/contacts/{id}/`: Block Contact.
 pub const CONTACTS_BLOCK: Operation = Operation {
-    id: "contacts_block",
-    group: "contacts",
+    id: OperationId::ContactsBlock,
+    group: Group::Contacts,
+    name: "block",
+    summary: "Block Contact",
     method: Method::Patch,
     path: "/api/1/contacts/{id}/",
     auth: AuthKind::ApiKey,
@@ -679,14 +2606,36 @@ pub const CONTACTS_BLOCK: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::ContactBlock::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "ContactBlock",
+        fields: &[],
+        constants: &[("is_blocked", "true")],
+        decode: decode::<crate::ContactBlock>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Contact",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Contact>,
+        money: &[],
+    },
 };
 
 /// `PATCH /api/1/contacts/{id}/`: Unlock Contact.
 ///
 /// Uncertain: Postman example also carries query ?is_blocked=true which contradicts the body; the PHP client omits it.
 pub const CONTACTS_UNBLOCK: Operation = Operation {
-    id: "contacts_unblock",
-    group: "contacts",
+    id: OperationId::ContactsUnblock,
+    group: Group::Contacts,
+    name: "unblock",
+    summary: "Unlock Contact",
     method: Method::Patch,
     path: "/api/1/contacts/{id}/",
     auth: AuthKind::ApiKey,
@@ -695,12 +2644,34 @@ pub const CONTACTS_UNBLOCK: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::ContactUnblock::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "ContactUnblock",
+        fields: &[],
+        constants: &[("is_blocked", "false")],
+        decode: decode::<crate::ContactUnblock>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Contact",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Contact>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/custom-fields/`: List, search, and filter custom fields.
 pub const CUSTOM_FIELDS_LIST: Operation = Operation {
-    id: "custom_fields_list",
-    group: "custom_fields",
+    id: OperationId::CustomFieldsList,
+    group: Group::CustomFields,
+    name: "list",
+    summary: "List, search, and filter custom fields",
     method: Method::Get,
     path: "/api/1/custom-fields/",
     auth: AuthKind::ApiKey,
@@ -709,14 +2680,44 @@ pub const CUSTOM_FIELDS_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "search",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "CustomField",
+        decode: decode::<crate::CustomField>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/custom-fields/`: Create custom field.
 ///
 /// Uncertain: Reserved codes (do not create): FIRST_NAME, LAST_NAME, EMAIL, PHONE, ACCOUNT_NAME, LANGUAGE (Dart SDK).
 pub const CUSTOM_FIELDS_CREATE: Operation = Operation {
-    id: "custom_fields_create",
-    group: "custom_fields",
+    id: OperationId::CustomFieldsCreate,
+    group: Group::CustomFields,
+    name: "create",
+    summary: "Create custom field",
     method: Method::Post,
     path: "/api/1/custom-fields/",
     auth: AuthKind::ApiKey,
@@ -725,12 +2726,57 @@ pub const CUSTOM_FIELDS_CREATE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::CustomFieldCreate::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "CustomFieldCreate",
+        fields: &[
+            Field {
+                name: "label",
+                ty: FieldType::Text,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "code",
+                ty: FieldType::Text,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "field_type",
+                ty: FieldType::Enum {
+                    integer: true,
+                    values: &["1", "2", "3"],
+                },
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "example",
+                ty: FieldType::Text,
+                required: false,
+                doc: "Example value shown in Spoki's editor; some sources say it is required, so set it when you have one.",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::CustomFieldCreate>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "CustomField",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::CustomField>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/custom-fields/{id}/`: Retrieve custom field.
 pub const CUSTOM_FIELDS_GET: Operation = Operation {
-    id: "custom_fields_get",
-    group: "custom_fields",
+    id: OperationId::CustomFieldsGet,
+    group: Group::CustomFields,
+    name: "get",
+    summary: "Retrieve custom field",
     method: Method::Get,
     path: "/api/1/custom-fields/{id}/",
     auth: AuthKind::ApiKey,
@@ -739,12 +2785,29 @@ pub const CUSTOM_FIELDS_GET: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "CustomField",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::CustomField>,
+        money: &[],
+    },
 };
 
 /// `PATCH /api/1/custom-fields/{id}/`: Update custom field.
 pub const CUSTOM_FIELDS_UPDATE: Operation = Operation {
-    id: "custom_fields_update",
-    group: "custom_fields",
+    id: OperationId::CustomFieldsUpdate,
+    group: Group::CustomFields,
+    name: "update",
+    summary: "Update custom field",
     method: Method::Patch,
     path: "/api/1/custom-fields/{id}/",
     auth: AuthKind::ApiKey,
@@ -753,12 +2816,39 @@ pub const CUSTOM_FIELDS_UPDATE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::CustomFieldUpdate::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "CustomFieldUpdate",
+        fields: &[Field {
+            name: "label",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        }],
+        constants: &[],
+        decode: decode::<crate::CustomFieldUpdate>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "CustomField",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::CustomField>,
+        money: &[],
+    },
 };
 
 /// `DELETE /api/1/custom-fields/{id}/`: Delete custom field.
 pub const CUSTOM_FIELDS_DELETE: Operation = Operation {
-    id: "custom_fields_delete",
-    group: "custom_fields",
+    id: OperationId::CustomFieldsDelete,
+    group: Group::CustomFields,
+    name: "delete",
+    summary: "Delete custom field",
     method: Method::Delete,
     path: "/api/1/custom-fields/{id}/",
     auth: AuthKind::ApiKey,
@@ -767,14 +2857,26 @@ pub const CUSTOM_FIELDS_DELETE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Empty,
 };
 
 /// `POST /api/1/auth/get_authentication_token/`: Auth User.
 ///
 /// Uncertain: Needs an APPROVED API key of the client account (approval within 48 h after request) plus email+private_key. Older snippet used <https://app.spoki.it> as host.
 pub const AUTH_GET_AUTHENTICATION_TOKEN: Operation = Operation {
-    id: "auth_get_authentication_token",
-    group: "embedding",
+    id: OperationId::AuthGetAuthenticationToken,
+    group: Group::Embedding,
+    name: "get_authentication_token",
+    summary: "Auth User",
     method: Method::Post,
     path: "/api/1/auth/get_authentication_token/",
     auth: AuthKind::ApiKey,
@@ -783,12 +2885,42 @@ pub const AUTH_GET_AUTHENTICATION_TOKEN: Operation = Operation {
     deprecated: false,
     sensitive_response: true,
     body_rules: crate::AuthTokenRequest::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "AuthTokenRequest",
+        fields: &[
+            Field {
+                name: "email",
+                ty: FieldType::Text,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "private_key",
+                ty: FieldType::Secret,
+                required: true,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::AuthTokenRequest>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "AuthToken",
+        sample: r#"{"token": "canary-secret-0001", "uid": "x"}"#,
+        decode: decode::<crate::AuthToken>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/invitations/`: List, search, and filter invitations.
 pub const INVITATIONS_LIST: Operation = Operation {
-    id: "invitations_list",
-    group: "invitations",
+    id: OperationId::InvitationsList,
+    group: Group::Invitations,
+    name: "list",
+    summary: "List, search, and filter invitations",
     method: Method::Get,
     path: "/api/1/invitations/",
     auth: AuthKind::ApiKey,
@@ -797,12 +2929,42 @@ pub const INVITATIONS_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "search",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Invitation",
+        decode: decode::<crate::Invitation>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/invitations/{id}/`: Retrieve invitation.
 pub const INVITATIONS_GET: Operation = Operation {
-    id: "invitations_get",
-    group: "invitations",
+    id: OperationId::InvitationsGet,
+    group: Group::Invitations,
+    name: "get",
+    summary: "Retrieve invitation",
     method: Method::Get,
     path: "/api/1/invitations/{id}/",
     auth: AuthKind::ApiKey,
@@ -811,12 +2973,29 @@ pub const INVITATIONS_GET: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Invitation",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Invitation>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/invitations/`: Invite new user by email.
 pub const INVITATIONS_CREATE: Operation = Operation {
-    id: "invitations_create",
-    group: "invitations",
+    id: OperationId::InvitationsCreate,
+    group: Group::Invitations,
+    name: "create",
+    summary: "Invite new user by email",
     method: Method::Post,
     path: "/api/1/invitations/",
     auth: AuthKind::ApiKey,
@@ -825,14 +3004,50 @@ pub const INVITATIONS_CREATE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::InvitationCreate::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "InvitationCreate",
+        fields: &[
+            Field {
+                name: "email",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "role",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "additional_info",
+                ty: FieldType::Object("PersonName"),
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::InvitationCreate>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Invitation",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Invitation>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/invitations/{id}/send/`: Resend invitation email.
 ///
 /// Uncertain: Empty JSON body Response shape not documented publicly: Not documented publicly
 pub const INVITATIONS_RESEND: Operation = Operation {
-    id: "invitations_resend",
-    group: "invitations",
+    id: OperationId::InvitationsResend,
+    group: Group::Invitations,
+    name: "resend",
+    summary: "Resend invitation email",
     method: Method::Post,
     path: "/api/1/invitations/{id}/send/",
     auth: AuthKind::ApiKey,
@@ -841,14 +3056,26 @@ pub const INVITATIONS_RESEND: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `POST /api/1/invitations/{id}/update_role/`: Update role.
 ///
 /// Uncertain: Response shape not documented publicly: Not documented publicly
 pub const INVITATIONS_UPDATE_ROLE: Operation = Operation {
-    id: "invitations_update_role",
-    group: "invitations",
+    id: OperationId::InvitationsUpdateRole,
+    group: Group::Invitations,
+    name: "update_role",
+    summary: "Update role",
     method: Method::Post,
     path: "/api/1/invitations/{id}/update_role/",
     auth: AuthKind::ApiKey,
@@ -857,12 +3084,34 @@ pub const INVITATIONS_UPDATE_ROLE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::RoleChange::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "RoleChange",
+        fields: &[Field {
+            name: "role",
+            ty: FieldType::Text,
+            required: true,
+            doc: "",
+        }],
+        constants: &[],
+        decode: decode::<crate::RoleChange>,
+    },
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `DELETE /api/1/invitations/{id}/`: Delete invitation.
 pub const INVITATIONS_DELETE: Operation = Operation {
-    id: "invitations_delete",
-    group: "invitations",
+    id: OperationId::InvitationsDelete,
+    group: Group::Invitations,
+    name: "delete",
+    summary: "Delete invitation",
     method: Method::Delete,
     path: "/api/1/invitations/{id}/",
     auth: AuthKind::ApiKey,
@@ -871,12 +3120,24 @@ pub const INVITATIONS_DELETE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Empty,
 };
 
 /// `GET /api/1/lists/`: List, search, and filter lists.
 pub const LISTS_LIST: Operation = Operation {
-    id: "lists_list",
-    group: "lists",
+    id: OperationId::ListsList,
+    group: Group::Lists,
+    name: "list",
+    summary: "List, search, and filter lists",
     method: Method::Get,
     path: "/api/1/lists/",
     auth: AuthKind::ApiKey,
@@ -885,12 +3146,42 @@ pub const LISTS_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "search",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "ContactList",
+        decode: decode::<crate::ContactList>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/lists/`: Create list.
 pub const LISTS_CREATE: Operation = Operation {
-    id: "lists_create",
-    group: "lists",
+    id: OperationId::ListsCreate,
+    group: Group::Lists,
+    name: "create",
+    summary: "Create list",
     method: Method::Post,
     path: "/api/1/lists/",
     auth: AuthKind::ApiKey,
@@ -899,12 +3190,34 @@ pub const LISTS_CREATE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::ContactListCreate::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "ContactListCreate",
+        fields: &[Field {
+            name: "name",
+            ty: FieldType::Text,
+            required: true,
+            doc: "",
+        }],
+        constants: &[],
+        decode: decode::<crate::ContactListCreate>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "ContactList",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::ContactList>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/lists/{id}/`: Retrieve list.
 pub const LISTS_GET: Operation = Operation {
-    id: "lists_get",
-    group: "lists",
+    id: OperationId::ListsGet,
+    group: Group::Lists,
+    name: "get",
+    summary: "Retrieve list",
     method: Method::Get,
     path: "/api/1/lists/{id}/",
     auth: AuthKind::ApiKey,
@@ -913,14 +3226,31 @@ pub const LISTS_GET: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "ContactList",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::ContactList>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/lists/{id}/sync_contacts/`: Create or update contacts, then add to the list.
 ///
 /// Uncertain: Unlike contacts_sync_all, body is an object with a contacts array. Batch limit / rate limit not found. Response shape not documented publicly: Not documented publicly
 pub const LISTS_SYNC_CONTACTS: Operation = Operation {
-    id: "lists_sync_contacts",
-    group: "lists",
+    id: OperationId::ListsSyncContacts,
+    group: Group::Lists,
+    name: "sync_contacts",
+    summary: "Create or update contacts, then add to the list",
     method: Method::Post,
     path: "/api/1/lists/{id}/sync_contacts/",
     auth: AuthKind::ApiKey,
@@ -929,14 +3259,36 @@ pub const LISTS_SYNC_CONTACTS: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::ListSyncContacts::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "ListSyncContacts",
+        fields: &[Field {
+            name: "contacts",
+            ty: FieldType::List(&FieldType::Object("ContactSync")),
+            required: true,
+            doc: "",
+        }],
+        constants: &[],
+        decode: decode::<crate::ListSyncContacts>,
+    },
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `POST /api/1/lists/{id}/remove_all_contacts/`: Remove all contacts.
 ///
 /// Uncertain: Empty JSON body; removes memberships only Response shape not documented publicly: Not documented publicly
 pub const LISTS_REMOVE_ALL_CONTACTS: Operation = Operation {
-    id: "lists_remove_all_contacts",
-    group: "lists",
+    id: OperationId::ListsRemoveAllContacts,
+    group: Group::Lists,
+    name: "remove_all_contacts",
+    summary: "Remove all contacts",
     method: Method::Post,
     path: "/api/1/lists/{id}/remove_all_contacts/",
     auth: AuthKind::ApiKey,
@@ -945,12 +3297,24 @@ pub const LISTS_REMOVE_ALL_CONTACTS: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `DELETE /api/1/lists/{id}/`: Delete list.
 pub const LISTS_DELETE: Operation = Operation {
-    id: "lists_delete",
-    group: "lists",
+    id: OperationId::ListsDelete,
+    group: Group::Lists,
+    name: "delete",
+    summary: "Delete list",
     method: Method::Delete,
     path: "/api/1/lists/{id}/",
     auth: AuthKind::ApiKey,
@@ -959,14 +3323,26 @@ pub const LISTS_DELETE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Empty,
 };
 
 /// `POST /api/1/lists/{id}/remove_contacts/`: Remove contacts.
 ///
 /// Uncertain: Selectors by email, phone or contact id; removes memberships only Response shape not documented publicly: Not documented publicly
 pub const LISTS_REMOVE_CONTACTS: Operation = Operation {
-    id: "lists_remove_contacts",
-    group: "lists",
+    id: OperationId::ListsRemoveContacts,
+    group: Group::Lists,
+    name: "remove_contacts",
+    summary: "Remove contacts",
     method: Method::Post,
     path: "/api/1/lists/{id}/remove_contacts/",
     auth: AuthKind::ApiKey,
@@ -975,12 +3351,48 @@ pub const LISTS_REMOVE_CONTACTS: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::ListRemoveContacts::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "ListRemoveContacts",
+        fields: &[
+            Field {
+                name: "emails",
+                ty: FieldType::List(&FieldType::Text),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "phones",
+                ty: FieldType::List(&FieldType::Phone),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "ids",
+                ty: FieldType::List(&FieldType::Integer),
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::ListRemoveContacts>,
+    },
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `POST /api/1/messages/send/`: Send Template.
 pub const MESSAGES_SEND_TEMPLATE: Operation = Operation {
-    id: "messages_send_template",
-    group: "messages",
+    id: OperationId::MessagesSendTemplate,
+    group: Group::Messages,
+    name: "send_template",
+    summary: "Send Template",
     method: Method::Post,
     path: "/api/1/messages/send/",
     auth: AuthKind::ApiKey,
@@ -989,12 +3401,84 @@ pub const MESSAGES_SEND_TEMPLATE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::SendTemplate::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "SendTemplate",
+        fields: &[
+            Field {
+                name: "phone",
+                ty: FieldType::Phone,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "template",
+                ty: FieldType::Integer,
+                required: true,
+                doc: "Template id.",
+            },
+            Field {
+                name: "email",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "language",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "custom_fields",
+                ty: FieldType::Map(&FieldType::Text),
+                required: false,
+                doc: "Values of the %%CODE%% placeholders.",
+            },
+            Field {
+                name: "metadata",
+                ty: FieldType::Any,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "channel_id",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "buttons",
+                ty: FieldType::List(&FieldType::Object("ButtonPayload")),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "header_media",
+                ty: FieldType::Object("HeaderMedia"),
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[("type", "\"Template\"")],
+        decode: decode::<crate::SendTemplate>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "SendResult",
+        sample: r#"{}"#,
+        decode: decode::<crate::SendResult>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/messages/send/`: Send Template With Dynamic Header Media.
 pub const MESSAGES_SEND_TEMPLATE_HEADER_MEDIA: Operation = Operation {
-    id: "messages_send_template_header_media",
-    group: "messages",
+    id: OperationId::MessagesSendTemplateHeaderMedia,
+    group: Group::Messages,
+    name: "send_template_header_media",
+    summary: "Send Template With Dynamic Header Media",
     method: Method::Post,
     path: "/api/1/messages/send/",
     auth: AuthKind::ApiKey,
@@ -1003,12 +3487,78 @@ pub const MESSAGES_SEND_TEMPLATE_HEADER_MEDIA: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::SendTemplateHeaderMedia::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "SendTemplateHeaderMedia",
+        fields: &[
+            Field {
+                name: "phone",
+                ty: FieldType::Phone,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "template",
+                ty: FieldType::Integer,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "email",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "language",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "custom_fields",
+                ty: FieldType::Map(&FieldType::Text),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "metadata",
+                ty: FieldType::Any,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "channel_id",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "header_media",
+                ty: FieldType::Object("HeaderMedia"),
+                required: true,
+                doc: "",
+            },
+        ],
+        constants: &[("type", "\"Template\"")],
+        decode: decode::<crate::SendTemplateHeaderMedia>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "SendResult",
+        sample: r#"{}"#,
+        decode: decode::<crate::SendResult>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/messages/send/`: Send Template Carousel With Dynamic Header Medias.
 pub const MESSAGES_SEND_TEMPLATE_CAROUSEL: Operation = Operation {
-    id: "messages_send_template_carousel",
-    group: "messages",
+    id: OperationId::MessagesSendTemplateCarousel,
+    group: Group::Messages,
+    name: "send_template_carousel",
+    summary: "Send Template Carousel With Dynamic Header Medias",
     method: Method::Post,
     path: "/api/1/messages/send/",
     auth: AuthKind::ApiKey,
@@ -1017,12 +3567,78 @@ pub const MESSAGES_SEND_TEMPLATE_CAROUSEL: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::SendTemplateCarousel::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "SendTemplateCarousel",
+        fields: &[
+            Field {
+                name: "phone",
+                ty: FieldType::Phone,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "template",
+                ty: FieldType::Integer,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "email",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "language",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "custom_fields",
+                ty: FieldType::Map(&FieldType::Text),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "metadata",
+                ty: FieldType::Any,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "channel_id",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "header_media_set",
+                ty: FieldType::List(&FieldType::Object("HeaderMedia")),
+                required: true,
+                doc: "One media per card, in card order.",
+            },
+        ],
+        constants: &[("type", "\"Template\"")],
+        decode: decode::<crate::SendTemplateCarousel>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "SendResult",
+        sample: r#"{}"#,
+        decode: decode::<crate::SendResult>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/messages/send/`: Send Template Carousel With Dynamic Multilanguage Header Medias.
 pub const MESSAGES_SEND_TEMPLATE_CAROUSEL_MULTILANGUAGE: Operation = Operation {
-    id: "messages_send_template_carousel_multilanguage",
-    group: "messages",
+    id: OperationId::MessagesSendTemplateCarouselMultilanguage,
+    group: Group::Messages,
+    name: "send_template_carousel_multilanguage",
+    summary: "Send Template Carousel With Dynamic Multilanguage Header Medias",
     method: Method::Post,
     path: "/api/1/messages/send/",
     auth: AuthKind::ApiKey,
@@ -1031,14 +3647,80 @@ pub const MESSAGES_SEND_TEMPLATE_CAROUSEL_MULTILANGUAGE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::SendTemplateCarouselMultilanguage::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "SendTemplateCarouselMultilanguage",
+        fields: &[
+            Field {
+                name: "phone",
+                ty: FieldType::Phone,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "template",
+                ty: FieldType::Integer,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "email",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "language",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "custom_fields",
+                ty: FieldType::Map(&FieldType::Text),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "metadata",
+                ty: FieldType::Any,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "channel_id",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "header_media_set",
+                ty: FieldType::List(&FieldType::Object("LocalizedHeaderMedia")),
+                required: true,
+                doc: "",
+            },
+        ],
+        constants: &[("type", "\"Template\"")],
+        decode: decode::<crate::SendTemplateCarouselMultilanguage>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "SendResult",
+        sample: r#"{}"#,
+        decode: decode::<crate::SendResult>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/messages/send/`: Send Message Text.
 ///
 /// Uncertain: Free-form: only within the 24 h customer-service window. Third-party code also sends media with content_type Image|Document|Video|Audio plus url/media, caption, filename (not in the Postman list).
 pub const MESSAGES_SEND_TEXT: Operation = Operation {
-    id: "messages_send_text",
-    group: "messages",
+    id: OperationId::MessagesSendText,
+    group: Group::Messages,
+    name: "send_text",
+    summary: "Send Message Text",
     method: Method::Post,
     path: "/api/1/messages/send/",
     auth: AuthKind::ApiKey,
@@ -1047,12 +3729,54 @@ pub const MESSAGES_SEND_TEXT: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::SendText::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "SendText",
+        fields: &[
+            Field {
+                name: "phone",
+                ty: FieldType::Phone,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "text",
+                ty: FieldType::Text,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "metadata",
+                ty: FieldType::Any,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "channel_id",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[("type", "\"Message\""), ("content_type", "\"Text\"")],
+        decode: decode::<crate::SendText>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "SendResult",
+        sample: r#"{}"#,
+        decode: decode::<crate::SendResult>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/messages/send/`: Send Message With Buttons.
 pub const MESSAGES_SEND_BUTTONS: Operation = Operation {
-    id: "messages_send_buttons",
-    group: "messages",
+    id: OperationId::MessagesSendButtons,
+    group: Group::Messages,
+    name: "send_buttons",
+    summary: "Send Message With Buttons",
     method: Method::Post,
     path: "/api/1/messages/send/",
     auth: AuthKind::ApiKey,
@@ -1061,12 +3785,72 @@ pub const MESSAGES_SEND_BUTTONS: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::SendButtons::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "SendButtons",
+        fields: &[
+            Field {
+                name: "phone",
+                ty: FieldType::Phone,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "text",
+                ty: FieldType::Text,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "header",
+                ty: FieldType::Object("MessageHeader"),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "footer",
+                ty: FieldType::Object("MessageFooter"),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "buttons",
+                ty: FieldType::List(&FieldType::Object("InteractiveButton")),
+                required: true,
+                doc: "At most 3 (third party).",
+            },
+            Field {
+                name: "metadata",
+                ty: FieldType::Any,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "channel_id",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[("type", "\"Message\""), ("content_type", "\"Interactive\"")],
+        decode: decode::<crate::SendButtons>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "SendResult",
+        sample: r#"{}"#,
+        decode: decode::<crate::SendResult>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/messages/send/`: Send Message List.
 pub const MESSAGES_SEND_LIST: Operation = Operation {
-    id: "messages_send_list",
-    group: "messages",
+    id: OperationId::MessagesSendList,
+    group: Group::Messages,
+    name: "send_list",
+    summary: "Send Message List",
     method: Method::Post,
     path: "/api/1/messages/send/",
     auth: AuthKind::ApiKey,
@@ -1075,14 +3859,74 @@ pub const MESSAGES_SEND_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::SendList::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "SendList",
+        fields: &[
+            Field {
+                name: "phone",
+                ty: FieldType::Phone,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "text",
+                ty: FieldType::Text,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "header",
+                ty: FieldType::Object("MessageHeader"),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "footer",
+                ty: FieldType::Object("MessageFooter"),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "list",
+                ty: FieldType::Object("InteractiveList"),
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "metadata",
+                ty: FieldType::Any,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "channel_id",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[("type", "\"Message\""), ("content_type", "\"List\"")],
+        decode: decode::<crate::SendList>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "SendResult",
+        sample: r#"{}"#,
+        decode: decode::<crate::SendResult>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/reports/`: List, search, and filter reports.
 ///
 /// Deprecated: Deprecated; documented removal date 2026-06-10; use reports_detailed
 pub const REPORTS_LIST: Operation = Operation {
-    id: "reports_list",
-    group: "reports",
+    id: OperationId::ReportsList,
+    group: Group::Reports,
+    name: "list",
+    summary: "List, search, and filter reports (deprecated)",
     method: Method::Get,
     path: "/api/1/reports/",
     auth: AuthKind::ApiKey,
@@ -1091,14 +3935,47 @@ pub const REPORTS_LIST: Operation = Operation {
     deprecated: true,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "granularity",
+            ty: FieldType::Enum {
+                integer: false,
+                values: &["Day", "Month", "Year"],
+            },
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "start_date",
+            ty: FieldType::Date,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "end_date",
+            ty: FieldType::Date,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Report",
+        decode: decode::<crate::Report>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/reports/detailed/`: List, search, and filter reports V2.
 ///
 /// Uncertain: Response shape not documented publicly: Detailed report by channel, template category and message status
 pub const REPORTS_DETAILED: Operation = Operation {
-    id: "reports_detailed",
-    group: "reports",
+    id: OperationId::ReportsDetailed,
+    group: Group::Reports,
+    name: "detailed",
+    summary: "List, search, and filter reports V2",
     method: Method::Get,
     path: "/api/1/reports/detailed/",
     auth: AuthKind::ApiKey,
@@ -1107,12 +3984,41 @@ pub const REPORTS_DETAILED: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "granularity",
+            ty: FieldType::Enum {
+                integer: false,
+                values: &["Day", "Month", "Year"],
+            },
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "start_date",
+            ty: FieldType::Date,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "end_date",
+            ty: FieldType::Date,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `GET /api/1/roles/`: List, search, and filter roles.
 pub const ROLES_LIST: Operation = Operation {
-    id: "roles_list",
-    group: "roles",
+    id: OperationId::RolesList,
+    group: Group::Roles,
+    name: "list",
+    summary: "List, search, and filter roles",
     method: Method::Get,
     path: "/api/1/roles/",
     auth: AuthKind::ApiKey,
@@ -1121,12 +4027,42 @@ pub const ROLES_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "search",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Role",
+        decode: decode::<crate::Role>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/roles/{id}/`: Retrieve role.
 pub const ROLES_GET: Operation = Operation {
-    id: "roles_get",
-    group: "roles",
+    id: OperationId::RolesGet,
+    group: Group::Roles,
+    name: "get",
+    summary: "Retrieve role",
     method: Method::Get,
     path: "/api/1/roles/{id}/",
     auth: AuthKind::ApiKey,
@@ -1135,12 +4071,29 @@ pub const ROLES_GET: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Role",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Role>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/roles/add_service_user/`: Add Service User.
 pub const ROLES_ADD_SERVICE_USER: Operation = Operation {
-    id: "roles_add_service_user",
-    group: "roles",
+    id: OperationId::RolesAddServiceUser,
+    group: Group::Roles,
+    name: "add_service_user",
+    summary: "Add Service User",
     method: Method::Post,
     path: "/api/1/roles/add_service_user/",
     auth: AuthKind::ApiKey,
@@ -1149,14 +4102,44 @@ pub const ROLES_ADD_SERVICE_USER: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::ServiceUserCreate::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "ServiceUserCreate",
+        fields: &[
+            Field {
+                name: "role",
+                ty: FieldType::Text,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "name",
+                ty: FieldType::Text,
+                required: true,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::ServiceUserCreate>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Role",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Role>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/roles/{id}/generate_private_key/`: Generate Private Key.
 ///
 /// Uncertain: Empty JSON body. Used for iframe auth.
 pub const ROLES_GENERATE_PRIVATE_KEY: Operation = Operation {
-    id: "roles_generate_private_key",
-    group: "roles",
+    id: OperationId::RolesGeneratePrivateKey,
+    group: Group::Roles,
+    name: "generate_private_key",
+    summary: "Generate Private Key",
     method: Method::Post,
     path: "/api/1/roles/{id}/generate_private_key/",
     auth: AuthKind::ApiKey,
@@ -1165,12 +4148,29 @@ pub const ROLES_GENERATE_PRIVATE_KEY: Operation = Operation {
     deprecated: false,
     sensitive_response: true,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "PrivateKey",
+        sample: r#"{}"#,
+        decode: decode::<crate::PrivateKey>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/roles/{id}/has_private_key/`: Has Private Key.
 pub const ROLES_HAS_PRIVATE_KEY: Operation = Operation {
-    id: "roles_has_private_key",
-    group: "roles",
+    id: OperationId::RolesHasPrivateKey,
+    group: Group::Roles,
+    name: "has_private_key",
+    summary: "Has Private Key",
     method: Method::Get,
     path: "/api/1/roles/{id}/has_private_key/",
     auth: AuthKind::ApiKey,
@@ -1179,14 +4179,31 @@ pub const ROLES_HAS_PRIVATE_KEY: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "HasPrivateKey",
+        sample: r#"{}"#,
+        decode: decode::<crate::HasPrivateKey>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/roles/{id}/update_role/`: Update Role.
 ///
 /// Uncertain: Response shape not documented publicly: Not documented publicly
 pub const ROLES_UPDATE_ROLE: Operation = Operation {
-    id: "roles_update_role",
-    group: "roles",
+    id: OperationId::RolesUpdateRole,
+    group: Group::Roles,
+    name: "update_role",
+    summary: "Update Role",
     method: Method::Post,
     path: "/api/1/roles/{id}/update_role/",
     auth: AuthKind::ApiKey,
@@ -1195,12 +4212,34 @@ pub const ROLES_UPDATE_ROLE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::RoleChange::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "RoleChange",
+        fields: &[Field {
+            name: "role",
+            ty: FieldType::Text,
+            required: true,
+            doc: "",
+        }],
+        constants: &[],
+        decode: decode::<crate::RoleChange>,
+    },
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `DELETE /api/1/roles/{id}/`: Delete role.
 pub const ROLES_DELETE: Operation = Operation {
-    id: "roles_delete",
-    group: "roles",
+    id: OperationId::RolesDelete,
+    group: Group::Roles,
+    name: "delete",
+    summary: "Delete role",
     method: Method::Delete,
     path: "/api/1/roles/{id}/",
     auth: AuthKind::ApiKey,
@@ -1209,12 +4248,24 @@ pub const ROLES_DELETE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Empty,
 };
 
 /// `GET /api/1/tags/`: List, search, and filter tags.
 pub const TAGS_LIST: Operation = Operation {
-    id: "tags_list",
-    group: "tags",
+    id: OperationId::TagsList,
+    group: Group::Tags,
+    name: "list",
+    summary: "List, search, and filter tags",
     method: Method::Get,
     path: "/api/1/tags/",
     auth: AuthKind::ApiKey,
@@ -1223,12 +4274,36 @@ pub const TAGS_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Tag",
+        decode: decode::<crate::Tag>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/tags/{id}/`: Retrieve tag.
 pub const TAGS_GET: Operation = Operation {
-    id: "tags_get",
-    group: "tags",
+    id: OperationId::TagsGet,
+    group: Group::Tags,
+    name: "get",
+    summary: "Retrieve tag",
     method: Method::Get,
     path: "/api/1/tags/{id}/",
     auth: AuthKind::ApiKey,
@@ -1237,12 +4312,29 @@ pub const TAGS_GET: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Tag",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Tag>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/templates/`: List, search, and filter templates.
 pub const TEMPLATES_LIST: Operation = Operation {
-    id: "templates_list",
-    group: "templates",
+    id: OperationId::TemplatesList,
+    group: Group::Templates,
+    name: "list",
+    summary: "List, search, and filter templates",
     method: Method::Get,
     path: "/api/1/templates/",
     auth: AuthKind::ApiKey,
@@ -1251,12 +4343,48 @@ pub const TEMPLATES_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "search",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "channel_id",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Template",
+        decode: decode::<crate::Template>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/templates/`: Create template.
 pub const TEMPLATES_CREATE: Operation = Operation {
-    id: "templates_create",
-    group: "templates",
+    id: OperationId::TemplatesCreate,
+    group: Group::Templates,
+    name: "create",
+    summary: "Create template",
     method: Method::Post,
     path: "/api/1/templates/",
     auth: AuthKind::ApiKey,
@@ -1265,14 +4393,68 @@ pub const TEMPLATES_CREATE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::TemplateCreate::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "TemplateCreate",
+        fields: &[
+            Field {
+                name: "name",
+                ty: FieldType::Text,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "category",
+                ty: FieldType::Enum {
+                    integer: false,
+                    values: &["UTILITY", "MARKETING", "AUTHENTICATION"],
+                },
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "subcategory",
+                ty: FieldType::Enum {
+                    integer: false,
+                    values: &["CLASSIC"],
+                },
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "template_groups",
+                ty: FieldType::List(&FieldType::Integer),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "templatelocalization_set",
+                ty: FieldType::List(&FieldType::Object("TemplateLocalizationWrite")),
+                required: true,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::TemplateCreate>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Template",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Template>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/templates/{id}/clone/`: Clone template.
 ///
 /// Uncertain: GET with side effect: creates a draft copy; do not retry blindly.
 pub const TEMPLATES_CLONE: Operation = Operation {
-    id: "templates_clone",
-    group: "templates",
+    id: OperationId::TemplatesClone,
+    group: Group::Templates,
+    name: "clone",
+    summary: "Clone template",
     method: Method::Get,
     path: "/api/1/templates/{id}/clone/",
     auth: AuthKind::ApiKey,
@@ -1281,12 +4463,29 @@ pub const TEMPLATES_CLONE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Template",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Template>,
+        money: &[],
+    },
 };
 
 /// `PATCH /api/1/templates/{id}/`: Update template.
 pub const TEMPLATES_UPDATE: Operation = Operation {
-    id: "templates_update",
-    group: "templates",
+    id: OperationId::TemplatesUpdate,
+    group: Group::Templates,
+    name: "update",
+    summary: "Update template",
     method: Method::Patch,
     path: "/api/1/templates/{id}/",
     auth: AuthKind::ApiKey,
@@ -1295,14 +4494,73 @@ pub const TEMPLATES_UPDATE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::TemplateUpdate::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "TemplateUpdate",
+        fields: &[
+            Field {
+                name: "name",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "category",
+                ty: FieldType::Enum {
+                    integer: false,
+                    values: &["UTILITY", "MARKETING", "AUTHENTICATION"],
+                },
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "subcategory",
+                ty: FieldType::Enum {
+                    integer: false,
+                    values: &["CLASSIC"],
+                },
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "template_groups",
+                ty: FieldType::List(&FieldType::Integer),
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "templatelocalization_set",
+                ty: FieldType::List(&FieldType::Object("TemplateLocalizationWrite")),
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::TemplateUpdate>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Template",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Template>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/templates/{id}/submit/`: Request template.
 ///
 /// Uncertain: Submits to Meta for approval; empty body Response shape not documented publicly: Not documented publicly
 pub const TEMPLATES_SUBMIT: Operation = Operation {
-    id: "templates_submit",
-    group: "templates",
+    id: OperationId::TemplatesSubmit,
+    group: Group::Templates,
+    name: "submit",
+    summary: "Request template",
     method: Method::Post,
     path: "/api/1/templates/{id}/submit/",
     auth: AuthKind::ApiKey,
@@ -1311,14 +4569,26 @@ pub const TEMPLATES_SUBMIT: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `POST /api/1/templates/{id}/back_to_draft/`: Back template to Draft.
 ///
 /// Uncertain: Empty body Response shape not documented publicly: Not documented publicly
 pub const TEMPLATES_BACK_TO_DRAFT: Operation = Operation {
-    id: "templates_back_to_draft",
-    group: "templates",
+    id: OperationId::TemplatesBackToDraft,
+    group: Group::Templates,
+    name: "back_to_draft",
+    summary: "Back template to Draft",
     method: Method::Post,
     path: "/api/1/templates/{id}/back_to_draft/",
     auth: AuthKind::ApiKey,
@@ -1327,12 +4597,24 @@ pub const TEMPLATES_BACK_TO_DRAFT: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `GET /api/1/templates/{id}/`: Retrieve template.
 pub const TEMPLATES_GET: Operation = Operation {
-    id: "templates_get",
-    group: "templates",
+    id: OperationId::TemplatesGet,
+    group: Group::Templates,
+    name: "get",
+    summary: "Retrieve template",
     method: Method::Get,
     path: "/api/1/templates/{id}/",
     auth: AuthKind::ApiKey,
@@ -1341,12 +4623,34 @@ pub const TEMPLATES_GET: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[Field {
+        name: "channel_id",
+        ty: FieldType::Integer,
+        required: false,
+        doc: "",
+    }],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Template",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Template>,
+        money: &[],
+    },
 };
 
 /// `DELETE /api/1/templates/{id}/`: Delete template.
 pub const TEMPLATES_DELETE: Operation = Operation {
-    id: "templates_delete",
-    group: "templates",
+    id: OperationId::TemplatesDelete,
+    group: Group::Templates,
+    name: "delete",
+    summary: "Delete template",
     method: Method::Delete,
     path: "/api/1/templates/{id}/",
     auth: AuthKind::ApiKey,
@@ -1355,14 +4659,31 @@ pub const TEMPLATES_DELETE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[Field {
+        name: "force_delete",
+        ty: FieldType::Bool,
+        required: false,
+        doc: "",
+    }],
+    body: Body::None,
+    requires: &[],
+    response: Response::Empty,
 };
 
 /// `GET /api/1/tickets/`: List, search, and filter tickets.
 ///
 /// Uncertain: Ticket endpoints available only when the tickets feature is enabled on the account (MCP plugin note).
 pub const TICKETS_LIST: Operation = Operation {
-    id: "tickets_list",
-    group: "tickets",
+    id: OperationId::TicketsList,
+    group: Group::Tickets,
+    name: "list",
+    summary: "List, search, and filter tickets",
     method: Method::Get,
     path: "/api/1/tickets/",
     auth: AuthKind::ApiKey,
@@ -1371,12 +4692,60 @@ pub const TICKETS_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "status",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "order",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "sort_by",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "per_page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Ticket",
+        decode: decode::<crate::Ticket>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/tickets/`: Create ticket.
 pub const TICKETS_CREATE: Operation = Operation {
-    id: "tickets_create",
-    group: "tickets",
+    id: OperationId::TicketsCreate,
+    group: Group::Tickets,
+    name: "create",
+    summary: "Create ticket",
     method: Method::Post,
     path: "/api/1/tickets/",
     auth: AuthKind::ApiKey,
@@ -1385,12 +4754,75 @@ pub const TICKETS_CREATE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::TicketWrite::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "TicketWrite",
+        fields: &[
+            Field {
+                name: "contact_phone",
+                ty: FieldType::Phone,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "title",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "status",
+                ty: FieldType::Enum {
+                    integer: false,
+                    values: &[
+                        "Open", "OPEN", "Pending", "PENDING", "Resolved", "RESOLVED", "Closed",
+                        "CLOSED",
+                    ],
+                },
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "priority",
+                ty: FieldType::Enum {
+                    integer: false,
+                    values: &["Low", "Medium", "High"],
+                },
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "description",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "reference",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::TicketWrite>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Ticket",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Ticket>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/tickets/{id}/`: Retrieve ticket.
 pub const TICKETS_GET: Operation = Operation {
-    id: "tickets_get",
-    group: "tickets",
+    id: OperationId::TicketsGet,
+    group: Group::Tickets,
+    name: "get",
+    summary: "Retrieve ticket",
     method: Method::Get,
     path: "/api/1/tickets/{id}/",
     auth: AuthKind::ApiKey,
@@ -1399,12 +4831,29 @@ pub const TICKETS_GET: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Ticket",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Ticket>,
+        money: &[],
+    },
 };
 
 /// `PATCH /api/1/tickets/{id}/`: Update ticket.
 pub const TICKETS_UPDATE: Operation = Operation {
-    id: "tickets_update",
-    group: "tickets",
+    id: OperationId::TicketsUpdate,
+    group: Group::Tickets,
+    name: "update",
+    summary: "Update ticket",
     method: Method::Patch,
     path: "/api/1/tickets/{id}/",
     auth: AuthKind::ApiKey,
@@ -1413,12 +4862,80 @@ pub const TICKETS_UPDATE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::TicketWrite::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "TicketWrite",
+        fields: &[
+            Field {
+                name: "contact_phone",
+                ty: FieldType::Phone,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "title",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "status",
+                ty: FieldType::Enum {
+                    integer: false,
+                    values: &[
+                        "Open", "OPEN", "Pending", "PENDING", "Resolved", "RESOLVED", "Closed",
+                        "CLOSED",
+                    ],
+                },
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "priority",
+                ty: FieldType::Enum {
+                    integer: false,
+                    values: &["Low", "Medium", "High"],
+                },
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "description",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "reference",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::TicketWrite>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Ticket",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Ticket>,
+        money: &[],
+    },
 };
 
 /// `DELETE /api/1/tickets/{id}/`: Delete ticket.
 pub const TICKETS_DELETE: Operation = Operation {
-    id: "tickets_delete",
-    group: "tickets",
+    id: OperationId::TicketsDelete,
+    group: Group::Tickets,
+    name: "delete",
+    summary: "Delete ticket",
     method: Method::Delete,
     path: "/api/1/tickets/{id}/",
     auth: AuthKind::ApiKey,
@@ -1427,12 +4944,24 @@ pub const TICKETS_DELETE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Empty,
 };
 
 /// `GET /api/1/media/`: List, search, and filter media.
 pub const MEDIA_LIST: Operation = Operation {
-    id: "media_list",
-    group: "media",
+    id: OperationId::MediaList,
+    group: Group::Media,
+    name: "list",
+    summary: "List, search, and filter media",
     method: Method::Get,
     path: "/api/1/media/",
     auth: AuthKind::ApiKey,
@@ -1441,14 +4970,38 @@ pub const MEDIA_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Media",
+        decode: decode::<crate::Media>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/media/`: Create media.
 ///
 /// Uncertain: Registers media by external URL (JSON); multipart upload not documented.
 pub const MEDIA_CREATE: Operation = Operation {
-    id: "media_create",
-    group: "media",
+    id: OperationId::MediaCreate,
+    group: Group::Media,
+    name: "create",
+    summary: "Create media",
     method: Method::Post,
     path: "/api/1/media/",
     auth: AuthKind::ApiKey,
@@ -1457,12 +5010,54 @@ pub const MEDIA_CREATE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::MediaCreate::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "MediaCreate",
+        fields: &[
+            Field {
+                name: "title",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "external_url",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "format_type",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "content_type",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::MediaCreate>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Media",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Media>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/media/{id}/`: Retrieve media.
 pub const MEDIA_GET: Operation = Operation {
-    id: "media_get",
-    group: "media",
+    id: OperationId::MediaGet,
+    group: Group::Media,
+    name: "get",
+    summary: "Retrieve media",
     method: Method::Get,
     path: "/api/1/media/{id}/",
     auth: AuthKind::ApiKey,
@@ -1471,12 +5066,29 @@ pub const MEDIA_GET: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Media",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Media>,
+        money: &[],
+    },
 };
 
 /// `PATCH /api/1/media/{id}/`: Update media.
 pub const MEDIA_UPDATE: Operation = Operation {
-    id: "media_update",
-    group: "media",
+    id: OperationId::MediaUpdate,
+    group: Group::Media,
+    name: "update",
+    summary: "Update media",
     method: Method::Patch,
     path: "/api/1/media/{id}/",
     auth: AuthKind::ApiKey,
@@ -1485,12 +5097,39 @@ pub const MEDIA_UPDATE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::MediaUpdate::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "MediaUpdate",
+        fields: &[Field {
+            name: "title",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        }],
+        constants: &[],
+        decode: decode::<crate::MediaUpdate>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Media",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Media>,
+        money: &[],
+    },
 };
 
 /// `DELETE /api/1/media/{id}/`: Delete media.
 pub const MEDIA_DELETE: Operation = Operation {
-    id: "media_delete",
-    group: "media",
+    id: OperationId::MediaDelete,
+    group: Group::Media,
+    name: "delete",
+    summary: "Delete media",
     method: Method::Delete,
     path: "/api/1/media/{id}/",
     auth: AuthKind::ApiKey,
@@ -1499,12 +5138,24 @@ pub const MEDIA_DELETE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Empty,
 };
 
 /// `GET /api/1/external-webhooks/`: List, search, and filter webhooks.
 pub const WEBHOOKS_LIST: Operation = Operation {
-    id: "webhooks_list",
-    group: "webhooks",
+    id: OperationId::WebhooksList,
+    group: Group::Webhooks,
+    name: "list",
+    summary: "List, search, and filter webhooks",
     method: Method::Get,
     path: "/api/1/external-webhooks/",
     auth: AuthKind::ApiKey,
@@ -1513,12 +5164,63 @@ pub const WEBHOOKS_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: true,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "is_active",
+            ty: FieldType::Bool,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "event",
+            ty: FieldType::Enum {
+                integer: false,
+                values: &[
+                    "chat.has_unread_messages",
+                    "message.outbound",
+                    "message.inbound",
+                    "message.note",
+                    "contact.created",
+                    "contact.updated",
+                    "contact.deleted",
+                    "contact_tag.created",
+                    "contact_tag.deleted",
+                    "contact_list.created",
+                    "contact_list.deleted",
+                ],
+            },
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Webhook",
+        decode: decode::<crate::Webhook>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/external-webhooks/`: Create webhook.
 pub const WEBHOOKS_CREATE: Operation = Operation {
-    id: "webhooks_create",
-    group: "webhooks",
+    id: OperationId::WebhooksCreate,
+    group: Group::Webhooks,
+    name: "create",
+    summary: "Create webhook",
     method: Method::Post,
     path: "/api/1/external-webhooks/",
     auth: AuthKind::ApiKey,
@@ -1527,12 +5229,72 @@ pub const WEBHOOKS_CREATE: Operation = Operation {
     deprecated: false,
     sensitive_response: true,
     body_rules: crate::WebhookWrite::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "WebhookWrite",
+        fields: &[
+            Field {
+                name: "event",
+                ty: FieldType::Enum {
+                    integer: false,
+                    values: &[
+                        "chat.has_unread_messages",
+                        "message.outbound",
+                        "message.inbound",
+                        "message.note",
+                        "contact.created",
+                        "contact.updated",
+                        "contact.deleted",
+                        "contact_tag.created",
+                        "contact_tag.deleted",
+                        "contact_list.created",
+                        "contact_list.deleted",
+                    ],
+                },
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "version",
+                ty: FieldType::Enum {
+                    integer: true,
+                    values: &["1", "2"],
+                },
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "url",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "is_active",
+                ty: FieldType::Bool,
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::WebhookWrite>,
+    },
+    requires: &["event", "url"],
+    response: Response::Model {
+        model: "Webhook",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Webhook>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/external-webhooks/{id}/`: Retrieve webhook.
 pub const WEBHOOKS_GET: Operation = Operation {
-    id: "webhooks_get",
-    group: "webhooks",
+    id: OperationId::WebhooksGet,
+    group: Group::Webhooks,
+    name: "get",
+    summary: "Retrieve webhook",
     method: Method::Get,
     path: "/api/1/external-webhooks/{id}/",
     auth: AuthKind::ApiKey,
@@ -1541,12 +5303,29 @@ pub const WEBHOOKS_GET: Operation = Operation {
     deprecated: false,
     sensitive_response: true,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Webhook",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Webhook>,
+        money: &[],
+    },
 };
 
 /// `PATCH /api/1/external-webhooks/{id}/`: Update webhook.
 pub const WEBHOOKS_UPDATE: Operation = Operation {
-    id: "webhooks_update",
-    group: "webhooks",
+    id: OperationId::WebhooksUpdate,
+    group: Group::Webhooks,
+    name: "update",
+    summary: "Update webhook",
     method: Method::Patch,
     path: "/api/1/external-webhooks/{id}/",
     auth: AuthKind::ApiKey,
@@ -1555,12 +5334,77 @@ pub const WEBHOOKS_UPDATE: Operation = Operation {
     deprecated: false,
     sensitive_response: true,
     body_rules: crate::WebhookWrite::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "WebhookWrite",
+        fields: &[
+            Field {
+                name: "event",
+                ty: FieldType::Enum {
+                    integer: false,
+                    values: &[
+                        "chat.has_unread_messages",
+                        "message.outbound",
+                        "message.inbound",
+                        "message.note",
+                        "contact.created",
+                        "contact.updated",
+                        "contact.deleted",
+                        "contact_tag.created",
+                        "contact_tag.deleted",
+                        "contact_list.created",
+                        "contact_list.deleted",
+                    ],
+                },
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "version",
+                ty: FieldType::Enum {
+                    integer: true,
+                    values: &["1", "2"],
+                },
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "url",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "is_active",
+                ty: FieldType::Bool,
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::WebhookWrite>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Webhook",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Webhook>,
+        money: &[],
+    },
 };
 
 /// `DELETE /api/1/external-webhooks/{id}/`: Delete webhook.
 pub const WEBHOOKS_DELETE: Operation = Operation {
-    id: "webhooks_delete",
-    group: "webhooks",
+    id: OperationId::WebhooksDelete,
+    group: Group::Webhooks,
+    name: "delete",
+    summary: "Delete webhook",
     method: Method::Delete,
     path: "/api/1/external-webhooks/{id}/",
     auth: AuthKind::ApiKey,
@@ -1569,14 +5413,26 @@ pub const WEBHOOKS_DELETE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Empty,
 };
 
 /// `GET /api/1/external-webhooks/{id}/expands/`: Get expands.
 ///
 /// Uncertain: Response shape not documented publicly: Related resources expanded in payloads
 pub const WEBHOOKS_GET_EXPANDS: Operation = Operation {
-    id: "webhooks_get_expands",
-    group: "webhooks",
+    id: OperationId::WebhooksGetExpands,
+    group: Group::Webhooks,
+    name: "get_expands",
+    summary: "Get expands",
     method: Method::Get,
     path: "/api/1/external-webhooks/{id}/expands/",
     auth: AuthKind::ApiKey,
@@ -1585,14 +5441,26 @@ pub const WEBHOOKS_GET_EXPANDS: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `POST /api/1/external-webhooks/{id}/expands/`: Set expands.
 ///
 /// Uncertain: Response shape not documented publicly: Not documented publicly
 pub const WEBHOOKS_SET_EXPANDS: Operation = Operation {
-    id: "webhooks_set_expands",
-    group: "webhooks",
+    id: OperationId::WebhooksSetExpands,
+    group: Group::Webhooks,
+    name: "set_expands",
+    summary: "Set expands",
     method: Method::Post,
     path: "/api/1/external-webhooks/{id}/expands/",
     auth: AuthKind::ApiKey,
@@ -1601,14 +5469,36 @@ pub const WEBHOOKS_SET_EXPANDS: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::WebhookExpands::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "WebhookExpands",
+        fields: &[Field {
+            name: "expands",
+            ty: FieldType::List(&FieldType::Text),
+            required: true,
+            doc: "",
+        }],
+        constants: &[],
+        decode: decode::<crate::WebhookExpands>,
+    },
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `POST /api/1/external-webhooks/{id}/test/`: Send test webhook.
 ///
 /// Uncertain: Empty body Response shape not documented publicly: Not documented publicly
 pub const WEBHOOKS_TEST: Operation = Operation {
-    id: "webhooks_test",
-    group: "webhooks",
+    id: OperationId::WebhooksTest,
+    group: Group::Webhooks,
+    name: "test",
+    summary: "Send test webhook",
     method: Method::Post,
     path: "/api/1/external-webhooks/{id}/test/",
     auth: AuthKind::ApiKey,
@@ -1617,14 +5507,26 @@ pub const WEBHOOKS_TEST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `POST /api/1/external-webhooks/{id}/rotate_secret/`: Rotate secret.
 ///
 /// Uncertain: Empty body. Receivers should accept old+new secret during cut-over (no grace period documented).
 pub const WEBHOOKS_ROTATE_SECRET: Operation = Operation {
-    id: "webhooks_rotate_secret",
-    group: "webhooks",
+    id: OperationId::WebhooksRotateSecret,
+    group: Group::Webhooks,
+    name: "rotate_secret",
+    summary: "Rotate secret",
     method: Method::Post,
     path: "/api/1/external-webhooks/{id}/rotate_secret/",
     auth: AuthKind::ApiKey,
@@ -1633,6 +5535,21 @@ pub const WEBHOOKS_ROTATE_SECRET: Operation = Operation {
     deprecated: false,
     sensitive_response: true,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "WebhookSecret",
+        sample: r#"{}"#,
+        decode: decode::<crate::WebhookSecret>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/partners/create_conversations_subrecharge/`: Create Conversations Subrecharge - Software Vendor Only - DEPRECATED.
@@ -1641,8 +5558,10 @@ pub const WEBHOOKS_ROTATE_SECRET: Operation = Operation {
 ///
 /// Uncertain: Response shape not documented publicly: Not documented publicly
 pub const PARTNERS_CREATE_CONVERSATIONS_SUBRECHARGE: Operation = Operation {
-    id: "partners_create_conversations_subrecharge",
-    group: "partners",
+    id: OperationId::PartnersCreateConversationsSubrecharge,
+    group: Group::Partners,
+    name: "create_conversations_subrecharge",
+    summary: "Create Conversations Subrecharge - Software Vendor Only - DEPRECATED",
     method: Method::Post,
     path: "/api/1/partners/create_conversations_subrecharge/",
     auth: AuthKind::ApiKey,
@@ -1651,12 +5570,37 @@ pub const PARTNERS_CREATE_CONVERSATIONS_SUBRECHARGE: Operation = Operation {
     deprecated: true,
     sensitive_response: false,
     body_rules: crate::ConversationsSubrecharge::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "ConversationsSubrecharge",
+        fields: &[
+            Field {
+                name: "destination_account",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "conversations",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::ConversationsSubrecharge>,
+    },
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `GET /api/1/partners/`: List, search and filter partners.
 pub const PARTNERS_LIST: Operation = Operation {
-    id: "partners_list",
-    group: "partners",
+    id: OperationId::PartnersList,
+    group: Group::Partners,
+    name: "list",
+    summary: "List, search and filter partners",
     method: Method::Get,
     path: "/api/1/partners/",
     auth: AuthKind::ApiKey,
@@ -1665,12 +5609,36 @@ pub const PARTNERS_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Partner",
+        decode: decode::<crate::Partner>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/partners/accounts/`: Get associated accounts.
 pub const PARTNERS_ACCOUNTS: Operation = Operation {
-    id: "partners_accounts",
-    group: "partners",
+    id: OperationId::PartnersAccounts,
+    group: Group::Partners,
+    name: "accounts",
+    summary: "Get associated accounts",
     method: Method::Get,
     path: "/api/1/partners/accounts/",
     auth: AuthKind::ApiKey,
@@ -1679,14 +5647,38 @@ pub const PARTNERS_ACCOUNTS: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Account",
+        decode: decode::<crate::Account>,
+        money: &["current_credit", "low_credit_threshold"],
+    },
 };
 
 /// `POST /api/1/partners/onboarding/`: Create Onboarding Link.
 ///
 /// Uncertain: Response shape not documented publicly: Onboarding link object
 pub const PARTNERS_ONBOARDING: Operation = Operation {
-    id: "partners_onboarding",
-    group: "partners",
+    id: OperationId::PartnersOnboarding,
+    group: Group::Partners,
+    name: "onboarding",
+    summary: "Create Onboarding Link",
     method: Method::Post,
     path: "/api/1/partners/onboarding/",
     auth: AuthKind::ApiKey,
@@ -1695,12 +5687,29 @@ pub const PARTNERS_ONBOARDING: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::PartnerAccountRef::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "PartnerAccountRef",
+        fields: &[Field {
+            name: "account",
+            ty: FieldType::Integer,
+            required: true,
+            doc: "",
+        }],
+        constants: &[],
+        decode: decode::<crate::PartnerAccountRef>,
+    },
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `POST /api/1/partners/create_api_key_for_account/`: Create API Key For Account.
 pub const PARTNERS_CREATE_API_KEY_FOR_ACCOUNT: Operation = Operation {
-    id: "partners_create_api_key_for_account",
-    group: "partners",
+    id: OperationId::PartnersCreateApiKeyForAccount,
+    group: Group::Partners,
+    name: "create_api_key_for_account",
+    summary: "Create API Key For Account",
     method: Method::Post,
     path: "/api/1/partners/create_api_key_for_account/",
     auth: AuthKind::ApiKey,
@@ -1709,14 +5718,36 @@ pub const PARTNERS_CREATE_API_KEY_FOR_ACCOUNT: Operation = Operation {
     deprecated: false,
     sensitive_response: true,
     body_rules: crate::PartnerAccountRef::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "PartnerAccountRef",
+        fields: &[Field {
+            name: "account",
+            ty: FieldType::Integer,
+            required: true,
+            doc: "",
+        }],
+        constants: &[],
+        decode: decode::<crate::PartnerAccountRef>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "AccountApiKey",
+        sample: r#"{}"#,
+        decode: decode::<crate::AccountApiKey>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/partners/revoke_api_key_for_account/`: Revoke API Key For Account.
 ///
 /// Uncertain: Response shape not documented publicly: Not documented publicly
 pub const PARTNERS_REVOKE_API_KEY_FOR_ACCOUNT: Operation = Operation {
-    id: "partners_revoke_api_key_for_account",
-    group: "partners",
+    id: OperationId::PartnersRevokeApiKeyForAccount,
+    group: Group::Partners,
+    name: "revoke_api_key_for_account",
+    summary: "Revoke API Key For Account",
     method: Method::Post,
     path: "/api/1/partners/revoke_api_key_for_account/",
     auth: AuthKind::ApiKey,
@@ -1725,14 +5756,31 @@ pub const PARTNERS_REVOKE_API_KEY_FOR_ACCOUNT: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::PartnerAccountRef::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "PartnerAccountRef",
+        fields: &[Field {
+            name: "account",
+            ty: FieldType::Integer,
+            required: true,
+            doc: "",
+        }],
+        constants: &[],
+        decode: decode::<crate::PartnerAccountRef>,
+    },
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `POST /api/1/partners/add_sv_clients/`: Add Software Vendor Clients.
 ///
 /// Uncertain: Body is a JSON array of client objects. Response shape not documented publicly: Created client account(s)
 pub const PARTNERS_ADD_SV_CLIENTS: Operation = Operation {
-    id: "partners_add_sv_clients",
-    group: "partners",
+    id: OperationId::PartnersAddSvClients,
+    group: Group::Partners,
+    name: "add_sv_clients",
+    summary: "Add Software Vendor Clients",
     method: Method::Post,
     path: "/api/1/partners/add_sv_clients/",
     auth: AuthKind::ApiKey,
@@ -1741,14 +5789,24 @@ pub const PARTNERS_ADD_SV_CLIENTS: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[],
+    body: Body::Array {
+        model: "SvClient",
+        decode: decode::<Vec<crate::SvClient>>,
+    },
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `POST /api/1/partners/create_subrecharge/`: Create Meta Credit Subrecharge.
 ///
 /// Uncertain: Response shape not documented publicly: Not documented publicly
 pub const PARTNERS_CREATE_SUBRECHARGE: Operation = Operation {
-    id: "partners_create_subrecharge",
-    group: "partners",
+    id: OperationId::PartnersCreateSubrecharge,
+    group: Group::Partners,
+    name: "create_subrecharge",
+    summary: "Create Meta Credit Subrecharge",
     method: Method::Post,
     path: "/api/1/partners/create_subrecharge/",
     auth: AuthKind::ApiKey,
@@ -1757,14 +5815,39 @@ pub const PARTNERS_CREATE_SUBRECHARGE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::Subrecharge::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "Subrecharge",
+        fields: &[
+            Field {
+                name: "destination_account",
+                ty: FieldType::Integer,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "amount",
+                ty: FieldType::Money,
+                required: true,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::Subrecharge>,
+    },
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `POST /api/1/partners/set_profits/`: Set Account Profit Margins - Software Vendor Only.
 ///
 /// Uncertain: Response shape not documented publicly: Not documented publicly
 pub const PARTNERS_SET_PROFITS: Operation = Operation {
-    id: "partners_set_profits",
-    group: "partners",
+    id: OperationId::PartnersSetProfits,
+    group: Group::Partners,
+    name: "set_profits",
+    summary: "Set Account Profit Margins - Software Vendor Only",
     method: Method::Post,
     path: "/api/1/partners/set_profits/",
     auth: AuthKind::ApiKey,
@@ -1773,14 +5856,75 @@ pub const PARTNERS_SET_PROFITS: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::ProfitMargins::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "ProfitMargins",
+        fields: &[
+            Field {
+                name: "destination_account",
+                ty: FieldType::Integer,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "sms_profit_margin",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "sms_one_way_profit_margin",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "utility_profit_margin",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "authentication_profit_margin",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "marketing_profit_margin",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "service_profit_margin",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "conversation_profit_margin",
+                ty: FieldType::Integer,
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::ProfitMargins>,
+    },
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `POST /api/1/partners/move_credit_from_account/`: Move Credit From Account - Software Vendor Only.
 ///
 /// Uncertain: Response shape not documented publicly: Not documented publicly
 pub const PARTNERS_MOVE_CREDIT_FROM_ACCOUNT: Operation = Operation {
-    id: "partners_move_credit_from_account",
-    group: "partners",
+    id: OperationId::PartnersMoveCreditFromAccount,
+    group: Group::Partners,
+    name: "move_credit_from_account",
+    summary: "Move Credit From Account - Software Vendor Only",
     method: Method::Post,
     path: "/api/1/partners/move_credit_from_account/",
     auth: AuthKind::ApiKey,
@@ -1789,14 +5933,39 @@ pub const PARTNERS_MOVE_CREDIT_FROM_ACCOUNT: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::CreditMove::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "CreditMove",
+        fields: &[
+            Field {
+                name: "account_id",
+                ty: FieldType::Integer,
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "credit_to_move",
+                ty: FieldType::Money,
+                required: true,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::CreditMove>,
+    },
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `GET /api/1/partners/get_account_report/`: Get account report.
 ///
 /// Uncertain: Response shape not documented publicly: Account report over the range
 pub const PARTNERS_GET_ACCOUNT_REPORT: Operation = Operation {
-    id: "partners_get_account_report",
-    group: "partners",
+    id: OperationId::PartnersGetAccountReport,
+    group: Group::Partners,
+    name: "get_account_report",
+    summary: "Get account report",
     method: Method::Get,
     path: "/api/1/partners/get_account_report/",
     auth: AuthKind::ApiKey,
@@ -1805,14 +5974,46 @@ pub const PARTNERS_GET_ACCOUNT_REPORT: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "account_id",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "granularity",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "startDate",
+            ty: FieldType::Date,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "endDate",
+            ty: FieldType::Date,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `GET /api/1/partners/get_account_forecasts/`: Get account forecasts.
 ///
 /// Uncertain: Response shape not documented publicly: Usage/cost forecasts
 pub const PARTNERS_GET_ACCOUNT_FORECASTS: Operation = Operation {
-    id: "partners_get_account_forecasts",
-    group: "partners",
+    id: OperationId::PartnersGetAccountForecasts,
+    group: Group::Partners,
+    name: "get_account_forecasts",
+    summary: "Get account forecasts",
     method: Method::Get,
     path: "/api/1/partners/get_account_forecasts/",
     auth: AuthKind::ApiKey,
@@ -1821,12 +6022,32 @@ pub const PARTNERS_GET_ACCOUNT_FORECASTS: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "account_id",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "country_code",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `GET /api/1/partner-roles/`: List, search, and filter roles.
 pub const PARTNER_ROLES_LIST: Operation = Operation {
-    id: "partner_roles_list",
-    group: "partner_roles",
+    id: OperationId::PartnerRolesList,
+    group: Group::PartnerRoles,
+    name: "list",
+    summary: "List, search, and filter roles",
     method: Method::Get,
     path: "/api/1/partner-roles/",
     auth: AuthKind::ApiKey,
@@ -1835,12 +6056,42 @@ pub const PARTNER_ROLES_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "search",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Role",
+        decode: decode::<crate::Role>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/partner-roles/{id}/`: Retrieve role.
 pub const PARTNER_ROLES_GET: Operation = Operation {
-    id: "partner_roles_get",
-    group: "partner_roles",
+    id: OperationId::PartnerRolesGet,
+    group: Group::PartnerRoles,
+    name: "get",
+    summary: "Retrieve role",
     method: Method::Get,
     path: "/api/1/partner-roles/{id}/",
     auth: AuthKind::ApiKey,
@@ -1849,12 +6100,29 @@ pub const PARTNER_ROLES_GET: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Role",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Role>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/partner-roles/{id}/generate_private_key/`: Generate Private Key.
 pub const PARTNER_ROLES_GENERATE_PRIVATE_KEY: Operation = Operation {
-    id: "partner_roles_generate_private_key",
-    group: "partner_roles",
+    id: OperationId::PartnerRolesGeneratePrivateKey,
+    group: Group::PartnerRoles,
+    name: "generate_private_key",
+    summary: "Generate Private Key",
     method: Method::Post,
     path: "/api/1/partner-roles/{id}/generate_private_key/",
     auth: AuthKind::ApiKey,
@@ -1863,12 +6131,29 @@ pub const PARTNER_ROLES_GENERATE_PRIVATE_KEY: Operation = Operation {
     deprecated: false,
     sensitive_response: true,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "PrivateKey",
+        sample: r#"{}"#,
+        decode: decode::<crate::PrivateKey>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/partner-roles/{id}/has_private_key/`: Has Private Key.
 pub const PARTNER_ROLES_HAS_PRIVATE_KEY: Operation = Operation {
-    id: "partner_roles_has_private_key",
-    group: "partner_roles",
+    id: OperationId::PartnerRolesHasPrivateKey,
+    group: Group::PartnerRoles,
+    name: "has_private_key",
+    summary: "Has Private Key",
     method: Method::Get,
     path: "/api/1/partner-roles/{id}/has_private_key/",
     auth: AuthKind::ApiKey,
@@ -1877,14 +6162,31 @@ pub const PARTNER_ROLES_HAS_PRIVATE_KEY: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "HasPrivateKey",
+        sample: r#"{}"#,
+        decode: decode::<crate::HasPrivateKey>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/partner-roles/{id}/update_role/`: Update Role.
 ///
 /// Uncertain: yii2-spoki notes some partner-role calls need the CLIENT account API key. Response shape not documented publicly: Not documented publicly
 pub const PARTNER_ROLES_UPDATE_ROLE: Operation = Operation {
-    id: "partner_roles_update_role",
-    group: "partner_roles",
+    id: OperationId::PartnerRolesUpdateRole,
+    group: Group::PartnerRoles,
+    name: "update_role",
+    summary: "Update Role",
     method: Method::Post,
     path: "/api/1/partner-roles/{id}/update_role/",
     auth: AuthKind::ApiKey,
@@ -1893,12 +6195,34 @@ pub const PARTNER_ROLES_UPDATE_ROLE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::RoleChange::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "RoleChange",
+        fields: &[Field {
+            name: "role",
+            ty: FieldType::Text,
+            required: true,
+            doc: "",
+        }],
+        constants: &[],
+        decode: decode::<crate::RoleChange>,
+    },
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `DELETE /api/1/partner-roles/{id}/`: Delete role.
 pub const PARTNER_ROLES_DELETE: Operation = Operation {
-    id: "partner_roles_delete",
-    group: "partner_roles",
+    id: OperationId::PartnerRolesDelete,
+    group: Group::PartnerRoles,
+    name: "delete",
+    summary: "Delete role",
     method: Method::Delete,
     path: "/api/1/partner-roles/{id}/",
     auth: AuthKind::ApiKey,
@@ -1907,12 +6231,24 @@ pub const PARTNER_ROLES_DELETE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Empty,
 };
 
 /// `GET /api/1/partner-invitations/`: List, search, and filter invitations.
 pub const PARTNER_INVITATIONS_LIST: Operation = Operation {
-    id: "partner_invitations_list",
-    group: "partner_invitations",
+    id: OperationId::PartnerInvitationsList,
+    group: Group::PartnerInvitations,
+    name: "list",
+    summary: "List, search, and filter invitations",
     method: Method::Get,
     path: "/api/1/partner-invitations/",
     auth: AuthKind::ApiKey,
@@ -1921,12 +6257,42 @@ pub const PARTNER_INVITATIONS_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "search",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Invitation",
+        decode: decode::<crate::Invitation>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/partner-invitations/{id}/`: Retrieve invitation.
 pub const PARTNER_INVITATIONS_GET: Operation = Operation {
-    id: "partner_invitations_get",
-    group: "partner_invitations",
+    id: OperationId::PartnerInvitationsGet,
+    group: Group::PartnerInvitations,
+    name: "get",
+    summary: "Retrieve invitation",
     method: Method::Get,
     path: "/api/1/partner-invitations/{id}/",
     auth: AuthKind::ApiKey,
@@ -1935,12 +6301,29 @@ pub const PARTNER_INVITATIONS_GET: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Invitation",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Invitation>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/partner-invitations/`: Invite new user by email.
 pub const PARTNER_INVITATIONS_CREATE: Operation = Operation {
-    id: "partner_invitations_create",
-    group: "partner_invitations",
+    id: OperationId::PartnerInvitationsCreate,
+    group: Group::PartnerInvitations,
+    name: "create",
+    summary: "Invite new user by email",
     method: Method::Post,
     path: "/api/1/partner-invitations/",
     auth: AuthKind::ApiKey,
@@ -1949,14 +6332,50 @@ pub const PARTNER_INVITATIONS_CREATE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::InvitationCreate::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "InvitationCreate",
+        fields: &[
+            Field {
+                name: "email",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "role",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "additional_info",
+                ty: FieldType::Object("PersonName"),
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::InvitationCreate>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Invitation",
+        sample: r#"{"id": 1}"#,
+        decode: decode::<crate::Invitation>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/partner-invitations/{id}/send/`: Resend invitation email.
 ///
 /// Uncertain: Response shape not documented publicly: Not documented publicly
 pub const PARTNER_INVITATIONS_RESEND: Operation = Operation {
-    id: "partner_invitations_resend",
-    group: "partner_invitations",
+    id: OperationId::PartnerInvitationsResend,
+    group: Group::PartnerInvitations,
+    name: "resend",
+    summary: "Resend invitation email",
     method: Method::Post,
     path: "/api/1/partner-invitations/{id}/send/",
     auth: AuthKind::ApiKey,
@@ -1965,14 +6384,26 @@ pub const PARTNER_INVITATIONS_RESEND: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `POST /api/1/partner-invitations/{id}/update_role/`: Update role.
 ///
 /// Uncertain: Response shape not documented publicly: Not documented publicly
 pub const PARTNER_INVITATIONS_UPDATE_ROLE: Operation = Operation {
-    id: "partner_invitations_update_role",
-    group: "partner_invitations",
+    id: OperationId::PartnerInvitationsUpdateRole,
+    group: Group::PartnerInvitations,
+    name: "update_role",
+    summary: "Update role",
     method: Method::Post,
     path: "/api/1/partner-invitations/{id}/update_role/",
     auth: AuthKind::ApiKey,
@@ -1981,12 +6412,34 @@ pub const PARTNER_INVITATIONS_UPDATE_ROLE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::RoleChange::RULES,
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "RoleChange",
+        fields: &[Field {
+            name: "role",
+            ty: FieldType::Text,
+            required: true,
+            doc: "",
+        }],
+        constants: &[],
+        decode: decode::<crate::RoleChange>,
+    },
+    requires: &[],
+    response: Response::Json,
 };
 
 /// `DELETE /api/1/partner-invitations/{id}/`: Delete invitation.
 pub const PARTNER_INVITATIONS_DELETE: Operation = Operation {
-    id: "partner_invitations_delete",
-    group: "partner_invitations",
+    id: OperationId::PartnerInvitationsDelete,
+    group: Group::PartnerInvitations,
+    name: "delete",
+    summary: "Delete invitation",
     method: Method::Delete,
     path: "/api/1/partner-invitations/{id}/",
     auth: AuthKind::ApiKey,
@@ -1995,12 +6448,24 @@ pub const PARTNER_INVITATIONS_DELETE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Empty,
 };
 
 /// `GET /api/1/channel/`: List channels.
 pub const CHANNELS_LIST: Operation = Operation {
-    id: "channels_list",
-    group: "channels",
+    id: OperationId::ChannelsList,
+    group: Group::Channels,
+    name: "list",
+    summary: "List channels",
     method: Method::Get,
     path: "/api/1/channel/",
     auth: AuthKind::ApiKey,
@@ -2009,12 +6474,48 @@ pub const CHANNELS_LIST: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[],
+    query: &[
+        Field {
+            name: "whatsapp_business_account",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "waba",
+            ty: FieldType::Text,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+        Field {
+            name: "page_size",
+            ty: FieldType::Integer,
+            required: false,
+            doc: "",
+        },
+    ],
+    body: Body::None,
+    requires: &[],
+    response: Response::Page {
+        model: "Channel",
+        decode: decode::<crate::Channel>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/channel/{id_channel}/`: Retrieve channel.
 pub const CHANNELS_GET: Operation = Operation {
-    id: "channels_get",
-    group: "channels",
+    id: OperationId::ChannelsGet,
+    group: Group::Channels,
+    name: "get",
+    summary: "Retrieve channel",
     method: Method::Get,
     path: "/api/1/channel/{id_channel}/",
     auth: AuthKind::ApiKey,
@@ -2023,12 +6524,29 @@ pub const CHANNELS_GET: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id_channel",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Channel",
+        sample: r#"{}"#,
+        decode: decode::<crate::Channel>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/channel/`: Create channel.
 pub const CHANNELS_CREATE: Operation = Operation {
-    id: "channels_create",
-    group: "channels",
+    id: OperationId::ChannelsCreate,
+    group: Group::Channels,
+    name: "create",
+    summary: "Create channel",
     method: Method::Post,
     path: "/api/1/channel/",
     auth: AuthKind::ApiKey,
@@ -2037,12 +6555,57 @@ pub const CHANNELS_CREATE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::ChannelCreate::RULES,
+    path_params: &[],
+    query: &[],
+    body: Body::Object {
+        model: "ChannelCreate",
+        fields: &[
+            Field {
+                name: "platform",
+                ty: FieldType::Enum {
+                    integer: true,
+                    values: &["1"],
+                },
+                required: true,
+                doc: "",
+            },
+            Field {
+                name: "name",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "is_primary",
+                ty: FieldType::Bool,
+                required: false,
+                doc: "",
+            },
+            Field {
+                name: "identifier",
+                ty: FieldType::Text,
+                required: false,
+                doc: "",
+            },
+        ],
+        constants: &[],
+        decode: decode::<crate::ChannelCreate>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Channel",
+        sample: r#"{}"#,
+        decode: decode::<crate::Channel>,
+        money: &[],
+    },
 };
 
 /// `PATCH /api/1/channel/{id_channel}/`: Rename channel.
 pub const CHANNELS_RENAME: Operation = Operation {
-    id: "channels_rename",
-    group: "channels",
+    id: OperationId::ChannelsRename,
+    group: Group::Channels,
+    name: "rename",
+    summary: "Rename channel",
     method: Method::Patch,
     path: "/api/1/channel/{id_channel}/",
     auth: AuthKind::ApiKey,
@@ -2051,14 +6614,41 @@ pub const CHANNELS_RENAME: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: crate::ChannelRename::RULES,
+    path_params: &[Field {
+        name: "id_channel",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::Object {
+        model: "ChannelRename",
+        fields: &[Field {
+            name: "name",
+            ty: FieldType::Text,
+            required: true,
+            doc: "",
+        }],
+        constants: &[],
+        decode: decode::<crate::ChannelRename>,
+    },
+    requires: &[],
+    response: Response::Model {
+        model: "Channel",
+        sample: r#"{}"#,
+        decode: decode::<crate::Channel>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/channel/{id_channel}/set-primary/`: Set primary channel.
 ///
 /// Uncertain: Empty body; note hyphenated action
 pub const CHANNELS_SET_PRIMARY: Operation = Operation {
-    id: "channels_set_primary",
-    group: "channels",
+    id: OperationId::ChannelsSetPrimary,
+    group: Group::Channels,
+    name: "set_primary",
+    summary: "Set primary channel",
     method: Method::Post,
     path: "/api/1/channel/{id_channel}/set-primary/",
     auth: AuthKind::ApiKey,
@@ -2067,14 +6657,31 @@ pub const CHANNELS_SET_PRIMARY: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id_channel",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Channel",
+        sample: r#"{}"#,
+        decode: decode::<crate::Channel>,
+        money: &[],
+    },
 };
 
 /// `POST /api/1/channel/{id_channel}/refresh-wa-status/`: Refresh WhatsApp phone status.
 ///
 /// Uncertain: Empty body
 pub const CHANNELS_REFRESH_WA_STATUS: Operation = Operation {
-    id: "channels_refresh_wa_status",
-    group: "channels",
+    id: OperationId::ChannelsRefreshWaStatus,
+    group: Group::Channels,
+    name: "refresh_wa_status",
+    summary: "Refresh WhatsApp phone status",
     method: Method::Post,
     path: "/api/1/channel/{id_channel}/refresh-wa-status/",
     auth: AuthKind::ApiKey,
@@ -2083,12 +6690,29 @@ pub const CHANNELS_REFRESH_WA_STATUS: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "id_channel",
+        ty: FieldType::Integer,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Channel",
+        sample: r#"{}"#,
+        decode: decode::<crate::Channel>,
+        money: &[],
+    },
 };
 
 /// `GET /api/1/channel/phone/{identifier}/`: Lookup channel by phone.
 pub const CHANNELS_LOOKUP_BY_PHONE: Operation = Operation {
-    id: "channels_lookup_by_phone",
-    group: "channels",
+    id: OperationId::ChannelsLookupByPhone,
+    group: Group::Channels,
+    name: "lookup_by_phone",
+    summary: "Lookup channel by phone",
     method: Method::Get,
     path: "/api/1/channel/phone/{identifier}/",
     auth: AuthKind::ApiKey,
@@ -2097,6 +6721,21 @@ pub const CHANNELS_LOOKUP_BY_PHONE: Operation = Operation {
     deprecated: false,
     sensitive_response: false,
     body_rules: &[],
+    path_params: &[Field {
+        name: "identifier",
+        ty: FieldType::Text,
+        required: true,
+        doc: "",
+    }],
+    query: &[],
+    body: Body::None,
+    requires: &[],
+    response: Response::Model {
+        model: "Channel",
+        sample: r#"{}"#,
+        decode: decode::<crate::Channel>,
+        money: &[],
+    },
 };
 
 /// Every operation of the API, in spec order.
