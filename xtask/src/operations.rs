@@ -179,7 +179,7 @@ fn operation(out: &mut String, spec: &Spec, op: &Operation) {
     }
     writeln!(
         out,
-        "pub const {const_name}: Operation = Operation {{\n    id: OperationId::{id},\n    group: Group::{group},\n    name: {name:?},\n    summary: {summary:?},\n    method: Method::{method},\n    path: {path:?},\n    auth: AuthKind::{auth},\n    idempotent: {idempotent},\n    rate_class: RateClass::{class},\n    deprecated: {deprecated},\n    sensitive_response: {sensitive},\n    body_rules: {body_rules},\n    path_params: &[{path_params}],\n    query: &[{query}],\n    body: {body},\n    requires: &{requires:?},\n    response: {response},\n}};\n",
+        "pub const {const_name}: Operation = Operation {{\n    id: OperationId::{id},\n    group: Group::{group},\n    name: {name:?},\n    summary: {summary:?},\n    method: Method::{method},\n    path: {path:?},\n    auth: AuthKind::{auth},\n    idempotent: {idempotent},\n    rate_class: RateClass::{class},\n    deprecated: {deprecated},\n    sensitive_response: {sensitive},\n    body_rules: {body_rules},\n    path_params: &[{path_params}],\n    query: &[{query}],\n    body: {body},\n    requires: &{requires:?},\n    recipients: {recipients:?},\n    response: {response},\n}};\n",
         const_name = snake_upper(&op.id),
         id = camel(&op.id),
         group = camel(&op.group),
@@ -194,6 +194,7 @@ fn operation(out: &mut String, spec: &Spec, op: &Operation) {
         query = query.join(", "),
         body = body(spec, op.body.as_deref()),
         requires = op.requires,
+        recipients = op.recipients.as_deref(),
         response = response(spec, &op.response),
     )
     .unwrap();

@@ -68,6 +68,9 @@ pub struct Operation {
     /// needs: a webhook created without its event receives nothing.
     #[serde(default)]
     pub requires: Vec<String>,
+    /// Where the body names who receives a WhatsApp message (`phone`, `contacts[].phone`),
+    /// for the calls that send one.
+    pub recipients: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -408,6 +411,17 @@ impl Spec {
                 if !body_model.is_some_and(|m| m.fields.contains_key(field)) {
                     errors.push(format!(
                         "{at}: requires `{field}`, which is not a body field"
+                    ));
+                }
+            }
+            if let Some(path) = &op.recipients {
+                let rules = crate::rules::body_rules(self, op);
+                let phone = rules
+                    .iter()
+                    .any(|(field, check)| field == path && check.ends_with("Phone"));
+                if !phone {
+                    errors.push(format!(
+                        "{at}: recipients `{path}` is not a phone field of the body"
                     ));
                 }
             }

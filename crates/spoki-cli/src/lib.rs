@@ -19,7 +19,7 @@ use output::Output;
 use spoki_client::models::operation::Group;
 use std::process::ExitCode;
 use target::Global;
-use workflows::{billing, campaign, config_cmd, demo, embed, import, mock, webhooks};
+use workflows::{billing, campaign, config_cmd, demo, embed, import, mcp, mock, webhooks};
 
 // Workflows that are commands of their own. (A doc comment here would become the help's
 // first line.)
@@ -39,6 +39,8 @@ enum Workflow {
     Billing(billing::BillingCommand),
     /// Run the local Spoki in the foreground.
     Mock(mock::MockArgs),
+    /// Serve Spoki to AI agents as MCP tools (stdio, or Streamable HTTP with --http).
+    Mcp(mcp::McpArgs),
     /// Tell the story of a campaign end to end against an embedded local Spoki.
     Demo,
     /// Print the shell completion script: `spoki completions bash > /etc/bash_completion.d/spoki`.
@@ -165,6 +167,7 @@ async fn dispatch(matches: &ArgMatches) -> Result<ExitCode> {
             Workflow::Embed(c) => embed::run(c, &global, out).await.map(|()| ok),
             Workflow::Billing(c) => billing::run(c, out).map(|()| ok),
             Workflow::Mock(args) => mock::run(args).await.map(|()| ok),
+            Workflow::Mcp(args) => mcp::run(args, &global).await.map(|()| ok),
             Workflow::Demo => demo::run(&global, out).await.map(|()| ok),
             Workflow::Completions { shell } => completions(shell).map(|()| ok),
         };

@@ -377,23 +377,6 @@ fn default_transport(_: Duration, _: Duration, _: &str) -> Result<Arc<dyn Transp
     .into())
 }
 
-/// Whether `path` is `template` with each `{placeholder}` replaced by one segment that is not
-/// empty, `.` or `..` (percent-encoded or not).
-fn fits_template(template: &str, path: &str) -> bool {
-    let template: Vec<&str> = template.split('/').collect();
-    let path: Vec<&str> = path.split('/').collect();
-    template.len() == path.len()
-        && template.iter().zip(&path).all(|(t, p)| {
-            if t.starts_with('{') && t.ends_with('}') {
-                // URLs read `%2e` as a dot too.
-                let dots = p.to_ascii_lowercase().replace("%2e", ".");
-                !matches!(dots.as_str(), "" | "." | "..")
-            } else {
-                t == p
-            }
-        })
-}
-
 /// One call, ready to send: operation, concrete path, query and body.
 #[derive(Clone)]
 pub(crate) struct Call {
@@ -443,52 +426,6 @@ impl Client {
     /// The configured origin.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
-    }
-
-    /// Calls `operation` with a hand-built path, query and JSON body, for what the typed
-    /// calls do not model yet (a new field, an undocumented parameter). Everything else is as
-    /// for a typed call: authentication, validation, tracing, the transport and its layers.
-    ///
-    /// `path` is the concrete path on the configured origin, such as `/api/1/contacts/7/`.
-    ///
-    /// ```no_run
-    /// # async fn run(client: spoki_client::Client) -> Result<(), spoki_client::Error> {
-    /// use spoki_client::models::operation;
-    /// let body = serde_json::json!({"name": "VIP", "a_new_field": true});
-    /// let list = client.call_raw(&operation::LISTS_CREATE, "/api/1/lists/", &[], Some(&body)).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn call_raw(
-        &self,
-        operation: &'static Operation,
-        path: &str,
-        query: &[(&str, &str)],
-        body: Option<&serde_json::Value>,
-    ) -> Result<serde_json::Value, Error> {
-        // Only a path: the credentials must never go to an origin other than the configured one.
-        if !path.starts_with('/') || path.starts_with("//") {
-            return Err(
-                InputError::Other(format!("`{path}` is not a path starting with `/`")).into(),
-            );
-        }
-        // And the operation's own path: its idempotency and rate class decide retries and
-        // pacing, so a send posted under a read's name would be retried.
-        if !fits_template(operation.path, path) {
-            return Err(InputError::Other(format!(
-                "`{path}` is not a path of operation {} (`{}`)",
-                operation.id, operation.path
-            ))
-            .into());
-        }
-        let mut call = Call::new(operation, path.to_owned());
-        call.query = query
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        if let Some(body) = body {
-            call = call.body(body)?;
-        }
-        self.value(call).await
     }
 
     fn request(&self, call: &Call) -> Result<HttpRequest, Error> {

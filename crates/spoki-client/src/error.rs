@@ -303,6 +303,17 @@ pub enum InputError {
     /// The operation needs an API key and the client has none.
     #[error("operation {0} needs an API key; set one with ClientBuilder::api_key")]
     MissingApiKey(spoki_models::operation::OperationId),
+    /// A raw call's path is not the operation's own path on the configured origin.
+    #[error("`{path}` is not a path of operation {operation}")]
+    NotOperationPath {
+        /// The operation called.
+        operation: spoki_models::operation::OperationId,
+        /// The path given.
+        path: String,
+    },
+    /// A path parameter of the operation was not given.
+    #[error("path parameter `{0}` is missing")]
+    MissingParameter(&'static str),
     /// A path parameter is empty, `.` or `..`, which would change the request's path.
     #[error("path parameter {0:?} is not allowed: it would change the request's path")]
     PathSegment(String),

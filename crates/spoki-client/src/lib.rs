@@ -21,6 +21,7 @@ pub mod embed;
 mod error;
 mod generated;
 mod pagination;
+mod raw;
 #[cfg(feature = "reqwest")]
 mod reqwest_transport;
 #[cfg(feature = "tower")]

@@ -7,5 +7,6 @@ pub mod config_cmd;
 pub mod demo;
 pub mod embed;
 pub mod import;
+pub mod mcp;
 pub mod mock;
 pub mod webhooks;

@@ -6,5 +6,6 @@ mod bulk;
 mod commands;
 mod edges;
 mod manners;
+mod mcp;
 mod webhooks;
 mod workflows;

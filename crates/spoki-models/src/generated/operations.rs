@@ -1260,6 +1260,7 @@ pub const ACCOUNTS_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Account",
         decode: decode::<crate::Account>,
@@ -1290,6 +1291,7 @@ pub const ACCOUNTS_GET: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Account",
         sample: r#"{"id": 1}"#,
@@ -1321,6 +1323,7 @@ pub const ACCOUNTS_GET_BY_PHONE: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Account",
         sample: r#"{"id": 1}"#,
@@ -1354,6 +1357,7 @@ pub const ACCOUNTS_CURRENT_REPORT: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Report",
         sample: r#"{}"#,
@@ -1389,6 +1393,7 @@ pub const ACCOUNTS_CREATE_ONBOARDING_LINK: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -1423,6 +1428,7 @@ pub const AGENCIES_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Agency",
         decode: decode::<crate::Agency>,
@@ -1455,6 +1461,7 @@ pub const AGENCIES_GET: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Agency",
         sample: r#"{"id": 1}"#,
@@ -1542,6 +1549,7 @@ pub const AUTOMATIONS_START: Operation = Operation {
         decode: decode::<crate::AutomationStart>,
     },
     requires: &[],
+    recipients: Some("phone"),
     response: Response::Empty,
 };
 
@@ -1588,6 +1596,7 @@ pub const AUTOMATIONS_START_BULK: Operation = Operation {
         decode: decode::<crate::AutomationStartBulk>,
     },
     requires: &[],
+    recipients: Some("contacts[].phone"),
     response: Response::Empty,
 };
 
@@ -1664,6 +1673,7 @@ pub const AUTOMATIONS_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Automation",
         decode: decode::<crate::Automation>,
@@ -1694,6 +1704,7 @@ pub const AUTOMATIONS_GET: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Automation",
         sample: r#"{"id": 1}"#,
@@ -1878,6 +1889,7 @@ pub const AUTOMATIONS_CREATE: Operation = Operation {
         decode: decode::<crate::AutomationCreate>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Automation",
         sample: r#"{"id": 1}"#,
@@ -1911,6 +1923,7 @@ pub const AUTOMATIONS_CUSTOM_FIELDS_USED: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -1957,6 +1970,7 @@ pub const CAMPAIGNS_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Campaign",
         decode: decode::<crate::Campaign>,
@@ -2027,6 +2041,7 @@ pub const CAMPAIGNS_CREATE: Operation = Operation {
         decode: decode::<crate::CampaignWrite>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Campaign",
         sample: r#"{"id": 1}"#,
@@ -2058,6 +2073,7 @@ pub const CAMPAIGNS_GET: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Campaign",
         sample: r#"{"id": 1}"#,
@@ -2134,6 +2150,7 @@ pub const CAMPAIGNS_UPDATE: Operation = Operation {
         decode: decode::<crate::CampaignWrite>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Campaign",
         sample: r#"{"id": 1}"#,
@@ -2165,6 +2182,7 @@ pub const CAMPAIGNS_DELETE: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Empty,
 };
 
@@ -2256,6 +2274,7 @@ pub const CONTACTS_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Contact",
         decode: decode::<crate::Contact>,
@@ -2298,6 +2317,7 @@ pub const CONTACTS_SYNC_ALL: Operation = Operation {
         decode: decode::<Vec<crate::ContactSync>>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -2336,6 +2356,7 @@ pub const CONTACTS_ADD_OPERATOR: Operation = Operation {
         decode: decode::<crate::OperatorAssignment>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -2374,6 +2395,7 @@ pub const CONTACTS_REMOVE_OPERATOR: Operation = Operation {
         decode: decode::<crate::OperatorAssignment>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -2448,6 +2470,7 @@ pub const CONTACTS_SYNC: Operation = Operation {
         decode: decode::<crate::ContactSync>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Contact",
         sample: r#"{"id": 1}"#,
@@ -2479,6 +2502,7 @@ pub const CONTACTS_GET: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Contact",
         sample: r#"{"id": 1}"#,
@@ -2558,6 +2582,7 @@ pub const CONTACTS_UPDATE: Operation = Operation {
         decode: decode::<crate::ContactUpdate>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Contact",
         sample: r#"{"id": 1}"#,
@@ -2589,6 +2614,7 @@ pub const CONTACTS_DELETE: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Empty,
 };
 
@@ -2620,6 +2646,7 @@ pub const CONTACTS_BLOCK: Operation = Operation {
         decode: decode::<crate::ContactBlock>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Contact",
         sample: r#"{"id": 1}"#,
@@ -2658,6 +2685,7 @@ pub const CONTACTS_UNBLOCK: Operation = Operation {
         decode: decode::<crate::ContactUnblock>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Contact",
         sample: r#"{"id": 1}"#,
@@ -2703,6 +2731,7 @@ pub const CUSTOM_FIELDS_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "CustomField",
         decode: decode::<crate::CustomField>,
@@ -2763,6 +2792,7 @@ pub const CUSTOM_FIELDS_CREATE: Operation = Operation {
         decode: decode::<crate::CustomFieldCreate>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "CustomField",
         sample: r#"{"id": 1}"#,
@@ -2794,6 +2824,7 @@ pub const CUSTOM_FIELDS_GET: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "CustomField",
         sample: r#"{"id": 1}"#,
@@ -2835,6 +2866,7 @@ pub const CUSTOM_FIELDS_UPDATE: Operation = Operation {
         decode: decode::<crate::CustomFieldUpdate>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "CustomField",
         sample: r#"{"id": 1}"#,
@@ -2866,6 +2898,7 @@ pub const CUSTOM_FIELDS_DELETE: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Empty,
 };
 
@@ -2907,6 +2940,7 @@ pub const AUTH_GET_AUTHENTICATION_TOKEN: Operation = Operation {
         decode: decode::<crate::AuthTokenRequest>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "AuthToken",
         sample: r#"{"token": "canary-secret-0001", "uid": "x"}"#,
@@ -2952,6 +2986,7 @@ pub const INVITATIONS_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Invitation",
         decode: decode::<crate::Invitation>,
@@ -2982,6 +3017,7 @@ pub const INVITATIONS_GET: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Invitation",
         sample: r#"{"id": 1}"#,
@@ -3032,6 +3068,7 @@ pub const INVITATIONS_CREATE: Operation = Operation {
         decode: decode::<crate::InvitationCreate>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Invitation",
         sample: r#"{"id": 1}"#,
@@ -3065,6 +3102,7 @@ pub const INVITATIONS_RESEND: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -3103,6 +3141,7 @@ pub const INVITATIONS_UPDATE_ROLE: Operation = Operation {
         decode: decode::<crate::RoleChange>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -3129,6 +3168,7 @@ pub const INVITATIONS_DELETE: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Empty,
 };
 
@@ -3169,6 +3209,7 @@ pub const LISTS_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "ContactList",
         decode: decode::<crate::ContactList>,
@@ -3204,6 +3245,7 @@ pub const LISTS_CREATE: Operation = Operation {
         decode: decode::<crate::ContactListCreate>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "ContactList",
         sample: r#"{"id": 1}"#,
@@ -3235,6 +3277,7 @@ pub const LISTS_GET: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "ContactList",
         sample: r#"{"id": 1}"#,
@@ -3278,6 +3321,7 @@ pub const LISTS_SYNC_CONTACTS: Operation = Operation {
         decode: decode::<crate::ListSyncContacts>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -3306,6 +3350,7 @@ pub const LISTS_REMOVE_ALL_CONTACTS: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -3332,6 +3377,7 @@ pub const LISTS_DELETE: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Empty,
 };
 
@@ -3384,6 +3430,7 @@ pub const LISTS_REMOVE_CONTACTS: Operation = Operation {
         decode: decode::<crate::ListRemoveContacts>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -3465,6 +3512,7 @@ pub const MESSAGES_SEND_TEMPLATE: Operation = Operation {
         decode: decode::<crate::SendTemplate>,
     },
     requires: &[],
+    recipients: Some("phone"),
     response: Response::Model {
         model: "SendResult",
         sample: r#"{}"#,
@@ -3545,6 +3593,7 @@ pub const MESSAGES_SEND_TEMPLATE_HEADER_MEDIA: Operation = Operation {
         decode: decode::<crate::SendTemplateHeaderMedia>,
     },
     requires: &[],
+    recipients: Some("phone"),
     response: Response::Model {
         model: "SendResult",
         sample: r#"{}"#,
@@ -3625,6 +3674,7 @@ pub const MESSAGES_SEND_TEMPLATE_CAROUSEL: Operation = Operation {
         decode: decode::<crate::SendTemplateCarousel>,
     },
     requires: &[],
+    recipients: Some("phone"),
     response: Response::Model {
         model: "SendResult",
         sample: r#"{}"#,
@@ -3705,6 +3755,7 @@ pub const MESSAGES_SEND_TEMPLATE_CAROUSEL_MULTILANGUAGE: Operation = Operation {
         decode: decode::<crate::SendTemplateCarouselMultilanguage>,
     },
     requires: &[],
+    recipients: Some("phone"),
     response: Response::Model {
         model: "SendResult",
         sample: r#"{}"#,
@@ -3763,6 +3814,7 @@ pub const MESSAGES_SEND_TEXT: Operation = Operation {
         decode: decode::<crate::SendText>,
     },
     requires: &[],
+    recipients: Some("phone"),
     response: Response::Model {
         model: "SendResult",
         sample: r#"{}"#,
@@ -3837,6 +3889,7 @@ pub const MESSAGES_SEND_BUTTONS: Operation = Operation {
         decode: decode::<crate::SendButtons>,
     },
     requires: &[],
+    recipients: Some("phone"),
     response: Response::Model {
         model: "SendResult",
         sample: r#"{}"#,
@@ -3911,6 +3964,7 @@ pub const MESSAGES_SEND_LIST: Operation = Operation {
         decode: decode::<crate::SendList>,
     },
     requires: &[],
+    recipients: Some("phone"),
     response: Response::Model {
         model: "SendResult",
         sample: r#"{}"#,
@@ -3961,6 +4015,7 @@ pub const REPORTS_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Report",
         decode: decode::<crate::Report>,
@@ -4010,6 +4065,7 @@ pub const REPORTS_DETAILED: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -4050,6 +4106,7 @@ pub const ROLES_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Role",
         decode: decode::<crate::Role>,
@@ -4080,6 +4137,7 @@ pub const ROLES_GET: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Role",
         sample: r#"{"id": 1}"#,
@@ -4124,6 +4182,7 @@ pub const ROLES_ADD_SERVICE_USER: Operation = Operation {
         decode: decode::<crate::ServiceUserCreate>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Role",
         sample: r#"{"id": 1}"#,
@@ -4157,6 +4216,7 @@ pub const ROLES_GENERATE_PRIVATE_KEY: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "PrivateKey",
         sample: r#"{}"#,
@@ -4188,6 +4248,7 @@ pub const ROLES_HAS_PRIVATE_KEY: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "HasPrivateKey",
         sample: r#"{}"#,
@@ -4231,6 +4292,7 @@ pub const ROLES_UPDATE_ROLE: Operation = Operation {
         decode: decode::<crate::RoleChange>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -4257,6 +4319,7 @@ pub const ROLES_DELETE: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Empty,
 };
 
@@ -4291,6 +4354,7 @@ pub const TAGS_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Tag",
         decode: decode::<crate::Tag>,
@@ -4321,6 +4385,7 @@ pub const TAGS_GET: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Tag",
         sample: r#"{"id": 1}"#,
@@ -4372,6 +4437,7 @@ pub const TEMPLATES_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Template",
         decode: decode::<crate::Template>,
@@ -4439,6 +4505,7 @@ pub const TEMPLATES_CREATE: Operation = Operation {
         decode: decode::<crate::TemplateCreate>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Template",
         sample: r#"{"id": 1}"#,
@@ -4472,6 +4539,7 @@ pub const TEMPLATES_CLONE: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Template",
         sample: r#"{"id": 1}"#,
@@ -4545,6 +4613,7 @@ pub const TEMPLATES_UPDATE: Operation = Operation {
         decode: decode::<crate::TemplateUpdate>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Template",
         sample: r#"{"id": 1}"#,
@@ -4578,6 +4647,7 @@ pub const TEMPLATES_SUBMIT: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -4606,6 +4676,7 @@ pub const TEMPLATES_BACK_TO_DRAFT: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -4637,6 +4708,7 @@ pub const TEMPLATES_GET: Operation = Operation {
     }],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Template",
         sample: r#"{"id": 1}"#,
@@ -4673,6 +4745,7 @@ pub const TEMPLATES_DELETE: Operation = Operation {
     }],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Empty,
 };
 
@@ -4733,6 +4806,7 @@ pub const TICKETS_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Ticket",
         decode: decode::<crate::Ticket>,
@@ -4809,6 +4883,7 @@ pub const TICKETS_CREATE: Operation = Operation {
         decode: decode::<crate::TicketWrite>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Ticket",
         sample: r#"{"id": 1}"#,
@@ -4840,6 +4915,7 @@ pub const TICKETS_GET: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Ticket",
         sample: r#"{"id": 1}"#,
@@ -4922,6 +4998,7 @@ pub const TICKETS_UPDATE: Operation = Operation {
         decode: decode::<crate::TicketWrite>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Ticket",
         sample: r#"{"id": 1}"#,
@@ -4953,6 +5030,7 @@ pub const TICKETS_DELETE: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Empty,
 };
 
@@ -4987,6 +5065,7 @@ pub const MEDIA_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Media",
         decode: decode::<crate::Media>,
@@ -5044,6 +5123,7 @@ pub const MEDIA_CREATE: Operation = Operation {
         decode: decode::<crate::MediaCreate>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Media",
         sample: r#"{"id": 1}"#,
@@ -5075,6 +5155,7 @@ pub const MEDIA_GET: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Media",
         sample: r#"{"id": 1}"#,
@@ -5116,6 +5197,7 @@ pub const MEDIA_UPDATE: Operation = Operation {
         decode: decode::<crate::MediaUpdate>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Media",
         sample: r#"{"id": 1}"#,
@@ -5147,6 +5229,7 @@ pub const MEDIA_DELETE: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Empty,
 };
 
@@ -5208,6 +5291,7 @@ pub const WEBHOOKS_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Webhook",
         decode: decode::<crate::Webhook>,
@@ -5281,6 +5365,7 @@ pub const WEBHOOKS_CREATE: Operation = Operation {
         decode: decode::<crate::WebhookWrite>,
     },
     requires: &["event", "url"],
+    recipients: None,
     response: Response::Model {
         model: "Webhook",
         sample: r#"{"id": 1}"#,
@@ -5312,6 +5397,7 @@ pub const WEBHOOKS_GET: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Webhook",
         sample: r#"{"id": 1}"#,
@@ -5391,6 +5477,7 @@ pub const WEBHOOKS_UPDATE: Operation = Operation {
         decode: decode::<crate::WebhookWrite>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Webhook",
         sample: r#"{"id": 1}"#,
@@ -5422,6 +5509,7 @@ pub const WEBHOOKS_DELETE: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Empty,
 };
 
@@ -5450,6 +5538,7 @@ pub const WEBHOOKS_GET_EXPANDS: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -5488,6 +5577,7 @@ pub const WEBHOOKS_SET_EXPANDS: Operation = Operation {
         decode: decode::<crate::WebhookExpands>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -5516,6 +5606,7 @@ pub const WEBHOOKS_TEST: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -5544,6 +5635,7 @@ pub const WEBHOOKS_ROTATE_SECRET: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "WebhookSecret",
         sample: r#"{}"#,
@@ -5592,6 +5684,7 @@ pub const PARTNERS_CREATE_CONVERSATIONS_SUBRECHARGE: Operation = Operation {
         decode: decode::<crate::ConversationsSubrecharge>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -5626,6 +5719,7 @@ pub const PARTNERS_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Partner",
         decode: decode::<crate::Partner>,
@@ -5664,6 +5758,7 @@ pub const PARTNERS_ACCOUNTS: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Account",
         decode: decode::<crate::Account>,
@@ -5701,6 +5796,7 @@ pub const PARTNERS_ONBOARDING: Operation = Operation {
         decode: decode::<crate::PartnerAccountRef>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -5732,6 +5828,7 @@ pub const PARTNERS_CREATE_API_KEY_FOR_ACCOUNT: Operation = Operation {
         decode: decode::<crate::PartnerAccountRef>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "AccountApiKey",
         sample: r#"{}"#,
@@ -5770,6 +5867,7 @@ pub const PARTNERS_REVOKE_API_KEY_FOR_ACCOUNT: Operation = Operation {
         decode: decode::<crate::PartnerAccountRef>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -5796,6 +5894,7 @@ pub const PARTNERS_ADD_SV_CLIENTS: Operation = Operation {
         decode: decode::<Vec<crate::SvClient>>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -5837,6 +5936,7 @@ pub const PARTNERS_CREATE_SUBRECHARGE: Operation = Operation {
         decode: decode::<crate::Subrecharge>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -5914,6 +6014,7 @@ pub const PARTNERS_SET_PROFITS: Operation = Operation {
         decode: decode::<crate::ProfitMargins>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -5955,6 +6056,7 @@ pub const PARTNERS_MOVE_CREDIT_FROM_ACCOUNT: Operation = Operation {
         decode: decode::<crate::CreditMove>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -6003,6 +6105,7 @@ pub const PARTNERS_GET_ACCOUNT_REPORT: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -6039,6 +6142,7 @@ pub const PARTNERS_GET_ACCOUNT_FORECASTS: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -6079,6 +6183,7 @@ pub const PARTNER_ROLES_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Role",
         decode: decode::<crate::Role>,
@@ -6109,6 +6214,7 @@ pub const PARTNER_ROLES_GET: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Role",
         sample: r#"{"id": 1}"#,
@@ -6140,6 +6246,7 @@ pub const PARTNER_ROLES_GENERATE_PRIVATE_KEY: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "PrivateKey",
         sample: r#"{}"#,
@@ -6171,6 +6278,7 @@ pub const PARTNER_ROLES_HAS_PRIVATE_KEY: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "HasPrivateKey",
         sample: r#"{}"#,
@@ -6214,6 +6322,7 @@ pub const PARTNER_ROLES_UPDATE_ROLE: Operation = Operation {
         decode: decode::<crate::RoleChange>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -6240,6 +6349,7 @@ pub const PARTNER_ROLES_DELETE: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Empty,
 };
 
@@ -6280,6 +6390,7 @@ pub const PARTNER_INVITATIONS_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Invitation",
         decode: decode::<crate::Invitation>,
@@ -6310,6 +6421,7 @@ pub const PARTNER_INVITATIONS_GET: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Invitation",
         sample: r#"{"id": 1}"#,
@@ -6360,6 +6472,7 @@ pub const PARTNER_INVITATIONS_CREATE: Operation = Operation {
         decode: decode::<crate::InvitationCreate>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Invitation",
         sample: r#"{"id": 1}"#,
@@ -6393,6 +6506,7 @@ pub const PARTNER_INVITATIONS_RESEND: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -6431,6 +6545,7 @@ pub const PARTNER_INVITATIONS_UPDATE_ROLE: Operation = Operation {
         decode: decode::<crate::RoleChange>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Json,
 };
 
@@ -6457,6 +6572,7 @@ pub const PARTNER_INVITATIONS_DELETE: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Empty,
 };
 
@@ -6503,6 +6619,7 @@ pub const CHANNELS_LIST: Operation = Operation {
     ],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Page {
         model: "Channel",
         decode: decode::<crate::Channel>,
@@ -6533,6 +6650,7 @@ pub const CHANNELS_GET: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Channel",
         sample: r#"{}"#,
@@ -6592,6 +6710,7 @@ pub const CHANNELS_CREATE: Operation = Operation {
         decode: decode::<crate::ChannelCreate>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Channel",
         sample: r#"{}"#,
@@ -6633,6 +6752,7 @@ pub const CHANNELS_RENAME: Operation = Operation {
         decode: decode::<crate::ChannelRename>,
     },
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Channel",
         sample: r#"{}"#,
@@ -6666,6 +6786,7 @@ pub const CHANNELS_SET_PRIMARY: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Channel",
         sample: r#"{}"#,
@@ -6699,6 +6820,7 @@ pub const CHANNELS_REFRESH_WA_STATUS: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Channel",
         sample: r#"{}"#,
@@ -6730,6 +6852,7 @@ pub const CHANNELS_LOOKUP_BY_PHONE: Operation = Operation {
     query: &[],
     body: Body::None,
     requires: &[],
+    recipients: None,
     response: Response::Model {
         model: "Channel",
         sample: r#"{}"#,

@@ -103,6 +103,9 @@ pub struct Operation {
     /// Body fields the model leaves optional but this call needs (a webhook created without
     /// its event receives nothing).
     pub requires: &'static [&'static str],
+    /// Where the body names who receives a WhatsApp message (`phone`, `contacts[].phone`),
+    /// for the calls that send one; `None` for every other call.
+    pub recipients: Option<&'static str>,
     /// What it answers.
     pub response: Response,
 }
