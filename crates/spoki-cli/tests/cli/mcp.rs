@@ -266,3 +266,41 @@ async fn read_only_lists_and_runs_no_tool_that_writes() {
     assert!(spoki.messages().is_empty());
     session.cancel().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http_it_answers_the_handshake_on_loopback() {
+    use std::io::BufRead;
+    let spoki = mock().await;
+    let f = spoki.fixtures();
+    let s = Sandbox::new();
+    let env = [
+        ("SPOKI_BASE_URL", spoki.url()),
+        ("SPOKI_API_KEY", f.client_api_key.as_str()),
+    ];
+    let mut child = s
+        .command(&["mcp", "--http", "0"], &env)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    tokio::task::block_in_place(|| stderr.read_line(&mut line)).unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"}}});
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .body(initialize.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let body = answer.text().await.unwrap();
+    assert!(body.contains(r#""name":"spoki""#), "{body}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
