@@ -3,7 +3,7 @@
 
 use crate::models::rust_type;
 use crate::names::{camel, doc_lines, rust_field, snake_upper};
-use crate::spec::{Body, Operation, Response, Spec, Type, path_placeholders};
+use crate::spec::{Auth, Body, Operation, Response, Spec, Type, path_placeholders};
 use indexmap::IndexMap;
 use std::fmt::Write;
 
@@ -111,10 +111,22 @@ fn build_call(spec: &Spec, op: &Operation) -> String {
         }
         path = format!("format!({template:?}, {})", args.join(", "));
     }
-    let body = match fixed_body(spec, op) {
-        Some(model) => format!(".body(&models::{model}::new())?"),
-        None if op.body.is_some() => ".body(body)?".to_owned(),
-        None => String::new(),
+    let body = match (fixed_body(spec, op), op.body.as_deref().map(Body::parse)) {
+        (Some(model), _) => format!(".body(&models::{model}::new())?"),
+        (None, Some(Body::Array(_))) => ".list_body(body)?".to_owned(),
+        (None, Some(Body::Object(model))) => {
+            // An automation start's budget is its secret's, read from the typed body.
+            let secret = spec.models[&model].fields.iter().find(|(_, f)| {
+                f.detail().ty.as_deref().map(Type::parse) == Some(Ok(Type::Named("secret".into())))
+            });
+            match (op.auth, secret) {
+                (Auth::AutomationSecret, Some((json, _))) => {
+                    format!(".body(body)?.secret(&body.{})", rust_field(json))
+                }
+                _ => ".body(body)?".to_owned(),
+            }
+        }
+        (None, None) => String::new(),
     };
     format!(
         "let call = Call::new(&operation::{}, {path}){body};\n",

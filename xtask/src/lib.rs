@@ -93,7 +93,7 @@ fn generate_unformatted(spec: &spec::Spec) -> Vec<(PathBuf, String)> {
             client::every_operation_test(spec),
         ),
         (
-            PathBuf::from("crates/spoki-mock/tests/every_operation.rs"),
+            PathBuf::from("crates/spoki-tests/tests/mock/every_operation.rs"),
             mock::conformance_test(spec),
         ),
     ];

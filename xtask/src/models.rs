@@ -405,11 +405,21 @@ fn write_model(out: &mut String, spec: &Spec, name: &str, model: &Model) {
             crate::rules::literal(&rules)
         )
         .unwrap();
-        out.push_str(
-            "    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.\n    pub fn validate(&self) -> Result<(), ConstraintError> {\n        let body = serde_json::to_value(self).expect(\"a request model always encodes\");\n        crate::constraint::check(Self::RULES, &body)\n    }\n",
-        );
+        writeln!(
+            out,
+            "    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:\n    /// what Spoki would refuse is caught before it is sent.\n    pub fn validate(&self) -> Result<(), ConstraintError> {{\n{}        Ok(())\n    }}",
+            crate::rules::typed_checks(spec, name)
+        )
+        .unwrap();
     }
     out.push_str("}\n\n");
+    if model.kind == ModelKind::Request {
+        writeln!(
+            out,
+            "impl crate::constraint::Validate for {name} {{\n    fn validate(&self) -> Result<(), ConstraintError> {{\n        {name}::validate(self)\n    }}\n}}\n"
+        )
+        .unwrap();
+    }
     if has_new && required.is_empty() {
         writeln!(
             out,
@@ -455,6 +465,24 @@ pub fn body_round_trip(spec: &Spec) -> String {
             op.id
         )
         .unwrap();
+    }
+    out.push_str("        _ => return None,\n    })\n}\n\n");
+    out.push_str(
+        "/// Decodes `body` as the request model of `operation` (one whose body is an object) and\n\
+         /// checks it on its typed fields; `None` for an operation without such a body.\n\
+         pub fn validate(\n    operation: &str,\n    body: serde_json::Value,\n\
+         ) -> Option<Result<Result<(), spoki_models::constraint::ConstraintError>, serde_json::Error>> {\n\
+         \x20   Some(match operation {\n",
+    );
+    for op in &spec.operations {
+        if let Some(Body::Object(m)) = op.body.as_deref().map(Body::parse) {
+            writeln!(
+                out,
+                "        {:?} => serde_json::from_value::<spoki_models::{m}>(body).map(|m| m.validate()),",
+                op.id
+            )
+            .unwrap();
+        }
     }
     out.push_str("        _ => return None,\n    })\n}\n");
     out

@@ -95,3 +95,117 @@ pub fn literal(rules: &[RuleSource]) -> String {
         .map(|(field, check)| format!("Rule {{ field: {field:?}, check: {check} }},\n"))
         .collect()
 }
+
+/// The body of a request model's `validate()`: the same rules as [`model_rules`], in the same
+/// order, checked on the typed fields, so a typed call is checked without first being
+/// encoded. Phones need no check: a `Phone` is E.164 by construction.
+pub fn typed_checks(spec: &Spec, model: &str) -> String {
+    let mut out = String::new();
+    typed(
+        spec,
+        model,
+        "self",
+        "",
+        &[],
+        &mut vec![model.to_owned()],
+        &mut out,
+    );
+    out
+}
+
+fn typed(
+    spec: &Spec,
+    model: &str,
+    value: &str,
+    prefix: &str,
+    indexes: &[String],
+    seen: &mut Vec<String>,
+    out: &mut String,
+) {
+    let m = &spec.models[model];
+    let at = format!("&[{}]", indexes.join(", "));
+    for (json, field) in &m.fields {
+        let d = field.detail();
+        let Some(ty) = d.ty.as_deref().and_then(|t| Type::parse(t).ok()) else {
+            continue;
+        };
+        let path = format!("{prefix}{json}");
+        let ident = crate::names::rust_field(json);
+        // The field as an `Option<&T>`: absent, cleared or not given all read as `None`.
+        let access = match &ty {
+            Type::Optional(_) if m.patch && matches!(ty.required_inner(), Type::Named(_)) => {
+                format!("{value}.{ident}.as_set()")
+            }
+            Type::Optional(_) => format!("{value}.{ident}.as_ref()"),
+            _ => format!("Some(&{value}.{ident})"),
+        };
+        match ty.required_inner() {
+            Type::Named(n) if n == "secret" && d.not_blank => out.push_str(&format!(
+                "crate::constraint::secret_at({path:?}, {at}, {access})?;\n"
+            )),
+            Type::Named(n) if n == "string" && d.not_blank => {
+                let text = match &ty {
+                    Type::Optional(_) => format!("{access}.map(String::as_str)"),
+                    _ => format!("Some({value}.{ident}.as_str())"),
+                };
+                out.push_str(&format!(
+                    "crate::constraint::text_at({path:?}, {at}, {text})?;\n"
+                ));
+            }
+            Type::Named(n) if spec.models.contains_key(n) && !seen.contains(n) => {
+                let mut inner = String::new();
+                seen.push(n.clone());
+                typed(spec, n, "v", &format!("{path}."), indexes, seen, &mut inner);
+                seen.pop();
+                if !inner.is_empty() {
+                    out.push_str(&format!("if let Some(v) = {access} {{\n{inner}}}\n"));
+                }
+            }
+            Type::List(item) => {
+                if d.min_items.is_some() || d.max_items.is_some() {
+                    let max = d
+                        .max_items
+                        .map_or("None".to_owned(), |m| format!("Some({m})"));
+                    let count = match &ty {
+                        Type::Optional(_) => format!("{access}.map_or(0, Vec::len)"),
+                        _ => format!("{value}.{ident}.len()"),
+                    };
+                    out.push_str(&format!(
+                        "crate::constraint::items_at({path:?}, {at}, {count}, {}, {max})?;\n",
+                        d.min_items.unwrap_or(0)
+                    ));
+                }
+                if let Type::Named(n) = item.required_inner()
+                    && spec.models.contains_key(n)
+                    && !seen.contains(n)
+                {
+                    let i = format!("i{}", indexes.len());
+                    let mut deeper = indexes.to_vec();
+                    deeper.push(i.clone());
+                    let mut inner = String::new();
+                    seen.push(n.clone());
+                    typed(
+                        spec,
+                        n,
+                        "v",
+                        &format!("{path}[]."),
+                        &deeper,
+                        seen,
+                        &mut inner,
+                    );
+                    seen.pop();
+                    let items = match &ty {
+                        Type::Optional(_) => format!("{access}.into_iter().flatten()"),
+                        _ => format!("{value}.{ident}.iter()"),
+                    };
+                    if !inner.is_empty() {
+                        out.push_str(&format!(
+                            "for ({i}, v) in {items}.enumerate() {{\n{inner}}}\n"
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue, USER_AGENT};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
+use spoki_models::constraint::Validate;
 use spoki_models::operation::{AuthKind, Operation};
 use std::fmt;
 use std::sync::Arc;
@@ -80,7 +81,7 @@ pub struct ClientBuilder {
     user_agent: String,
     transport: Option<Arc<dyn Transport>>,
     #[cfg(feature = "reqwest")]
-    reqwest_client: Option<reqwest::Client>,
+    reqwest_client: Option<spoki_transport::reqwest::Client>,
     #[cfg(feature = "reqwest")]
     max_response_bytes: usize,
 }
@@ -239,11 +240,11 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses your `reqwest::Client` (proxy, pool settings, TLS roots), with the attempt
+    /// Uses your `spoki_transport::reqwest::Client` (proxy, pool settings, TLS roots), with the attempt
     /// timeout of this builder; its own connect timeout applies. See
     /// [`ReqwestTransport::from_client`](crate::ReqwestTransport::from_client) about redirects.
     #[cfg(feature = "reqwest")]
-    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
+    pub fn reqwest_client(mut self, client: spoki_transport::reqwest::Client) -> Self {
         self.reqwest_client = Some(client);
         self
     }
@@ -314,7 +315,7 @@ impl ClientBuilder {
             (None, Some(_)) if self.connect_timeout.is_some() => {
                 return Err(InputError::Other(
                     "connect_timeout cannot change a reqwest client that is already built; set \
-                     it on your reqwest::Client instead"
+                     it on your spoki_transport::reqwest::Client instead"
                         .into(),
                 )
                 .into());
@@ -377,13 +378,15 @@ fn default_transport(_: Duration, _: Duration, _: &str) -> Result<Arc<dyn Transp
     .into())
 }
 
-/// One call, ready to send: operation, concrete path, query and body.
+/// One call, ready to send: operation, concrete path, query, body (encoded once, after its
+/// checks) and, for an automation start, the secret's tag that its budget is kept under.
 #[derive(Clone)]
 pub(crate) struct Call {
     pub operation: &'static Operation,
     pub path: String,
     pub query: Vec<(String, String)>,
-    pub body: Option<serde_json::Value>,
+    pub body: Option<Bytes>,
+    pub secret: Option<CredentialId>,
 }
 
 impl Call {
@@ -393,6 +396,7 @@ impl Call {
             path,
             query: Vec::new(),
             body: None,
+            secret: None,
         }
     }
 
@@ -402,13 +406,55 @@ impl Call {
         self.query.push((name.to_owned(), value));
     }
 
-    pub(crate) fn body(mut self, body: &(impl serde::Serialize + ?Sized)) -> Result<Call, Error> {
-        let value = serde_json::to_value(body)
-            .map_err(|e| InputError::Other(format!("cannot encode the body: {e}")))?;
-        crate::validate::check(self.operation, &value)?;
-        self.body = Some(value);
+    /// A typed body: checked on its fields, then encoded.
+    pub(crate) fn body<T: Validate + serde::Serialize>(mut self, body: &T) -> Result<Call, Error> {
+        body.validate().map_err(InputError::from)?;
+        self.body = Some(encode(body)?);
         Ok(self)
     }
+
+    /// A body that is a JSON array of typed items (a bulk sync): checked as JSON, since the
+    /// limits are on the list as much as on its items, then encoded.
+    pub(crate) fn list_body(self, body: &(impl serde::Serialize + ?Sized)) -> Result<Call, Error> {
+        let value = serde_json::to_value(body).map_err(|e| InputError::Encode(e.to_string()))?;
+        self.json_body(&value)
+    }
+
+    /// A JSON body: checked against the operation's rules, then encoded.
+    pub(crate) fn json_body(mut self, body: &serde_json::Value) -> Result<Call, Error> {
+        crate::validate::check(self.operation, body)?;
+        // The rate-limit budget of an automation start is its secret's: the schema says which
+        // body field holds it.
+        if self.operation.auth == AuthKind::AutomationSecret {
+            let secret = secret_field(self.operation).and_then(|f| body.get(f)?.as_str());
+            self.secret = secret.map(CredentialId::of);
+        }
+        self.body = Some(encode(body)?);
+        Ok(self)
+    }
+
+    /// Keeps the budget of an automation start under its secret.
+    pub(crate) fn secret(mut self, secret: &spoki_models::Secret) -> Call {
+        self.secret = Some(CredentialId::of(secret.expose()));
+        self
+    }
+}
+
+/// The body field of `op` that holds a credential, if any.
+fn secret_field(op: &Operation) -> Option<&'static str> {
+    match op.body {
+        spoki_models::operation::Body::Object { fields, .. } => fields
+            .iter()
+            .find(|f| f.ty == spoki_models::operation::FieldType::Secret)
+            .map(|f| f.name),
+        _ => None,
+    }
+}
+
+fn encode(body: &(impl serde::Serialize + ?Sized)) -> Result<Bytes, Error> {
+    serde_json::to_vec(body)
+        .map(Bytes::from)
+        .map_err(|e| InputError::Encode(e.to_string()).into())
 }
 
 impl Client {
@@ -458,21 +504,14 @@ impl Client {
                 builder = builder.header(API_KEY_HEADER, value);
             }
             AuthKind::AutomationSecret => {
-                let secret = call
-                    .body
-                    .as_ref()
-                    .and_then(|b| b.get("secret"))
-                    .and_then(|s| s.as_str());
-                credential = secret
-                    .map(CredentialId::of)
-                    .unwrap_or(CredentialId::ANONYMOUS);
+                credential = call.secret.unwrap_or(CredentialId::ANONYMOUS);
             }
             _ => {}
         }
         let body = match &call.body {
-            Some(value) => {
+            Some(body) => {
                 builder = builder.header(CONTENT_TYPE, "application/json");
-                Bytes::from(serde_json::to_vec(value).expect("a JSON value always encodes"))
+                body.clone()
             }
             // Action endpoints expect an empty JSON object.
             None if op.method.as_str() == "POST" => {

@@ -311,6 +311,9 @@ pub enum InputError {
         /// The path given.
         path: String,
     },
+    /// The body could not be encoded as JSON (a map with keys that are not text).
+    #[error("cannot encode the body: {0}")]
+    Encode(String),
     /// A path parameter of the operation was not given.
     #[error("path parameter `{0}` is missing")]
     MissingParameter(&'static str),

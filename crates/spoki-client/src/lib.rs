@@ -22,8 +22,6 @@ mod error;
 mod generated;
 mod pagination;
 mod raw;
-#[cfg(feature = "reqwest")]
-mod reqwest_transport;
 #[cfg(feature = "tower")]
 mod tower;
 mod validate;
@@ -35,8 +33,6 @@ pub use client::{
 pub use embed::{EmbedPage, IframeUrl};
 pub use error::{ApiError, Error, InputError};
 pub use pagination::MAX_PAGES;
-#[cfg(feature = "reqwest")]
-pub use reqwest_transport::{DEFAULT_MAX_RESPONSE_BYTES, ReqwestTransport};
 pub use spoki_models as models;
 pub use spoki_models::constraint::MAX_CONTACTS_PER_SYNC;
 pub use spoki_models::{is_credential_field, redact_credentials};
@@ -48,6 +44,8 @@ pub use spoki_transport::{
     CallFailure, CredentialId, HttpRequest, HttpResponse, RequestContext, Transport,
     TransportError, TransportErrorKind, retry_after, retry_rule,
 };
+#[cfg(feature = "reqwest")]
+pub use spoki_transport::{DEFAULT_MAX_RESPONSE_BYTES, ReqwestTransport};
 /// Verifying webhook deliveries: the crate `spoki-webhook`, re-exported under its old path.
 pub use spoki_webhook as webhook;
 pub use spoki_webhook::{WebhookError, WebhookVerifier};

@@ -71,7 +71,7 @@ fn raw_call(
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
     if let Some(body) = body {
-        call = call.body(body)?;
+        call = call.json_body(body)?;
     }
     Ok(call)
 }

@@ -223,6 +223,11 @@ mod tests {
             Err(ToolError::KeyReused)
         ));
         assert!(matches!(keys.claim("t2", "k", &args), Ok(Claim::Send)));
+        keys.settle("t2", "k", &Err(ToolError::KeyInFlight));
+        assert!(
+            matches!(keys.claim("t2", "k", &args), Ok(Claim::Send)),
+            "a call refused before sending frees its key"
+        );
         keys.settle("t2", "k", &Err(ToolError::OutcomeUnknown));
         assert!(matches!(
             keys.claim("t2", "k", &args),

@@ -10,27 +10,19 @@
 //! Each layer is itself a [`Transport`](spoki_transport::Transport), so they stack or work alone.
 //! Put the limiter inside the retries, so that every attempt takes a slot:
 //!
-//! ```no_run
-//! use spoki_client::ReqwestTransport;
+//! ```
 //! use spoki_middleware::{ClassQuota, RateLimitConfig, RateLimited, RetryPolicy, Retrying};
 //! use spoki_models::operation::RateClass;
+//! use spoki_transport::Transport;
 //! use std::time::Duration;
 //!
-//! # fn main() -> Result<(), spoki_client::TransportError> {
-//! let transport = ReqwestTransport::new(
-//!     Duration::from_secs(3),
-//!     Duration::from_secs(30),
-//!     "my-app/1.0",
-//! )?;
-//! let limited = RateLimited::with_config(
-//!     transport,
-//!     RateLimitConfig::default().quota(RateClass::Default, ClassQuota::new(30, Duration::from_secs(60))),
-//! );
-//! let stack = Retrying::with_policy(limited, RetryPolicy::default().max_attempts(4));
-//! // Give `stack` to the client as its transport.
-//! # let _ = stack;
-//! # Ok(())
-//! # }
+//! /// `transport` (such as `spoki_transport::ReqwestTransport`), paced and retried.
+//! fn stack(transport: impl Transport) -> impl Transport {
+//!     let quota = ClassQuota::new(30, Duration::from_secs(60));
+//!     let config = RateLimitConfig::default().quota(RateClass::Default, quota);
+//!     let limited = RateLimited::with_config(transport, config);
+//!     Retrying::with_policy(limited, RetryPolicy::default().max_attempts(4))
+//! }
 //! ```
 //!
 //! See `docs/middleware.md` for the classification table and the guarantees.

@@ -1,25 +1,29 @@
 //! A stateful local Spoki: every operation of the API on 127.0.0.1, with Spoki's rules.
 //!
-//! Start one in a test, point a `spoki_client::Client` at [`MockSpoki::url`], and use the
-//! demo credentials from [`MockSpoki::fixtures`]:
+//! Start one in a test, point the SDK's client (or any HTTP client) at [`MockSpoki::url`], and
+//! use the demo credentials from [`MockSpoki::fixtures`]; the `spoki` facade's README shows
+//! the typed client against it.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mock = spoki_mock::MockSpoki::start().await;
 //! let fixtures = mock.fixtures();
-//! let spoki = spoki_client::Client::builder()
-//!     .base_url(mock.url())
-//!     .api_key(fixtures.agency_api_key.as_str())
-//!     .build()?;
-//! let account = spoki.accounts().get(fixtures.client_account_id).await?;
-//! assert_eq!(account.estimated_available_conversations, Some(3));
+//! let url = format!("{}/api/1/accounts/{}/", mock.url(), fixtures.client_account_id);
+//! let account: serde_json::Value = reqwest::Client::new()
+//!     .get(url)
+//!     .header("x-spoki-api-key", &fixtures.agency_api_key)
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! assert_eq!(account["estimated_available_conversations"], 3);
 //! # Ok(()) }
 //! ```
 //!
 //! What it does, from the spec and Spoki's documentation:
 //!
-//! - **Routing from the generated operation table**: all 123 operations are served; an unknown
+//! - **Routing from the operation table of `spoki-models`**: all 123 operations are served; an unknown
 //!   path gets 404 in Spoki's error shape.
 //! - **Authentication** per operation: `X-Spoki-Api-Key` (401 when missing, 403 when wrong),
 //!   or the automation's secret in the body for automation starts.

@@ -117,6 +117,64 @@ impl fmt::Display for ConstraintError {
 
 impl std::error::Error for ConstraintError {}
 
+/// A request model that checks its own [`Rule`]s on its typed fields (every generated
+/// request model does), so that a typed call is checked without being encoded first.
+pub trait Validate {
+    /// The first rule the value breaks, if any.
+    fn validate(&self) -> Result<(), ConstraintError>;
+}
+
+/// A credential that must be given and not blank, checked on a typed model.
+#[doc(hidden)]
+pub fn secret_at(
+    field: &'static str,
+    indexes: &[usize],
+    value: Option<&crate::Secret>,
+) -> Result<(), ConstraintError> {
+    match value {
+        Some(secret) if !secret.is_blank() => Ok(()),
+        _ => Err(typed_error(field, indexes, Violation::BlankSecret)),
+    }
+}
+
+/// Text that must be given and not blank, checked on a typed model.
+#[doc(hidden)]
+pub fn text_at(
+    field: &'static str,
+    indexes: &[usize],
+    value: Option<&str>,
+) -> Result<(), ConstraintError> {
+    match value {
+        Some(text) if !is_blank(text) => Ok(()),
+        _ => Err(typed_error(field, indexes, Violation::Blank)),
+    }
+}
+
+/// A list length within `min..=max`, checked on a typed model.
+#[doc(hidden)]
+pub fn items_at(
+    field: &'static str,
+    indexes: &[usize],
+    count: usize,
+    min: usize,
+    max: Option<usize>,
+) -> Result<(), ConstraintError> {
+    let violation = match max {
+        _ if count < min => Violation::TooFew { count, min },
+        Some(max) if count > max => Violation::TooMany { count, max },
+        _ => return Ok(()),
+    };
+    Err(typed_error(field, indexes, violation))
+}
+
+fn typed_error(field: &'static str, indexes: &[usize], violation: Violation) -> ConstraintError {
+    ConstraintError {
+        field,
+        indexes: indexes.to_vec(),
+        violation,
+    }
+}
+
 /// Checks `body` against `rules`, in order; the first broken rule is the error.
 pub fn check(rules: &[Rule], body: &Value) -> Result<(), ConstraintError> {
     for rule in rules {

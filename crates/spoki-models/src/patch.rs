@@ -15,6 +15,14 @@ pub enum Patch<T> {
 }
 
 impl<T> Patch<T> {
+    /// The value it sets, if it sets one.
+    pub fn as_set(&self) -> Option<&T> {
+        match self {
+            Patch::Set(value) => Some(value),
+            Patch::Unchanged | Patch::Clear => None,
+        }
+    }
+
     /// Whether the field is left out of the body.
     pub fn is_unchanged(&self) -> bool {
         matches!(self, Patch::Unchanged)

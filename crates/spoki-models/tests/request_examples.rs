@@ -82,3 +82,62 @@ fn the_builders_write_the_documented_bodies() {
         example(25)
     );
 }
+
+/// Every way to break a body's limits that still decodes: each text blanked, each list
+/// emptied or made 501 long, each at any depth.
+fn broken(value: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    match value {
+        Value::String(_) => out.push(Value::String("  ".into())),
+        Value::Array(items) => {
+            out.push(Value::Array(Vec::new()));
+            if let Some(first) = items.first() {
+                out.push(Value::Array(vec![first.clone(); 501]));
+            }
+            for (i, item) in items.iter().enumerate() {
+                for b in broken(item) {
+                    let mut copy = items.clone();
+                    copy[i] = b;
+                    out.push(Value::Array(copy));
+                }
+            }
+        }
+        Value::Object(map) => {
+            for (key, field) in map {
+                for b in broken(field) {
+                    let mut copy = map.clone();
+                    copy.insert(key.clone(), b);
+                    out.push(Value::Object(copy));
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+#[test]
+fn typed_checks_agree_with_the_rules_on_every_documented_body_and_its_breakages() {
+    let data: Value = serde_json::from_str(include_str!("data/request-examples.json")).unwrap();
+    let (mut compared, mut refused) = (0, 0);
+    for example in data["examples"].as_array().unwrap() {
+        let operation = example["operation"].as_str().unwrap();
+        let Some(op) = spoki_models::operation::Operation::find(operation) else {
+            continue;
+        };
+        let body = example["body"].clone();
+        for candidate in std::iter::once(body.clone()).chain(broken(&body)) {
+            let Some(Ok(typed)) = bodies::validate(operation, candidate.clone()) else {
+                continue;
+            };
+            let rules = spoki_models::constraint::check(op.body_rules, &candidate);
+            assert_eq!(typed, rules, "{operation}: {candidate}");
+            compared += 1;
+            refused += usize::from(typed.is_err());
+        }
+    }
+    assert!(
+        compared > 100 && refused >= 10,
+        "{compared} compared, {refused} refused"
+    );
+}

@@ -12,10 +12,18 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
+#[cfg(feature = "reqwest")]
+mod reqwest_transport;
 pub mod retry_after;
 pub mod retry_rule;
 mod transport;
 
+/// The reqwest crate the built-in transport is made with, for a client of your own
+/// (`ReqwestTransport::from_client`).
+#[cfg(feature = "reqwest")]
+pub use reqwest;
+#[cfg(feature = "reqwest")]
+pub use reqwest_transport::{DEFAULT_MAX_RESPONSE_BYTES, ReqwestTransport};
 #[cfg(feature = "mock")]
 pub use transport::MockTransport;
 pub use transport::{

@@ -3395,10 +3395,17 @@ impl AutomationStart {
         },
     ];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        crate::constraint::secret_at("secret", &[], Some(&self.secret))?;
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for AutomationStart {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        AutomationStart::validate(self)
     }
 }
 
@@ -3455,10 +3462,18 @@ impl AutomationStartBulk {
         },
     ];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        crate::constraint::secret_at("secret", &[], Some(&self.secret))?;
+        crate::constraint::items_at("contacts", &[], self.contacts.len(), 1, None)?;
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for AutomationStartBulk {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        AutomationStartBulk::validate(self)
     }
 }
 
@@ -3562,10 +3577,16 @@ impl AutomationContact {
         check: Check::Phone,
     }];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for AutomationContact {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        AutomationContact::validate(self)
     }
 }
 
@@ -3887,10 +3908,16 @@ impl AutomationCreate {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for AutomationCreate {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        AutomationCreate::validate(self)
     }
 }
 
@@ -3990,10 +4017,16 @@ impl CampaignWrite {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for CampaignWrite {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        CampaignWrite::validate(self)
     }
 }
 
@@ -4097,10 +4130,16 @@ impl ContactSync {
         check: Check::Phone,
     }];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for ContactSync {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        ContactSync::validate(self)
     }
 }
 
@@ -4228,10 +4267,16 @@ impl ContactUpdate {
         check: Check::Phone,
     }];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for ContactUpdate {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        ContactUpdate::validate(self)
     }
 }
 
@@ -4261,10 +4306,16 @@ impl ContactBlock {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for ContactBlock {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        ContactBlock::validate(self)
     }
 }
 
@@ -4300,10 +4351,16 @@ impl ContactUnblock {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for ContactUnblock {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        ContactUnblock::validate(self)
     }
 }
 
@@ -4340,10 +4397,16 @@ impl OperatorAssignment {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for OperatorAssignment {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        OperatorAssignment::validate(self)
     }
 }
 
@@ -4406,10 +4469,16 @@ impl CustomFieldCreate {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for CustomFieldCreate {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        CustomFieldCreate::validate(self)
     }
 }
 
@@ -4440,10 +4509,16 @@ impl CustomFieldUpdate {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for CustomFieldUpdate {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        CustomFieldUpdate::validate(self)
     }
 }
 
@@ -4492,10 +4567,18 @@ impl AuthTokenRequest {
         },
     ];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        crate::constraint::text_at("email", &[], Some(self.email.as_str()))?;
+        crate::constraint::secret_at("private_key", &[], Some(&self.private_key))?;
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for AuthTokenRequest {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        AuthTokenRequest::validate(self)
     }
 }
 
@@ -4542,10 +4625,16 @@ impl InvitationCreate {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for InvitationCreate {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        InvitationCreate::validate(self)
     }
 }
 
@@ -4574,10 +4663,16 @@ impl RoleChange {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for RoleChange {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        RoleChange::validate(self)
     }
 }
 
@@ -4606,10 +4701,16 @@ impl ContactListCreate {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for ContactListCreate {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        ContactListCreate::validate(self)
     }
 }
 
@@ -4653,10 +4754,17 @@ impl ListSyncContacts {
         },
     ];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        crate::constraint::items_at("contacts", &[], self.contacts.len(), 1, Some(500))?;
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for ListSyncContacts {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        ListSyncContacts::validate(self)
     }
 }
 
@@ -4702,10 +4810,16 @@ impl ListRemoveContacts {
         check: Check::Phone,
     }];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for ListRemoveContacts {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        ListRemoveContacts::validate(self)
     }
 }
 
@@ -4746,10 +4860,16 @@ impl ButtonPayload {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for ButtonPayload {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        ButtonPayload::validate(self)
     }
 }
 
@@ -4790,10 +4910,16 @@ impl HeaderMedia {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for HeaderMedia {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        HeaderMedia::validate(self)
     }
 }
 
@@ -4846,10 +4972,16 @@ impl LocalizedHeaderMedia {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for LocalizedHeaderMedia {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        LocalizedHeaderMedia::validate(self)
     }
 }
 
@@ -4984,10 +5116,16 @@ impl SendTemplate {
         check: Check::Phone,
     }];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for SendTemplate {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        SendTemplate::validate(self)
     }
 }
 
@@ -5111,10 +5249,16 @@ impl SendTemplateHeaderMedia {
         check: Check::Phone,
     }];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for SendTemplateHeaderMedia {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        SendTemplateHeaderMedia::validate(self)
     }
 }
 
@@ -5239,10 +5383,16 @@ impl SendTemplateCarousel {
         check: Check::Phone,
     }];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for SendTemplateCarousel {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        SendTemplateCarousel::validate(self)
     }
 }
 
@@ -5373,10 +5523,16 @@ impl SendTemplateCarouselMultilanguage {
         check: Check::Phone,
     }];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for SendTemplateCarouselMultilanguage {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        SendTemplateCarouselMultilanguage::validate(self)
     }
 }
 
@@ -5455,10 +5611,16 @@ impl SendText {
         check: Check::Phone,
     }];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for SendText {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        SendText::validate(self)
     }
 }
 
@@ -5579,10 +5741,16 @@ impl SendButtons {
         check: Check::Phone,
     }];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for SendButtons {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        SendButtons::validate(self)
     }
 }
 
@@ -5702,10 +5870,16 @@ impl SendList {
         check: Check::Phone,
     }];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for SendList {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        SendList::validate(self)
     }
 }
 
@@ -5744,10 +5918,16 @@ impl MessageHeader {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for MessageHeader {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        MessageHeader::validate(self)
     }
 }
 
@@ -5776,10 +5956,16 @@ impl MessageFooter {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for MessageFooter {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        MessageFooter::validate(self)
     }
 }
 
@@ -5836,10 +6022,16 @@ impl InteractiveButton {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for InteractiveButton {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        InteractiveButton::validate(self)
     }
 }
 
@@ -5880,10 +6072,16 @@ impl InteractiveList {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for InteractiveList {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        InteractiveList::validate(self)
     }
 }
 
@@ -5924,10 +6122,16 @@ impl ListSection {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for ListSection {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        ListSection::validate(self)
     }
 }
 
@@ -5977,10 +6181,16 @@ impl ListRow {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for ListRow {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        ListRow::validate(self)
     }
 }
 
@@ -6020,10 +6230,16 @@ impl ServiceUserCreate {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for ServiceUserCreate {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        ServiceUserCreate::validate(self)
     }
 }
 
@@ -6100,10 +6316,16 @@ impl TemplateCreate {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for TemplateCreate {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        TemplateCreate::validate(self)
     }
 }
 
@@ -6185,10 +6407,16 @@ impl TemplateUpdate {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for TemplateUpdate {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        TemplateUpdate::validate(self)
     }
 }
 
@@ -6347,10 +6575,16 @@ impl TemplateLocalizationWrite {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for TemplateLocalizationWrite {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        TemplateLocalizationWrite::validate(self)
     }
 }
 
@@ -6459,10 +6693,16 @@ impl TicketWrite {
         check: Check::Phone,
     }];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for TicketWrite {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        TicketWrite::validate(self)
     }
 }
 
@@ -6514,10 +6754,16 @@ impl MediaCreate {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for MediaCreate {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        MediaCreate::validate(self)
     }
 }
 
@@ -6548,10 +6794,16 @@ impl MediaUpdate {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for MediaUpdate {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        MediaUpdate::validate(self)
     }
 }
 
@@ -6627,10 +6879,16 @@ impl WebhookWrite {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for WebhookWrite {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        WebhookWrite::validate(self)
     }
 }
 
@@ -6662,10 +6920,16 @@ impl WebhookExpands {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for WebhookExpands {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        WebhookExpands::validate(self)
     }
 }
 
@@ -6699,10 +6963,16 @@ impl ConversationsSubrecharge {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for ConversationsSubrecharge {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        ConversationsSubrecharge::validate(self)
     }
 }
 
@@ -6731,10 +7001,16 @@ impl PartnerAccountRef {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for PartnerAccountRef {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        PartnerAccountRef::validate(self)
     }
 }
 
@@ -6804,10 +7080,16 @@ impl SvClient {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for SvClient {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        SvClient::validate(self)
     }
 }
 
@@ -6847,10 +7129,16 @@ impl Subrecharge {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for Subrecharge {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        Subrecharge::validate(self)
     }
 }
 
@@ -6951,10 +7239,16 @@ impl ProfitMargins {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for ProfitMargins {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        ProfitMargins::validate(self)
     }
 }
 
@@ -6994,10 +7288,16 @@ impl CreditMove {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for CreditMove {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        CreditMove::validate(self)
     }
 }
 
@@ -7058,10 +7358,16 @@ impl ChannelCreate {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for ChannelCreate {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        ChannelCreate::validate(self)
     }
 }
 
@@ -7090,9 +7396,15 @@ impl ChannelRename {
     /// The limits the API puts on this body, nested models included.
     pub const RULES: &'static [Rule] = &[];
 
-    /// Checks [`RULES`](Self::RULES): what Spoki would refuse is caught before it is sent.
+    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:
+    /// what Spoki would refuse is caught before it is sent.
     pub fn validate(&self) -> Result<(), ConstraintError> {
-        let body = serde_json::to_value(self).expect("a request model always encodes");
-        crate::constraint::check(Self::RULES, &body)
+        Ok(())
+    }
+}
+
+impl crate::constraint::Validate for ChannelRename {
+    fn validate(&self) -> Result<(), ConstraintError> {
+        ChannelRename::validate(self)
     }
 }

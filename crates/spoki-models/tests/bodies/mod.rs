@@ -140,3 +140,164 @@ pub fn rebuild(
         _ => return None,
     })
 }
+
+/// Decodes `body` as the request model of `operation` (one whose body is an object) and
+/// checks it on its typed fields; `None` for an operation without such a body.
+pub fn validate(
+    operation: &str,
+    body: serde_json::Value,
+) -> Option<Result<Result<(), spoki_models::constraint::ConstraintError>, serde_json::Error>> {
+    Some(match operation {
+        "automations_start" => {
+            serde_json::from_value::<spoki_models::AutomationStart>(body).map(|m| m.validate())
+        }
+        "automations_start_bulk" => {
+            serde_json::from_value::<spoki_models::AutomationStartBulk>(body).map(|m| m.validate())
+        }
+        "automations_create" => {
+            serde_json::from_value::<spoki_models::AutomationCreate>(body).map(|m| m.validate())
+        }
+        "campaigns_create" => {
+            serde_json::from_value::<spoki_models::CampaignWrite>(body).map(|m| m.validate())
+        }
+        "campaigns_update" => {
+            serde_json::from_value::<spoki_models::CampaignWrite>(body).map(|m| m.validate())
+        }
+        "contacts_add_operator" => {
+            serde_json::from_value::<spoki_models::OperatorAssignment>(body).map(|m| m.validate())
+        }
+        "contacts_remove_operator" => {
+            serde_json::from_value::<spoki_models::OperatorAssignment>(body).map(|m| m.validate())
+        }
+        "contacts_sync" => {
+            serde_json::from_value::<spoki_models::ContactSync>(body).map(|m| m.validate())
+        }
+        "contacts_update" => {
+            serde_json::from_value::<spoki_models::ContactUpdate>(body).map(|m| m.validate())
+        }
+        "contacts_block" => {
+            serde_json::from_value::<spoki_models::ContactBlock>(body).map(|m| m.validate())
+        }
+        "contacts_unblock" => {
+            serde_json::from_value::<spoki_models::ContactUnblock>(body).map(|m| m.validate())
+        }
+        "custom_fields_create" => {
+            serde_json::from_value::<spoki_models::CustomFieldCreate>(body).map(|m| m.validate())
+        }
+        "custom_fields_update" => {
+            serde_json::from_value::<spoki_models::CustomFieldUpdate>(body).map(|m| m.validate())
+        }
+        "auth_get_authentication_token" => {
+            serde_json::from_value::<spoki_models::AuthTokenRequest>(body).map(|m| m.validate())
+        }
+        "invitations_create" => {
+            serde_json::from_value::<spoki_models::InvitationCreate>(body).map(|m| m.validate())
+        }
+        "invitations_update_role" => {
+            serde_json::from_value::<spoki_models::RoleChange>(body).map(|m| m.validate())
+        }
+        "lists_create" => {
+            serde_json::from_value::<spoki_models::ContactListCreate>(body).map(|m| m.validate())
+        }
+        "lists_sync_contacts" => {
+            serde_json::from_value::<spoki_models::ListSyncContacts>(body).map(|m| m.validate())
+        }
+        "lists_remove_contacts" => {
+            serde_json::from_value::<spoki_models::ListRemoveContacts>(body).map(|m| m.validate())
+        }
+        "messages_send_template" => {
+            serde_json::from_value::<spoki_models::SendTemplate>(body).map(|m| m.validate())
+        }
+        "messages_send_template_header_media" => {
+            serde_json::from_value::<spoki_models::SendTemplateHeaderMedia>(body)
+                .map(|m| m.validate())
+        }
+        "messages_send_template_carousel" => {
+            serde_json::from_value::<spoki_models::SendTemplateCarousel>(body).map(|m| m.validate())
+        }
+        "messages_send_template_carousel_multilanguage" => {
+            serde_json::from_value::<spoki_models::SendTemplateCarouselMultilanguage>(body)
+                .map(|m| m.validate())
+        }
+        "messages_send_text" => {
+            serde_json::from_value::<spoki_models::SendText>(body).map(|m| m.validate())
+        }
+        "messages_send_buttons" => {
+            serde_json::from_value::<spoki_models::SendButtons>(body).map(|m| m.validate())
+        }
+        "messages_send_list" => {
+            serde_json::from_value::<spoki_models::SendList>(body).map(|m| m.validate())
+        }
+        "roles_add_service_user" => {
+            serde_json::from_value::<spoki_models::ServiceUserCreate>(body).map(|m| m.validate())
+        }
+        "roles_update_role" => {
+            serde_json::from_value::<spoki_models::RoleChange>(body).map(|m| m.validate())
+        }
+        "templates_create" => {
+            serde_json::from_value::<spoki_models::TemplateCreate>(body).map(|m| m.validate())
+        }
+        "templates_update" => {
+            serde_json::from_value::<spoki_models::TemplateUpdate>(body).map(|m| m.validate())
+        }
+        "tickets_create" => {
+            serde_json::from_value::<spoki_models::TicketWrite>(body).map(|m| m.validate())
+        }
+        "tickets_update" => {
+            serde_json::from_value::<spoki_models::TicketWrite>(body).map(|m| m.validate())
+        }
+        "media_create" => {
+            serde_json::from_value::<spoki_models::MediaCreate>(body).map(|m| m.validate())
+        }
+        "media_update" => {
+            serde_json::from_value::<spoki_models::MediaUpdate>(body).map(|m| m.validate())
+        }
+        "webhooks_create" => {
+            serde_json::from_value::<spoki_models::WebhookWrite>(body).map(|m| m.validate())
+        }
+        "webhooks_update" => {
+            serde_json::from_value::<spoki_models::WebhookWrite>(body).map(|m| m.validate())
+        }
+        "webhooks_set_expands" => {
+            serde_json::from_value::<spoki_models::WebhookExpands>(body).map(|m| m.validate())
+        }
+        "partners_create_conversations_subrecharge" => {
+            serde_json::from_value::<spoki_models::ConversationsSubrecharge>(body)
+                .map(|m| m.validate())
+        }
+        "partners_onboarding" => {
+            serde_json::from_value::<spoki_models::PartnerAccountRef>(body).map(|m| m.validate())
+        }
+        "partners_create_api_key_for_account" => {
+            serde_json::from_value::<spoki_models::PartnerAccountRef>(body).map(|m| m.validate())
+        }
+        "partners_revoke_api_key_for_account" => {
+            serde_json::from_value::<spoki_models::PartnerAccountRef>(body).map(|m| m.validate())
+        }
+        "partners_create_subrecharge" => {
+            serde_json::from_value::<spoki_models::Subrecharge>(body).map(|m| m.validate())
+        }
+        "partners_set_profits" => {
+            serde_json::from_value::<spoki_models::ProfitMargins>(body).map(|m| m.validate())
+        }
+        "partners_move_credit_from_account" => {
+            serde_json::from_value::<spoki_models::CreditMove>(body).map(|m| m.validate())
+        }
+        "partner_roles_update_role" => {
+            serde_json::from_value::<spoki_models::RoleChange>(body).map(|m| m.validate())
+        }
+        "partner_invitations_create" => {
+            serde_json::from_value::<spoki_models::InvitationCreate>(body).map(|m| m.validate())
+        }
+        "partner_invitations_update_role" => {
+            serde_json::from_value::<spoki_models::RoleChange>(body).map(|m| m.validate())
+        }
+        "channels_create" => {
+            serde_json::from_value::<spoki_models::ChannelCreate>(body).map(|m| m.validate())
+        }
+        "channels_rename" => {
+            serde_json::from_value::<spoki_models::ChannelRename>(body).map(|m| m.validate())
+        }
+        _ => return None,
+    })
+}

@@ -36,7 +36,8 @@ impl<'a> AutomationsApi<'a> {
             &operation::AUTOMATIONS_START,
             format!("/wh/ap/{}/", crate::api::segment(uuid)?),
         )
-        .body(body)?;
+        .body(body)?
+        .secret(&body.secret);
         self.client.empty(call).await
     }
 
@@ -56,7 +57,8 @@ impl<'a> AutomationsApi<'a> {
             &operation::AUTOMATIONS_START_BULK,
             format!("/wh/ap/{}/bulk/", crate::api::segment(uuid)?),
         )
-        .body(body)?;
+        .body(body)?
+        .secret(&body.secret);
         self.client.empty(call).await
     }
 

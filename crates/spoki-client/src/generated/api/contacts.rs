@@ -49,7 +49,7 @@ impl<'a> ContactsApi<'a> {
             &operation::CONTACTS_SYNC_ALL,
             "/api/1/contacts/sync_all/".to_owned(),
         )
-        .body(body)?;
+        .list_body(body)?;
         self.client.value(call).await
     }
 

@@ -145,7 +145,7 @@ impl<'a> PartnersApi<'a> {
             &operation::PARTNERS_ADD_SV_CLIENTS,
             "/api/1/partners/add_sv_clients/".to_owned(),
         )
-        .body(body)?;
+        .list_body(body)?;
         self.client.value(call).await
     }
 

@@ -1,6 +1,5 @@
 //! Many workers, one quota: the Redis store and the send-once guard against a real
 //! `redis-server` and the local Spoki with its quota enforced.
-#![cfg(feature = "redis")]
 
 use spoki_client::models::{AutomationStart, ContactSync, Phone};
 use spoki_client::{Client, Error, ReqwestTransport};

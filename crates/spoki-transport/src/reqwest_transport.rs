@@ -1,6 +1,6 @@
 //! The default transport, over reqwest with rustls.
 
-use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind};
+use crate::{HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind};
 use async_trait::async_trait;
 use std::time::Duration;
 

@@ -1,6 +1,5 @@
 //! The layers in a tower stack, the layered transports as tower services, and a service as
 //! the client's transport, against the local Spoki.
-#![cfg(feature = "tower")]
 
 use spoki_client::{
     Client, Error, HttpRequest, HttpResponse, ReqwestTransport, ServiceTransport, TransportError,
