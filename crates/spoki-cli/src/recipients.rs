@@ -64,12 +64,19 @@ fn non_empty(text: &str) -> Option<String> {
     (!text.is_empty()).then(|| text.to_owned())
 }
 
-fn check_email(email: &str) -> std::result::Result<(), String> {
-    let (local, domain) = email
-        .split_once('@')
-        .ok_or_else(|| "email has no @".to_owned())?;
+/// An email column that is no address.
+#[derive(Debug, thiserror::Error)]
+enum EmailError {
+    #[error("email has no @")]
+    NoAt,
+    #[error("email is not an address")]
+    NotAnAddress,
+}
+
+fn check_email(email: &str) -> std::result::Result<(), EmailError> {
+    let (local, domain) = email.split_once('@').ok_or(EmailError::NoAt)?;
     if local.is_empty() || !domain.contains('.') || email.chars().any(char::is_whitespace) {
-        return Err("email is not an address".into());
+        return Err(EmailError::NotAnAddress);
     }
     Ok(())
 }
@@ -142,7 +149,7 @@ pub fn parse(input: &[u8], path: &Path) -> Result<Recipients> {
         };
         let email = get(email_at);
         if let Some(Err(e)) = email.as_deref().map(check_email) {
-            reject(e);
+            reject(e.to_string());
             continue;
         }
         if let Some(first) = seen.get(phone.as_str()) {

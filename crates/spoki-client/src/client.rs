@@ -1,6 +1,6 @@
 //! The client: configuration, request building, the call itself and decoding.
 
-use crate::error::{ApiError, Error, InputError};
+use crate::error::{ApiError, BuildError, Error, InputError};
 use crate::retry_after::parse_retry_after;
 use crate::transport::{CredentialId, HttpRequest, RequestContext, Transport};
 use bytes::Bytes;
@@ -158,7 +158,8 @@ impl ClientBuilder {
     /// `SPOKI_BASE_URL`; other settings can still be changed before `build`.
     pub fn from_env() -> Result<ClientBuilder, Error> {
         let key = std::env::var(API_KEY_ENV)
-            .map_err(|_| InputError::Other(format!("{API_KEY_ENV} is not set")))?;
+            .map_err(|_| BuildError::MissingEnv(API_KEY_ENV))
+            .map_err(InputError::from)?;
         let mut builder = ClientBuilder::default().api_key(key);
         if let Ok(url) = std::env::var(BASE_URL_ENV) {
             builder = builder.base_url(url);
@@ -271,54 +272,29 @@ impl ClientBuilder {
                 return Err(InputError::EmptySecret("API key").into());
             }
             if HeaderValue::from_str(key).is_err() {
-                return Err(InputError::Other(
-                    "API key has characters not allowed in a header".into(),
-                )
-                .into());
+                return Err(InputError::from(BuildError::NotHeaderValue("API key")).into());
             }
         }
-        let user_agent = HeaderValue::from_str(&self.user_agent).map_err(|_| {
-            InputError::Other("user agent has characters not allowed in a header".into())
-        })?;
+        let user_agent = HeaderValue::from_str(&self.user_agent)
+            .map_err(|_| InputError::from(BuildError::NotHeaderValue("user agent")))?;
         let custom = self.transport.is_some();
         if custom && self.connect_timeout.is_some() {
-            return Err(InputError::Other(
-                "connect_timeout is a setting of the built-in transport; set it on your own \
-                 transport instead"
-                    .into(),
-            )
-            .into());
+            return Err(InputError::from(BuildError::ConnectTimeoutOfOwnTransport).into());
         }
         #[cfg(not(feature = "middleware"))]
         if custom && self.attempt_timeout.is_some() {
-            return Err(InputError::Other(
-                "timeout needs the `middleware` feature to bound a custom transport; set it on \
-                 your transport instead"
-                    .into(),
-            )
-            .into());
+            return Err(InputError::from(BuildError::TimeoutNeedsMiddleware).into());
         }
         let attempt_timeout = self.attempt_timeout.unwrap_or(DEFAULT_ATTEMPT_TIMEOUT);
         let connect_timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         #[cfg(feature = "reqwest")]
         let transport: Arc<dyn Transport> = match (self.transport, self.reqwest_client) {
             (Some(_), Some(_)) => {
-                return Err(InputError::Other(
-                    "both a transport and a reqwest client were given; the reqwest client is \
-                     only for the built-in transport: wrap it in ReqwestTransport::from_client \
-                     inside your transport instead"
-                        .into(),
-                )
-                .into());
+                return Err(InputError::from(BuildError::TransportAndClient).into());
             }
             (Some(transport), None) => transport,
             (None, Some(_)) if self.connect_timeout.is_some() => {
-                return Err(InputError::Other(
-                    "connect_timeout cannot change a reqwest client that is already built; set \
-                     it on your spoki_transport::reqwest::Client instead"
-                        .into(),
-                )
-                .into());
+                return Err(InputError::from(BuildError::ConnectTimeoutOfOwnClient).into());
             }
             (None, Some(client)) => Arc::new(
                 crate::ReqwestTransport::from_client(client)
@@ -327,7 +303,7 @@ impl ClientBuilder {
             ),
             (None, None) => Arc::new(
                 crate::ReqwestTransport::new(connect_timeout, attempt_timeout, &self.user_agent)
-                    .map_err(|e| InputError::Other(format!("cannot build the HTTP client: {e}")))?
+                    .map_err(|e| InputError::from(BuildError::HttpClient(e.to_string())))?
                     .max_response_bytes(self.max_response_bytes),
             ),
         };
@@ -372,10 +348,7 @@ impl ClientBuilder {
 
 #[cfg(not(feature = "reqwest"))]
 fn default_transport(_: Duration, _: Duration, _: &str) -> Result<Arc<dyn Transport>, Error> {
-    Err(InputError::Other(
-        "no transport: enable the `reqwest` feature or call ClientBuilder::transport".into(),
-    )
-    .into())
+    Err(InputError::from(BuildError::NoTransport).into())
 }
 
 /// One call, ready to send: operation, concrete path, query, body (encoded once, after its
@@ -499,7 +472,8 @@ impl Client {
                     .as_ref()
                     .ok_or(InputError::MissingApiKey(op.id))?;
                 let mut value = HeaderValue::from_str(key.expose_secret())
-                    .map_err(|_| InputError::Other("API key is not a valid header".into()))?;
+                    .map_err(|_| BuildError::NotHeaderValue("API key"))
+                    .map_err(InputError::from)?;
                 value.set_sensitive(true);
                 builder = builder.header(API_KEY_HEADER, value);
             }
@@ -526,7 +500,7 @@ impl Client {
                 credential,
             })
             .body(body)
-            .map_err(|e| InputError::Other(format!("cannot build the request: {e}")).into())
+            .map_err(|e| InputError::Request(e.to_string()).into())
     }
 
     /// Sends a call and returns the body of a 2xx answer.

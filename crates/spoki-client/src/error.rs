@@ -323,9 +323,51 @@ pub enum InputError {
     /// The base URL is not an absolute http(s) URL.
     #[error("base URL `{0}` is not an absolute http or https URL")]
     BaseUrl(String),
-    /// Anything else, explained.
-    #[error("{0}")]
-    Other(String),
+    /// The client cannot be built as configured.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// The request could not be built from its parts (a path with characters a URI cannot
+    /// hold).
+    #[error("cannot build the request: {0}")]
+    Request(String),
+}
+
+/// Why [`ClientBuilder::build`](crate::ClientBuilder::build) refused its settings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The environment variable is not set.
+    #[error("{0} is not set")]
+    MissingEnv(&'static str),
+    /// The value (the API key, the user agent) cannot be sent in an HTTP header.
+    #[error("{0} has characters not allowed in a header")]
+    NotHeaderValue(&'static str),
+    /// `connect_timeout` with a transport of your own, which the client cannot configure.
+    #[error(
+        "connect_timeout is a setting of the built-in transport; set it on your own transport instead"
+    )]
+    ConnectTimeoutOfOwnTransport,
+    /// `connect_timeout` with a reqwest client that is already built.
+    #[error(
+        "connect_timeout cannot change a reqwest client that is already built; set it on your reqwest::Client instead"
+    )]
+    ConnectTimeoutOfOwnClient,
+    /// A per-attempt timeout on a transport of your own needs the middleware's `Timeout`.
+    #[error(
+        "timeout needs the `middleware` feature to bound a custom transport; set it on your transport instead"
+    )]
+    TimeoutNeedsMiddleware,
+    /// Both a transport and a reqwest client for the built-in transport.
+    #[error(
+        "both a transport and a reqwest client were given; the reqwest client is only for the built-in transport: wrap it in ReqwestTransport::from_client inside your transport instead"
+    )]
+    TransportAndClient,
+    /// No transport: the `reqwest` feature is off and none was given.
+    #[error("no transport: enable the `reqwest` feature or call ClientBuilder::transport")]
+    NoTransport,
+    /// The built-in HTTP client could not be made (its TLS roots, say).
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(String),
 }
 
 /// The largest body read for an error's fields or a decode error's snippet.

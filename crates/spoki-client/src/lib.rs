@@ -31,7 +31,7 @@ pub use client::{
     DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_USER_AGENT,
 };
 pub use embed::{EmbedPage, IframeUrl};
-pub use error::{ApiError, Error, InputError};
+pub use error::{ApiError, BuildError, Error, InputError};
 pub use pagination::MAX_PAGES;
 pub use spoki_models as models;
 pub use spoki_models::constraint::MAX_CONTACTS_PER_SYNC;

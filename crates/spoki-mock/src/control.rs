@@ -61,7 +61,7 @@ pub(crate) async fn handle(shared: &Arc<Shared>, method: &str, path: &str, body:
                 Err(unknown) => Answer::field("operation", unknown.to_string()),
                 Ok(operation) => match shared.add_fault(operation, script.fault, script.times) {
                     Ok(()) => Answer::ok(json!({"operation": operation, "times": script.times})),
-                    Err(reason) => Answer::field("fault", reason),
+                    Err(reason) => Answer::field("fault", reason.to_string()),
                 },
             },
             Err(e) => Answer::field("non_field_errors", e.to_string()),

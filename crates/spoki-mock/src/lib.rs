@@ -55,7 +55,7 @@ mod state;
 mod world;
 
 pub use limits::RateLimits;
-pub use redis_server::RedisServer;
+pub use redis_server::{NotInstalled, RedisServer};
 pub use spoki_models::constraint::MAX_CONTACTS_PER_SYNC;
 pub use spoki_models::operation::OperationId;
 pub use state::{Delivery, DeliveryAttempt, Fixtures, SentMessage};
@@ -124,24 +124,24 @@ impl Fault {
 
     /// Why this fault cannot be played, if it cannot: a status outside 200 to 599, a header
     /// that is not valid HTTP, or a delay over ten minutes.
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), MockError> {
         match self {
             Fault::Status {
                 status, headers, ..
             } => {
                 if !(200..=599).contains(status) {
-                    return Err(format!("status {status} is not 200 to 599"));
+                    return Err(MockError::Status(*status));
                 }
                 for (name, value) in headers {
                     if http::HeaderName::from_bytes(name.as_bytes()).is_err()
                         || http::HeaderValue::from_str(value).is_err()
                     {
-                        return Err(format!("header {name:?} is not a valid HTTP header"));
+                        return Err(MockError::Header(name.clone()));
                     }
                 }
                 Ok(())
             }
-            Fault::Delay { ms } if *ms > 600_000 => Err("a delay is at most 600000 ms".into()),
+            Fault::Delay { ms } if *ms > MAX_FAULT_DELAY_MS => Err(MockError::Delay(*ms)),
             _ => Ok(()),
         }
     }
@@ -459,13 +459,9 @@ impl MockSpoki {
         self.shared
             .inbound(account_id, phone, text)
             .map(drop)
-            .map_err(|answer| {
-                MockError(
-                    answer
-                        .body
-                        .map(|b| b.to_string())
-                        .unwrap_or_else(|| answer.status.to_string()),
-                )
+            .map_err(|answer| MockError::Refused {
+                status: answer.status,
+                body: answer.body,
             })
     }
 
@@ -476,9 +472,7 @@ impl MockSpoki {
         fault: Fault,
         times: usize,
     ) -> Result<(), MockError> {
-        self.shared
-            .add_fault(operation, fault, times)
-            .map_err(MockError)
+        self.shared.add_fault(operation, fault, times)
     }
 
     /// Forgets every scripted fault not yet used.
@@ -541,7 +535,7 @@ impl MockSpoki {
     /// Delivers delivery `id` of the log again, body unchanged and freshly signed, as Spoki
     /// does when it redelivers an event: a redelivery test needs no hand signing.
     pub fn redeliver(&self, id: u64) -> Result<(), MockError> {
-        self.shared.redeliver(id).map_err(MockError)
+        self.shared.redeliver(id)
     }
 
     /// Stops serving and, with a state file, saves the state one last time.
@@ -569,14 +563,37 @@ impl Drop for MockSpoki {
     }
 }
 
+/// The longest scripted delay, in milliseconds: ten minutes.
+pub const MAX_FAULT_DELAY_MS: u64 = 600_000;
+
 /// A control call the mock refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MockError(String);
-
-impl std::fmt::Display for MockError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "spoki-mock: {}", self.0)
-    }
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MockError {
+    /// A scripted status outside 200 to 599.
+    #[error("spoki-mock: status {0} is not 200 to 599")]
+    Status(u16),
+    /// A scripted header that is not valid HTTP.
+    #[error("spoki-mock: header {0:?} is not a valid HTTP header")]
+    Header(String),
+    /// A scripted delay over [`MAX_FAULT_DELAY_MS`].
+    #[error("spoki-mock: a delay of {0} ms is over {MAX_FAULT_DELAY_MS} ms")]
+    Delay(u64),
+    /// A fault scripted for no call, or for more than [`server::MAX_FAULT_TIMES`] calls.
+    #[error("spoki-mock: a fault is played 1 to {max} times, not {0}", max = server::MAX_FAULT_TIMES)]
+    Times(usize),
+    /// No delivery has this id.
+    #[error("spoki-mock: no delivery {0}")]
+    NoDelivery(u64),
+    /// The delivery's webhook was deleted since.
+    #[error("spoki-mock: the webhook of delivery {0} is gone")]
+    WebhookGone(u64),
+    /// The local Spoki answered the simulated event with an error, as the API would.
+    #[error("spoki-mock: refused with {status}: {}", body.as_ref().map_or(String::new(), Value::to_string))]
+    Refused {
+        /// The answer's status.
+        status: u16,
+        /// The answer's body, in Spoki's error shape.
+        body: Option<Value>,
+    },
 }
-
-impl std::error::Error for MockError {}

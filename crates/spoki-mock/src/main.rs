@@ -25,18 +25,26 @@ struct Args {
     quota: Vec<(RateClass, u32, Duration)>,
 }
 
-fn parse_quota(text: &str) -> Result<(RateClass, u32, Duration), String> {
-    let usage = || format!("{text:?}: expected CLASS=REQUESTS/SECONDS, such as default=20/1");
-    let (class, rate) = text.split_once('=').ok_or_else(usage)?;
-    let (requests, seconds) = rate.split_once('/').ok_or_else(usage)?;
+/// A `--quota` that does not read.
+#[derive(Debug, thiserror::Error)]
+enum QuotaError {
+    #[error("expected CLASS=REQUESTS/SECONDS, such as default=20/1")]
+    Shape,
+    #[error("no rate class is called {0:?}")]
+    Class(String),
+}
+
+fn parse_quota(text: &str) -> Result<(RateClass, u32, Duration), QuotaError> {
+    let (class, rate) = text.split_once('=').ok_or(QuotaError::Shape)?;
+    let (requests, seconds) = rate.split_once('/').ok_or(QuotaError::Shape)?;
     let class = RateClass::ALL
         .into_iter()
         .find(|c| c.as_str() == class)
-        .ok_or_else(|| format!("no rate class is called {class:?}"))?;
-    let requests: u32 = requests.parse().map_err(|_| usage())?;
-    let seconds: f64 = seconds.parse().map_err(|_| usage())?;
+        .ok_or_else(|| QuotaError::Class(class.to_owned()))?;
+    let requests: u32 = requests.parse().map_err(|_| QuotaError::Shape)?;
+    let seconds: f64 = seconds.parse().map_err(|_| QuotaError::Shape)?;
     if requests == 0 || !(seconds > 0.0 && seconds.is_finite()) {
-        return Err(usage());
+        return Err(QuotaError::Shape);
     }
     Ok((class, requests, Duration::from_secs_f64(seconds)))
 }

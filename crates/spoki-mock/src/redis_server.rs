@@ -19,12 +19,20 @@ pub struct RedisServer {
 
 /// Installs `redis-server` from Debian's packages when it is not on the `PATH`; the answer is
 /// kept for the process.
-pub fn ensure_installed() -> Result<(), String> {
-    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+pub fn ensure_installed() -> Result<(), NotInstalled> {
+    static INSTALLED: OnceLock<Result<(), NotInstalled>> = OnceLock::new();
     INSTALLED.get_or_init(install).clone()
 }
 
-fn install() -> Result<(), String> {
+/// `redis-server` is missing and could not be installed; the message names the command to
+/// run by hand.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "redis-server is not installed and apt-get could not install it: run `sudo apt-get install redis-server`"
+)]
+pub struct NotInstalled;
+
+fn install() -> Result<(), NotInstalled> {
     let present = || {
         Command::new("redis-server")
             .arg("--version")
@@ -70,15 +78,7 @@ fn install() -> Result<(), String> {
         }
         std::thread::sleep(Duration::from_secs(2));
     }
-    if present() {
-        Ok(())
-    } else {
-        Err(
-            "redis-server is not installed and apt-get could not install it \
-             (apt-get install redis-server)"
-                .into(),
-        )
-    }
+    if present() { Ok(()) } else { Err(NotInstalled) }
 }
 
 impl RedisServer {

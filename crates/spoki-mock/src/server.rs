@@ -7,7 +7,7 @@ use crate::limits::Limiter;
 use crate::route;
 use crate::state::{Delivery, DeliveryAttempt};
 use crate::world::{Call, Notice, World};
-use crate::{Fault, MockConfig, ReceivedRequest};
+use crate::{Fault, MockConfig, MockError, ReceivedRequest};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -39,7 +39,7 @@ impl std::fmt::Display for Reset {
 impl std::error::Error for Reset {}
 
 /// The most calls one fault script may cover.
-const MAX_FAULT_TIMES: usize = 100_000;
+pub(crate) const MAX_FAULT_TIMES: usize = 100_000;
 
 /// The most body bytes the request log keeps in all: beyond it, the oldest requests go.
 pub(crate) const REQUEST_LOG_BYTES: usize = 64 * 1024 * 1024;
@@ -143,10 +143,10 @@ impl Shared {
         operation: OperationId,
         fault: Fault,
         times: usize,
-    ) -> Result<(), String> {
+    ) -> Result<(), MockError> {
         fault.check()?;
         if !(1..=MAX_FAULT_TIMES).contains(&times) {
-            return Err(format!("times must be 1 to {MAX_FAULT_TIMES}"));
+            return Err(MockError::Times(times));
         }
         let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
         let queue = faults.entry(operation).or_default();
@@ -257,14 +257,14 @@ impl Shared {
 
     /// Sends delivery `id` again, as Spoki does when it redelivers an event: the same body,
     /// freshly signed with its webhook's current secret.
-    pub fn redeliver(self: &Arc<Self>, id: u64) -> Result<(), String> {
+    pub fn redeliver(self: &Arc<Self>, id: u64) -> Result<(), MockError> {
         let (url, secret, body, account) = {
             let world = self.world();
             let delivery = world
                 .state
                 .deliveries
                 .get(id as usize)
-                .ok_or_else(|| format!("no delivery {id}"))?;
+                .ok_or(MockError::NoDelivery(id))?;
             let (account, secret) = world
                 .state
                 .accounts
@@ -273,7 +273,7 @@ impl Shared {
                     let hook = a.records.get("webhooks")?.get(&delivery.webhook_id)?;
                     Some((*account, hook["secret"].as_str()?.to_owned()))
                 })
-                .ok_or_else(|| format!("the webhook of delivery {id} is gone"))?;
+                .ok_or(MockError::WebhookGone(id))?;
             (delivery.url.clone(), secret, delivery.body.clone(), account)
         };
         let shared = self.clone();
@@ -413,8 +413,8 @@ async fn handle(
         .map(str::to_owned);
     let mut entry = ReceivedRequest::new(&method, &path, parts.uri.query(), &parts.headers, &body);
 
-    let parsed: Option<Result<Value, String>> = (!body.is_empty())
-        .then(|| serde_json::from_slice::<Value>(&body).map_err(|e| e.to_string()));
+    let parsed: Option<Result<Value, serde_json::Error>> =
+        (!body.is_empty()).then(|| serde_json::from_slice::<Value>(&body));
     let probe = match &parsed {
         Some(Ok(value)) => value.clone(),
         _ => Value::Null,

@@ -1,7 +1,7 @@
 //! Per-request overhead of each layer over the bare reqwest transport, against the local Spoki
 //! (`spoki-mock`) on 127.0.0.1.
 //!
-//! Run: `cargo bench -p spoki-middleware --bench overhead` (release profile). Set
+//! Run: `cargo bench -p spoki-tests --bench overhead` (release profile). Set
 //! `SPOKI_BENCH_REQUESTS` to change the number of requests per configuration (default 20000).
 
 use bytes::Bytes;

@@ -47,12 +47,8 @@ pub struct Pricing {
     #[arg(long, value_name = "FILE")]
     pub rate_card: Option<PathBuf>,
     /// Pricing model.
-    #[arg(long, default_value = "conversation_2024", value_parser = parse_model)]
+    #[arg(long, default_value = "conversation_2024", value_parser = str::parse::<PricingModel>)]
     pub model: PricingModel,
-}
-
-fn parse_model(text: &str) -> std::result::Result<PricingModel, String> {
-    text.parse().map_err(|e| format!("{e}"))
 }
 
 impl Pricing {

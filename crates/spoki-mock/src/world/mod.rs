@@ -40,6 +40,17 @@ pub const DEFAULT_RATE_CARD: &str = r#"{
   }
 }"#;
 
+/// A state whose billing events do not replay.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReplayError {
+    /// An event that does not read.
+    #[error("a billing event of the state does not read: {0}")]
+    Event(#[from] spoki_billing::EventError),
+    /// An event the ledger refuses.
+    #[error("a billing event of the state does not apply: {0}")]
+    Billing(#[from] spoki_billing::BillingError),
+}
+
 /// A webhook event to deliver: which account it is about, its name and its data.
 #[derive(Debug, Clone)]
 pub(crate) struct Notice {
@@ -78,7 +89,7 @@ pub(crate) struct World {
 
 impl World {
     /// Wraps `state`, replaying each account's billing events into its ledger.
-    pub fn new(state: State, rate_card: RateCard) -> Result<World, String> {
+    pub fn new(state: State, rate_card: RateCard) -> Result<World, ReplayError> {
         let mut world = World {
             state,
             ledgers: HashMap::new(),
@@ -102,9 +113,9 @@ impl World {
             .collect();
         for (id, events) in accounts {
             for line in events {
-                let event = Event::from_json(&line).map_err(|e| e.to_string())?;
+                let event = Event::from_json(&line)?;
                 world.clock = world.clock.max(event.at.unix_seconds());
-                world.ledger(id).apply(&event).map_err(|e| e.to_string())?;
+                world.ledger(id).apply(&event)?;
             }
         }
         Ok(world)
@@ -330,7 +341,7 @@ impl World {
             account_id,
             Event::new(Timestamp::from_unix_seconds(at), customer, Message::Inbound),
         )
-        .map_err(|e| Answer::field("phone", e))?;
+        .map_err(|e| Answer::field("phone", e.to_string()))?;
         let (contact, _) = self.upsert_contact(account_id, &json!({ "phone": phone }));
         let data = json!({
             "uuid": uuid::Uuid::new_v4().to_string(),

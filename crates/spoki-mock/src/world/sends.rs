@@ -179,7 +179,7 @@ impl World {
             return Err(answer);
         }
         self.bill(account, event)
-            .map_err(|e| Answer::field("phone", e))?;
+            .map_err(|e| Answer::field("phone", e.to_string()))?;
         let account_state = self
             .state
             .accounts
@@ -200,10 +200,12 @@ impl World {
         Ok(sent)
     }
 
-    pub(super) fn bill(&mut self, account: i64, event: Event) -> Result<(), String> {
-        self.ledger(account)
-            .apply(&event)
-            .map_err(|e| e.to_string())?;
+    pub(super) fn bill(
+        &mut self,
+        account: i64,
+        event: Event,
+    ) -> Result<(), spoki_billing::BillingError> {
+        self.ledger(account).apply(&event)?;
         if let Some(a) = self.state.accounts.get_mut(&account) {
             a.billing_events.push(event.to_json());
         }
