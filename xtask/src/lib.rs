@@ -79,7 +79,6 @@ fn generate_unformatted(spec: &spec::Spec) -> Vec<(PathBuf, String)> {
     let models_dir = Path::new("crates/spoki-models/src/generated");
     let files = [
         (models_dir.join("enums.rs"), models::enums(spec)),
-        (models_dir.join("models.rs"), models::models(spec)),
         (
             models_dir.join("operations.rs"),
             operations::operations(spec),
@@ -97,12 +96,16 @@ fn generate_unformatted(spec: &spec::Spec) -> Vec<(PathBuf, String)> {
             mock::conformance_test(spec),
         ),
     ];
+    let model_files = models::model_files(spec)
+        .into_iter()
+        .map(|(name, code)| (models_dir.join("models").join(name), code));
     let api_dir = Path::new("crates/spoki-client/src/generated/api");
     let api = client::api(spec)
         .into_iter()
         .map(|(name, code)| (api_dir.join(name), code));
     files
         .into_iter()
+        .chain(model_files)
         .chain(api)
         .map(|(path, code)| (path, format!("{HEADER}{code}")))
         .collect()

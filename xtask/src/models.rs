@@ -219,14 +219,109 @@ fn join_doc(doc: Option<String>, uncertain: Option<String>) -> Option<String> {
     }
 }
 
-pub fn models(spec: &Spec) -> String {
-    let mut out = String::from("use serde::{Deserialize, Serialize};\n");
-    out.push_str("#[allow(unused_imports)]\nuse crate::*;\n");
-    out.push_str("use crate::constraint::{Check, ConstraintError, Rule};\n");
-    for (name, model) in &spec.models {
-        write_model(&mut out, spec, name, model);
+/// The models, one file per resource group (`contacts.rs`) with the models only its
+/// operations use, and `common.rs` with those several groups share; then `mod.rs`.
+pub fn model_files(spec: &Spec) -> Vec<(String, String)> {
+    let homes = homes(spec);
+    let mut files: Vec<String> = Vec::new();
+    for file in homes.values() {
+        if !files.contains(file) {
+            files.push(file.clone());
+        }
     }
+    files.sort();
+    let mut out = Vec::new();
+    let mut module = String::from(
+        "//! The request and response models, one module per resource group and `common` for\n\
+         //! the models several groups share; all of them are re-exported at the crate root.\n\n",
+    );
+    for file in &files {
+        let about = match file.as_str() {
+            "common" => "The models that the operations of several groups share.".to_owned(),
+            group => format!("The models of the `{group}` operations."),
+        };
+        let mut code = format!(
+            "//! {about}\n\n\
+             // Fields the spec says nothing of have no doc rather than one that repeats the name.\n\
+             #![allow(missing_docs)]\n\n\
+             use serde::{{Deserialize, Serialize}};\n\
+             #[allow(unused_imports)]\nuse crate::*;\n\
+             #[allow(unused_imports)]\nuse crate::constraint::{{Check, ConstraintError, Rule}};\n"
+        );
+        for (name, model) in &spec.models {
+            if homes[name] == *file {
+                write_model(&mut code, spec, name, model);
+            }
+        }
+        writeln!(module, "mod {file};\npub use {file}::*;").unwrap();
+        out.push((format!("{file}.rs"), code));
+    }
+    out.push(("mod.rs".to_owned(), module));
     out
+}
+
+/// The file of each model: the group whose operations alone reach it (through bodies, answers
+/// and the models inside them), or `common`.
+fn homes(spec: &Spec) -> indexmap::IndexMap<String, String> {
+    let mut groups: indexmap::IndexMap<String, Vec<String>> = spec
+        .models
+        .keys()
+        .map(|m| (m.clone(), Vec::new()))
+        .collect();
+    for op in &spec.operations {
+        let mut roots = Vec::new();
+        if let Some(body) = op.body.as_deref() {
+            roots.push(Body::parse(body).model().to_owned());
+        }
+        if let Ok(crate::spec::Response::Model(m) | crate::spec::Response::Page(m)) =
+            crate::spec::Response::parse(&op.response)
+        {
+            roots.push(m);
+        }
+        let mut stack = roots;
+        let mut seen = Vec::new();
+        while let Some(model) = stack.pop() {
+            let Some(m) = spec.models.get(&model) else {
+                continue;
+            };
+            if seen.contains(&model) {
+                continue;
+            }
+            seen.push(model.clone());
+            let reached = groups.get_mut(&model).expect("every model is listed");
+            if !reached.contains(&op.group) {
+                reached.push(op.group.clone());
+            }
+            for field in m.fields.values() {
+                if let Some(ty) = field
+                    .detail()
+                    .ty
+                    .as_deref()
+                    .and_then(|t| Type::parse(t).ok())
+                {
+                    stack.extend(named(&ty));
+                }
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(model, groups)| {
+            let file = match groups.as_slice() {
+                [one] => one.clone(),
+                _ => "common".to_owned(),
+            };
+            (model, file)
+        })
+        .collect()
+}
+
+/// The model names a type refers to.
+fn named(ty: &Type) -> Vec<String> {
+    match ty {
+        Type::Named(n) => vec![n.clone()],
+        Type::List(t) | Type::Map(t) | Type::Optional(t) => named(t),
+    }
 }
 
 fn write_model(out: &mut String, spec: &Spec, name: &str, model: &Model) {
@@ -255,12 +350,10 @@ fn write_model(out: &mut String, spec: &Spec, name: &str, model: &Model) {
     )
     .unwrap();
     for f in &fields {
-        if f.constant.is_none() {
-            let doc = f
-                .doc
-                .clone()
-                .unwrap_or_else(|| crate::names::field_doc(&f.json));
-            out.push_str(&doc_lines(&doc, "    "));
+        if f.constant.is_none()
+            && let Some(doc) = &f.doc
+        {
+            out.push_str(&doc_lines(doc, "    "));
         }
         let mut attrs = Vec::new();
         if f.ident.trim_start_matches("r#") != f.json {

@@ -80,18 +80,3 @@ fn link_urls(line: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
-
-/// A doc line for a field the spec does not describe, from its JSON name: `is_active` reads
-/// "Whether it is active.", `default_language` "The default language.".
-pub fn field_doc(json: &str) -> String {
-    let words = |name: &str| name.replace('_', " ");
-    if let Some(rest) = json.strip_prefix("is_") {
-        format!("Whether it is {}.", words(rest))
-    } else if let Some(rest) = json.strip_prefix("has_") {
-        format!("Whether it has {}.", words(rest))
-    } else if let Some(rest) = json.strip_prefix("can_") {
-        format!("Whether it can {}.", words(rest))
-    } else {
-        format!("The {}.", words(json))
-    }
-}

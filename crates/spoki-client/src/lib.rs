@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+mod builder;
 mod client;
 pub mod embed;
 mod error;
@@ -26,9 +27,10 @@ mod raw;
 mod tower;
 mod validate;
 
+pub use builder::{API_KEY_ENV, BASE_URL_ENV, ClientBuilder};
 pub use client::{
-    API_KEY_ENV, API_KEY_HEADER, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT,
-    DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_USER_AGENT,
+    API_KEY_HEADER, Client, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_USER_AGENT,
 };
 pub use embed::{EmbedPage, IframeUrl};
 pub use error::{ApiError, BuildError, Error, InputError};
