@@ -1,32 +1,13 @@
 //! The retry classifier: a pure function from one attempt's outcome to a decision.
 
 use crate::jitter::Jitter;
-use http::{HeaderMap, Method, StatusCode};
+use http::{Method, StatusCode};
 use spoki_transport::TransportErrorKind;
-use spoki_transport::retry_after::parse_retry_after;
+pub use spoki_transport::retry_rule::AttemptOutcome;
 pub use spoki_transport::retry_rule::RetryReason;
-use spoki_transport::retry_rule::{AttemptOutcome, classify};
+use spoki_transport::retry_rule::classify;
 use std::fmt;
-use std::time::{Duration, SystemTime};
-
-/// What came back from one attempt, as the classifier sees it.
-#[derive(Debug, Clone, Copy)]
-pub enum Outcome<'a> {
-    /// A response, whatever its status.
-    Response {
-        /// Its status.
-        status: StatusCode,
-        /// Its headers (only `Retry-After` is read).
-        headers: &'a HeaderMap,
-    },
-    /// No response.
-    Error {
-        /// Why.
-        kind: TransportErrorKind,
-        /// The error's own hint (a client-side limiter's `Throttled` error carries one).
-        retry_after: Option<Duration>,
-    },
-}
+use std::time::Duration;
 
 /// Everything the classifier decides on.
 #[derive(Debug, Clone, Copy)]
@@ -36,12 +17,12 @@ pub struct Attempt<'a> {
     /// The operation's `idempotent` flag from the spec; `None` when the request has no
     /// `RequestContext`, in which case only `GET`, `HEAD` and `OPTIONS` count as idempotent.
     pub idempotent: Option<bool>,
-    /// What the attempt returned.
-    pub outcome: Outcome<'a>,
+    /// What the attempt returned, in the one outcome type of the retry rule.
+    pub outcome: AttemptOutcome,
+    /// How long the answer's `Retry-After` (or a client-side limiter's error) asks to wait.
+    pub retry_after: Option<Duration>,
     /// The number of the attempt that just finished, from 1.
     pub attempt: u32,
-    /// The wall clock, to read a `Retry-After` given as an HTTP date.
-    pub now: SystemTime,
     /// Time left before the overall deadline, when there is one.
     pub deadline_remaining: Option<Duration>,
 }
@@ -274,21 +255,21 @@ impl RetryPolicy {
         );
         let idempotent = attempt.idempotent.unwrap_or(safe_method);
         // Whether to try again at all is the client's one rule; this policy only adds when.
-        let (outcome, hint) = match attempt.outcome {
-            Outcome::Response { status, headers } => (
-                AttemptOutcome::Status(status.as_u16()),
-                parse_retry_after(headers, attempt.now),
-            ),
-            Outcome::Error { kind, retry_after } => (AttemptOutcome::Transport(kind), retry_after),
-        };
-        let verdict = classify(idempotent, outcome);
+        let hint = attempt.retry_after;
+        let verdict = classify(idempotent, attempt.outcome);
         let Some(reason) = verdict.retry else {
             let acted = verdict.server_may_have_acted && !idempotent;
             return Decision::Stop(match attempt.outcome {
-                Outcome::Response { status, .. } if acted => StopReason::ServerMayHaveActed(status),
-                Outcome::Response { status, .. } => StopReason::FinalStatus(status),
-                Outcome::Error { kind, .. } if acted => StopReason::MayHaveBeenSent(kind),
-                Outcome::Error { kind, .. } => StopReason::NotRetryable(kind),
+                AttemptOutcome::Status(status) => {
+                    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                    if acted {
+                        StopReason::ServerMayHaveActed(status)
+                    } else {
+                        StopReason::FinalStatus(status)
+                    }
+                }
+                AttemptOutcome::Transport(kind) if acted => StopReason::MayHaveBeenSent(kind),
+                AttemptOutcome::Transport(kind) => StopReason::NotRetryable(kind),
             });
         };
         if attempt.attempt >= self.max_attempts {

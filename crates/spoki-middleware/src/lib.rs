@@ -48,7 +48,9 @@ pub mod shared {
     pub use redis::aio::ConnectionManager;
 }
 
-pub use classify::{Attempt, Decision, Outcome, RetryBudget, RetryPolicy, RetryReason, StopReason};
+pub use classify::{
+    Attempt, AttemptOutcome, Decision, RetryBudget, RetryPolicy, RetryReason, StopReason,
+};
 pub use jitter::Jitter;
 pub use layer::{RateLimitLayer, RetryLayer};
 pub use rate_limit::{

@@ -1,7 +1,8 @@
 //! The retry layer.
 
-use crate::classify::{Attempt, Decision, Outcome, RetryBudget, RetryPolicy, StopReason};
+use crate::classify::{Attempt, AttemptOutcome, Decision, RetryBudget, RetryPolicy, StopReason};
 use async_trait::async_trait;
+use spoki_transport::retry_after::parse_retry_after;
 use spoki_transport::{HttpRequest, HttpResponse, RequestContext, Transport, TransportError};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -92,27 +93,22 @@ impl<T: Transport> Transport for Retrying<T> {
         loop {
             // Bodies are `Bytes`: a copy shares the buffer.
             let result = self.inner.send(replay(&request)).await;
-            let outcome = match &result {
+            let (outcome, retry_after) = match &result {
                 Ok(response) => {
                     if response.status().is_success() {
                         self.refund(&policy.budget);
                     }
-                    Outcome::Response {
-                        status: response.status(),
-                        headers: response.headers(),
-                    }
+                    let wait = parse_retry_after(response.headers(), SystemTime::now());
+                    (AttemptOutcome::Status(response.status().as_u16()), wait)
                 }
-                Err(error) => Outcome::Error {
-                    kind: error.kind(),
-                    retry_after: error.retry_after(),
-                },
+                Err(error) => (AttemptOutcome::Transport(error.kind()), error.retry_after()),
             };
             let decision = policy.decide(&Attempt {
                 method: &method,
                 idempotent,
                 outcome,
+                retry_after,
                 attempt,
-                now: SystemTime::now(),
                 deadline_remaining: policy.deadline.map(|d| d.saturating_sub(start.elapsed())),
             });
             match decision {

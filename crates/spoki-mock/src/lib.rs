@@ -563,6 +563,9 @@ impl Drop for MockSpoki {
     }
 }
 
+/// The most calls one fault script may cover.
+pub const MAX_FAULT_TIMES: usize = 100_000;
+
 /// The longest scripted delay, in milliseconds: ten minutes.
 pub const MAX_FAULT_DELAY_MS: u64 = 600_000;
 
@@ -579,8 +582,8 @@ pub enum MockError {
     /// A scripted delay over [`MAX_FAULT_DELAY_MS`].
     #[error("spoki-mock: a delay of {0} ms is over {MAX_FAULT_DELAY_MS} ms")]
     Delay(u64),
-    /// A fault scripted for no call, or for more than [`server::MAX_FAULT_TIMES`] calls.
-    #[error("spoki-mock: a fault is played 1 to {max} times, not {0}", max = server::MAX_FAULT_TIMES)]
+    /// A fault scripted for no call, or for more than [`MAX_FAULT_TIMES`] calls.
+    #[error("spoki-mock: a fault is played 1 to {MAX_FAULT_TIMES} times, not {0}")]
     Times(usize),
     /// No delivery has this id.
     #[error("spoki-mock: no delivery {0}")]

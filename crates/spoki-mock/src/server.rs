@@ -7,7 +7,7 @@ use crate::limits::Limiter;
 use crate::route;
 use crate::state::{Delivery, DeliveryAttempt};
 use crate::world::{Call, Notice, World};
-use crate::{Fault, MockConfig, MockError, ReceivedRequest};
+use crate::{Fault, MAX_FAULT_TIMES, MockConfig, MockError, ReceivedRequest};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -37,9 +37,6 @@ impl std::fmt::Display for Reset {
 }
 
 impl std::error::Error for Reset {}
-
-/// The most calls one fault script may cover.
-pub(crate) const MAX_FAULT_TIMES: usize = 100_000;
 
 /// The most body bytes the request log keeps in all: beyond it, the oldest requests go.
 pub(crate) const REQUEST_LOG_BYTES: usize = 64 * 1024 * 1024;

@@ -2,8 +2,9 @@
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use spoki_client::TransportErrorKind as K;
+use spoki_client::transport::retry_after::parse_retry_after;
 use spoki_middleware::{
-    Attempt, Decision, Jitter, Outcome, RetryPolicy, RetryReason as R, StopReason as S,
+    Attempt, AttemptOutcome, Decision, Jitter, RetryPolicy, RetryReason as R, StopReason as S,
 };
 use spoki_models::operation;
 use std::time::{Duration, SystemTime};
@@ -38,27 +39,25 @@ fn decide_with_deadline(
     deadline_remaining: Option<Duration>,
 ) -> Decision {
     let mut headers = HeaderMap::new();
-    let outcome = match o {
+    let (outcome, retry_after) = match o {
         O::Status(code, retry_after) => {
             if let Some(v) = retry_after {
                 headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static(v));
             }
-            Outcome::Response {
-                status: StatusCode::from_u16(code).unwrap(),
-                headers: &headers,
-            }
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(NOW);
+            (
+                AttemptOutcome::Status(code),
+                parse_retry_after(&headers, now),
+            )
         }
-        O::Err(kind, ra) => Outcome::Error {
-            kind,
-            retry_after: ra.map(Duration::from_secs),
-        },
+        O::Err(kind, ra) => (AttemptOutcome::Transport(kind), ra.map(Duration::from_secs)),
     };
     p.decide(&Attempt {
         method,
         idempotent: idem,
         outcome,
+        retry_after,
         attempt,
-        now: SystemTime::UNIX_EPOCH + Duration::from_secs(NOW),
         deadline_remaining,
     })
 }

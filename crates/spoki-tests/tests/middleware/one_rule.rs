@@ -2,12 +2,11 @@
 //! client's rule, the client's error API and the middleware's policy, which must all agree
 //! with the table.
 
-use http::{HeaderMap, Method, StatusCode};
+use http::Method;
 use spoki_client::retry_rule::{AttemptOutcome, classify};
 use spoki_client::{ApiError, Error, TransportError, TransportErrorKind as K};
-use spoki_middleware::{Attempt, Decision, Outcome, RetryPolicy, StopReason};
+use spoki_middleware::{Attempt, Decision, RetryPolicy, StopReason};
 use spoki_models::operation::{self, Operation};
-use std::time::SystemTime;
 
 /// (outcome, retried when idempotent, retried when not, the server may have acted).
 const TABLE: &[(AttemptOutcome, bool, bool, bool)] = &[
@@ -64,23 +63,12 @@ fn error_for(op: &'static Operation, outcome: AttemptOutcome) -> Option<Error> {
 }
 
 fn decide(op: &'static Operation, outcome: AttemptOutcome) -> Decision {
-    let headers = HeaderMap::new();
-    let outcome = match outcome {
-        AttemptOutcome::Status(s) => Outcome::Response {
-            status: StatusCode::from_u16(s).unwrap(),
-            headers: &headers,
-        },
-        AttemptOutcome::Transport(kind) => Outcome::Error {
-            kind,
-            retry_after: None,
-        },
-    };
     RetryPolicy::default().decide(&Attempt {
         method: &Method::from_bytes(op.method.as_str().as_bytes()).unwrap(),
         idempotent: Some(op.idempotent),
         outcome,
+        retry_after: None,
         attempt: 1,
-        now: SystemTime::now(),
         deadline_remaining: None,
     })
 }
