@@ -135,18 +135,33 @@ pub struct SentMessage {
     pub operation: String,
     /// The recipient.
     pub phone: String,
-    /// `text`, `media`, `interactive` or `template`.
-    pub kind: String,
+    /// What it carries.
+    pub kind: MessageKind,
     /// The template, for template messages.
     pub template_id: Option<i64>,
     /// `Sent`, or `Error` when it could not go out (no credit left).
-    pub send_status: String,
+    pub send_status: spoki_models::SendStatus,
     /// Why it failed, when it did.
     pub error_code: Option<String>,
     /// What it cost, in thousandths of EUR (rounded up from the rate card's price).
     pub cost: i64,
     /// When, in Unix seconds.
     pub at: i64,
+}
+
+/// What a sent message carries, as `message.outbound` names it in `content_type`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum MessageKind {
+    /// Free-form text.
+    Text,
+    /// An image, a document, a video or an audio.
+    Media,
+    /// Buttons or a list.
+    Interactive,
+    /// A template: the only kind that may open a conversation.
+    Template,
 }
 
 /// One webhook delivery and every attempt at it.

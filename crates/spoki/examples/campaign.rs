@@ -36,7 +36,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{line}");
     }
     let sent = spoki.messages();
-    let failed: Vec<_> = sent.iter().filter(|m| m.send_status == "Error").collect();
+    let failed: Vec<_> = sent
+        .iter()
+        .filter(|m| m.send_status == spoki::models::SendStatus::Error)
+        .collect();
     println!(
         "the local Spoki sent {} messages; {} failed{}",
         sent.len() - failed.len(),

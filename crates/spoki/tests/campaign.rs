@@ -33,7 +33,11 @@ async fn the_campaign_is_estimated_checked_then_started_once() {
     // The credit covered every send.
     let sent = spoki.messages();
     assert_eq!(sent.len(), 3);
-    assert!(sent.iter().all(|m| m.send_status == "Sent"), "{sent:?}");
+    assert!(
+        sent.iter()
+            .all(|m| m.send_status == spoki::models::SendStatus::Sent),
+        "{sent:?}"
+    );
 }
 
 #[tokio::test]

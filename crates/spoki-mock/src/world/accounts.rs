@@ -67,7 +67,10 @@ impl World {
             .iter()
             .filter(|m| m.account_id == id && m.at >= day_start)
             .collect();
-        let templates = today.iter().filter(|m| m.kind == "template").count();
+        let templates = today
+            .iter()
+            .filter(|m| m.kind == MessageKind::Template)
+            .count();
         let mut contacted: Vec<&str> = today.iter().map(|m| m.phone.as_str()).collect();
         contacted.sort_unstable();
         contacted.dedup();

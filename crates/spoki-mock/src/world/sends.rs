@@ -69,9 +69,9 @@ impl World {
         }
         // Whether free-form may go out now is the ledger's to say, in `record_send`.
         let kind = match body["content_type"].as_str() {
-            Some("Text") | None => "text",
-            Some("Image" | "Document" | "Video" | "Audio") => "media",
-            Some(_) => "interactive",
+            Some("Text") | None => MessageKind::Text,
+            Some("Image" | "Document" | "Video" | "Audio") => MessageKind::Media,
+            Some(_) => MessageKind::Interactive,
         };
         match self.record_send(account, op, &phone, kind, None, Message::FreeForm) {
             Ok(message) => Answer::ok(send_result(&message)),
@@ -103,7 +103,7 @@ impl World {
             account,
             origin,
             phone,
-            "template",
+            MessageKind::Template,
             Some(template),
             Message::Template(category),
         )
@@ -115,7 +115,7 @@ impl World {
         account: i64,
         origin: &str,
         phone: &str,
-        kind: &str,
+        kind: MessageKind,
         template: Option<i64>,
         message: Message,
     ) -> Result<SentMessage, Answer> {
@@ -133,9 +133,9 @@ impl World {
             account_id: account,
             operation: origin.to_owned(),
             phone: phone.to_owned(),
-            kind: kind.to_owned(),
+            kind,
             template_id: template,
-            send_status: "Sent".into(),
+            send_status: SendStatus::Sent,
             error_code: None,
             cost: 0,
             at,
@@ -160,7 +160,7 @@ impl World {
             None
         };
         if let Some(answer) = refused {
-            sent.send_status = "Error".into();
+            sent.send_status = SendStatus::Error;
             sent.error_code = answer
                 .body
                 .as_ref()

@@ -189,7 +189,7 @@ async fn an_automation_send_that_fails_is_reported_and_kept() {
         .filter(|m| m.phone == "+393470006001")
         .collect();
     assert_eq!(failed.len(), 1, "the failed send is in the record");
-    assert_eq!(failed[0].send_status, "Error");
+    assert_eq!(failed[0].send_status, spoki_models::SendStatus::Error);
     assert_eq!(failed[0].error_code.as_deref(), Some("spoki::1029"));
 }
 
