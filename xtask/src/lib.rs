@@ -88,7 +88,7 @@ fn generate_unformatted(spec: &spec::Spec) -> Vec<(PathBuf, String)> {
             models::body_round_trip(spec),
         ),
         (
-            PathBuf::from("crates/spoki-client/tests/every_operation.rs"),
+            PathBuf::from("crates/spoki-tests/tests/client/every_operation.rs"),
             client::every_operation_test(spec),
         ),
         (

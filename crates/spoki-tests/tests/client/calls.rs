@@ -1,7 +1,6 @@
 //! Requests built by the typed calls, per resource group: paths, headers, query encoding,
 //! bodies; and how answers and failures come back.
 
-#[path = "../../../spoki-client/tests/support/mod.rs"]
 mod support;
 
 use futures::TryStreamExt;

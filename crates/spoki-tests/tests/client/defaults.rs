@@ -1,7 +1,6 @@
 //! A client built with the defaults paces and retries safely; the opt-outs and a custom
 //! transport behave as documented.
 
-#[path = "../../../spoki-client/tests/support/mod.rs"]
 mod support;
 
 use spoki_client::models::{Phone, SendTemplate};

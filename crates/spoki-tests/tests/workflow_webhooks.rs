@@ -1,7 +1,7 @@
 //! A workflow of the seed documents, run end to end over the reqwest transport against the
 //! local Spoki. The workflow code is the example's own.
 
-#[path = "../../examples/webhook_receiver.rs"]
+#[path = "../examples/webhook_receiver.rs"]
 #[allow(dead_code)]
 mod webhook_receiver;
 

@@ -1,7 +1,7 @@
 //! A workflow of the seed documents, run end to end over the reqwest transport against the
 //! local Spoki. The workflow code is the example's own.
 
-#[path = "../../examples/vendor_flow.rs"]
+#[path = "../examples/vendor_flow.rs"]
 #[allow(dead_code)]
 mod vendor_flow;
 

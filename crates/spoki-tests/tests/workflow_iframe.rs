@@ -1,7 +1,7 @@
 //! A workflow of the seed documents, run end to end over the reqwest transport against the
 //! local Spoki. The workflow code is the example's own.
 
-#[path = "../../examples/iframe_embed.rs"]
+#[path = "../examples/iframe_embed.rs"]
 #[allow(dead_code)]
 mod iframe_embed;
 
