@@ -218,6 +218,7 @@ impl Delivery {
 impl State {
     /// The demo world: an agency with two client accounts; the first has credit, templates,
     /// an automation, a contact and a service user.
+    // Kept whole: it is data, read top to bottom like the fixtures it lays out.
     pub fn demo(fixtures: Fixtures) -> State {
         let f = &fixtures;
         let mut accounts = BTreeMap::new();

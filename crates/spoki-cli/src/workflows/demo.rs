@@ -35,6 +35,7 @@ fn recipient(line: u64, phone: &str, name: &str) -> Result<Recipient> {
     })
 }
 
+// Kept whole: the demo is one story told in order, each step using what the last one made.
 pub async fn run(global: &Global, out: Output) -> Result<()> {
     let mock = MockSpoki::start().await;
     let f = mock.fixtures();
