@@ -100,14 +100,8 @@ fn body(
         Body::Array { .. } => args
             .remove(ITEMS)
             .ok_or_else(|| argument(ITEMS, "is required: the body, a JSON array"))?,
-        Body::Object {
-            fields, constants, ..
-        } => {
-            let mut map = Map::new();
-            for (name, value) in constants {
-                let value = serde_json::from_str(value).expect("constants are JSON");
-                map.insert((*name).to_owned(), value);
-            }
+        Body::Object { fields, .. } => {
+            let mut map = op.body.constants();
             for f in fields {
                 let name = schema::body_argument(op, f);
                 if f.ty == FieldType::Secret {

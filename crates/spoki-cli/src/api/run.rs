@@ -257,20 +257,13 @@ pub fn prepare(op: &'static Operation, m: &ArgMatches) -> Result<Prepared> {
             op.body.decode(&body).map_err(does_not_fit)?;
             Some(body)
         }
-        Body::Object {
-            fields, constants, ..
-        } => {
+        Body::Object { fields, .. } => {
             let mut body = match data {
                 None => Map::new(),
                 Some(Value::Object(map)) => map,
                 Some(_) => return Err(CliError::Usage("--data must be a JSON object".into())),
             };
-            for (name, json) in *constants {
-                body.insert(
-                    (*name).to_owned(),
-                    serde_json::from_str(json).expect("constants are JSON"),
-                );
-            }
+            body.extend(op.body.constants());
             for f in *fields {
                 if let Some(text) = m.get_one::<String>(&body_id(f)) {
                     body.insert(f.name.to_owned(), parse_param(f, text)?);

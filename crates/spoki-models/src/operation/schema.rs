@@ -99,22 +99,25 @@ pub enum Body {
 }
 
 impl Body {
+    /// The fields the operation fixes, with their values: empty for a body that is not an
+    /// object.
+    pub fn constants(&self) -> serde_json::Map<String, Value> {
+        match self {
+            Body::Object { constants, .. } => constants
+                .iter()
+                .map(|(name, json)| {
+                    let value = serde_json::from_str(json).expect("constants are JSON");
+                    ((*name).to_owned(), value)
+                })
+                .collect(),
+            Body::None | Body::Array { .. } => serde_json::Map::new(),
+        }
+    }
+
     /// The body the operation fixes entirely (every field a constant), if it does.
     pub fn fixed(&self) -> Option<Value> {
         match self {
-            Body::Object {
-                fields: [],
-                constants,
-                ..
-            } => Some(Value::Object(
-                constants
-                    .iter()
-                    .map(|(name, json)| {
-                        let value = serde_json::from_str(json).expect("constants are JSON");
-                        ((*name).to_owned(), value)
-                    })
-                    .collect(),
-            )),
+            Body::Object { fields: [], .. } => Some(Value::Object(self.constants())),
             _ => None,
         }
     }
