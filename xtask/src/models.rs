@@ -378,7 +378,12 @@ fn write_model(out: &mut String, spec: &Spec, name: &str, model: &Model) {
             (Some(ty), None) => {
                 if let Some(is_empty) = is_collection(ty) {
                     attrs.push("default".into());
-                    attrs.push("deserialize_with = \"crate::wire::null_as_default\"".into());
+                    // Lenient on input: PHP writes an empty map as `[]`.
+                    let read = match ty {
+                        Type::Map(_) => "crate::wire::lenient_map",
+                        _ => "crate::wire::null_as_default",
+                    };
+                    attrs.push(format!("deserialize_with = \"{read}\""));
                     // A required list goes out even when empty: `[]` is what the caller meant.
                     if !f.required(model.kind) {
                         attrs.push(format!("skip_serializing_if = \"{is_empty}\""));

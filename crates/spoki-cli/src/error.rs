@@ -58,6 +58,14 @@ impl CliError {
         move |source| CliError::Io { path, source }
     }
 
+    /// What to do about a refusal by Spoki, in one line.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            CliError::Api(e) => e.hint(),
+            _ => None,
+        }
+    }
+
     /// The process exit code for this failure.
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self {

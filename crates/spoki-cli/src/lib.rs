@@ -138,6 +138,9 @@ where
         Ok(code) => code,
         Err(e) => {
             eprintln!("spoki: {e}");
+            if let Some(hint) = e.hint() {
+                eprintln!("hint: {hint}");
+            }
             e.exit_code()
         }
     }

@@ -37,6 +37,7 @@ pub struct ClientBuilder {
     reqwest_client: Option<spoki_transport::reqwest::Client>,
     #[cfg(feature = "reqwest")]
     max_response_bytes: usize,
+    check_placeholders: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -97,6 +98,7 @@ impl Default for ClientBuilder {
             reqwest_client: None,
             #[cfg(feature = "reqwest")]
             max_response_bytes: crate::DEFAULT_MAX_RESPONSE_BYTES,
+            check_placeholders: true,
         }
     }
 }
@@ -212,6 +214,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether a template send is first checked against its template's `%%CODE%%`
+    /// placeholders (default `true`): one read of the template per credential and template,
+    /// kept for [`PLACEHOLDERS_FRESH_FOR`](crate::PLACEHOLDERS_FRESH_FOR), and a send that
+    /// leaves one without a value is refused with [`InputError::Placeholders`] before it is
+    /// sent.
+    pub fn check_placeholders(mut self, check: bool) -> Self {
+        self.check_placeholders = check;
+        self
+    }
+
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let base_url = self.base_url.trim_end_matches('/').to_owned();
@@ -220,13 +232,7 @@ impl ClientBuilder {
             _ => return Err(InputError::BaseUrl(self.base_url).into()),
         }
         if let Some(key) = &self.api_key {
-            let key = key.expose_secret();
-            if spoki_models::is_blank(key) {
-                return Err(InputError::EmptySecret("API key").into());
-            }
-            if HeaderValue::from_str(key).is_err() {
-                return Err(InputError::from(BuildError::NotHeaderValue("API key")).into());
-            }
+            check_api_key(key.expose_secret())?;
         }
         let user_agent = HeaderValue::from_str(&self.user_agent)
             .map_err(|_| InputError::from(BuildError::NotHeaderValue("user agent")))?;
@@ -294,9 +300,22 @@ impl ClientBuilder {
                 api_key: self.api_key,
                 credential,
                 user_agent,
+                check_placeholders: self.check_placeholders,
+                placeholders: Default::default(),
             }),
         })
     }
+}
+
+/// Refuses an API key that is blank or cannot travel in a header.
+pub(crate) fn check_api_key(key: &str) -> Result<(), Error> {
+    if spoki_models::is_blank(key) {
+        return Err(InputError::EmptySecret("API key").into());
+    }
+    if HeaderValue::from_str(key).is_err() {
+        return Err(InputError::from(BuildError::NotHeaderValue("API key")).into());
+    }
+    Ok(())
 }
 
 #[cfg(not(feature = "reqwest"))]

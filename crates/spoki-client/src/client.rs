@@ -45,6 +45,10 @@ pub(crate) struct Inner {
     pub(crate) api_key: Option<SecretString>,
     pub(crate) credential: CredentialId,
     pub(crate) user_agent: HeaderValue,
+    /// Whether template sends are checked against their template's placeholders.
+    pub(crate) check_placeholders: bool,
+    /// The placeholders read so far, shared by the clients of every credential.
+    pub(crate) placeholders: Arc<crate::placeholders::PlaceholderCache>,
 }
 
 impl fmt::Debug for Client {
@@ -156,6 +160,36 @@ impl Client {
         &self.inner.base_url
     }
 
+    /// A client that calls with another API key (a client account of an agency, say) and
+    /// shares everything else with this one: the transport with its connection pool, the
+    /// rate-limit and retry layers and their store, the origin and the settings. Budgets stay
+    /// per credential, so one account's pace never slows another's.
+    ///
+    /// ```
+    /// # fn run() -> Result<(), spoki_client::Error> {
+    /// let agency = spoki_client::Client::builder().api_key("agency-key").build()?;
+    /// let client_account = agency.with_api_key("client-account-key")?;
+    /// assert_eq!(client_account.base_url(), agency.base_url());
+    /// # Ok(()) }
+    /// # run().unwrap();
+    /// ```
+    pub fn with_api_key(&self, key: impl Into<String>) -> Result<Client, Error> {
+        let key = SecretString::from(key.into());
+        crate::builder::check_api_key(key.expose_secret())?;
+        let inner = &*self.inner;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                transport: Arc::clone(&inner.transport),
+                base_url: inner.base_url.clone(),
+                credential: CredentialId::of(key.expose_secret()),
+                api_key: Some(key),
+                user_agent: inner.user_agent.clone(),
+                check_placeholders: inner.check_placeholders,
+                placeholders: Arc::clone(&inner.placeholders),
+            }),
+        })
+    }
+
     fn request(&self, call: &Call) -> Result<HttpRequest, Error> {
         let op = call.operation;
         let mut url = format!("{}{}", self.inner.base_url, call.path);
@@ -224,6 +258,7 @@ impl Client {
             attempt = 1u32,
         );
         async move {
+            self.check_placeholders(&call).await?;
             let request = self.request(&call)?;
             let response = self.inner.transport.send(request).await.map_err(|e| {
                 tracing::warn!(error = %e, "no response");

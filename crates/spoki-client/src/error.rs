@@ -2,7 +2,9 @@
 
 use crate::retry_rule::{AttemptOutcome, Classification, classify};
 use crate::transport::{TransportError, TransportErrorKind};
+use spoki_models::error_kind::CODE_FIELDS;
 use spoki_models::operation::Operation;
+use spoki_models::{ErrorKind, RetryAdvice};
 use spoki_models::{is_credential_field, redact_credentials};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -135,7 +137,7 @@ impl Error {
             // Without its operation, an answer is judged as a non-idempotent call's.
             Error::Api(api) => (
                 api.operation.is_some_and(|op| op.idempotent),
-                AttemptOutcome::Status(api.status),
+                AttemptOutcome::answer(api.status, api.code.is_some().then_some(api.kind)),
             ),
             Error::InvalidInput(_) | Error::Decode { .. } => return None,
         };
@@ -153,9 +155,32 @@ impl Error {
         }
     }
 
-    /// How long to wait before calling again, when known.
+    /// What went wrong, in the vocabulary of Spoki's and WhatsApp's error codes: the code's
+    /// kind for an error answer, [`ErrorKind::RateLimited`] for a 429; `None` for a failure
+    /// without an answer.
+    pub fn kind(&self) -> Option<ErrorKind> {
+        match self {
+            Error::Api(api) => Some(api.kind),
+            Error::RateLimited {
+                client_side: false, ..
+            } => Some(ErrorKind::RateLimited),
+            _ => None,
+        }
+    }
+
+    /// What to do about it, in one line, when Spoki answered.
+    pub fn hint(&self) -> Option<&'static str> {
+        self.kind().map(ErrorKind::hint)
+    }
+
+    /// How long to wait before calling again, when known: the answer's `Retry-After`, or the
+    /// wait its error code asks for (about 6 s after a pair-rate refusal).
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
+            Error::Api(api) => match api.kind.retry() {
+                RetryAdvice::After(wait) => Some(wait),
+                _ => None,
+            },
             Error::RateLimited { retry_after, .. } => *retry_after,
             Error::Transport { source, .. } | Error::Timeout { source, .. } => source.retry_after(),
             _ => None,
@@ -188,8 +213,10 @@ impl Error {
 pub struct ApiError {
     /// HTTP status.
     pub status: u16,
-    /// Spoki's error code, such as `spoki::1029` (credit exhausted).
+    /// Spoki's error code as written, such as `spoki::1029` (credit exhausted).
     pub code: Option<String>,
+    /// What the code (or, without one, the status) means: [`ErrorKind::hint`] says what to do.
+    pub kind: ErrorKind,
     /// Short title.
     pub title: Option<String>,
     /// Longer explanation (`detail`, or `message`).
@@ -206,6 +233,7 @@ impl ApiError {
         let mut error = ApiError {
             status,
             code: None,
+            kind: ErrorKind::of(status, None),
             title: None,
             detail: None,
             fields: BTreeMap::new(),
@@ -226,8 +254,8 @@ impl ApiError {
                 _ => None,
             };
             match key.as_str() {
-                // Spoki's own errors say `code`; its credit error says `error_code`.
-                "code" | "error_code" if text.is_some() && error.code.is_none() => {
+                key if CODE_FIELDS.contains(&key) && text.is_some() && error.code.is_none() => {
+                    error.kind = ErrorKind::of(status, text.as_deref());
                     error.code = text
                 }
                 "title" => error.title = text,
@@ -314,6 +342,18 @@ pub enum InputError {
     /// The body could not be encoded as JSON (a map with keys that are not text).
     #[error("cannot encode the body: {0}")]
     Encode(String),
+    /// A template send leaves placeholders of its template without a value: Spoki would take
+    /// it and WhatsApp refuse it.
+    #[error("template {template}: {missing}")]
+    Placeholders {
+        /// The template sent.
+        template: i64,
+        /// The placeholders without a value.
+        missing: spoki_models::MissingPlaceholders,
+    },
+    /// The template a send names does not exist in the account.
+    #[error("template {0} does not exist in this account")]
+    UnknownTemplate(i64),
     /// A path parameter of the operation was not given.
     #[error("path parameter `{0}` is missing")]
     MissingParameter(&'static str),

@@ -22,6 +22,7 @@ pub mod embed;
 mod error;
 mod generated;
 mod pagination;
+mod placeholders;
 mod raw;
 #[cfg(feature = "tower")]
 mod tower;
@@ -35,6 +36,7 @@ pub use client::{
 pub use embed::{EmbedPage, IframeUrl};
 pub use error::{ApiError, BuildError, Error, InputError};
 pub use pagination::MAX_PAGES;
+pub use placeholders::FRESH_FOR as PLACEHOLDERS_FRESH_FOR;
 pub use spoki_models as models;
 pub use spoki_models::constraint::MAX_CONTACTS_PER_SYNC;
 pub use spoki_models::{is_credential_field, redact_credentials};

@@ -260,7 +260,7 @@ impl RetryPolicy {
         let Some(reason) = verdict.retry else {
             let acted = verdict.server_may_have_acted && !idempotent;
             return Decision::Stop(match attempt.outcome {
-                AttemptOutcome::Status(status) => {
+                AttemptOutcome::Status(status) | AttemptOutcome::Refused { status, .. } => {
                     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
                     if acted {
                         StopReason::ServerMayHaveActed(status)
@@ -275,6 +275,14 @@ impl RetryPolicy {
         if attempt.attempt >= self.max_attempts {
             return Decision::Stop(StopReason::AttemptsExhausted);
         }
+        // A refusal that clears with time says how long, when the answer does not.
+        let hint = hint.or(match reason {
+            RetryReason::RefusedForNow(kind) => match kind.retry() {
+                spoki_models::RetryAdvice::After(wait) => Some(wait),
+                _ => None,
+            },
+            _ => None,
+        });
         let after = match hint {
             Some(hint) if hint > self.max_retry_after => {
                 return Decision::Stop(StopReason::RetryAfterTooLong(hint));

@@ -2,6 +2,8 @@
 
 use crate::classify::{Attempt, AttemptOutcome, Decision, RetryBudget, RetryPolicy, StopReason};
 use async_trait::async_trait;
+use spoki_models::ErrorKind;
+use spoki_models::error_kind::code_of_body;
 use spoki_transport::retry_after::parse_retry_after;
 use spoki_transport::{HttpRequest, HttpResponse, RequestContext, Transport, TransportError};
 use std::sync::{Arc, Mutex};
@@ -99,7 +101,13 @@ impl<T: Transport> Transport for Retrying<T> {
                         self.refund(&policy.budget);
                     }
                     let wait = parse_retry_after(response.headers(), SystemTime::now());
-                    (AttemptOutcome::Status(response.status().as_u16()), wait)
+                    let status = response.status().as_u16();
+                    // An error answer's code may change the answer (a pair-rate refusal).
+                    let kind = (status >= 400)
+                        .then(|| code_of_body(response.body()))
+                        .flatten()
+                        .map(|code| ErrorKind::of(status, Some(&code)));
+                    (AttemptOutcome::answer(status, kind), wait)
                 }
                 Err(error) => (AttemptOutcome::Transport(error.kind()), error.retry_after()),
             };

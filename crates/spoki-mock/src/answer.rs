@@ -99,11 +99,10 @@ impl Answer {
 
     pub fn throttled(retry_after: Duration) -> Answer {
         let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-        let mut answer = Answer::error(
+        // Django REST framework's throttling answer: a detail, and no code of Spoki's.
+        let mut answer = Answer::with_status(
             429,
-            "Too Many Requests",
-            format!("Request was throttled. Expected available in {seconds} seconds."),
-            "spoki::1029",
+            json!({"detail": format!("Request was throttled. Expected available in {seconds} seconds.")}),
         );
         answer
             .headers

@@ -427,6 +427,14 @@ impl MockSpoki {
         self.shared.requests_dropped()
     }
 
+    /// How many TCP connections the local Spoki has accepted: what a client's connection
+    /// pool opened.
+    pub fn connections_accepted(&self) -> u64 {
+        self.shared
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Every webhook delivery so far, with its attempts.
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.shared.world().state.deliveries.clone()

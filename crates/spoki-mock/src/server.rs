@@ -104,6 +104,8 @@ pub(crate) struct Shared {
     pub(crate) saved: watch::Sender<u64>,
     /// Wakes waiters on deliveries.
     pub delivered: Notify,
+    /// Connections accepted so far.
+    pub connections: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -123,6 +125,7 @@ impl Shared {
             dirty: Notify::new(),
             saving: Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
+            connections: std::sync::atomic::AtomicU64::new(0),
             saved: watch::Sender::new(0),
             delivered: Notify::new(),
         }
@@ -354,6 +357,9 @@ pub(crate) async fn serve(
             _ = stop.changed() => return,
         };
         let _ = stream.set_nodelay(true);
+        shared
+            .connections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let shared = shared.clone();
         let header_timeout = shared.config.header_timeout;
         tokio::spawn(async move {

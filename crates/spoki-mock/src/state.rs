@@ -367,6 +367,7 @@ fn template(id: i64, name: &str, category: &str, text: &str) -> Value {
     json!({
         "id": id, "name": name, "category": category, "subcategory": "CLASSIC",
         "is_approved": true, "is_favorite": false, "customfield_set": [], "template_groups": [],
-        "templatelocalization_set": [{"language": "it", "status": "APPROVED", "text": text}]
+        "templatelocalization_set": [{"language": "it", "status": "APPROVED",
+            "body_template_component": {"text": text}}]
     })
 }

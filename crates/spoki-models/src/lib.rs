@@ -9,7 +9,9 @@
 //! - [`Money`]: an exact amount in a [`Currency`]; credit travels as thousandths of EUR;
 //! - [`Timestamp`] and [`Date`]: typed times that accept the shapes the API sends;
 //! - [`Secret`]: automation secrets, private keys, tokens and webhook secrets, which never print;
-//! - [`Page`]: a list response, paginated or a bare array.
+//! - [`Page`]: a list response, paginated or a bare array;
+//! - [`ErrorKind`]: what an error code of Spoki or WhatsApp means, and whether to send again;
+//! - [`Placeholders`]: the `%%CODE%%` placeholders of a template, checked before a send.
 //!
 //! Models read from the API ignore unknown fields, and every enum keeps values it does not
 //! know, so a server that grows never breaks a decode.
@@ -29,7 +31,7 @@
 #![deny(missing_docs)]
 
 pub mod constraint;
-mod error_code;
+pub mod error_kind;
 mod generated;
 mod iframe;
 mod money;
@@ -37,13 +39,14 @@ pub mod operation;
 mod page;
 mod patch;
 mod phone;
+pub mod placeholder;
 mod scalar;
 mod secret;
 mod time;
 #[doc(hidden)]
 pub mod wire;
 
-pub use error_code::error_meaning;
+pub use error_kind::{ErrorCode, ErrorKind, RetryAdvice};
 pub use generated::enums::*;
 pub use generated::models::*;
 pub use iframe::IframeEvent;
@@ -52,6 +55,7 @@ pub use operation::RateClass;
 pub use page::{ItemError, Page, without_quoted_values};
 pub use patch::Patch;
 pub use phone::{Phone, PhoneError};
+pub use placeholder::{FillsPlaceholders, MissingPlaceholders, Placeholders};
 pub use scalar::{IdRef, NumberOrText};
 pub use secret::{
     Secret, is_blank, is_credential_field, is_credential_header, redact_credentials, redact_query,

@@ -3,12 +3,22 @@
 //! middleware's `Retrying` layer all ask [`classify`], so they cannot disagree.
 
 use crate::TransportErrorKind;
+use spoki_models::{ErrorKind, RetryAdvice};
 
 /// What one attempt came back with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AttemptOutcome {
-    /// Spoki answered with this status.
+    /// Spoki answered with this status, and no error code.
     Status(u16),
+    /// Spoki refused with this status and an error code of this kind (`whatsapp::131056`):
+    /// where the code says more than the status (a pair-rate refusal clears with time, a
+    /// closed service window does not), the code decides.
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// What the error code means.
+        kind: ErrorKind,
+    },
     /// No answer.
     Transport(TransportErrorKind),
 }
@@ -29,6 +39,9 @@ pub enum RetryReason {
     TimedOut,
     /// An idempotent call lost its connection mid-request.
     Interrupted,
+    /// Spoki refused with a code whose refusal clears with time, such as WhatsApp's pair
+    /// rate (`131056`): nothing was done, and [`ErrorKind::retry`] says how long to wait.
+    RefusedForNow(ErrorKind),
 }
 
 impl RetryReason {
@@ -49,6 +62,17 @@ pub struct Classification {
     pub server_may_have_acted: bool,
 }
 
+impl AttemptOutcome {
+    /// The outcome of an answer with `status` and, when its body has one, an error code of
+    /// `kind`.
+    pub fn answer(status: u16, kind: Option<ErrorKind>) -> AttemptOutcome {
+        match kind {
+            Some(kind) => AttemptOutcome::Refused { status, kind },
+            None => AttemptOutcome::Status(status),
+        }
+    }
+}
+
 /// Statuses after which an idempotent call is sent again.
 const TRANSIENT_STATUSES: [u16; 5] = [408, 500, 502, 503, 504];
 
@@ -58,8 +82,24 @@ const TRANSIENT_STATUSES: [u16; 5] = [408, 500, 502, 503, 504];
 /// A non-idempotent call is sent again only when it provably was not acted on: a refused
 /// connection, a client-side limiter, or a 429. Whatever else may have reached Spoki is never
 /// sent twice.
+///
+/// A refusal with an error code is judged by the code where it says more than the status: a
+/// code that clears with time ([`RetryAdvice::After`]) is sent again, a code that says what to
+/// fix ([`RetryAdvice::No`]) is not, and Spoki did not act on either; any other code is
+/// judged by its status.
 pub fn classify(idempotent: bool, outcome: AttemptOutcome) -> Classification {
     match outcome {
+        AttemptOutcome::Refused { status, kind } => match kind.retry() {
+            RetryAdvice::After(_) => Classification {
+                retry: Some(RetryReason::RefusedForNow(kind)),
+                server_may_have_acted: false,
+            },
+            RetryAdvice::No => Classification {
+                retry: None,
+                server_may_have_acted: false,
+            },
+            RetryAdvice::Backoff => classify(idempotent, AttemptOutcome::Status(status)),
+        },
         AttemptOutcome::Status(status) => Classification {
             retry: if status == 429 {
                 Some(RetryReason::ThrottledByServer)
@@ -158,6 +198,37 @@ mod tests {
                 "{kind:?}, not idempotent"
             );
         }
+    }
+
+    #[test]
+    fn a_code_decides_where_it_says_more_than_the_status() {
+        use RetryReason::*;
+        let refused = |status, kind| AttemptOutcome::Refused { status, kind };
+        for idempotent in [true, false] {
+            // A pair-rate refusal clears with time: sent again, even a message send.
+            assert_eq!(
+                rule(idempotent, refused(400, ErrorKind::PairRateLimit)),
+                (Some(RefusedForNow(ErrorKind::PairRateLimit)), false)
+            );
+            // A closed window does not, whatever the status: nothing was sent either.
+            assert_eq!(
+                rule(idempotent, refused(500, ErrorKind::ServiceWindowClosed)),
+                (None, false)
+            );
+            assert_eq!(
+                rule(idempotent, refused(400, ErrorKind::CreditExhausted)),
+                (None, false)
+            );
+        }
+        // A code that says nothing more is judged by its status.
+        assert_eq!(
+            rule(true, refused(503, ErrorKind::ServerError)),
+            rule(true, Status(503))
+        );
+        assert_eq!(
+            rule(false, refused(503, ErrorKind::ServerError)),
+            rule(false, Status(503))
+        );
     }
 
     #[test]

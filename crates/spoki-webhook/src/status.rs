@@ -4,7 +4,7 @@
 //! the same uuid again as its status moves: Sent, Delivered, Read, or Error. Deliveries may
 //! arrive out of order, so a status only ever moves forward, and an error is final.
 
-use spoki_models::{SendStatus, error_meaning};
+use spoki_models::{ErrorKind, SendStatus};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -32,8 +32,8 @@ pub enum MessageStatus {
     Failed {
         /// The code Spoki reported (`131047`, `whatsapp::131026`, …), when it did.
         code: Option<String>,
-        /// What the code means, when a public source says.
-        meaning: Option<&'static str>,
+        /// What the code means ([`ErrorKind::hint`] says what to do), when it is a code.
+        kind: Option<ErrorKind>,
     },
 }
 
@@ -46,7 +46,7 @@ impl MessageStatus {
             SendStatus::Read => MessageStatus::Read,
             SendStatus::Error => MessageStatus::Failed {
                 code: error_code.map(str::to_owned),
-                meaning: error_code.and_then(error_meaning),
+                kind: error_code.and_then(ErrorKind::of_code),
             },
             // Pending, and a state this SDK does not know: nothing is known to have happened.
             _ => MessageStatus::Pending,
@@ -292,7 +292,7 @@ mod tests {
             read(SendStatus::Error),
             MessageStatus::Failed {
                 code: None,
-                meaning: None
+                kind: None
             }
         );
         assert_eq!(
@@ -322,10 +322,10 @@ mod tests {
         let error = failed("131026");
         assert_eq!(tracker.update("m-2", None, error.clone()), error);
         assert_eq!(tracker.update("m-2", None, MessageStatus::Read), error);
-        let MessageStatus::Failed { meaning, .. } = error else {
+        let MessageStatus::Failed { kind, .. } = error else {
             panic!("failed");
         };
-        assert!(meaning.unwrap().contains("cannot receive"));
+        assert_eq!(kind, Some(ErrorKind::RecipientUnreachable));
     }
 
     #[test]

@@ -399,10 +399,10 @@ async fn an_automation_start_the_credit_cannot_pay_shows_errors_per_recipient() 
         .collect();
     assert_eq!((delivered, failed.len()), (3, 2), "{statuses:?}");
     for status in failed {
-        let MessageStatus::Failed { code, meaning } = status else {
+        let MessageStatus::Failed { code, kind } = status else {
             unreachable!()
         };
         assert_eq!(code.as_deref(), Some("spoki::1029"));
-        assert!(meaning.unwrap().contains("credit"), "{meaning:?}");
+        assert_eq!(*kind, Some(spoki::models::ErrorKind::CreditExhausted));
     }
 }

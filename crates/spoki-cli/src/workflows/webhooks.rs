@@ -108,8 +108,8 @@ pub fn describe(delivery: &Delivery) -> String {
             let code = m
                 .error_code
                 .as_deref()
-                .map(|c| match spoki_client::models::error_meaning(c) {
-                    Some(meaning) => format!(" {c}: {meaning}"),
+                .map(|c| match spoki_client::models::ErrorKind::of_code(c) {
+                    Some(kind) => format!(" {c}: {}", kind.hint()),
                     None => format!(" {c}"),
                 })
                 .unwrap_or_default();

@@ -39,8 +39,8 @@ impl World {
             Id::AutomationsStartBulk => body["contacts"].as_array().cloned().unwrap_or_default(),
             _ => vec![body.clone()],
         };
-        for contact in &contacts {
-            let (contact, _) = self.upsert_contact(automation.account_id, contact);
+        for given in &contacts {
+            let (contact, _) = self.upsert_contact(automation.account_id, given);
             let phone = contact["phone"].as_str().unwrap_or_default().to_owned();
             // Spoki accepts the start and sends later: a send that fails (no credit left)
             // shows up as an `Error` status in `message.outbound`, not in this answer.
@@ -49,6 +49,7 @@ impl World {
                 &format!("automation:{}", automation.uuid),
                 &phone,
                 automation.template_id,
+                &given["custom_fields"],
             );
         }
         Answer::empty()
@@ -62,7 +63,13 @@ impl World {
             let Some(template) = body["template"].as_i64() else {
                 return Answer::field("template", "A valid integer is required.");
             };
-            return match self.deliver_template(account, op, &phone, template) {
+            return match self.deliver_template(
+                account,
+                op,
+                &phone,
+                template,
+                &body["custom_fields"],
+            ) {
                 Ok(message) => Answer::ok(send_result(&message)),
                 Err(answer) => answer,
             };
@@ -73,19 +80,21 @@ impl World {
             Some("Image" | "Document" | "Video" | "Audio") => MessageKind::Media,
             Some(_) => MessageKind::Interactive,
         };
-        match self.record_send(account, op, &phone, kind, None, Message::FreeForm) {
+        match self.record_send(account, op, &phone, kind, None, Message::FreeForm, None) {
             Ok(message) => Answer::ok(send_result(&message)),
             Err(answer) => answer,
         }
     }
 
-    /// Sends a template: billed by its category, refused when the credit does not cover it.
+    /// Sends a template: billed by its category, refused when the credit does not cover it
+    /// or `custom_fields` leaves one of its placeholders without a value.
     pub(super) fn deliver_template(
         &mut self,
         account: i64,
         origin: &str,
         phone: &str,
         template: i64,
+        custom_fields: &Value,
     ) -> Result<SentMessage, Answer> {
         let Some(record) = self.record(account, "templates", Some(template)) else {
             return Err(Answer::field(
@@ -99,6 +108,14 @@ impl World {
                 .ok()
                 .and_then(|category| Category::try_from(&category).ok())
                 .unwrap_or(Category::Marketing);
+        let refusal = unfilled(record, custom_fields).map(|missing| {
+            Answer::error(
+                400,
+                "Template parameters do not match",
+                missing.to_string(),
+                "whatsapp::132000",
+            )
+        });
         self.record_send(
             account,
             origin,
@@ -106,10 +123,13 @@ impl World {
             MessageKind::Template,
             Some(template),
             Message::Template(category),
+            refusal,
         )
     }
 
-    /// Bills and records one outbound message, and queues its `message.outbound` events.
+    /// Bills and records one outbound message, and queues its `message.outbound` events; a
+    /// `refusal` (or a credit that does not cover it) fails it instead.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn record_send(
         &mut self,
         account: i64,
@@ -118,6 +138,7 @@ impl World {
         kind: MessageKind,
         template: Option<i64>,
         message: Message,
+        refusal: Option<Answer>,
     ) -> Result<SentMessage, Answer> {
         let customer = Customer::parse(phone).map_err(|e| Answer::field("phone", e.to_string()))?;
         let at = self.now();
@@ -150,7 +171,9 @@ impl World {
                 "whatsapp::131047",
             ));
         }
-        let refused = if cost > credit {
+        let refused = if refusal.is_some() {
+            refusal
+        } else if cost > credit {
             Some(Answer::no_credit(format!(
                 "This message costs {} and the account has {} of credit left.",
                 Money::from_micros(cost, Currency::EUR),
@@ -283,6 +306,20 @@ impl World {
         }
         Answer::ok(json!({ "private_key": key }))
     }
+}
+
+/// The placeholders of a template record that `custom_fields` gives no value for.
+fn unfilled(record: &Value, custom_fields: &Value) -> Option<spoki_models::MissingPlaceholders> {
+    let template = serde_json::from_value::<spoki_models::Template>(record.clone()).ok()?;
+    let given: std::collections::BTreeMap<String, String> = custom_fields
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(code, value)| Some((code.clone(), value.as_str()?.to_owned())))
+        .collect();
+    spoki_models::Placeholders::of_template(&template)
+        .check(&given)
+        .err()
 }
 
 pub(super) fn send_result(message: &SentMessage) -> Value {

@@ -213,7 +213,7 @@ pub struct AutomationStart {
     /// Custom field CODE to value; the values also update the contact.
     #[serde(
         default,
-        deserialize_with = "crate::wire::null_as_default",
+        deserialize_with = "crate::wire::lenient_map",
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub custom_fields: std::collections::BTreeMap<String, String>,
@@ -399,7 +399,7 @@ pub struct AutomationContact {
     pub language: Option<String>,
     #[serde(
         default,
-        deserialize_with = "crate::wire::null_as_default",
+        deserialize_with = "crate::wire::lenient_map",
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub custom_fields: std::collections::BTreeMap<String, String>,

@@ -1426,7 +1426,7 @@ pub struct ContactSync {
     pub status: Option<MarketingStatus>,
     #[serde(
         default,
-        deserialize_with = "crate::wire::null_as_default",
+        deserialize_with = "crate::wire::lenient_map",
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub custom_fields: std::collections::BTreeMap<String, String>,

@@ -254,7 +254,7 @@ pub struct ContactUpdate {
     pub language: crate::Patch<String>,
     #[serde(
         default,
-        deserialize_with = "crate::wire::null_as_default",
+        deserialize_with = "crate::wire::lenient_map",
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub custom_fields: std::collections::BTreeMap<String, String>,

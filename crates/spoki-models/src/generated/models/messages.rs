@@ -239,7 +239,7 @@ pub struct SendTemplate {
     /// Values of the %%CODE%% placeholders.
     #[serde(
         default,
-        deserialize_with = "crate::wire::null_as_default",
+        deserialize_with = "crate::wire::lenient_map",
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub custom_fields: std::collections::BTreeMap<String, String>,
@@ -374,7 +374,7 @@ pub struct SendTemplateHeaderMedia {
     pub language: Option<String>,
     #[serde(
         default,
-        deserialize_with = "crate::wire::null_as_default",
+        deserialize_with = "crate::wire::lenient_map",
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub custom_fields: std::collections::BTreeMap<String, String>,
@@ -499,7 +499,7 @@ pub struct SendTemplateCarousel {
     pub language: Option<String>,
     #[serde(
         default,
-        deserialize_with = "crate::wire::null_as_default",
+        deserialize_with = "crate::wire::lenient_map",
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub custom_fields: std::collections::BTreeMap<String, String>,
@@ -629,7 +629,7 @@ pub struct SendTemplateCarouselMultilanguage {
     pub language: Option<String>,
     #[serde(
         default,
-        deserialize_with = "crate::wire::null_as_default",
+        deserialize_with = "crate::wire::lenient_map",
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub custom_fields: std::collections::BTreeMap<String, String>,

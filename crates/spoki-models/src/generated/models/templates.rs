@@ -170,7 +170,7 @@ pub struct TemplateLocalization {
     pub templatebuttoncomponent_set: Vec<TemplateButton>,
     #[serde(
         default,
-        deserialize_with = "crate::wire::null_as_default",
+        deserialize_with = "crate::wire::lenient_map",
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub example_custom_fields: std::collections::BTreeMap<String, String>,
@@ -687,7 +687,7 @@ pub struct TemplateLocalizationWrite {
     pub templatebuttoncomponent_set: Option<Vec<TemplateButton>>,
     #[serde(
         default,
-        deserialize_with = "crate::wire::null_as_default",
+        deserialize_with = "crate::wire::lenient_map",
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub example_custom_fields: std::collections::BTreeMap<String, String>,
