@@ -137,6 +137,22 @@ fn secret_field(op: &Operation) -> Option<&'static str> {
     }
 }
 
+/// The recipients of a send, at the schema's `path` of its body: `phone`, or
+/// `contacts[].phone` for each item of a list.
+fn recipients(path: &str, body: &[u8]) -> crate::transport::Recipients {
+    let body: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let phones: Vec<&str> = match path.split_once("[].") {
+        Some((list, field)) => body[list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item[field].as_str())
+            .collect(),
+        None => body[path].as_str().into_iter().collect(),
+    };
+    crate::transport::Recipients::new(phones)
+}
+
 fn encode(body: &(impl serde::Serialize + ?Sized)) -> Result<Bytes, Error> {
     serde_json::to_vec(body)
         .map(Bytes::from)
@@ -224,6 +240,9 @@ impl Client {
                 credential = call.secret.unwrap_or(CredentialId::ANONYMOUS);
             }
             _ => {}
+        }
+        if let (Some(path), Some(body)) = (op.recipients, &call.body) {
+            builder = builder.extension(recipients(path, body));
         }
         let body = match &call.body {
             Some(body) => {

@@ -45,8 +45,8 @@ pub use spoki_transport as transport;
 #[cfg(feature = "mock")]
 pub use spoki_transport::MockTransport;
 pub use spoki_transport::{
-    CallFailure, CredentialId, HttpRequest, HttpResponse, RequestContext, Transport,
-    TransportError, TransportErrorKind, retry_after, retry_rule,
+    CallFailure, CredentialId, HttpRequest, HttpResponse, RecipientId, Recipients, RequestContext,
+    Transport, TransportError, TransportErrorKind, retry_after, retry_rule,
 };
 #[cfg(feature = "reqwest")]
 pub use spoki_transport::{DEFAULT_MAX_RESPONSE_BYTES, ReqwestTransport};

@@ -18,14 +18,17 @@ use std::time::{Duration, Instant};
 /// template is approved again before it can be sent, which takes longer).
 pub const FRESH_FOR: Duration = Duration::from_secs(10 * 60);
 
-/// The placeholders read so far, by credential and template.
+/// A template of one credential's account.
+type TemplateKey = (CredentialId, i64);
+
+/// The placeholders read so far, by credential and template, with when each was read.
 #[derive(Debug, Default)]
 pub(crate) struct PlaceholderCache {
-    entries: Mutex<HashMap<(CredentialId, i64), (Instant, Arc<Placeholders>)>>,
+    entries: Mutex<HashMap<TemplateKey, (Instant, Arc<Placeholders>)>>,
 }
 
 impl PlaceholderCache {
-    fn get(&self, key: (CredentialId, i64)) -> Option<Arc<Placeholders>> {
+    fn get(&self, key: TemplateKey) -> Option<Arc<Placeholders>> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
             .get(&key)
@@ -33,7 +36,7 @@ impl PlaceholderCache {
             .map(|(_, found)| Arc::clone(found))
     }
 
-    fn put(&self, key: (CredentialId, i64), found: Arc<Placeholders>) {
+    fn put(&self, key: TemplateKey, found: Arc<Placeholders>) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.insert(key, (Instant::now(), found));
     }

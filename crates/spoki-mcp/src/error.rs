@@ -61,8 +61,8 @@ pub enum ToolError {
     CampaignStopped {
         /// Recipients whose start Spoki accepted.
         started: usize,
-        /// Why the next chunk failed.
-        error: spoki_client::Error,
+        /// Why the next chunk failed (boxed: a client error is large).
+        error: Box<spoki_client::Error>,
     },
     /// The billing model could not estimate the campaign.
     #[error("cannot estimate: {0}")]
@@ -77,9 +77,8 @@ impl ToolError {
     pub fn outcome_unknown(&self) -> bool {
         match self {
             ToolError::OutcomeUnknown => true,
-            ToolError::Spoki(e) | ToolError::CampaignStopped { error: e, .. } => {
-                e.outcome_unknown()
-            }
+            ToolError::Spoki(e) => e.outcome_unknown(),
+            ToolError::CampaignStopped { error, .. } => error.outcome_unknown(),
             _ => false,
         }
     }
@@ -93,6 +92,9 @@ impl ToolError {
 /// The client's message, and what to do about it.
 fn spoki_message(e: &spoki_client::Error) -> String {
     let mut text = e.to_string();
+    if let Some(hint) = e.hint() {
+        text.push_str(&format!(" ({hint})"));
+    }
     if e.outcome_unknown() {
         text.push_str(" — outcome unknown: it may have reached Spoki; check before sending again");
     } else if let Some(wait) = e.retry_after() {

@@ -193,7 +193,10 @@ pub async fn start(
         let contacts = chunk.iter().cloned().map(AutomationContact::new);
         let body = AutomationStartBulk::new(secret.expose(), contacts);
         if let Err(error) = client.automations().start_bulk(&automation, &body).await {
-            return Err(ToolError::CampaignStopped { started, error });
+            return Err(ToolError::CampaignStopped {
+                started,
+                error: Box::new(error),
+            });
         }
         started += chunk.len();
     }

@@ -67,6 +67,12 @@ impl Answer {
         )
     }
 
+    /// An error in Spoki's shape without a code: `{title, detail}`. The mock writes a code
+    /// only where a public source shows the one Spoki uses.
+    pub fn refused(status: u16, title: &str, detail: impl Into<String>) -> Answer {
+        Answer::with_status(status, json!({"title": title, "detail": detail.into()}))
+    }
+
     /// Django REST framework's field errors: `{field: [messages]}`.
     pub fn fields(errors: FieldErrors) -> Answer {
         Answer::with_status(400, serde_json::to_value(errors).unwrap_or_default())
@@ -77,24 +83,23 @@ impl Answer {
     }
 
     pub fn not_found() -> Answer {
-        Answer::error(404, "Not found", "Not found.", "spoki::1004")
+        Answer::refused(404, "Not found", "Not found.")
     }
 
     pub fn missing_key() -> Answer {
-        Answer::error(
+        Answer::refused(
             401,
             "Unauthorized",
             "Authentication credentials were not provided.",
-            "spoki::1001",
         )
     }
 
     pub fn wrong_key() -> Answer {
-        Answer::error(403, "Forbidden", "Invalid API key.", "spoki::1003")
+        Answer::refused(403, "Forbidden", "Invalid API key.")
     }
 
     pub fn wrong_secret() -> Answer {
-        Answer::error(401, "Unauthorized", "Invalid credentials.", "spoki::1001")
+        Answer::refused(401, "Unauthorized", "Invalid credentials.")
     }
 
     pub fn throttled(retry_after: Duration) -> Answer {
@@ -102,7 +107,24 @@ impl Answer {
         // Django REST framework's throttling answer: a detail, and no code of Spoki's.
         let mut answer = Answer::with_status(
             429,
-            json!({"detail": format!("Request was throttled. Expected available in {seconds} seconds.")}),
+            json!({
+                "title": "Too Many Requests",
+                "detail": format!("Request was throttled. Expected available in {seconds} seconds."),
+            }),
+        );
+        answer
+            .headers
+            .push(("retry-after".into(), seconds.max(1).to_string()));
+        answer
+    }
+
+    pub fn pair_rate(retry_after: Duration) -> Answer {
+        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        let mut answer = Answer::error(
+            400,
+            "Too many messages to this recipient",
+            "Messages to this recipient were sent too fast: wait before the next one.",
+            "whatsapp::131056",
         );
         answer
             .headers

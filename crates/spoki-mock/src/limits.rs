@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 pub struct RateLimits {
     enabled: bool,
     overrides: HashMap<RateClass, (u32, Duration)>,
+    pair_rate: Option<Duration>,
 }
 
 impl Default for RateLimits {
@@ -25,6 +26,7 @@ impl Default for RateLimits {
         RateLimits {
             enabled: true,
             overrides: HashMap::new(),
+            pair_rate: None,
         }
     }
 }
@@ -35,12 +37,21 @@ impl RateLimits {
         RateLimits {
             enabled: false,
             overrides: HashMap::new(),
+            pair_rate: None,
         }
     }
 
     /// Replaces one class's quota: `requests` per `period` (at least one request).
     pub fn quota(mut self, class: RateClass, requests: u32, period: Duration) -> RateLimits {
         self.overrides.insert(class, (requests.max(1), period));
+        self
+    }
+
+    /// Refuses a message send to a recipient that the same credential wrote to less than
+    /// `interval` ago, as WhatsApp does (`whatsapp::131056`, with `Retry-After`). Off by
+    /// default: Spoki reports WhatsApp's refusals of this kind later, in webhooks.
+    pub fn pair_rate(mut self, interval: Duration) -> RateLimits {
+        self.pair_rate = Some(interval);
         self
     }
 
@@ -52,11 +63,13 @@ impl RateLimits {
     }
 }
 
-/// The arrival times of the requests admitted in the current window, per budget.
+/// The arrival times of the requests admitted in the current window, per budget, and the
+/// last send to each recipient.
 #[derive(Debug, Default)]
 pub(crate) struct Limiter {
     config: RateLimits,
     logs: Mutex<HashMap<String, VecDeque<Instant>>>,
+    last_sends: Mutex<HashMap<(String, String), Instant>>,
 }
 
 impl Limiter {
@@ -64,7 +77,29 @@ impl Limiter {
         Limiter {
             config,
             logs: Mutex::default(),
+            last_sends: Mutex::default(),
         }
+    }
+
+    /// Admits a send to `phones`, or says how long until the pair rate would admit it.
+    pub fn check_recipients(&self, credential: &str, phones: &[&str]) -> Result<(), Duration> {
+        let Some(interval) = self.config.pair_rate else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let mut last = self.last_sends.lock().unwrap_or_else(|e| e.into_inner());
+        for phone in phones {
+            if let Some(at) = last.get(&(credential.to_owned(), (*phone).to_owned())) {
+                let since = now.duration_since(*at);
+                if since < interval {
+                    return Err(interval - since);
+                }
+            }
+        }
+        for phone in phones {
+            last.insert((credential.to_owned(), (*phone).to_owned()), now);
+        }
+        Ok(())
     }
 
     /// Admits the request, or says how long until it would be admitted.

@@ -387,11 +387,10 @@ async fn handle(
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
-            return Ok(write(Answer::error(
+            return Ok(write(Answer::refused(
                 413,
                 "Request Entity Too Large",
                 "The request body is too large.",
-                "spoki::1413",
             )));
         }
     };
@@ -424,11 +423,10 @@ async fn handle(
     };
     let Some(matched) = route::pick(route::candidates(&method, &path), &probe) else {
         let answer = if route::path_exists(&path) {
-            Answer::error(
+            Answer::refused(
                 405,
                 "Method Not Allowed",
                 format!("Method \"{method}\" not allowed."),
-                "spoki::1405",
             )
         } else {
             Answer::not_found()
@@ -491,6 +489,14 @@ async fn handle(
             };
             if let Err(e) = op.body.decode(&value) {
                 break 'answer Answer::fields(crate::route::field_errors(e));
+            }
+            // A message send (an automation start fails later, in its webhook).
+            if op.recipients == Some("phone")
+                && op.auth == spoki_models::operation::AuthKind::ApiKey
+                && let Some(phone) = value["phone"].as_str()
+                && let Err(wait) = shared.limiter.check_recipients(&credential, &[phone])
+            {
+                break 'answer Answer::pair_rate(wait);
             }
             call.body = Some(value);
         }

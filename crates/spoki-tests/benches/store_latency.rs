@@ -12,6 +12,7 @@ async fn measure(name: &str, store: &dyn LimitStore, n: usize) -> Vec<Duration> 
     let budget = Budget {
         credential: CredentialId::of("bench-key"),
         scope: "/api/1/templates/",
+        recipient: None,
     };
     // A quota no run can exhaust: every decision admits.
     let quota = ClassQuota::new(1_000_000_000, Duration::from_secs(1));

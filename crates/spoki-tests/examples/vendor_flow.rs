@@ -69,7 +69,11 @@ pub async fn run(base_url: &str, agency: &Fixtures) -> Result<String, Box<dyn st
             Ok(AutomationContact::new(Phone::parse(phone)?)
                 .first_name(*first)
                 .last_name(*last)
-                .custom_fields([("DATA_SCADENZA_ABBONAMENTO", "2022-11-10T18:00:00.000Z")]))
+                .custom_fields([
+                    ("DATA_SCADENZA_ABBONAMENTO", "2022-11-10T18:00:00.000Z"),
+                    // What the template's %%DATE_EXPIRE_SCRIPTION%% needs.
+                    ("DATE_EXPIRE_SCRIPTION", "2022-11-10"),
+                ]))
         })
         .collect::<Result<Vec<_>, spoki_client::models::PhoneError>>()?;
     // Automation starts authenticate with the secret alone: this client has no API key.

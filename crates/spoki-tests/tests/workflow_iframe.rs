@@ -44,8 +44,5 @@ async fn iframe_token_errors_are_typed() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(403));
-    assert_eq!(
-        err.api_error().unwrap().code.as_deref(),
-        Some("spoki::1003")
-    );
+    assert_eq!(err.kind(), Some(spoki_client::models::ErrorKind::Forbidden));
 }

@@ -27,8 +27,8 @@ pub use reqwest_transport::{DEFAULT_MAX_RESPONSE_BYTES, ReqwestTransport};
 #[cfg(feature = "mock")]
 pub use transport::MockTransport;
 pub use transport::{
-    CredentialId, HttpRequest, HttpResponse, RequestContext, Transport, TransportError,
-    TransportErrorKind,
+    CredentialId, HttpRequest, HttpResponse, RecipientId, Recipients, RequestContext, Transport,
+    TransportError, TransportErrorKind,
 };
 
 /// What a failed call says about whether Spoki acted on it.

@@ -72,14 +72,7 @@ pub struct CredentialId(u64);
 impl CredentialId {
     /// Tags `credential`.
     pub fn of(credential: &str) -> CredentialId {
-        use sha2::Digest;
-        let digest = sha2::Sha256::new()
-            .chain_update(b"spoki-rs credential tag v1\0")
-            .chain_update(credential.as_bytes())
-            .finalize();
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
-        CredentialId(u64::from_be_bytes(first))
+        CredentialId(tag(b"spoki-rs credential tag v1\0", credential))
     }
 
     /// The tag as 16 hex digits, as it appears in shared-store keys.
@@ -94,6 +87,70 @@ impl CredentialId {
 impl fmt::Debug for CredentialId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "CredentialId({:016x})", self.0)
+    }
+}
+
+/// The first 8 bytes of SHA-256 over a domain prefix and `text`.
+fn tag(domain: &[u8], text: &str) -> u64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new()
+        .chain_update(domain)
+        .chain_update(text.as_bytes())
+        .finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
+}
+
+/// An opaque tag of a recipient's phone number, made as a [`CredentialId`] is (under another
+/// prefix): the same in every process, so that workers pace sends to one recipient together,
+/// without the number itself reaching a log or a shared store.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RecipientId(u64);
+
+impl RecipientId {
+    /// Tags `phone`, as it travels (E.164).
+    pub fn of(phone: &str) -> RecipientId {
+        RecipientId(tag(b"spoki-rs recipient tag v1\0", phone))
+    }
+
+    /// The tag as 16 hex digits, as it appears in shared-store keys.
+    pub fn to_hex(self) -> String {
+        format!("{:016x}", self.0)
+    }
+}
+
+impl fmt::Debug for RecipientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecipientId({:016x})", self.0)
+    }
+}
+
+/// Who a message send goes to, in its request's extensions (the client attaches it to every
+/// operation that names recipients): the rate-limit layer paces sends to each of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recipients(Vec<RecipientId>);
+
+impl Recipients {
+    /// The recipients of `phones`, each once.
+    pub fn new<'p>(phones: impl IntoIterator<Item = &'p str>) -> Recipients {
+        let mut ids: Vec<RecipientId> = Vec::new();
+        for id in phones.into_iter().map(RecipientId::of) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        Recipients(ids)
+    }
+
+    /// The recipients of `request`, when the client attached them.
+    pub fn of<B>(request: &http::Request<B>) -> Option<&Recipients> {
+        request.extensions().get::<Recipients>()
+    }
+
+    /// Each recipient.
+    pub fn iter(&self) -> impl Iterator<Item = RecipientId> + '_ {
+        self.0.iter().copied()
     }
 }
 

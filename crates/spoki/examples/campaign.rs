@@ -10,7 +10,7 @@
 //! ```
 
 use spoki::billing::{self, Customer, Event, Ledger, Message, PricingModel, RateCard};
-use spoki::models::{AutomationContact, AutomationStartBulk};
+use spoki::models::{AutomationContact, AutomationStartBulk, FillsPlaceholders};
 use spoki::{Client, Phone};
 use spoki_mock::{Fixtures, MockSpoki};
 
@@ -114,18 +114,27 @@ pub async fn run(
         return Ok(report);
     }
 
-    // 3. Start the client's automation for everyone, authenticated by its secret.
+    // 3. Start the client's automation for everyone, authenticated by its secret, once the
+    //    body fills every placeholder of the template it sends (read with the client
+    //    account's key, on the agency's connections).
     let contacts = recipients
         .iter()
-        .map(|(phone, name)| Ok(AutomationContact::new(Phone::parse(phone)?).first_name(*name)))
+        .map(|(phone, name)| {
+            Ok(AutomationContact::new(Phone::parse(phone)?)
+                .first_name(*name)
+                .custom_fields([("DATE_EXPIRE_SCRIPTION", "2026-12-31")]))
+        })
         .collect::<Result<Vec<_>, spoki::models::PhoneError>>()?;
+    let body = AutomationStartBulk::new(credentials.automation_secret.as_str(), contacts);
+    let needed = agency
+        .with_api_key(credentials.client_api_key.as_str())?
+        .template_placeholders(credentials.marketing_template_id)
+        .await?;
+    body.check_placeholders(&needed)?;
     let starter = Client::builder().base_url(base_url).build()?;
     starter
         .automations()
-        .start_bulk(
-            &credentials.automation_uuid,
-            &AutomationStartBulk::new(credentials.automation_secret.as_str(), contacts),
-        )
+        .start_bulk(&credentials.automation_uuid, &body)
         .await?;
     report.push(format!(
         "automation started for {} contacts in one request",

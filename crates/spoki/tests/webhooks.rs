@@ -302,7 +302,10 @@ async fn billing_fed_live_counts_each_send_once_and_agrees_with_spoki() {
     let credit = spoki.credit_micros(f.client_account_id).unwrap();
     let sent = client
         .messages()
-        .send_template(&SendTemplate::new(phone.clone(), f.marketing_template_id))
+        .send_template(
+            &SendTemplate::new(phone.clone(), f.marketing_template_id)
+                .custom_fields([("DATE_EXPIRE_SCRIPTION", "2026-12-31")]),
+        )
         .await
         .unwrap();
     // Whichever reports it first bills it; the other finds it billed.
@@ -369,7 +372,10 @@ async fn an_automation_start_the_credit_cannot_pay_shows_errors_per_recipient() 
     // The demo account's credit pays three marketing conversations; five recipients.
     let f = spoki.fixtures();
     let client = client_of(&spoki);
-    let contacts = CUSTOMERS.map(|p| AutomationContact::new(Phone::parse(p).unwrap()));
+    let contacts = CUSTOMERS.map(|p| {
+        AutomationContact::new(Phone::parse(p).unwrap())
+            .custom_fields([("DATE_EXPIRE_SCRIPTION", "2026-12-31")])
+    });
     client
         .automations()
         .start_bulk(

@@ -31,7 +31,8 @@ fn recipient(line: u64, phone: &str, name: &str) -> Result<Recipient> {
         last_name: None,
         email: None,
         language: None,
-        custom_fields: Default::default(),
+        // The value the demo automation's template needs beside the contact's name.
+        custom_fields: [("DATE_EXPIRE_SCRIPTION".to_owned(), "2026-12-31".to_owned())].into(),
     })
 }
 

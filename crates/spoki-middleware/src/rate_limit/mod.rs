@@ -14,8 +14,8 @@ use http::StatusCode;
 use spoki_models::operation::{Operation, RateClass};
 use spoki_transport::retry_after::parse_retry_after;
 use spoki_transport::{
-    CredentialId, HttpRequest, HttpResponse, RequestContext, Transport, TransportError,
-    TransportErrorKind,
+    CredentialId, HttpRequest, HttpResponse, RecipientId, Recipients, RequestContext, Transport,
+    TransportError, TransportErrorKind,
 };
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -47,6 +47,12 @@ impl ClassQuota {
             period,
             burst: NonZeroU32::MIN,
         }
+    }
+
+    /// WhatsApp's pair rate: one message every 6 s from a business to the same recipient
+    /// (faster sends are refused with `whatsapp::131056`).
+    pub fn pair_rate() -> ClassQuota {
+        ClassQuota::new(1, spoki_models::error_kind::PAIR_RATE_INTERVAL)
     }
 
     /// The quota the spec gives `class`.
@@ -131,6 +137,9 @@ pub struct RateLimitConfig {
     pub untagged: Untagged,
     /// Where the budgets are kept (default: a [`LocalStore`] in this process).
     pub store: Arc<dyn LimitStore>,
+    /// The pace of sends to one recipient, per credential (default [`ClassQuota::pair_rate`],
+    /// WhatsApp's pair rate); `None` leaves sends to one recipient unpaced.
+    pub pair_rate: Option<ClassQuota>,
 }
 
 impl Default for RateLimitConfig {
@@ -143,6 +152,7 @@ impl Default for RateLimitConfig {
             max_pause: Duration::from_secs(60),
             untagged: Untagged::PassThrough,
             store: Arc::new(LocalStore::new()),
+            pair_rate: Some(ClassQuota::pair_rate()),
         }
     }
 }
@@ -192,6 +202,13 @@ impl RateLimitConfig {
         self
     }
 
+    /// Paces sends to one recipient at `quota` instead of WhatsApp's pair rate; `None` leaves
+    /// them unpaced.
+    pub fn pair_rate(mut self, quota: Option<ClassQuota>) -> Self {
+        self.pair_rate = quota;
+        self
+    }
+
     /// The quota in force for `class`: the override, else the spec's.
     pub fn quota_of(&self, class: RateClass) -> ClassQuota {
         self.overrides
@@ -202,13 +219,39 @@ impl RateLimitConfig {
 }
 
 /// One budget: a credential, and the endpoint (the path template) for operations in the
-/// `Default` class, whose unpublished limits are per endpoint; the class name otherwise.
+/// `Default` class, whose unpublished limits are per endpoint; the class name otherwise; or,
+/// for the pace of sends to one recipient, [`Budget::RECIPIENT_SCOPE`] and the recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Budget {
     /// Whose budget.
     pub credential: CredentialId,
     /// The class name, or the path template in the `Default` class.
     pub scope: &'static str,
+    /// The recipient, for a budget of sends to one recipient.
+    pub recipient: Option<RecipientId>,
+}
+
+impl Budget {
+    /// The scope of the budgets of sends to one recipient.
+    pub const RECIPIENT_SCOPE: &'static str = "recipient";
+
+    /// The budget of `credential`'s calls of `operation`.
+    pub fn of(credential: CredentialId, operation: &'static Operation) -> Budget {
+        Budget {
+            credential,
+            scope: scope(operation),
+            recipient: None,
+        }
+    }
+
+    /// The budget of `credential`'s sends to `recipient`.
+    pub fn recipient(credential: CredentialId, recipient: RecipientId) -> Budget {
+        Budget {
+            credential,
+            scope: Budget::RECIPIENT_SCOPE,
+            recipient: Some(recipient),
+        }
+    }
 }
 
 /// A store's answer to a request for a slot.
@@ -326,23 +369,23 @@ impl<T: Transport> RateLimited<T> {
         credential: CredentialId,
         operation: &'static Operation,
     ) -> Option<Duration> {
-        let budget = Budget {
-            credential,
-            scope: scope(operation),
-        };
-        self.shared.config.store.paused_for(budget).await
+        self.shared
+            .config
+            .store
+            .paused_for(Budget::of(credential, operation))
+            .await
     }
 }
 
 impl Shared {
-    /// Takes a slot for (credential, class), waiting or failing fast.
+    /// Takes a slot of `budget` under `quota`, waiting or failing fast.
     async fn acquire(
         &self,
         budget: Budget,
-        class: RateClass,
+        quota: ClassQuota,
+        class: &'static str,
         operation: &'static str,
     ) -> Result<(), TransportError> {
-        let quota = self.config.quota_of(class);
         let reserve = self.config.mode == LimitMode::Wait;
         loop {
             let wait = match self.config.store.acquire(budget, quota, reserve).await? {
@@ -356,7 +399,7 @@ impl Shared {
             if self.config.mode == LimitMode::FailFast {
                 tracing::debug!(
                     operation,
-                    class = class.as_str(),
+                    class,
                     wait_ms = wait.as_millis() as u64,
                     "rate limit: fail fast"
                 );
@@ -367,7 +410,7 @@ impl Shared {
             let wait = wait + self.config.jitter.apply(self.config.jitter_max);
             tracing::debug!(
                 operation,
-                class = class.as_str(),
+                class,
                 wait_ms = wait.as_millis() as u64,
                 "rate limit: wait"
             );
@@ -382,10 +425,7 @@ impl<T: Transport> Transport for RateLimited<T> {
         let shared = &*self.shared;
         let (budget, class, operation) = match RequestContext::of(&request) {
             Some(c) => (
-                Budget {
-                    credential: c.credential,
-                    scope: scope(c.operation),
-                },
+                Budget::of(c.credential, c.operation),
                 c.operation.rate_class,
                 c.operation.id.as_str(),
             ),
@@ -395,13 +435,27 @@ impl<T: Transport> Transport for RateLimited<T> {
                     Budget {
                         credential: CredentialId::ANONYMOUS,
                         scope: "<no context>",
+                        recipient: None,
                     },
                     RateClass::Default,
                     "<no context>",
                 ),
             },
         };
-        shared.acquire(budget, class, operation).await?;
+        // Sends to one recipient first wait for its pace; other recipients never do.
+        if let (Some(quota), Some(recipients)) = (shared.config.pair_rate, Recipients::of(&request))
+        {
+            for recipient in recipients.iter() {
+                let pair = Budget::recipient(budget.credential, recipient);
+                shared
+                    .acquire(pair, quota, Budget::RECIPIENT_SCOPE, operation)
+                    .await?;
+            }
+        }
+        let quota = shared.config.quota_of(class);
+        shared
+            .acquire(budget, quota, class.as_str(), operation)
+            .await?;
         let result = self.inner.send(request).await;
         if let Ok(response) = &result
             && response.status() == StatusCode::TOO_MANY_REQUESTS

@@ -157,8 +157,12 @@ impl RedisStore {
                 c => c,
             })
             .collect();
+        let recipient = budget
+            .recipient
+            .map(|r| format!(":{}", r.to_hex()))
+            .unwrap_or_default();
         let tag = format!(
-            "{}:{{{}:{}}}",
+            "{}:{{{}:{}{recipient}}}",
             self.prefix,
             budget.credential.to_hex(),
             scope

@@ -134,7 +134,7 @@ pub(super) fn page(
     let count = items.len();
     let pages = count.div_ceil(page_size).max(1);
     if page_number > pages {
-        return Answer::error(404, "Not found", "Invalid page.", "spoki::1004");
+        return Answer::refused(404, "Not found", "Invalid page.");
     }
     let link = |n: usize| {
         let mut url = url::Url::parse(&format!("{base_url}{path}")).expect("the base URL is valid");

@@ -194,11 +194,10 @@ impl World {
                 Some(id) if self.can_read(caller, id) => Answer::ok(self.report(id)),
                 _ => Answer::not_found(),
             },
-            Id::AccountsCreateOnboardingLink => Answer::error(
+            Id::AccountsCreateOnboardingLink => Answer::refused(
                 404,
                 "Not found",
                 "This endpoint was removed; create a channel with platform 1 instead.",
-                "spoki::1004",
             ),
             Id::AgenciesList if caller.agency => {
                 page(vec![self.agency_json()], call.query, call.base_url, op.path)

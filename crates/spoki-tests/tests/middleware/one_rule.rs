@@ -7,6 +7,7 @@ use spoki_client::retry_rule::{AttemptOutcome, classify};
 use spoki_client::{ApiError, Error, TransportError, TransportErrorKind as K};
 use spoki_middleware::{Attempt, Decision, RetryPolicy, StopReason};
 use spoki_models::operation::{self, Operation};
+use spoki_models::{ErrorCode, ErrorKind};
 
 /// (outcome, retried when idempotent, retried when not, the server may have acted).
 const TABLE: &[(AttemptOutcome, bool, bool, bool)] = &[
@@ -26,6 +27,28 @@ const TABLE: &[(AttemptOutcome, bool, bool, bool)] = &[
     (AttemptOutcome::Status(502), true, false, true),
     (AttemptOutcome::Status(503), true, false, true),
     (AttemptOutcome::Status(504), true, false, true),
+    // A code decides where it says more than the status.
+    (refused(400, ErrorKind::PairRateLimit), true, true, false),
+    (refused(429, ErrorKind::ThroughputLimit), true, true, false),
+    (
+        refused(500, ErrorKind::ServiceWindowClosed),
+        false,
+        false,
+        false,
+    ),
+    (
+        refused(400, ErrorKind::CreditExhausted),
+        false,
+        false,
+        false,
+    ),
+    (
+        refused(400, ErrorKind::MarketingOptOut),
+        false,
+        false,
+        false,
+    ),
+    (refused(503, ErrorKind::ServerError), true, false, true),
     (AttemptOutcome::Transport(K::Build), false, false, false),
     (AttemptOutcome::Transport(K::Connect), true, true, false),
     (AttemptOutcome::Transport(K::Throttled), true, true, false),
@@ -33,6 +56,10 @@ const TABLE: &[(AttemptOutcome, bool, bool, bool)] = &[
     (AttemptOutcome::Transport(K::Interrupted), true, false, true),
     (AttemptOutcome::Transport(K::Other), false, false, true),
 ];
+
+const fn refused(status: u16, kind: ErrorKind) -> AttemptOutcome {
+    AttemptOutcome::Refused { status, kind }
+}
 
 /// The error a call of `op` returns for `outcome`, when it is an error.
 fn error_for(op: &'static Operation, outcome: AttemptOutcome) -> Option<Error> {
@@ -44,6 +71,15 @@ fn error_for(op: &'static Operation, outcome: AttemptOutcome) -> Option<Error> {
         },
         AttemptOutcome::Status(s) => {
             let mut api = ApiError::from_body(s, br#"{"detail": "x"}"#);
+            api.operation = Some(op);
+            Error::Api(api)
+        }
+        AttemptOutcome::Refused { status, kind } => {
+            // A code of the kind (131000 is one of several that read as a server error).
+            let code = kind.code().unwrap_or(ErrorCode::whatsapp(131000));
+            let body = format!(r#"{{"detail": "x", "code": "{code}"}}"#);
+            let mut api = ApiError::from_body(status, body.as_bytes());
+            assert_eq!(api.kind, kind);
             api.operation = Some(op);
             Error::Api(api)
         }

@@ -68,7 +68,8 @@ async fn nothing_to_send() -> Result<(), spoki_client::Error> {
 /// Sends `phone` through `guard`; true when it is settled as sent (by this call or before).
 async fn send(guard: &SendOnce, client: &Client, mock: &MockSpoki, phone: &str) -> bool {
     let f = mock.fixtures();
-    let body = AutomationStart::new(f.automation_secret.as_str(), Phone::parse(phone).unwrap());
+    let body = AutomationStart::new(f.automation_secret.as_str(), Phone::parse(phone).unwrap())
+        .custom_fields([("DATE_EXPIRE_SCRIPTION", "2026-12-31")]);
     let outcome = guard
         .run(CAMPAIGN, phone, || async {
             client.automations().start(&f.automation_uuid, &body).await
@@ -181,7 +182,8 @@ async fn a_send_under_a_paused_redis_is_recorded_once_redis_returns() {
     let (guard, client) = (guard(&redis).await, starter(&mock));
     let f = mock.fixtures();
     let phone = "+393470000202";
-    let body = AutomationStart::new(f.automation_secret.as_str(), Phone::parse(phone).unwrap());
+    let body = AutomationStart::new(f.automation_secret.as_str(), Phone::parse(phone).unwrap())
+        .custom_fields([("DATE_EXPIRE_SCRIPTION", "2026-12-31")]);
     let pid = redis.pid();
     let outcome = guard
         .run(CAMPAIGN, phone, || async {
@@ -215,7 +217,8 @@ async fn a_send_whose_outcome_redis_does_not_take_is_reported_as_unrecorded() {
     let guard = guard(&redis).await.record_for(Duration::from_secs(1));
     let f = mock.fixtures();
     let phone = "+393470000203";
-    let body = AutomationStart::new(f.automation_secret.as_str(), Phone::parse(phone).unwrap());
+    let body = AutomationStart::new(f.automation_secret.as_str(), Phone::parse(phone).unwrap())
+        .custom_fields([("DATE_EXPIRE_SCRIPTION", "2026-12-31")]);
     let pid = redis.pid();
     let outcome = guard
         .run(CAMPAIGN, phone, || async {
@@ -310,7 +313,8 @@ async fn a_redis_killed_and_restarted_during_a_send_still_records_it() {
     let (guard, client) = (guard(&redis).await, starter(&mock));
     let f = mock.fixtures();
     let phone = "+393470000204";
-    let body = AutomationStart::new(f.automation_secret.as_str(), Phone::parse(phone).unwrap());
+    let body = AutomationStart::new(f.automation_secret.as_str(), Phone::parse(phone).unwrap())
+        .custom_fields([("DATE_EXPIRE_SCRIPTION", "2026-12-31")]);
     let server = &mut redis;
     let outcome = guard
         .run(CAMPAIGN, phone, || async move {

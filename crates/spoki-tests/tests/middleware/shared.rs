@@ -411,6 +411,7 @@ fn start_body(mock: &MockSpoki, phone: &str) -> AutomationStart {
         mock.fixtures().automation_secret.as_str(),
         Phone::parse(phone).unwrap(),
     )
+    .custom_fields([("DATE_EXPIRE_SCRIPTION", "2026-12-31")])
 }
 
 fn starts(mock: &MockSpoki) -> usize {

@@ -126,7 +126,8 @@ async fn each_automation_has_its_own_start_budget() {
         .build()
         .unwrap();
     let start = |phone: &str| {
-        let body = AutomationStart::new(f.automation_secret.as_str(), Phone::parse(phone).unwrap());
+        let body = AutomationStart::new(f.automation_secret.as_str(), Phone::parse(phone).unwrap())
+            .custom_fields([("DATE_EXPIRE_SCRIPTION", "2026-12-31")]);
         let (starter, uuid) = (starter.clone(), f.automation_uuid.clone());
         async move { starter.automations().start(&uuid, &body).await }
     };
@@ -164,7 +165,8 @@ async fn an_automation_send_that_fails_is_reported_and_kept() {
     let body = AutomationStart::new(
         f.automation_secret.as_str(),
         Phone::parse("+393470006001").unwrap(),
-    );
+    )
+    .custom_fields([("DATE_EXPIRE_SCRIPTION", "2026-12-31")]);
     // Spend the credit down with template sends first.
     let mut sent = 0;
     while mock.credit_micros(f.client_account_id).unwrap() > 0 && sent < 1000 {

@@ -80,7 +80,7 @@ async fn a_missing_key_is_401_and_a_wrong_one_403_in_spokis_shape() {
     let mock = MockSpoki::start().await;
     let (status, body, _) = raw(&mock, "GET", "/api/1/contacts/", None, None).await;
     assert_eq!(status, 401);
-    assert_eq!(body["code"], "spoki::1001");
+    assert_eq!(body["title"], "Unauthorized");
     let (status, body, _) = raw(&mock, "GET", "/api/1/contacts/", Some("wrong"), None).await;
     assert_eq!(status, 403);
     assert!(body["detail"].is_string());
@@ -322,14 +322,20 @@ async fn free_form_needs_the_service_window_and_templates_spend_credit() {
     let anna = Phone::parse("+393470000009").unwrap();
     spoki
         .messages()
-        .send_template(&SendTemplate::new(anna.clone(), f.marketing_template_id))
+        .send_template(
+            &SendTemplate::new(anna.clone(), f.marketing_template_id)
+                .custom_fields([("DATE_EXPIRE_SCRIPTION", "2026-12-31")]),
+        )
         .await
         .unwrap();
     assert_eq!(mock.credit_micros(f.client_account_id), Some(170_000));
     // Again within 24 hours: joins the open conversation, free.
     spoki
         .messages()
-        .send_template(&SendTemplate::new(anna, f.marketing_template_id))
+        .send_template(
+            &SendTemplate::new(anna, f.marketing_template_id)
+                .custom_fields([("DATE_EXPIRE_SCRIPTION", "2026-12-31")]),
+        )
         .await
         .unwrap();
     assert_eq!(mock.credit_micros(f.client_account_id), Some(170_000));
@@ -467,10 +473,13 @@ async fn a_reset_before_processing_records_nothing() {
         .unwrap();
     let err = stacked(&mock, &f.client_api_key)
         .messages()
-        .send_template(&SendTemplate::new(
-            Phone::parse("+393331234567").unwrap(),
-            f.marketing_template_id,
-        ))
+        .send_template(
+            &SendTemplate::new(
+                Phone::parse("+393331234567").unwrap(),
+                f.marketing_template_id,
+            )
+            .custom_fields([("DATE_EXPIRE_SCRIPTION", "2026-12-31")]),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");

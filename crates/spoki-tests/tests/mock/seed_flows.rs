@@ -6,8 +6,8 @@ mod receiver;
 use receiver::Receiver;
 use serde_json::json;
 use spoki_client::models::{
-    AuthTokenRequest, AutomationContact, AutomationStartBulk, Phone, SendTemplate, WebhookEvent,
-    WebhookVersion, WebhookWrite,
+    AuthTokenRequest, AutomationContact, AutomationStartBulk, FillsPlaceholders, Phone,
+    SendTemplate, WebhookEvent, WebhookVersion, WebhookWrite,
 };
 use spoki_client::webhook::WebhookVerifier;
 use spoki_client::{Client, EmbedPage, IframeUrl};
@@ -22,17 +22,20 @@ fn client(mock: &MockSpoki, key: &str) -> Client {
         .unwrap()
 }
 
-/// The request body of seed 000, with its typographic quotes straightened.
+/// The request body of seed 000, with its typographic quotes straightened and the value its
+/// template's `%%DATE_EXPIRE_SCRIPTION%%` needs, which the seed's example leaves out.
 fn seed_000_body(secret: &str) -> serde_json::Value {
     json!({
         "secret": secret,
         "contacts": [
             {"phone": "+393331234567", "first_name": "Mario", "last_name": "Rossi",
              "email": "mario.rossi@domain.com",
-             "custom_fields": {"DATA_SCADENZA_ABBONAMENTO": "2022-11-10T18:00:00.000Z"}},
+             "custom_fields": {"DATA_SCADENZA_ABBONAMENTO": "2022-11-10T18:00:00.000Z",
+                               "DATE_EXPIRE_SCRIPTION": "2022-11-10"}},
             {"phone": "+39333123461234", "first_name": "John", "last_name": "Bianchi",
              "email": "giovanni.bianchi@domain.com",
-             "custom_fields": {"DATA_SCADENZA_ABBONAMENTO": "2022-11-10T18:00:00.000Z"}}
+             "custom_fields": {"DATA_SCADENZA_ABBONAMENTO": "2022-11-10T18:00:00.000Z",
+                               "DATE_EXPIRE_SCRIPTION": "2022-11-10"}}
         ]
     })
 }
@@ -58,6 +61,33 @@ async fn vendor_flow_checks_capacity_then_starts_the_automation_in_bulk() {
             .last_name(last)
             .email(email)
             .custom_fields([("DATA_SCADENZA_ABBONAMENTO", "2022-11-10T18:00:00.000Z")])
+    };
+    // As the seed writes it, the start leaves the template's second placeholder empty: the
+    // check refuses it before anything is sent.
+    let needed = client(&mock, &f.client_api_key)
+        .template_placeholders(f.marketing_template_id)
+        .await
+        .unwrap();
+    let as_written = AutomationStartBulk::new(
+        f.automation_secret.as_str(),
+        [contact(
+            "+393331234567",
+            "Mario",
+            "Rossi",
+            "mario.rossi@domain.com",
+        )],
+    );
+    let refused = as_written.check_placeholders(&needed).unwrap_err();
+    assert_eq!(
+        (refused.missing, refused.contact),
+        (vec!["DATE_EXPIRE_SCRIPTION".to_owned()], Some(0))
+    );
+    let contact = |phone: &str, first: &str, last: &str, email: &str| {
+        let mut filled = contact(phone, first, last, email);
+        filled
+            .custom_fields
+            .insert("DATE_EXPIRE_SCRIPTION".into(), "2022-11-10".into());
+        filled
     };
     let body = AutomationStartBulk::new(
         f.automation_secret.as_str(),

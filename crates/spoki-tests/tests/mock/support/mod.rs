@@ -58,7 +58,8 @@ impl Kit {
             "agencies" => self.fixtures.agency_id,
             "contacts" => self.fixtures.contact_id,
             "roles" => self.fixtures.service_user_role_id,
-            "templates" => self.fixtures.marketing_template_id,
+            // Its one placeholder is the contact's first name, which a send need not give.
+            "templates" => self.fixtures.utility_template_id,
             _ => 1,
         }
     }
@@ -79,6 +80,14 @@ impl Kit {
             _ => &self.fixtures.automation_secret,
         };
         let mut wire = wire.replace("canary-secret-0001", secret);
+        // A template send names the template whose one placeholder the contact fills.
+        let utility = self.fixtures.utility_template_id;
+        for end in [",", "}"] {
+            wire = wire.replace(
+                &format!(r#""template": 1{end}"#),
+                &format!(r#""template": {utility}{end}"#),
+            );
+        }
         if self.operation == "auth_get_authentication_token" {
             wire = wire.replace(
                 r#""email": "x""#,
