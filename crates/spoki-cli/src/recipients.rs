@@ -2,7 +2,7 @@
 //! required; `language` is known too) plus any custom field columns, named by their codes. Every row is checked before anything is sent.
 
 use crate::error::{CliError, Result};
-use spoki_client::models::{AutomationContact, ContactSync, Phone};
+use spoki_client::models::{AutomationContact, ContactSync, Phone, Placeholders};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -56,6 +56,26 @@ impl Recipient {
         c.language = self.language.clone();
         c.custom_fields = self.custom_fields.clone();
         c
+    }
+}
+
+impl Recipient {
+    /// The row as the file wrote it, column by column of `header`.
+    fn fields(&self, header: &[String]) -> Vec<String> {
+        header
+            .iter()
+            .map(|column| {
+                let known = match column.to_ascii_lowercase().as_str() {
+                    "phone" => Some(self.phone.as_str().to_owned()),
+                    "first_name" => self.first_name.clone(),
+                    "last_name" => self.last_name.clone(),
+                    "email" => self.email.clone(),
+                    "language" => self.language.clone(),
+                    _ => self.custom_fields.get(column).cloned(),
+                };
+                known.unwrap_or_default()
+            })
+            .collect()
     }
 }
 
@@ -187,6 +207,30 @@ fn csv_error(path: &Path, e: csv::Error) -> CliError {
 }
 
 impl Recipients {
+    /// Refuses the rows that leave a custom placeholder of the template without a value:
+    /// Spoki would take them and WhatsApp refuse the message.
+    pub fn require(&mut self, needed: &Placeholders) {
+        let rows = std::mem::take(&mut self.valid);
+        for row in rows {
+            let missing = needed.missing(&row.custom_fields);
+            if missing.is_empty() {
+                self.valid.push(row);
+                continue;
+            }
+            let codes: Vec<String> = missing.iter().map(|c| format!("%%{c}%%")).collect();
+            self.rejected.push(Rejected {
+                line: row.line,
+                reason: format!(
+                    "no value for {} (the template needs a {} column)",
+                    codes.join(", "),
+                    missing.join(", ")
+                ),
+                fields: row.fields(&self.header),
+            });
+        }
+        self.rejected.sort_by_key(|r| r.line);
+    }
+
     /// Tells stderr about each refused row: its line and why.
     pub fn print_rejected(&self) {
         for r in &self.rejected {

@@ -7,6 +7,7 @@ use crate::output::Output;
 use crate::recipients::{self, Recipient, Recipients};
 use clap::Args;
 use serde_json::json;
+use spoki_client::models::Placeholders;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -77,17 +78,21 @@ pub struct Planned {
 
 impl Planned {
     /// Reads `file` once, checks every row (refused rows go to the rejects file and stderr),
-    /// and opens the journal of `job` (`job_tag` names its default file) over chunks of
-    /// `chunk_size` rows.
+    /// each against the template's placeholders when given, and opens the journal of `job`
+    /// (`job_tag` names its default file) over chunks of `chunk_size` rows.
     pub fn open(
         args: &BulkArgs,
         file: &Path,
         job: &str,
         job_tag: &str,
         chunk_size: usize,
+        placeholders: Option<&Placeholders>,
     ) -> Result<Planned> {
         let input = std::fs::read(file).map_err(CliError::io(file))?;
-        let checked = recipients::parse(&input, file)?;
+        let mut checked = recipients::parse(&input, file)?;
+        if let Some(needed) = placeholders {
+            checked.require(needed);
+        }
         let rejects = args.rejects_path(file);
         checked.write_rejects(&rejects)?;
         checked.print_rejected();

@@ -56,6 +56,10 @@ pub struct RunArgs {
     /// The automation's uuid [default with --mock: the demo automation].
     #[arg(long, value_name = "UUID")]
     pub automation: Option<String>,
+    /// The template the automation sends [default with --mock: the demo automation's]: rows
+    /// without a value for one of its `%%CODE%%` placeholders go to the rejects file.
+    #[arg(long, value_name = "ID")]
+    pub template: Option<i64>,
     /// Environment variable holding the automation's secret [with --mock: the demo's].
     #[arg(long, value_name = "VAR")]
     pub secret_env: Option<String>,
@@ -180,12 +184,23 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
         .filter(char::is_ascii_alphanumeric)
         .take(8)
         .collect();
+    let template = args
+        .template
+        .or_else(|| fixtures.map(|f| f.marketing_template_id));
+    let needed = match template {
+        Some(id) => Some(target.client.template_placeholders(id).await?),
+        None => {
+            eprintln!("note: without --template, no row is checked against its placeholders");
+            None
+        }
+    };
     let planned = Planned::open(
         &args.bulk,
         &args.plan.recipients,
         &format!("automation_start_bulk:{uuid}"),
         &format!("campaign-{tag}"),
         CHUNK,
+        needed.as_ref(),
     )?;
     let chunks: Vec<_> = planned.checked.valid.chunks(CHUNK).collect();
     let pending = planned

@@ -14,17 +14,32 @@ use std::path::PathBuf;
 pub struct ImportArgs {
     /// CSV with a header row: phone,first_name,last_name,email and any custom field columns.
     pub file: PathBuf,
+    /// A template the contacts will be sent: rows without a value for one of its
+    /// `%%CODE%%` placeholders go to the rejects file.
+    #[arg(long, value_name = "ID")]
+    pub template: Option<i64>,
     #[command(flatten)]
     pub bulk: BulkArgs,
 }
 
 pub async fn run(args: ImportArgs, global: &Global, out: Output) -> Result<()> {
+    // With a template to check against, the target is needed before the file is planned.
+    let departures = Departures::default();
+    let (target, needed) = match args.template {
+        Some(id) => {
+            let target = global.connect_gated(Some(&departures)).await?;
+            let needed = target.client.template_placeholders(id).await?;
+            (Some(target), Some(needed))
+        }
+        None => (None, None),
+    };
     let planned = Planned::open(
         &args.bulk,
         &args.file,
         "contacts_import",
         "import",
         MAX_CONTACTS_PER_SYNC,
+        needed.as_ref(),
     )?;
     let checked = &planned.checked;
     let chunks: Vec<_> = checked.valid.chunks(MAX_CONTACTS_PER_SYNC).collect();
@@ -53,8 +68,10 @@ pub async fn run(args: ImportArgs, global: &Global, out: Output) -> Result<()> {
             true,
         );
     }
-    let departures = Departures::default();
-    let target = global.connect_gated(Some(&departures)).await?;
+    let target = match target {
+        Some(target) => target,
+        None => global.connect_gated(Some(&departures)).await?,
+    };
     let client = &target.client;
     let report = journal::run(
         planned.journal,

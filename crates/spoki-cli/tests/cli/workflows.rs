@@ -343,3 +343,103 @@ async fn an_estimate_with_history_counts_open_conversations_as_free() {
     let refused = estimate(&["--history", damaged.to_str().unwrap()]);
     assert_eq!(refused.code, 2, "a damaged log is refused: {refused:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_that_leave_a_placeholder_empty_are_rejected_before_anything_is_sent() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let mut env = env_for(&mock, &f.client_api_key);
+    env.push(("AUTOMATION_SECRET", f.automation_secret.as_str()));
+    // The demo automation's template: "Hello %%FIRST_NAME%%, … expire on %%DATE_EXPIRE_SCRIPTION%%".
+    let file = s.write(
+        "renewals.csv",
+        "phone,first_name,DATE_EXPIRE_SCRIPTION\n\
+         +393331234567,Mario,2026-12-31\n+393470000002,Luca,\n",
+    );
+    let template = f.marketing_template_id.to_string();
+    let file = file.to_str().unwrap();
+    let run = s.run(
+        &[
+            "--no-pacing",
+            "campaign",
+            "run",
+            "--recipients",
+            file,
+            "--account",
+            "101",
+            "--automation",
+            &f.automation_uuid,
+            "--secret-env",
+            "AUTOMATION_SECRET",
+            "--template",
+            &template,
+        ],
+        &env,
+    );
+    // The good row went; the refused one makes the run exit 1 once the rest is done.
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("line 3: no value for %%DATE_EXPIRE_SCRIPTION%%"),
+        "{run:#?}"
+    );
+    let rejects = std::fs::read_to_string(s.path("renewals.csv.rejects.csv")).unwrap();
+    assert!(rejects.contains("+393470000002,Luca,"), "{rejects}");
+    let starts: Vec<_> = mock
+        .received()
+        .into_iter()
+        .filter(|r| r.operation.as_deref() == Some("automations_start_bulk"))
+        .collect();
+    assert_eq!(starts.len(), 1);
+    let contacts = starts[0].body["contacts"].as_array().unwrap();
+    assert_eq!(contacts.len(), 1, "only Mario's row: {contacts:?}");
+
+    // An import checked against the same template rejects the same row.
+    let import = s.run(
+        &[
+            "--no-pacing",
+            "contacts",
+            "import",
+            file,
+            "--template",
+            &template,
+        ],
+        &env,
+    );
+    assert_eq!(import.code, 1, "{import:#?}");
+    assert_eq!(calls_of(&mock, "contacts_sync_all"), 1);
+    assert!(
+        import
+            .stderr
+            .contains("no value for %%DATE_EXPIRE_SCRIPTION%%")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_comes_with_what_to_do() {
+    let mock = mock().await;
+    let f = mock.fixtures();
+    let s = Sandbox::new();
+    let env = env_for(&mock, &f.client_api_key);
+    let closed = s.run(
+        &[
+            "--no-pacing",
+            "messages",
+            "send-text",
+            "--phone",
+            "+393470009999",
+            "--text",
+            "Ciao",
+        ],
+        &env,
+    );
+    assert_eq!(closed.code, 3, "{closed:#?}");
+    assert!(closed.stderr.contains("[whatsapp::131047]"), "{closed:#?}");
+    assert!(
+        closed
+            .stderr
+            .contains("hint: the customer has not written in 24 h: send a template"),
+        "{closed:#?}"
+    );
+}
