@@ -46,6 +46,8 @@
 
 mod answer;
 mod control;
+pub mod debian;
+mod embed;
 mod limits;
 mod persist;
 pub mod redis_server;

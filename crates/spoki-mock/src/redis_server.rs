@@ -3,10 +3,10 @@
 //! On a machine without one, the first start installs Debian's `redis-server` package (as
 //! root, or through `sudo`), so that `cargo test` passes on a fresh machine with nothing set up.
 
+pub use crate::debian::NotInstalled;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// A `redis-server` child process without persistence, killed when dropped.
@@ -20,65 +20,7 @@ pub struct RedisServer {
 /// Installs `redis-server` from Debian's packages when it is not on the `PATH`; the answer is
 /// kept for the process.
 pub fn ensure_installed() -> Result<(), NotInstalled> {
-    static INSTALLED: OnceLock<Result<(), NotInstalled>> = OnceLock::new();
-    INSTALLED.get_or_init(install).clone()
-}
-
-/// `redis-server` is missing and could not be installed; the message names the command to
-/// run by hand.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "redis-server is not installed and apt-get could not install it: run `sudo apt-get install redis-server`"
-)]
-pub struct NotInstalled;
-
-fn install() -> Result<(), NotInstalled> {
-    let present = || {
-        Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if present() {
-        return Ok(());
-    }
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-    let apt = |args: &[&str]| {
-        let mut command = if root {
-            Command::new("apt-get")
-        } else {
-            let mut sudo = Command::new("sudo");
-            sudo.args(["-n", "apt-get"]);
-            sudo
-        };
-        command
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    // Several test binaries may race here: apt's own lock makes the losers fail, so each tries
-    // again for a while before giving up.
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while Instant::now() < deadline {
-        if apt(&["install", "-y", "-qq", "redis-server"])
-            || (apt(&["update", "-qq"]) && apt(&["install", "-y", "-qq", "redis-server"]))
-        {
-            break;
-        }
-        if present() {
-            break;
-        }
-        std::thread::sleep(Duration::from_secs(2));
-    }
-    if present() { Ok(()) } else { Err(NotInstalled) }
+    crate::debian::ensure("redis-server", &["redis-server"])
 }
 
 impl RedisServer {

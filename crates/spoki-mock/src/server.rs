@@ -405,6 +405,15 @@ async fn handle(
         })
         .unwrap_or_default();
     let method = parts.method.as_str().to_owned();
+    // The stand-in embedded app, and what its pages ask for.
+    if method == "GET" {
+        if path == "/__mock/embed/state" {
+            return Ok(crate::embed::state(&shared.world().embed, &query));
+        }
+        if let Some(page) = crate::embed::page(&shared.world().embed, &path, &query) {
+            return Ok(page);
+        }
+    }
     if let Some(rest) = path.strip_prefix("/__mock/") {
         return Ok(write(control::handle(&shared, &method, rest, &body).await));
     }

@@ -5,8 +5,9 @@ use crate::output::Output;
 use crate::target::Global;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
-use spoki_client::models::{AuthTokenRequest, EmbedLanguage, Phone, Secret};
-use spoki_client::{EmbedPage, IframeUrl};
+use spoki_client::EmbedPage;
+use spoki_client::embed::{ChatEmbed, ChatEmbedError};
+use spoki_client::models::{EmbedLanguage, Phone, Secret};
 
 #[derive(Debug, Subcommand)]
 pub enum EmbedCommand {
@@ -87,45 +88,33 @@ pub async fn run(command: EmbedCommand, global: &Global, out: Output) -> Result<
             args.account
         )));
     }
-    let page = match (args.phone, args.page) {
-        (Some(phone), _) => {
-            let phone =
-                Phone::parse(&phone).map_err(|e| CliError::Usage(format!("--phone: {e}")))?;
-            let contacts = client
-                .contacts()
-                .list()
-                .phone(phone.as_str())
-                .send()
-                .await?;
-            let link = contacts
-                .results
-                .iter()
-                .find_map(|c| c.chat_link.as_deref())
-                .ok_or_else(|| {
-                    CliError::Failed(format!("{phone} has no chat in account {}", args.account))
-                })?;
-            EmbedPage::from_chat_link(link).map_err(|e| CliError::Failed(e.to_string()))?
-        }
-        (None, Some(Page::Templates)) => EmbedPage::Templates,
-        (None, _) => EmbedPage::Chats,
-    };
-    let token = client
-        .embedding()
-        .get_authentication_token(&AuthTokenRequest::new(email, private_key))
-        .await?;
-    let mut url = IframeUrl::new(&token, page)
+    // The same exchange a server does for its iframe: `ChatEmbed`, as `EmbedHandler` uses it.
+    let mut embed = ChatEmbed::new(client, email, private_key)
         .can_view_chat_list(!args.no_chat_list)
         .can_reply_in_chat(!args.no_reply)
         .can_send_paypal_in_chat(!args.no_paypal);
     if let Some(language) = args.language {
-        url = url.language(match language {
+        embed = embed.language(match language {
             Language::It => EmbedLanguage::It,
             Language::En => EmbedLanguage::En,
             Language::Es => EmbedLanguage::Es,
         });
     }
-    let origin = url.origin();
-    let built = url.build();
+    let failed = |e: ChatEmbedError| match e {
+        ChatEmbedError::Spoki(e) => CliError::Api(e),
+        other => CliError::Failed(other.to_string()),
+    };
+    let page = match (args.phone, args.page) {
+        (Some(phone), _) => {
+            let phone =
+                Phone::parse(&phone).map_err(|e| CliError::Usage(format!("--phone: {e}")))?;
+            embed.chat_of(&phone).await.map_err(failed)?
+        }
+        (None, Some(Page::Templates)) => EmbedPage::Templates,
+        (None, _) => EmbedPage::Chats,
+    };
+    let origin = embed.origin();
+    let built = embed.url(&page).await.map_err(failed)?;
     // The URL logs the browser in: it is a credential like the key it came from.
     let shown = if out.reveal_secrets {
         built.expose().to_owned()

@@ -86,6 +86,8 @@ pub(crate) struct World {
     /// sync cost as much as the contact book is long.
     phones: HashMap<(i64, String), i64>,
     pub notices: Vec<Notice>,
+    /// What the stand-in embedded app shows: the tokens handed out and the inbound messages.
+    pub embed: crate::embed::Sessions,
 }
 
 impl World {
@@ -98,6 +100,7 @@ impl World {
             clock: 0,
             phones: HashMap::new(),
             notices: Vec::new(),
+            embed: Default::default(),
         };
         for account in world.state.accounts.values() {
             for (id, contact) in account.records.get("contacts").into_iter().flatten() {
@@ -358,6 +361,7 @@ impl World {
             event: "message.inbound".into(),
             data: data.clone(),
         });
+        self.embed.inbound(account_id, &data);
         Ok(data)
     }
 

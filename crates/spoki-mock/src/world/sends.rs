@@ -247,10 +247,12 @@ impl World {
                     .is_some_and(|k| spoki_models::Secret::new(k) == key)
         });
         match user {
-            Some(user) => Answer::ok(json!({
-                "token": uuid::Uuid::new_v4().simple().to_string(),
-                "uid": format!("svc-{}", user.role_id),
-            })),
+            Some(user) => {
+                let token = uuid::Uuid::new_v4().simple().to_string();
+                let uid = format!("svc-{}", user.role_id);
+                self.embed.issue(&token, account, &uid);
+                Answer::ok(json!({ "token": token, "uid": uid }))
+            }
             None => Answer::wrong_secret(),
         }
     }

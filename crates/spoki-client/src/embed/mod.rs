@@ -9,6 +9,10 @@
 //! The URL logs the user in, so it is returned as a [`Secret`]: hand it to the browser that
 //! shows the iframe, keep it out of logs and caches.
 //!
+//! [`ChatEmbed`] does the exchange on the server, and [`EmbedHandler`] (feature
+//! `embed-handler`; `route` for axum with `axum`) is the endpoint the iframe's `src` points
+//! at, so that neither the API key nor the private key ever reaches a browser.
+//!
 //! ```
 //! use spoki_client::embed::{EmbedPage, IframeUrl};
 //! use spoki_models::{AuthToken, EmbedLanguage};
@@ -23,6 +27,14 @@
 //!     "https://spoki.app/chats?auth_token=tok&auth_uid=uid-1&language=en&can_send_paypal_in_chat=false"
 //! );
 //! ```
+
+mod chat;
+#[cfg(feature = "embed-handler")]
+mod handler;
+
+pub use chat::{ChatEmbed, ChatEmbedError};
+#[cfg(feature = "embed-handler")]
+pub use handler::{Access, EmbedHandler};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use spoki_models::{AuthToken, EmbedLanguage, Secret};
@@ -203,6 +215,11 @@ impl IframeUrl {
         Url::parse(&self.base_url)
             .map(|url| url.origin().ascii_serialization())
             .unwrap_or_default()
+    }
+
+    /// The base URL the page paths are appended to.
+    pub(crate) fn base(&self) -> String {
+        self.base_url.clone()
     }
 
     /// The URL. It carries the login token: treat it as a credential.
