@@ -105,8 +105,9 @@ impl Kit {
         match (result, expected) {
             (Ok(()), None) => {}
             (Err(Error::Api(e)), Some((_, status, _))) if e.status == *status => {
+                // Spoki's shapes: `{title, detail[, code]}` or field errors.
                 assert!(
-                    e.code.is_some() || !e.fields.is_empty(),
+                    e.code.is_some() || e.title.is_some() || !e.fields.is_empty(),
                     "{}: the error has Spoki's shape: {e:?}",
                     self.operation
                 );
