@@ -9,7 +9,7 @@
 //! The URL logs the user in, so it is returned as a [`Secret`]: hand it to the browser that
 //! shows the iframe, keep it out of logs and caches.
 //!
-//! [`ChatEmbed`] does the exchange on the server, and [`EmbedHandler`] (feature
+//! [`ChatEmbed`] does the exchange on the server, and `EmbedHandler` (feature
 //! `embed-handler`; `route` for axum with `axum`) is the endpoint the iframe's `src` points
 //! at, so that neither the API key nor the private key ever reaches a browser.
 //!
