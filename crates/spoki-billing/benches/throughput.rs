@@ -11,7 +11,9 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::time::{Duration, Instant};
 
 use spoki_billing::synthetic::{EventGenerator, sample_rate_card};
-use spoki_billing::{CustomerId, Event, Ledger, Message, Outcome, PricingModel, Timestamp, jsonl};
+use spoki_billing::{
+    BillingEffect, CustomerId, Event, Ledger, Message, PricingModel, Timestamp, jsonl,
+};
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -68,7 +70,7 @@ struct Sink {
 }
 
 impl Sink {
-    fn take(&mut self, outcome: &Outcome) {
+    fn take(&mut self, outcome: &BillingEffect) {
         self.outcomes += u64::from(!outcome.is_rejected());
     }
 }

@@ -9,7 +9,7 @@ use crate::customer::Customer;
 use crate::event::Event;
 use crate::ledger::{BillingError, Ledger};
 use crate::rate_card::RateCard;
-use crate::rules::{Outcome, PricingModel};
+use crate::rules::{BillingEffect, PricingModel};
 use crate::time::Timestamp;
 use spoki_models::Money;
 
@@ -87,7 +87,7 @@ pub fn bill_events(
         let outcome = ledger.apply(event)?;
         // The ledger refused any event that would overflow its total; the bill's is the same.
         bill.total_cost = ledger.totals().total_cost;
-        if let Outcome::Rejected { .. } = outcome {
+        if let BillingEffect::Rejected { .. } = outcome {
             bill.rejected.push(index);
             continue;
         }
@@ -100,7 +100,7 @@ pub fn bill_events(
                 cost: outcome.cost().unwrap_or(nothing),
             });
         }
-        if let Outcome::Opened(opened) = outcome {
+        if let BillingEffect::Opened(opened) = outcome {
             for closed in opened.closed.iter() {
                 if let Some(&record) = open_records.get(&(event.customer, closed)) {
                     bill.conversations[record].expires_at = opened.window.start;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::customer::Customer;
 use crate::event::{Event, Message};
 use crate::rate_card::{MarketId, RateCard, RateCardError};
-use crate::rules::{CustomerState, Outcome, PricingModel};
+use crate::rules::{BillingEffect, CustomerState, PricingModel};
 use crate::time::Timestamp;
 use spoki_models::{Currency, Money};
 
@@ -87,21 +87,21 @@ impl LedgerTotals {
     }
 
     /// Adds `outcome` in place; when the cost would overflow, nothing changes.
-    fn add(&mut self, outcome: &Outcome) -> Result<(), BillingError> {
+    fn add(&mut self, outcome: &BillingEffect) -> Result<(), BillingError> {
         if let Some(cost) = outcome.cost() {
             self.total_cost =
                 (self.total_cost.checked_add(cost)).ok_or(BillingError::TotalOverflow)?;
         }
         self.events += 1;
         match outcome {
-            Outcome::Opened(opened) => {
+            BillingEffect::Opened(opened) => {
                 self.conversations += 1;
                 self.paid_conversations += u64::from(!opened.price.is_zero());
             }
-            Outcome::Charged { price, .. } => {
+            BillingEffect::Charged { price, .. } => {
                 self.charged_messages += u64::from(!price.is_zero());
             }
-            Outcome::Rejected { .. } => self.rejected += 1,
+            BillingEffect::Rejected { .. } => self.rejected += 1,
             _ => {}
         }
         Ok(())
@@ -289,7 +289,7 @@ impl Ledger {
 
     /// Applies one event and says what it did to the bill. A refused event leaves the ledger
     /// as it was: a new customer is not added either.
-    pub fn apply(&mut self, event: &Event) -> Result<Outcome, BillingError> {
+    pub fn apply(&mut self, event: &Event) -> Result<BillingEffect, BillingError> {
         let (slot, added) = self.slot_for(event.customer)?;
         let applied = self.apply_at(slot, event.at, event.message);
         if applied.is_err() && added {
@@ -304,7 +304,7 @@ impl Ledger {
         customer: CustomerId,
         at: Timestamp,
         message: Message,
-    ) -> Result<Outcome, BillingError> {
+    ) -> Result<BillingEffect, BillingError> {
         self.check_id(customer)?;
         self.apply_at(customer.slot, at, message)
     }
@@ -322,7 +322,7 @@ impl Ledger {
         slot: Slot,
         at: Timestamp,
         message: Message,
-    ) -> Result<Outcome, BillingError> {
+    ) -> Result<BillingEffect, BillingError> {
         let mut state = self.states[slot.index as usize];
         let outcome = self.step_one(&mut state, slot.market, at, message)?;
         self.states[slot.index as usize] = state;
@@ -337,7 +337,7 @@ impl Ledger {
     pub fn apply_batch(
         &mut self,
         events: &[Event],
-        mut outcome: impl FnMut(usize, Outcome),
+        mut outcome: impl FnMut(usize, BillingEffect),
     ) -> Result<(), Refused> {
         for (chunk_index, chunk) in events.chunks(BATCH).enumerate() {
             let offset = chunk_index * BATCH;
@@ -380,7 +380,7 @@ impl Ledger {
     pub fn apply_batch_to(
         &mut self,
         events: &[(CustomerId, Timestamp, Message)],
-        mut outcome: impl FnMut(usize, Outcome),
+        mut outcome: impl FnMut(usize, BillingEffect),
     ) -> Result<(), Refused> {
         for (chunk_index, chunk) in events.chunks(BATCH).enumerate() {
             let offset = chunk_index * BATCH;
@@ -411,7 +411,7 @@ impl Ledger {
         &mut self,
         slots: &[Slot],
         steps: impl Iterator<Item = (Timestamp, Message)>,
-        mut outcome: impl FnMut(usize, Outcome),
+        mut outcome: impl FnMut(usize, BillingEffect),
     ) -> Result<(), (usize, BillingError)> {
         // Independent loads: the CPU overlaps their cache misses.
         let mut local: [CustomerState; BATCH] = std::array::from_fn(|i| match slots.get(i) {
@@ -451,7 +451,7 @@ impl Ledger {
         market: MarketId,
         at: Timestamp,
         message: Message,
-    ) -> Result<Outcome, BillingError> {
+    ) -> Result<BillingEffect, BillingError> {
         check_event(message, at, state.last_at())?;
         let mut next = *state;
         let prices = self.rate_card.billed_prices(market);

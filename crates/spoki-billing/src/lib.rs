@@ -9,7 +9,7 @@
 //!   inside the customer-service window and free-form messages are free.
 //!
 //! Both run behind one [`Ledger`], which takes each customer's [`Event`]s in time order and returns an
-//! [`Outcome`] per event, answers the sender's questions ([`Ledger::free_form_status`],
+//! [`BillingEffect`] per event, answers the sender's questions ([`Ledger::free_form_status`],
 //! [`Ledger::quote_template`], [`Ledger::estimate_campaign`]) and keeps a fixed 72-byte state
 //! per customer. [`bill_events`] itemises a batch; `vectors` (feature `testing`) checks the model
 //! against billing-vector files. A [`ReorderingLedger`] takes events that arrive late, as webhook
@@ -81,9 +81,9 @@ pub use queries::{CampaignEstimate, Coverage};
 pub use rate_card::{Market, MarketId, MarketPrices, OTHER_MARKET, RateCard, RateCardError};
 pub use reorder::{ReorderingLedger, Settled};
 pub use rules::{
-    CONVERSATION_SECONDS, ENTRY_POINT_OFFER_SECONDS, ENTRY_POINT_SECONDS, FreeFormStatus,
-    FreeReason, OpenedConversation, Outcome, PricingModel, RejectReason, SERVICE_WINDOW_SECONDS,
-    UnknownPricingModel,
+    BillingEffect, CONVERSATION_SECONDS, ENTRY_POINT_OFFER_SECONDS, ENTRY_POINT_SECONDS,
+    FreeFormStatus, FreeReason, OpenedConversation, PricingModel, RejectReason,
+    SERVICE_WINDOW_SECONDS, UnknownPricingModel,
 };
 #[cfg(feature = "redis")]
 pub use shared::{DEFAULT_HORIZON, SharedBilling, SharedError};

@@ -14,8 +14,8 @@ use spoki_models::{Phone, Template, TemplateCategory};
 use spoki_webhook::{BoxError, Delivery, Handler};
 
 use crate::{
-    BillingError, CampaignEstimate, Category, Customer, Event, FreeFormStatus, Ledger, Outcome,
-    ReorderingLedger, Settled, TemplateCategories, Timestamp, TrafficError,
+    BillingEffect, BillingError, CampaignEstimate, Category, Customer, Event, FreeFormStatus,
+    Ledger, ReorderingLedger, Settled, TemplateCategories, Timestamp, TrafficError,
 };
 
 /// How many billed message uuids are remembered to tell a second report of a send from a new
@@ -111,7 +111,7 @@ impl LiveBilling {
         customer: Customer,
         category: Category,
         now: Timestamp,
-    ) -> Result<Outcome, BillingError> {
+    ) -> Result<BillingEffect, BillingError> {
         self.lock().ledger.quote_template(customer, category, now)
     }
 

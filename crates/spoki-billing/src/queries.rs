@@ -11,14 +11,14 @@ use crate::customer::Customer;
 use crate::event::{Event, Message};
 use crate::ledger::{BillingError, Ledger, NumberMap};
 use crate::rate_card::MarketId;
-use crate::rules::{CustomerState, FreeFormStatus, Outcome, RejectReason};
+use crate::rules::{BillingEffect, CustomerState, FreeFormStatus, RejectReason};
 use crate::time::Timestamp;
 use spoki_models::{Currency, Money};
 
 impl Ledger {
     /// What `event` would do, without applying it. Meant for instants at or after the last
     /// applied event: the answer is computed from the current state.
-    pub fn preview(&self, event: &Event) -> Result<Outcome, BillingError> {
+    pub fn preview(&self, event: &Event) -> Result<BillingEffect, BillingError> {
         event.message.check()?;
         let (mut state, market) = self.state_of(event.customer)?;
         let prices = self.rate_card.billed_prices(market);
@@ -41,7 +41,7 @@ impl Ledger {
         customer: Customer,
         category: Category,
         now: Timestamp,
-    ) -> Result<Outcome, BillingError> {
+    ) -> Result<BillingEffect, BillingError> {
         self.preview(&Event::new(now, customer, Message::template(category)?))
     }
 

@@ -13,7 +13,7 @@ use crate::event::{Event, Message};
 use crate::ledger::{BillingError, Ledger, check_event};
 use crate::queries::{CampaignEstimate, estimate_with};
 use crate::rate_card::MarketId;
-use crate::rules::{CustomerState, FreeFormStatus, Outcome};
+use crate::rules::{BillingEffect, CustomerState, FreeFormStatus};
 use crate::time::Timestamp;
 
 /// A [`Ledger`] that takes events up to a tolerance late.
@@ -72,7 +72,7 @@ pub struct Settled {
     /// The event.
     pub event: Event,
     /// Its outcome, or why the ledger refused it (a total that would overflow).
-    pub outcome: Result<Outcome, BillingError>,
+    pub outcome: Result<BillingEffect, BillingError>,
 }
 
 impl ReorderingLedger {
@@ -162,7 +162,7 @@ impl ReorderingLedger {
         customer: Customer,
         category: Category,
         now: Timestamp,
-    ) -> Result<Outcome, BillingError> {
+    ) -> Result<BillingEffect, BillingError> {
         let message = Message::template(category)?;
         let (mut state, market) = self.state_at(customer, now)?;
         let prices = self.ledger.rate_card().billed_prices(market);

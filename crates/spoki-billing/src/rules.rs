@@ -125,7 +125,7 @@ impl fmt::Display for RejectReason {
 /// What one event does to the bill.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Outcome {
+pub enum BillingEffect {
     /// An inbound message (re)opened the customer-service window; inbound never costs anything.
     InboundRecorded {
         /// The window during which free-form messages may be sent.
@@ -161,13 +161,13 @@ pub enum Outcome {
     },
 }
 
-impl Outcome {
+impl BillingEffect {
     /// What the event adds to the bill: the price of the conversation it opened or of the
     /// message charged (which can be zero), `None` when it charges nothing.
     pub const fn cost(&self) -> Option<Money> {
         match self {
-            Outcome::Opened(opened) => Some(opened.price),
-            Outcome::Charged { price, .. } => Some(*price),
+            BillingEffect::Opened(opened) => Some(opened.price),
+            BillingEffect::Charged { price, .. } => Some(*price),
             _ => None,
         }
     }
@@ -182,7 +182,7 @@ impl Outcome {
 
     /// Whether the message was refused.
     pub const fn is_rejected(&self) -> bool {
-        matches!(self, Outcome::Rejected { .. })
+        matches!(self, BillingEffect::Rejected { .. })
     }
 }
 
@@ -255,7 +255,7 @@ impl CustomerState {
         prices: &[Money; 4],
         at: i64,
         message: Message,
-    ) -> Outcome {
+    ) -> BillingEffect {
         self.last_at = at;
         let category = match message {
             Message::Inbound | Message::InboundViaFreeEntryPoint => {
@@ -267,7 +267,7 @@ impl CustomerState {
                 } else {
                     None
                 };
-                return Outcome::InboundRecorded {
+                return BillingEffect::InboundRecorded {
                     service_window: window_ending(
                         self.service_window_until,
                         SERVICE_WINDOW_SECONDS,
@@ -280,7 +280,7 @@ impl CustomerState {
         };
         // R4/P4: free-form only inside the service window, whatever else is open.
         if category == Category::Service && at >= self.service_window_until {
-            return Outcome::Rejected {
+            return BillingEffect::Rejected {
                 reason: self.rejection(),
             };
         }
@@ -292,11 +292,11 @@ impl CustomerState {
         // R12/P5: while a free entry point is open everything is free and nothing opens.
         if at < self.entry_point_until {
             return match model {
-                PricingModel::Conversation2024 => Outcome::Joined {
+                PricingModel::Conversation2024 => BillingEffect::Joined {
                     kind: ConversationKind::FreeEntryPoint,
                     window: window_ending(self.entry_point_until, ENTRY_POINT_SECONDS),
                 },
-                PricingModel::PerMessage2025 => Outcome::Free {
+                PricingModel::PerMessage2025 => BillingEffect::Free {
                     reason: FreeReason::FreeEntryPoint,
                 },
             };
@@ -311,7 +311,7 @@ impl CustomerState {
                 }
             }
             self.entry_point_until = at.saturating_add(ENTRY_POINT_SECONDS);
-            return Outcome::Opened(OpenedConversation {
+            return BillingEffect::Opened(OpenedConversation {
                 kind: ConversationKind::FreeEntryPoint,
                 window: window_ending(self.entry_point_until, ENTRY_POINT_SECONDS),
                 price: Money::zero(prices[0].currency()),
@@ -322,15 +322,15 @@ impl CustomerState {
             PricingModel::Conversation2024 => self.step_conversation(prices, at, category),
             PricingModel::PerMessage2025 => {
                 if category == Category::Service {
-                    Outcome::Free {
+                    BillingEffect::Free {
                         reason: FreeReason::FreeForm,
                     }
                 } else if category == Category::Utility && at < self.service_window_until {
-                    Outcome::Free {
+                    BillingEffect::Free {
                         reason: FreeReason::UtilityInServiceWindow,
                     }
                 } else {
-                    Outcome::Charged {
+                    BillingEffect::Charged {
                         category,
                         price: prices[category.index()],
                     }
@@ -339,7 +339,12 @@ impl CustomerState {
         }
     }
 
-    fn step_conversation(&mut self, prices: &[Money; 4], at: i64, category: Category) -> Outcome {
+    fn step_conversation(
+        &mut self,
+        prices: &[Money; 4],
+        at: i64,
+        category: Category,
+    ) -> BillingEffect {
         // R5: a template joins an open conversation of its own category only.
         // R8: free-form joins any open conversation, preferring service.
         let joined = if category == Category::Service {
@@ -355,14 +360,14 @@ impl CustomerState {
             Some(category).filter(|c| at < self.conversation_until[c.index()])
         };
         if let Some(open) = joined {
-            return Outcome::Joined {
+            return BillingEffect::Joined {
                 kind: open.into(),
                 window: window_ending(self.conversation_until[open.index()], CONVERSATION_SECONDS),
             };
         }
         // R7/R10: fixed 24 hours from now, priced once at opening.
         self.conversation_until[category.index()] = at.saturating_add(CONVERSATION_SECONDS);
-        Outcome::Opened(OpenedConversation {
+        BillingEffect::Opened(OpenedConversation {
             kind: category.into(),
             window: Window::starting_at(Timestamp::from_unix_seconds(at), CONVERSATION_SECONDS),
             price: prices[category.index()],
@@ -414,7 +419,7 @@ mod tests {
             late,
             Message::Inbound,
         );
-        assert!(matches!(inbound, Outcome::InboundRecorded { .. }));
+        assert!(matches!(inbound, BillingEffect::InboundRecorded { .. }));
         let reply = state.step(
             PricingModel::Conversation2024,
             &prices,
@@ -423,7 +428,7 @@ mod tests {
         );
         assert!(matches!(
             reply,
-            Outcome::Opened(OpenedConversation {
+            BillingEffect::Opened(OpenedConversation {
                 kind: ConversationKind::Service,
                 ..
             })

@@ -20,8 +20,8 @@ use spoki_models::{Phone, TemplateCategory};
 use spoki_webhook::{BoxError, Delivery, Handler};
 
 use crate::{
-    BillingError, CampaignEstimate, Category, Customer, Event, EventError, FreeFormStatus, Ledger,
-    Outcome, PricingModel, RateCard, TemplateCategories, Timestamp, TrafficError,
+    BillingEffect, BillingError, CampaignEstimate, Category, Customer, Event, EventError,
+    FreeFormStatus, Ledger, PricingModel, RateCard, TemplateCategories, Timestamp, TrafficError,
 };
 
 /// Records one event atomically. KEYS: the arrival counter, the customer's set, and the send's
@@ -253,7 +253,7 @@ impl SharedBilling {
         customer: Customer,
         category: Category,
         now: Timestamp,
-    ) -> Result<Outcome, SharedError> {
+    ) -> Result<BillingEffect, SharedError> {
         Ok(self
             .replay(customer, now)
             .await?

@@ -1,8 +1,9 @@
 //! The ledger's outcomes and the questions a sender asks before sending.
 
 use spoki_billing::{
-    BillingError, Category, ConversationKind, Currency, Customer, Event, FreeFormStatus,
-    FreeReason, Ledger, Message, Money, Outcome, PricingModel, RateCard, RejectReason, Timestamp,
+    BillingEffect, BillingError, Category, ConversationKind, Currency, Customer, Event,
+    FreeFormStatus, FreeReason, Ledger, Message, Money, PricingModel, RateCard, RejectReason,
+    Timestamp,
 };
 
 const CARD: &str = r#"{"currency": "EUR", "calling_codes": {"39": "IT", "49": "DE"},
@@ -31,7 +32,7 @@ fn money(s: &str) -> Money {
 const ANNA: &str = "+393331112222";
 const BERT: &str = "+4915112345678";
 
-fn apply(ledger: &mut Ledger, when: &str, who: &str, message: Message) -> Outcome {
+fn apply(ledger: &mut Ledger, when: &str, who: &str, message: Message) -> BillingEffect {
     ledger
         .apply(&Event::new(at(when), customer(who), message))
         .unwrap()
@@ -63,7 +64,7 @@ fn free_form_window_follows_the_last_customer_message() {
         FreeFormStatus::Closed { reason: closed }
     );
     let rejected = apply(&mut ledger, "2024-07-16T20:00:00Z", ANNA, Message::FreeForm);
-    assert_eq!(rejected, Outcome::Rejected { reason: closed });
+    assert_eq!(rejected, BillingEffect::Rejected { reason: closed });
     assert!(
         closed
             .to_string()
@@ -86,7 +87,7 @@ fn quotes_depend_on_open_conversations_and_market() {
         .unwrap();
     assert!(matches!(
         joined,
-        Outcome::Joined {
+        BillingEffect::Joined {
             kind: ConversationKind::Marketing,
             ..
         }
@@ -111,7 +112,7 @@ fn per_message_quotes_make_utility_free_inside_the_window() {
         .unwrap();
     assert_eq!(
         utility,
-        Outcome::Free {
+        BillingEffect::Free {
             reason: FreeReason::UtilityInServiceWindow
         }
     );
@@ -120,7 +121,7 @@ fn per_message_quotes_make_utility_free_inside_the_window() {
         .unwrap();
     assert_eq!(
         marketing,
-        Outcome::Charged {
+        BillingEffect::Charged {
             category: Category::Marketing,
             price: money("0.14")
         }
@@ -178,9 +179,9 @@ fn free_entry_point_closes_open_conversations() {
     );
     assert!(matches!(
         offer,
-        Outcome::InboundRecorded { entry_point_offer_until: Some(t), .. } if t == at("2024-07-16T09:00:00Z")
+        BillingEffect::InboundRecorded { entry_point_offer_until: Some(t), .. } if t == at("2024-07-16T09:00:00Z")
     ));
-    let Outcome::Opened(opened) =
+    let BillingEffect::Opened(opened) =
         apply(&mut ledger, "2024-07-15T09:30:00Z", ANNA, Message::FreeForm)
     else {
         panic!("the reply should open the free entry point");
@@ -194,7 +195,7 @@ fn free_entry_point_closes_open_conversations() {
     let inside = apply(&mut ledger, "2024-07-17T09:00:00Z", ANNA, UTILITY);
     assert!(matches!(
         inside,
-        Outcome::Joined {
+        BillingEffect::Joined {
             kind: ConversationKind::FreeEntryPoint,
             ..
         }
@@ -210,7 +211,7 @@ fn free_entry_point_closes_open_conversations() {
     let reply = apply(&mut ledger, "2024-07-17T10:30:00Z", ANNA, Message::FreeForm);
     assert!(matches!(
         reply,
-        Outcome::Joined {
+        BillingEffect::Joined {
             kind: ConversationKind::FreeEntryPoint,
             ..
         }
@@ -273,7 +274,7 @@ fn idle_customers_are_forgotten_and_old_ids_refused() {
     let again = apply(&mut ledger, "2024-07-17T10:30:00Z", ANNA, Message::FreeForm);
     assert_eq!(
         again,
-        Outcome::Rejected {
+        BillingEffect::Rejected {
             reason: RejectReason::NoServiceWindow
         }
     );
@@ -435,14 +436,14 @@ fn the_service_window_ends_exactly_24_hours_after_the_customer_writes() {
             .preview(&Event::new(closed, customer(ANNA), Message::FreeForm))
             .unwrap();
         assert!(
-            matches!(reply, Outcome::Rejected { .. }),
+            matches!(reply, BillingEffect::Rejected { .. }),
             "at {closed}: {reply:?}"
         );
     }
     let reply = ledger
         .preview(&Event::new(before, customer(ANNA), Message::FreeForm))
         .unwrap();
-    assert!(matches!(reply, Outcome::Opened(_)), "{reply:?}");
+    assert!(matches!(reply, BillingEffect::Opened(_)), "{reply:?}");
 }
 
 #[test]
@@ -462,7 +463,7 @@ fn the_entry_point_offer_lasts_24_hours_and_the_entry_point_72() {
         .preview(&Event::new(when, customer(ANNA), MARKETING))
         .unwrap()
     {
-        Outcome::Opened(opened) => Some(opened.kind),
+        BillingEffect::Opened(opened) => Some(opened.kind),
         _ => None,
     };
     assert_eq!(kind(before), Some(ConversationKind::FreeEntryPoint));
@@ -597,14 +598,16 @@ mod batches {
         let events = stream();
         for model in [PricingModel::Conversation2024, PricingModel::PerMessage2025] {
             let mut one = Ledger::new(model, sample_rate_card());
-            let expected: Vec<Outcome> = events.iter().map(|e| one.apply(e).unwrap()).collect();
+            let expected: Vec<BillingEffect> =
+                events.iter().map(|e| one.apply(e).unwrap()).collect();
 
             let mut batched = Ledger::new(model, sample_rate_card());
             let mut seen = Vec::new();
             batched
                 .apply_batch(&events, |i, outcome| seen.push((i, outcome)))
                 .unwrap();
-            let indexed: Vec<(usize, Outcome)> = expected.iter().copied().enumerate().collect();
+            let indexed: Vec<(usize, BillingEffect)> =
+                expected.iter().copied().enumerate().collect();
             assert_eq!(seen, indexed, "every outcome, with its index, in order");
             assert_eq!(batched.totals(), one.totals());
 
@@ -774,14 +777,14 @@ mod edges {
         let inside = apply(&mut ledger, "2024-07-16T09:59:59Z", ANNA, Message::FreeForm);
         assert!(matches!(
             inside,
-            Outcome::Joined {
+            BillingEffect::Joined {
                 kind: ConversationKind::Marketing,
                 ..
             }
         ));
         let at_end = apply(&mut ledger, "2024-07-16T10:00:00Z", ANNA, Message::FreeForm);
         assert!(
-            matches!(at_end, Outcome::Opened(ref o) if o.kind == ConversationKind::Service),
+            matches!(at_end, BillingEffect::Opened(ref o) if o.kind == ConversationKind::Service),
             "the marketing conversation is over at exactly 24 hours: {at_end:?}"
         );
         assert!(!at_end.is_rejected());
@@ -800,7 +803,7 @@ mod edges {
         );
         // At exactly 24 hours the marketing conversation is over; utility is still open.
         let reply = apply(&mut ledger, "2024-07-16T10:00:00Z", ANNA, Message::FreeForm);
-        let Outcome::Opened(opened) = reply else {
+        let BillingEffect::Opened(opened) = reply else {
             panic!("the reply opens the entry point: {reply:?}");
         };
         assert_eq!(opened.kind, ConversationKind::FreeEntryPoint);

@@ -6,7 +6,7 @@ use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use spoki_billing::synthetic::{EventGenerator, sample_rate_card};
 use spoki_billing::{
-    BillingError, Category, Customer, Event, FreeFormStatus, Ledger, Message, Outcome,
+    BillingEffect, BillingError, Category, Customer, Event, FreeFormStatus, Ledger, Message,
     PricingModel, ReorderingLedger, Timestamp,
 };
 
@@ -26,7 +26,7 @@ fn ledger() -> Ledger {
     Ledger::new(PricingModel::Conversation2024, sample_rate_card())
 }
 
-fn in_time_order(model: PricingModel, events: &[Event]) -> (Ledger, Vec<Outcome>) {
+fn in_time_order(model: PricingModel, events: &[Event]) -> (Ledger, Vec<BillingEffect>) {
     let mut ledger = Ledger::new(model, sample_rate_card());
     let outcomes = events.iter().map(|e| ledger.apply(e).unwrap()).collect();
     (ledger, outcomes)
@@ -132,7 +132,7 @@ fn a_late_inbound_within_the_tolerance_opens_the_window_for_the_reply_it_precede
     assert_eq!(settled[1].event, reply);
     assert!(matches!(
         settled[1].outcome,
-        Ok(Outcome::Opened(ref opened)) if opened.kind == spoki_billing::ConversationKind::Service
+        Ok(BillingEffect::Opened(ref opened)) if opened.kind == spoki_billing::ConversationKind::Service
     ));
     assert_eq!(tolerant.pending(), 1);
     let (settled_ledger, rest) = tolerant.into_ledger();
@@ -260,12 +260,12 @@ fn random_delays_within_the_tolerance_bill_exactly_as_time_order() {
         settled.extend(rest);
         assert_eq!(ledger.totals(), timely.totals());
         // Each customer's outcomes, in its own order, are the ones time order gives.
-        let mut expected: Vec<(Customer, Timestamp, Outcome)> = events
+        let mut expected: Vec<(Customer, Timestamp, BillingEffect)> = events
             .iter()
             .zip(&outcomes)
             .map(|(e, o)| (e.customer, e.at, *o))
             .collect();
-        let mut got: Vec<(Customer, Timestamp, Outcome)> = settled
+        let mut got: Vec<(Customer, Timestamp, BillingEffect)> = settled
             .iter()
             .map(|s| {
                 (

@@ -67,7 +67,7 @@ pub fn phones_at(path: &str, body: &Value) -> Vec<(String, String)> {
 
 /// What a key has led to.
 #[derive(Debug, Clone)]
-enum Outcome {
+enum KeyState {
     /// The call is under way.
     InFlight,
     /// Spoki answered; this is what the agent was told.
@@ -79,7 +79,7 @@ enum Outcome {
 /// The idempotency keys seen by this server, with the call each was first used for.
 #[derive(Debug, Default)]
 pub struct Keys {
-    seen: Mutex<HashMap<String, (Fingerprint, Outcome)>>,
+    seen: Mutex<HashMap<String, (Fingerprint, KeyState)>>,
 }
 
 type Fingerprint = [u8; 32];
@@ -100,13 +100,13 @@ impl Keys {
         let slot = format!("{tool}\u{0}{key}");
         match seen.get(&slot) {
             None => {
-                seen.insert(slot, (print, Outcome::InFlight));
+                seen.insert(slot, (print, KeyState::InFlight));
                 Ok(Claim::Send)
             }
             Some((first, _)) if *first != print => Err(ToolError::KeyReused),
-            Some((_, Outcome::Answered(result))) => Ok(Claim::Repeat(result.clone())),
-            Some((_, Outcome::InFlight)) => Err(ToolError::KeyInFlight),
-            Some((_, Outcome::Unknown)) => Err(ToolError::OutcomeUnknown),
+            Some((_, KeyState::Answered(result))) => Ok(Claim::Repeat(result.clone())),
+            Some((_, KeyState::InFlight)) => Err(ToolError::KeyInFlight),
+            Some((_, KeyState::Unknown)) => Err(ToolError::OutcomeUnknown),
         }
     }
 
@@ -118,12 +118,12 @@ impl Keys {
         match result {
             Ok(answer) => {
                 if let Some((_, outcome)) = seen.get_mut(&slot) {
-                    *outcome = Outcome::Answered(answer.clone());
+                    *outcome = KeyState::Answered(answer.clone());
                 }
             }
             Err(e) if e.outcome_unknown() => {
                 if let Some((_, outcome)) = seen.get_mut(&slot) {
-                    *outcome = Outcome::Unknown;
+                    *outcome = KeyState::Unknown;
                 }
             }
             Err(_) => {

@@ -447,14 +447,14 @@ impl MockSpoki {
         self.shared.world().state.messages.clone()
     }
 
-    /// The client account's credit, in millionths of EUR.
-    pub fn credit_micros(&self, account_id: i64) -> Option<i64> {
+    /// An account's credit, exactly.
+    pub fn credit(&self, account_id: i64) -> Option<spoki_models::Money> {
         self.shared
             .world()
             .state
             .accounts
             .get(&account_id)
-            .map(|a| a.credit_micros)
+            .map(|a| a.credit)
     }
 
     /// A customer writes to the demo client account: the service window opens and

@@ -297,10 +297,10 @@ impl Shared {
                 tokio::time::sleep(backoff).await;
                 backoff = backoff.saturating_mul(2);
             }
-            let at = Timestamp::now().unix_seconds();
+            let at = Timestamp::from_unix_seconds(Timestamp::now().unix_seconds());
             let signature = spoki_webhook::sign(
                 &spoki_models::Secret::new(secret.as_str()),
-                at,
+                at.unix_seconds(),
                 body.as_bytes(),
             );
             let result = self

@@ -3,10 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use spoki_models::{Currency, Money, Timestamp};
 use std::collections::BTreeMap;
 
 /// Version of the state file's layout.
-pub const STATE_VERSION: u32 = 1;
+pub const STATE_VERSION: u32 = 2;
 
 /// The credentials and ids of the demo data every new mock starts with.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -95,8 +96,9 @@ pub(crate) struct Account {
     pub name: String,
     pub api_key: String,
     pub phone: String,
-    /// Credit in millionths of EUR, the billing crate's unit (Spoki shows thousandths).
-    pub credit_micros: i64,
+    /// Credit, exactly (Spoki shows whole thousandths of EUR).
+    #[serde(with = "spoki_models::wire::exact_money")]
+    pub credit: Money,
     /// Records per resource group (`contacts`, `templates`, `webhooks`, ...), by id, as the
     /// JSON Spoki answers with.
     pub records: BTreeMap<String, BTreeMap<i64, Value>>,
@@ -143,10 +145,11 @@ pub struct SentMessage {
     pub send_status: spoki_models::SendStatus,
     /// Why it failed, when it did.
     pub error_code: Option<String>,
-    /// What it cost, in thousandths of EUR (rounded up from the rate card's price).
-    pub cost: i64,
-    /// When, in Unix seconds.
-    pub at: i64,
+    /// What it cost, exactly as the rate card prices it (zero when it did not go out).
+    #[serde(with = "spoki_models::wire::exact_money")]
+    pub cost: Money,
+    /// When it was sent.
+    pub at: Timestamp,
 }
 
 /// What a sent message carries, as `message.outbound` names it in `content_type`.
@@ -188,8 +191,8 @@ pub struct Delivery {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[non_exhaustive]
 pub struct DeliveryAttempt {
-    /// When, in Unix seconds.
-    pub at: i64,
+    /// When it was made.
+    pub at: Timestamp,
     /// The receiver's status, if it answered.
     pub status: Option<u16>,
     /// What went wrong, if it did not answer.
@@ -253,7 +256,7 @@ impl State {
                     name: name.into(),
                     api_key: key.into(),
                     phone: phone.into(),
-                    credit_micros: credit,
+                    credit: Money::from_micros(credit, Currency::EUR),
                     records: BTreeMap::new(),
                     billing_events: Vec::new(),
                 },

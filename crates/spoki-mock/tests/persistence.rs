@@ -68,7 +68,19 @@ async fn the_binary_prints_its_url_and_a_killed_mock_keeps_its_file() {
     let (header, body) = text.split_once('\n').unwrap();
     let header: Value = serde_json::from_str(header).unwrap();
     assert_eq!(header["format"], "spoki-mock-state");
-    assert_eq!(serde_json::from_str::<Value>(body).unwrap()["version"], 1);
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["version"], 2);
+    // Money is kept exactly, with its currency, and read back the same.
+    let credits: Vec<spoki_models::Money> = body["accounts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|account| account["credit"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        credits.iter().any(|c| c.to_string() == "0.42 EUR"),
+        "{credits:?}"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .filter_map(Result::ok)
@@ -108,7 +120,7 @@ async fn a_restarted_mock_remembers_credit_messages_and_service_windows() {
     let f = mock.fixtures();
     mock.inbound("+393470000002", "Buongiorno").unwrap();
     send_text(&mock, &f.client_api_key, "Ciao").await;
-    let credit = mock.credit_micros(f.client_account_id);
+    let credit = mock.credit(f.client_account_id);
     let messages = mock.messages();
     mock.shutdown().await.unwrap();
 
@@ -117,12 +129,12 @@ async fn a_restarted_mock_remembers_credit_messages_and_service_windows() {
         .start()
         .await
         .unwrap();
-    assert_eq!(again.credit_micros(f.client_account_id), credit);
+    assert_eq!(again.credit(f.client_account_id), credit);
     assert_eq!(again.messages(), messages);
     // The service window opened before the restart is still open: free-form goes out, and
     // joins the open service conversation at no cost.
     send_text(&again, &f.client_api_key, "Ancora").await;
-    assert_eq!(again.credit_micros(f.client_account_id), credit);
+    assert_eq!(again.credit(f.client_account_id), credit);
     assert_eq!(again.messages().len(), 2);
 }
 
@@ -193,7 +205,7 @@ async fn a_state_file_of_an_unknown_version_is_refused_not_rewritten() {
     let dir = tempfile::tempdir().unwrap();
     let state = saved_state(dir.path()).await;
     let text = std::fs::read_to_string(&state).unwrap();
-    let newer = text.replacen("\"version\":1", "\"version\":999", 1);
+    let newer = text.replacen("\"version\":2", "\"version\":999", 1);
     assert_ne!(newer, text);
     std::fs::write(&state, &newer).unwrap();
     let err = MockSpoki::builder()

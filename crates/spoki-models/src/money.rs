@@ -273,6 +273,19 @@ impl fmt::Display for Money {
     }
 }
 
+/// Reads back what `Display` writes: `0.14 EUR`, the amount and the currency, exactly.
+impl std::str::FromStr for Money {
+    type Err = MoneyError;
+
+    fn from_str(text: &str) -> Result<Money, MoneyError> {
+        let (amount, code) = text.rsplit_once(' ').ok_or_else(|| match text {
+            "" => MoneyError::Empty,
+            _ => MoneyError::InvalidCurrency(String::new()),
+        })?;
+        Money::parse(amount, Currency::parse(code)?)
+    }
+}
+
 struct Amount(i64);
 
 impl fmt::Display for Amount {
@@ -376,6 +389,29 @@ mod tests {
 
     fn eur(text: &str) -> Money {
         Money::parse(text, Currency::EUR).unwrap()
+    }
+
+    #[test]
+    fn display_reads_back_exactly() {
+        for text in ["0.14", "-1.5", "0.0014", "0.000001", "14", "-0.000001"] {
+            let money = eur(text);
+            assert_eq!(money.to_string().parse::<Money>(), Ok(money), "{money}");
+        }
+        let usd = Money::parse("2.5", Currency::parse("USD").unwrap()).unwrap();
+        assert_eq!("2.50 USD".parse::<Money>(), Ok(usd));
+        assert_eq!("".parse::<Money>(), Err(MoneyError::Empty));
+        assert!(matches!(
+            "0.14".parse::<Money>(),
+            Err(MoneyError::InvalidCurrency(_))
+        ));
+        assert!(matches!(
+            "0.14 eur".parse::<Money>(),
+            Err(MoneyError::InvalidCurrency(_))
+        ));
+        assert!(matches!(
+            "x EUR".parse::<Money>(),
+            Err(MoneyError::InvalidCharacter { .. })
+        ));
     }
 
     #[test]

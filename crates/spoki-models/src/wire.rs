@@ -1,4 +1,4 @@
-//! Serde helpers shared by the generated code.
+//! Serde helpers shared by the generated code and the files the SDK writes.
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serializer};
@@ -111,5 +111,25 @@ pub fn serialize_integer<S: Serializer>(value: &str, serializer: S) -> Result<S:
     match value.parse::<i64>() {
         Ok(n) if n.to_string() == value => serializer.serialize_i64(n),
         _ => serializer.serialize_str(value),
+    }
+}
+
+/// [`Money`](crate::Money) in full, as its `Display` writes it (`"0.0014 EUR"`), for files of
+/// our own: Spoki's wire form (whole thousandths of EUR) would round or refuse sub-cent prices.
+/// Use with `#[serde(with = "spoki_models::wire::exact_money")]`.
+pub mod exact_money {
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    use crate::Money;
+
+    /// Writes `money` as `"<amount> <currency>"`.
+    pub fn serialize<S: Serializer>(money: &Money, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(money)
+    }
+
+    /// Reads `"<amount> <currency>"` back, refusing anything else.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Money, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(de::Error::custom)
     }
 }

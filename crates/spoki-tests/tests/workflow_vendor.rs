@@ -51,5 +51,8 @@ async fn software_vendor_reads_capacity_then_starts_the_automation_in_bulk() {
     );
     // What the client could afford went out, on the client's credit.
     assert_eq!(spoki.messages().len(), 3);
-    assert_eq!(spoki.credit_micros(f.client_account_id), Some(0));
+    assert_eq!(
+        spoki.credit(f.client_account_id).map(|c| c.micros()),
+        Some(0)
+    );
 }

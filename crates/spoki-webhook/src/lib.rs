@@ -39,7 +39,7 @@
 //!     .body(body.to_owned())?;
 //! assert_eq!(receiver.receive(request.clone()).await.status(), 200);
 //! // Spoki delivered it again: answered 200, the handler does not run twice.
-//! assert!(matches!(receiver.receive(request).await, spoki_webhook::Outcome::Duplicate(_)));
+//! assert!(matches!(receiver.receive(request).await, spoki_webhook::DeliveryOutcome::Duplicate(_)));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! # }
@@ -71,6 +71,6 @@ pub use dedupe::RedisDedupe;
 #[cfg(feature = "receiver")]
 pub use dedupe::{DedupeKey, DedupeStore, MemoryDedupe};
 #[cfg(feature = "receiver")]
-pub use receiver::{BoxError, DEFAULT_MAX_BODY, Handler, Outcome, Receiver};
+pub use receiver::{BoxError, DEFAULT_MAX_BODY, DeliveryOutcome, Handler, Receiver};
 #[cfg(feature = "receiver")]
 pub use status::{DEFAULT_TRACKED, MessageStatus, StatusTracker, WaitTimedOut};

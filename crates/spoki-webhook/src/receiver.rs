@@ -65,10 +65,10 @@ impl<A: Handler, B: Handler, C: Handler> Handler for (A, B, C) {
     }
 }
 
-/// What the receiver did with one request; [`Outcome::status`] is what it answers.
+/// What the receiver did with one request; [`DeliveryOutcome::status`] is what it answers.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum Outcome {
+pub enum DeliveryOutcome {
     /// The handler ran and succeeded (200).
     Handled(Arc<Delivery>),
     /// The event was handled before; the handler did not run again (200).
@@ -91,29 +91,31 @@ pub enum Outcome {
     Refused(WebhookError),
 }
 
-impl Outcome {
+impl DeliveryOutcome {
     /// The HTTP status the receiver answers.
     pub fn status(&self) -> StatusCode {
         match self {
-            Outcome::Handled(_) | Outcome::Duplicate(_) => StatusCode::OK,
-            Outcome::InFlight(_) | Outcome::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Outcome::HandlerFailed(..) => StatusCode::INTERNAL_SERVER_ERROR,
-            Outcome::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Outcome::Unreadable | Outcome::Refused(WebhookError::Body(_)) => {
+            DeliveryOutcome::Handled(_) | DeliveryOutcome::Duplicate(_) => StatusCode::OK,
+            DeliveryOutcome::InFlight(_) | DeliveryOutcome::StoreUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            DeliveryOutcome::HandlerFailed(..) => StatusCode::INTERNAL_SERVER_ERROR,
+            DeliveryOutcome::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            DeliveryOutcome::Unreadable | DeliveryOutcome::Refused(WebhookError::Body(_)) => {
                 StatusCode::BAD_REQUEST
             }
-            Outcome::Refused(WebhookError::NoSecret) => StatusCode::INTERNAL_SERVER_ERROR,
-            Outcome::Refused(_) => StatusCode::UNAUTHORIZED,
+            DeliveryOutcome::Refused(WebhookError::NoSecret) => StatusCode::INTERNAL_SERVER_ERROR,
+            DeliveryOutcome::Refused(_) => StatusCode::UNAUTHORIZED,
         }
     }
 
     /// The delivery, once it was verified and decoded.
     pub fn delivery(&self) -> Option<&Arc<Delivery>> {
         match self {
-            Outcome::Handled(d)
-            | Outcome::Duplicate(d)
-            | Outcome::InFlight(d)
-            | Outcome::HandlerFailed(d, _) => Some(d),
+            DeliveryOutcome::Handled(d)
+            | DeliveryOutcome::Duplicate(d)
+            | DeliveryOutcome::InFlight(d)
+            | DeliveryOutcome::HandlerFailed(d, _) => Some(d),
             _ => None,
         }
     }
@@ -121,16 +123,16 @@ impl Outcome {
     /// The answer's body: one short line, never a secret, the handler's error or the body.
     fn text(&self) -> &'static str {
         match self {
-            Outcome::Handled(_) => "ok",
-            Outcome::Duplicate(_) => "ok (already handled)",
-            Outcome::InFlight(_) => "being handled; deliver again later",
-            Outcome::HandlerFailed(..) => "handler failed; deliver again",
-            Outcome::StoreUnavailable(_) => "dedupe store unavailable; deliver again",
-            Outcome::TooLarge { .. } => "body too large",
-            Outcome::Unreadable => "unreadable body",
-            Outcome::Refused(WebhookError::Body(_)) => "not a webhook delivery",
-            Outcome::Refused(WebhookError::NoSecret) => "receiver has no secret",
-            Outcome::Refused(_) => "signature check failed",
+            DeliveryOutcome::Handled(_) => "ok",
+            DeliveryOutcome::Duplicate(_) => "ok (already handled)",
+            DeliveryOutcome::InFlight(_) => "being handled; deliver again later",
+            DeliveryOutcome::HandlerFailed(..) => "handler failed; deliver again",
+            DeliveryOutcome::StoreUnavailable(_) => "dedupe store unavailable; deliver again",
+            DeliveryOutcome::TooLarge { .. } => "body too large",
+            DeliveryOutcome::Unreadable => "unreadable body",
+            DeliveryOutcome::Refused(WebhookError::Body(_)) => "not a webhook delivery",
+            DeliveryOutcome::Refused(WebhookError::NoSecret) => "receiver has no secret",
+            DeliveryOutcome::Refused(_) => "signature check failed",
         }
     }
 
@@ -213,8 +215,8 @@ impl<H: Handler, S: DedupeStore> Receiver<H, S> {
     }
 
     /// Receives one request and says what was done; the [`tower_service::Service`]
-    /// implementation answers with [`Outcome::into_response`].
-    pub async fn receive<B>(&self, request: Request<B>) -> Outcome
+    /// implementation answers with [`DeliveryOutcome::into_response`].
+    pub async fn receive<B>(&self, request: Request<B>) -> DeliveryOutcome
     where
         B: Body,
         B::Error: Into<BoxError>,
@@ -231,7 +233,7 @@ impl<H: Handler, S: DedupeStore> Receiver<H, S> {
     pub async fn read_body<B>(
         &self,
         request: Request<B>,
-    ) -> Result<(http::request::Parts, Bytes), Outcome>
+    ) -> Result<(http::request::Parts, Bytes), DeliveryOutcome>
     where
         B: Body,
         B::Error: Into<BoxError>,
@@ -240,37 +242,37 @@ impl<H: Handler, S: DedupeStore> Receiver<H, S> {
         let limit = self.max_body;
         // A declared length over the cap is refused before a byte of the body is read.
         if content_length(&parts.headers).is_some_and(|n| n > limit as u64) {
-            return Err(Outcome::TooLarge { limit });
+            return Err(DeliveryOutcome::TooLarge { limit });
         }
         match Limited::new(body, limit).collect().await {
             Ok(collected) => Ok((parts, collected.to_bytes())),
-            Err(e) if e.is::<LengthLimitError>() => Err(Outcome::TooLarge { limit }),
-            Err(_) => Err(Outcome::Unreadable),
+            Err(e) if e.is::<LengthLimitError>() => Err(DeliveryOutcome::TooLarge { limit }),
+            Err(_) => Err(DeliveryOutcome::Unreadable),
         }
     }
 
     /// [`receive`](Self::receive) for a body already read (and capped) by the caller.
-    pub async fn receive_bytes(&self, headers: &HeaderMap, body: &[u8]) -> Outcome {
+    pub async fn receive_bytes(&self, headers: &HeaderMap, body: &[u8]) -> DeliveryOutcome {
         let inner = &self.inner;
         if body.len() > self.max_body {
-            return Outcome::TooLarge {
+            return DeliveryOutcome::TooLarge {
                 limit: self.max_body,
             };
         }
         let now = unix_seconds(SystemTime::now());
         if let Err(e) = inner.verifier.verify_signature_headers(headers, body, now) {
-            return Outcome::Refused(e);
+            return DeliveryOutcome::Refused(e);
         }
         let delivery = match Delivery::from_slice(body) {
             Ok(d) => Arc::new(d),
-            Err(e) => return Outcome::Refused(WebhookError::Body(e)),
+            Err(e) => return DeliveryOutcome::Refused(WebhookError::Body(e)),
         };
         let key = DedupeKey::of(&delivery, body);
         let token = match inner.store.claim(&key).await {
             Ok(Claim::Taken(token)) => token,
-            Ok(Claim::Done) => return Outcome::Duplicate(delivery),
-            Ok(Claim::InFlight) => return Outcome::InFlight(delivery),
-            Err(e) => return Outcome::StoreUnavailable(e),
+            Ok(Claim::Done) => return DeliveryOutcome::Duplicate(delivery),
+            Ok(Claim::InFlight) => return DeliveryOutcome::InFlight(delivery),
+            Err(e) => return DeliveryOutcome::StoreUnavailable(e),
         };
         // Boxed: a `dyn` future erases the handler's type, which keeps rustc's `Send` check
         // of this future from tripping over closures' higher-ranked lifetimes.
@@ -278,15 +280,15 @@ impl<H: Handler, S: DedupeStore> Receiver<H, S> {
             Box::pin(inner.handler.handle(delivery.clone()));
         match handled.await {
             Ok(()) => match inner.store.complete(&key, &token).await {
-                Ok(()) => Outcome::Handled(delivery),
+                Ok(()) => DeliveryOutcome::Handled(delivery),
                 // Handled, but not marked: the redelivery this asks for runs the handler
                 // again, which handlers are written to survive; losing the event is worse.
-                Err(e) => Outcome::StoreUnavailable(e),
+                Err(e) => DeliveryOutcome::StoreUnavailable(e),
             },
             Err(error) => {
                 // If the release fails too, the lease lapses and a later delivery runs it.
                 let _ = inner.store.release(&key, &token).await;
-                Outcome::HandlerFailed(delivery, error)
+                DeliveryOutcome::HandlerFailed(delivery, error)
             }
         }
     }

@@ -348,7 +348,7 @@ async fn a_body_that_breaks_off_is_unreadable_not_too_large() {
     let request = Request::post("/").body(StreamBody::new(Broken)).unwrap();
     let outcome = receiver.receive(request).await;
     assert!(
-        matches!(outcome, spoki_webhook::Outcome::Unreadable),
+        matches!(outcome, spoki_webhook::DeliveryOutcome::Unreadable),
         "{outcome:?}"
     );
     assert_eq!(outcome.status(), StatusCode::BAD_REQUEST);

@@ -2,8 +2,8 @@
 //! workers in any interleaving give the answers of one in-process ledger fed everything.
 
 use spoki::billing::{
-    Category, Customer, Event, FreeFormStatus, Ledger, Message, Outcome, PricingModel, RateCard,
-    SharedBilling, Timestamp,
+    BillingEffect, Category, Customer, Event, FreeFormStatus, Ledger, Message, PricingModel,
+    RateCard, SharedBilling, Timestamp,
 };
 use spoki_mock::RedisServer;
 
@@ -53,7 +53,7 @@ fn stream(rng: &mut Rng, customers: &[Customer], len: usize) -> Vec<Event> {
 
 /// Every answer the shared billing gives about `customer` at `now`, as text to compare.
 fn answers_of(ledger: &Ledger, customer: Customer, now: Timestamp) -> String {
-    let quotes: Vec<Result<Outcome, String>> = [
+    let quotes: Vec<Result<BillingEffect, String>> = [
         Category::Marketing,
         Category::Utility,
         Category::Authentication,

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use spoki::models::{Phone, SendText, WebhookEvent, WebhookVersion, WebhookWrite};
 use spoki::webhook::{
-    BoxError, Delivery, Handler, MessageStatus, Outcome, Receiver, RedisDedupe, StatusTracker,
-    WebhookVerifier,
+    BoxError, Delivery, DeliveryOutcome, Handler, MessageStatus, Receiver, RedisDedupe,
+    StatusTracker, WebhookVerifier,
 };
 use spoki_mock::{MockSpoki, RedisServer};
 use std::collections::HashMap;
@@ -228,7 +228,10 @@ async fn four_receivers_sharing_redis_handle_every_event_once() {
     let outcome = worker
         .receive(request.body(delivery.body.clone()).unwrap())
         .await;
-    assert!(matches!(outcome, Outcome::Duplicate(_)), "{outcome:?}");
+    assert!(
+        matches!(outcome, DeliveryOutcome::Duplicate(_)),
+        "{outcome:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -299,7 +302,10 @@ async fn billing_fed_live_counts_each_send_once_and_agrees_with_spoki() {
     ));
 
     // A marketing template: reported by the client's send and by its `Sent` webhook.
-    let credit = spoki.credit_micros(f.client_account_id).unwrap();
+    let credit = spoki
+        .credit(f.client_account_id)
+        .map(|c| c.micros())
+        .unwrap();
     let sent = client
         .messages()
         .send_template(
@@ -318,7 +324,11 @@ async fn billing_fed_live_counts_each_send_once_and_agrees_with_spoki() {
         )
     };
     report().unwrap();
-    let charged = credit - spoki.credit_micros(f.client_account_id).unwrap();
+    let charged = credit
+        - spoki
+            .credit(f.client_account_id)
+            .map(|c| c.micros())
+            .unwrap();
     spoki
         .wait_for_delivery(Duration::from_secs(20), |d| {
             d.delivered && d.body.contains(r#""send_status":"Sent""#)

@@ -14,7 +14,7 @@ use spoki_client::WebhookVerifier;
 use spoki_client::models::Secret;
 use spoki_webhook::dedupe::DedupeStore;
 use spoki_webhook::{
-    ACCOUNT_HEADER, BoxError, Delivery, Event, Handler, Outcome, Receiver, RedisDedupe,
+    ACCOUNT_HEADER, BoxError, Delivery, DeliveryOutcome, Event, Handler, Receiver, RedisDedupe,
     SIGNATURE_HEADER,
 };
 use std::future::Future;
@@ -418,20 +418,20 @@ async fn run<S: DedupeStore>(
 }
 
 /// Prints what the handler did not: every request that was not a distinct event handled.
-fn report(outcome: &Outcome, out: Output) {
+fn report(outcome: &DeliveryOutcome, out: Output) {
     let reason = match outcome {
-        Outcome::Handled(_) => return,
-        Outcome::Duplicate(d) => {
+        DeliveryOutcome::Handled(_) => return,
+        DeliveryOutcome::Duplicate(d) => {
             if !out.json() {
                 eprintln!("· {} again: already handled", describe(d));
             }
             return;
         }
-        Outcome::HandlerFailed(d, e) => {
+        DeliveryOutcome::HandlerFailed(d, e) => {
             format!("{}: {e}; Spoki will deliver it again", describe(d))
         }
-        Outcome::Refused(e) => e.to_string(),
-        Outcome::TooLarge { limit } => format!("body larger than {limit} bytes"),
+        DeliveryOutcome::Refused(e) => e.to_string(),
+        DeliveryOutcome::TooLarge { limit } => format!("body larger than {limit} bytes"),
         other => format!("answered {}", other.status()),
     };
     let status = outcome.status().as_u16();

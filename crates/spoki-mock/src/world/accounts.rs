@@ -43,7 +43,7 @@ impl World {
         json!({
             "id": account.id,
             "name": account.name,
-            "current_credit": account.credit_micros / 1000,
+            "current_credit": account.credit.micros().div_euclid(1000),
             "estimated_available_conversations": self.conversations_left(account),
             "status": "Active",
             "phone": account.phone,
@@ -60,7 +60,7 @@ impl World {
     /// Today's usage of an account, counted from the messages it sent.
     pub(super) fn report(&self, id: i64) -> Value {
         let now = Timestamp::now().unix_seconds();
-        let day_start = now - now.rem_euclid(86_400);
+        let day_start = Timestamp::from_unix_seconds(now - now.rem_euclid(86_400));
         let today: Vec<&SentMessage> = self
             .state
             .messages
@@ -77,7 +77,7 @@ impl World {
         json!({
             "account": id,
             "granularity": "Day",
-            "period_start": rfc3339(day_start).get(..10),
+            "period_start": day_start.to_string().get(..10),
             "contacted_contacts": contacted.len(),
             "template_message_count": templates,
             "free_message_count": today.len() - templates,
@@ -95,7 +95,7 @@ impl World {
         if price <= 0 {
             return 0;
         }
-        account.credit_micros.max(0) / price
+        account.credit.micros().max(0) / price
     }
 
     pub(super) fn agency_json(&self) -> Value {

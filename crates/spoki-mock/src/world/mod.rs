@@ -17,8 +17,8 @@ use accounts::page;
 use records::extra_checks;
 use serde_json::{Map, Value, json};
 use spoki_billing::{
-    Category, Currency, Customer, Event, Ledger, Message, Money, Outcome, PricingModel, RateCard,
-    Timestamp,
+    BillingEffect, Category, Currency, Customer, Event, Ledger, Message, Money, PricingModel,
+    RateCard, Timestamp,
 };
 use spoki_models::SendStatus;
 use spoki_models::constraint::Violation;
@@ -81,7 +81,7 @@ pub(crate) struct World {
     pub state: State,
     ledgers: HashMap<i64, Ledger>,
     rate_card: RateCard,
-    clock: i64,
+    clock: Timestamp,
     /// Contact ids by account and phone: sync upserts by phone, and a scan would make each
     /// sync cost as much as the contact book is long.
     phones: HashMap<(i64, String), i64>,
@@ -97,7 +97,7 @@ impl World {
             state,
             ledgers: HashMap::new(),
             rate_card,
-            clock: 0,
+            clock: Timestamp::from_unix_seconds(0),
             phones: HashMap::new(),
             notices: Vec::new(),
             embed: Default::default(),
@@ -118,7 +118,7 @@ impl World {
         for (id, events) in accounts {
             for line in events {
                 let event = Event::from_json(&line)?;
-                world.clock = world.clock.max(event.at.unix_seconds());
+                world.clock = world.clock.max(event.at);
                 world.ledger(id).apply(&event)?;
             }
         }
@@ -132,9 +132,10 @@ impl World {
             .or_insert_with(|| Ledger::new(PricingModel::Conversation2024, card.clone()))
     }
 
-    /// Now, in Unix seconds, never earlier than an event already billed.
-    fn now(&mut self) -> i64 {
-        self.clock = self.clock.max(Timestamp::now().unix_seconds());
+    /// Now, to the second, never earlier than an event already billed.
+    fn now(&mut self) -> Timestamp {
+        let now = Timestamp::from_unix_seconds(Timestamp::now().unix_seconds());
+        self.clock = self.clock.max(now);
         self.clock
     }
 
@@ -342,11 +343,8 @@ impl World {
         }
         let customer = Customer::parse(phone).map_err(|e| Answer::field("phone", e.to_string()))?;
         let at = self.now();
-        self.bill(
-            account_id,
-            Event::new(Timestamp::from_unix_seconds(at), customer, Message::Inbound),
-        )
-        .map_err(|e| Answer::field("phone", e.to_string()))?;
+        self.bill(account_id, Event::new(at, customer, Message::Inbound))
+            .map_err(|e| Answer::field("phone", e.to_string()))?;
         let (contact, _) = self.upsert_contact(account_id, &json!({ "phone": phone }));
         let data = json!({
             "uuid": uuid::Uuid::new_v4().to_string(),
@@ -394,8 +392,4 @@ pub(super) fn chat_uuid(contact: &Value) -> Value {
         .as_str()
         .and_then(|link| link.trim_end_matches('/').rsplit('/').next())
         .map_or(Value::Null, |uuid| json!(uuid))
-}
-
-pub(super) fn rfc3339(unix: i64) -> String {
-    Timestamp::from_unix_seconds(unix).to_string()
 }

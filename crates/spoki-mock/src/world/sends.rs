@@ -142,13 +142,14 @@ impl World {
     ) -> Result<SentMessage, Answer> {
         let customer = Customer::parse(phone).map_err(|e| Answer::field("phone", e.to_string()))?;
         let at = self.now();
-        let event = Event::new(Timestamp::from_unix_seconds(at), customer, message);
+        let event = Event::new(at, customer, message);
         let outcome = self
             .ledger(account)
             .preview(&event)
             .map_err(|e| Answer::field("phone", e.to_string()))?;
-        let cost = outcome.cost().map_or(0, Money::micros);
-        let credit = self.state.accounts[&account].credit_micros;
+        let zero = Money::zero(Currency::EUR);
+        let cost = outcome.cost().unwrap_or(zero);
+        let credit = self.state.accounts[&account].credit;
         let mut sent = SentMessage {
             uuid: uuid::Uuid::new_v4().to_string(),
             account_id: account,
@@ -158,10 +159,10 @@ impl World {
             template_id: template,
             send_status: SendStatus::Sent,
             error_code: None,
-            cost: 0,
+            cost: zero,
             at,
         };
-        if let Outcome::Rejected { reason } = outcome {
+        if let BillingEffect::Rejected { reason } = outcome {
             // Only free-form meets a closed window, and only direct sends are free-form: the
             // send is refused outright and leaves no record.
             return Err(Answer::error(
@@ -173,11 +174,9 @@ impl World {
         }
         let refused = if refusal.is_some() {
             refusal
-        } else if cost > credit {
+        } else if cost.micros() > credit.micros() {
             Some(Answer::no_credit(format!(
-                "This message costs {} and the account has {} of credit left.",
-                Money::from_micros(cost, Currency::EUR),
-                Money::from_micros(credit, Currency::EUR)
+                "This message costs {cost} and the account has {credit} of credit left."
             )))
         } else {
             None
@@ -208,8 +207,10 @@ impl World {
             .accounts
             .get_mut(&account)
             .expect("authenticated");
-        account_state.credit_micros -= cost;
-        sent.cost = (cost + 999) / 1000;
+        account_state.credit = credit
+            .checked_sub(cost)
+            .expect("the cost is within the credit");
+        sent.cost = cost;
         self.state.messages.push(sent.clone());
         for status in ["Sent", "Delivered"] {
             let mut data = outbound_data(&sent);
@@ -333,8 +334,8 @@ pub(super) fn outbound_data(message: &SentMessage) -> Value {
     data.insert("uuid".into(), json!(message.uuid));
     data.insert("send_status".into(), json!(message.send_status));
     data.insert("to_phone".into(), json!(message.phone));
-    data.insert("sent_datetime".into(), json!(rfc3339(message.at)));
-    data.insert("created_at".into(), json!(rfc3339(message.at)));
+    data.insert("sent_datetime".into(), json!(message.at));
+    data.insert("created_at".into(), json!(message.at));
     data.insert("direction".into(), json!("outbound"));
     // What a real delivery says of its kind, so a receiver can bill it: a template carries
     // its id, anything else its content type.

@@ -161,7 +161,10 @@ async fn an_automation_send_that_fails_is_reported_and_kept() {
         .build()
         .unwrap();
     let spoki = client(&mock, &f.client_api_key);
-    let credit = mock.credit_micros(f.client_account_id).unwrap();
+    let credit = mock
+        .credit(f.client_account_id)
+        .map(|c| c.micros())
+        .unwrap();
     let body = AutomationStart::new(
         f.automation_secret.as_str(),
         Phone::parse("+393470006001").unwrap(),
@@ -169,7 +172,13 @@ async fn an_automation_send_that_fails_is_reported_and_kept() {
     .custom_fields([("DATE_EXPIRE_SCRIPTION", "2026-12-31")]);
     // Spend the credit down with template sends first.
     let mut sent = 0;
-    while mock.credit_micros(f.client_account_id).unwrap() > 0 && sent < 1000 {
+    while mock
+        .credit(f.client_account_id)
+        .map(|c| c.micros())
+        .unwrap()
+        > 0
+        && sent < 1000
+    {
         let template = spoki_client::models::SendTemplate::new(
             Phone::parse(&format!("+3934700070{sent:02}")).unwrap(),
             f.utility_template_id,

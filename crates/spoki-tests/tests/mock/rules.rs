@@ -314,7 +314,7 @@ async fn free_form_needs_the_service_window_and_templates_spend_credit() {
         .unwrap();
     // A reply inside the window opens a service conversation: 0.11 EUR in Italy.
     assert_eq!(
-        mock.credit_micros(f.client_account_id),
+        mock.credit(f.client_account_id).map(|c| c.micros()),
         Some(420_000 - 110_000)
     );
 
@@ -328,7 +328,10 @@ async fn free_form_needs_the_service_window_and_templates_spend_credit() {
         )
         .await
         .unwrap();
-    assert_eq!(mock.credit_micros(f.client_account_id), Some(170_000));
+    assert_eq!(
+        mock.credit(f.client_account_id).map(|c| c.micros()),
+        Some(170_000)
+    );
     // Again within 24 hours: joins the open conversation, free.
     spoki
         .messages()
@@ -338,9 +341,12 @@ async fn free_form_needs_the_service_window_and_templates_spend_credit() {
         )
         .await
         .unwrap();
-    assert_eq!(mock.credit_micros(f.client_account_id), Some(170_000));
+    assert_eq!(
+        mock.credit(f.client_account_id).map(|c| c.micros()),
+        Some(170_000)
+    );
     assert_eq!(mock.messages().len(), 3);
-    assert_eq!(mock.messages()[1].cost, 140);
+    assert_eq!(mock.messages()[1].cost.micros(), 140_000);
 }
 
 #[tokio::test]
@@ -365,7 +371,7 @@ async fn with_no_credit_left_sends_fail_with_spokis_credit_error() {
     let err = api_error(err);
     assert_eq!(err.code.as_deref(), Some("spoki::1029"));
     assert!(mock.messages().is_empty());
-    assert_eq!(mock.credit_micros(f.empty_account_id), Some(0));
+    assert_eq!(mock.credit(f.empty_account_id).map(|c| c.micros()), Some(0));
 }
 
 #[tokio::test]
