@@ -1,8 +1,9 @@
 //! The client: configuration, request building, the call itself and decoding.
 
 use crate::error::{ApiError, BuildError, Error, InputError};
+use crate::placeholders::{TemplateFill, fills_template};
 use crate::retry_after::parse_retry_after;
-use crate::transport::{CredentialId, HttpRequest, RequestContext, Transport};
+use crate::transport::{CredentialId, HttpRequest, Recipients, RequestContext, Transport};
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue, USER_AGENT};
 use secrecy::{ExposeSecret, SecretString};
@@ -65,7 +66,8 @@ impl fmt::Debug for Client {
 }
 
 /// One call, ready to send: operation, concrete path, query, body (encoded once, after its
-/// checks) and, for an automation start, the secret's tag that its budget is kept under.
+/// checks), for an automation start the secret's tag that its budget is kept under, and for
+/// a send what pacing and the placeholder check read from its body (read once, with it).
 #[derive(Clone)]
 pub(crate) struct Call {
     pub operation: &'static Operation,
@@ -73,6 +75,8 @@ pub(crate) struct Call {
     pub query: Vec<(String, String)>,
     pub body: Option<Bytes>,
     pub secret: Option<CredentialId>,
+    pub recipients: Option<Recipients>,
+    pub template: Option<TemplateFill>,
 }
 
 impl Call {
@@ -83,6 +87,8 @@ impl Call {
             query: Vec::new(),
             body: None,
             secret: None,
+            recipients: None,
+            template: None,
         }
     }
 
@@ -95,7 +101,12 @@ impl Call {
     /// A typed body: checked on its fields, then encoded.
     pub(crate) fn body<T: Validate + serde::Serialize>(mut self, body: &T) -> Result<Call, Error> {
         body.validate().map_err(InputError::from)?;
-        self.body = Some(encode(body)?);
+        let encoded = encode(body)?;
+        if self.reads_body() {
+            let value = serde_json::from_slice(&encoded).unwrap_or_default();
+            self.read_body(&value);
+        }
+        self.body = Some(encoded);
         Ok(self)
     }
 
@@ -115,8 +126,21 @@ impl Call {
             let secret = secret_field(self.operation).and_then(|f| body.get(f)?.as_str());
             self.secret = secret.map(CredentialId::of);
         }
+        if self.reads_body() {
+            self.read_body(body);
+        }
         self.body = Some(encode(body)?);
         Ok(self)
+    }
+
+    /// Whether the operation's body names recipients or fills a template's placeholders.
+    fn reads_body(&self) -> bool {
+        self.operation.recipients.is_some() || fills_template(self.operation)
+    }
+
+    fn read_body(&mut self, body: &serde_json::Value) {
+        self.recipients = self.operation.recipients.map(|path| recipients(path, body));
+        self.template = TemplateFill::of(self.operation, body);
     }
 
     /// Keeps the budget of an automation start under its secret.
@@ -139,8 +163,7 @@ fn secret_field(op: &Operation) -> Option<&'static str> {
 
 /// The recipients of a send, at the schema's `path` of its body: `phone`, or
 /// `contacts[].phone` for each item of a list.
-fn recipients(path: &str, body: &[u8]) -> crate::transport::Recipients {
-    let body: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+fn recipients(path: &str, body: &serde_json::Value) -> Recipients {
     let phones: Vec<&str> = match path.split_once("[].") {
         Some((list, field)) => body[list]
             .as_array()
@@ -150,7 +173,7 @@ fn recipients(path: &str, body: &[u8]) -> crate::transport::Recipients {
             .collect(),
         None => body[path].as_str().into_iter().collect(),
     };
-    crate::transport::Recipients::new(phones)
+    Recipients::new(phones)
 }
 
 fn encode(body: &(impl serde::Serialize + ?Sized)) -> Result<Bytes, Error> {
@@ -241,8 +264,8 @@ impl Client {
             }
             _ => {}
         }
-        if let (Some(path), Some(body)) = (op.recipients, &call.body) {
-            builder = builder.extension(recipients(path, body));
+        if let Some(recipients) = &call.recipients {
+            builder = builder.extension(recipients.clone());
         }
         let body = match &call.body {
             Some(body) => {

@@ -42,6 +42,26 @@ impl PlaceholderCache {
     }
 }
 
+/// The template a send names and the `custom_fields` it gives, read from its body.
+#[derive(Clone, Debug)]
+pub(crate) struct TemplateFill {
+    pub template: i64,
+    pub given: BTreeMap<String, String>,
+}
+
+impl TemplateFill {
+    /// What `body` of `operation` fills, when the operation sends a template by id.
+    pub(crate) fn of(operation: &Operation, body: &serde_json::Value) -> Option<TemplateFill> {
+        if !fills_template(operation) {
+            return None;
+        }
+        Some(TemplateFill {
+            template: body["template"].as_i64()?,
+            given: spoki_models::placeholder::given(&body["custom_fields"]),
+        })
+    }
+}
+
 /// Whether `operation` sends a template by id with `custom_fields`, as its schema says.
 pub(crate) fn fills_template(operation: &Operation) -> bool {
     let Body::Object { fields, .. } = operation.body else {
@@ -72,19 +92,14 @@ impl Client {
         if !self.inner.check_placeholders || !fills_template(call.operation) {
             return Ok(());
         }
-        let Some(body) = &call.body else {
+        let Some(TemplateFill {
+            template: id,
+            given,
+        }) = &call.template
+        else {
             return Ok(());
         };
-        let body: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-        let Some(id) = body["template"].as_i64() else {
-            return Ok(());
-        };
-        let given: BTreeMap<String, String> = body["custom_fields"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter_map(|(code, value)| Some((code.clone(), value.as_str()?.to_owned())))
-            .collect();
+        let id = *id;
         let key = (self.inner.credential, id);
         let needed = match self.inner.placeholders.get(key) {
             Some(needed) => needed,
@@ -94,7 +109,7 @@ impl Client {
                 found
             }
         };
-        needed.check(&given).map_err(|missing| {
+        needed.check(given).map_err(|missing| {
             InputError::Placeholders {
                 template: id,
                 missing,

@@ -103,36 +103,41 @@ impl Answer {
     }
 
     pub fn throttled(retry_after: Duration) -> Answer {
-        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        let seconds = whole_seconds(retry_after);
         // Django REST framework's throttling answer: a detail, and no code of Spoki's.
-        let mut answer = Answer::with_status(
+        Answer::with_status(
             429,
             json!({
                 "title": "Too Many Requests",
                 "detail": format!("Request was throttled. Expected available in {seconds} seconds."),
             }),
-        );
-        answer
-            .headers
-            .push(("retry-after".into(), seconds.max(1).to_string()));
-        answer
+        )
+        .retry_after(seconds)
     }
 
     pub fn pair_rate(retry_after: Duration) -> Answer {
-        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-        let mut answer = Answer::error(
+        Answer::error(
             400,
             "Too many messages to this recipient",
             "Messages to this recipient were sent too fast: wait before the next one.",
             "whatsapp::131056",
-        );
-        answer
-            .headers
+        )
+        .retry_after(whole_seconds(retry_after))
+    }
+
+    /// `Retry-After` in whole seconds, at least one: a client that waits that long finds room.
+    fn retry_after(mut self, seconds: u64) -> Answer {
+        self.headers
             .push(("retry-after".into(), seconds.max(1).to_string()));
-        answer
+        self
     }
 
     pub fn no_credit(detail: impl Into<String>) -> Answer {
         Answer::error(400, "Credit exhausted", detail, "spoki::1029")
     }
+}
+
+/// `wait` rounded up to whole seconds.
+fn whole_seconds(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }

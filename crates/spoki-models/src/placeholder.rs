@@ -133,6 +133,17 @@ fn is_code(text: &str) -> bool {
     !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// The text values of a JSON `custom_fields` object, by code: what a send gives its
+/// template's placeholders (anything else, or a value that is not text, gives nothing).
+pub fn given(custom_fields: &serde_json::Value) -> BTreeMap<String, String> {
+    custom_fields
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(code, value)| Some((code.clone(), value.as_str()?.to_owned())))
+        .collect()
+}
+
 /// A send whose `custom_fields` leave placeholders of its template without a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingPlaceholders {

@@ -249,6 +249,22 @@ async fn a_template_send_missing_a_placeholder_value_never_reaches_spoki() {
         "{error:?}"
     );
     assert_eq!(sends(&mock, "messages_send_template"), 1);
+
+    // A raw call is checked just the same.
+    let raw = json!({
+        "type": "Template", "phone": "+393470000009",
+        "template": f.marketing_template_id, "custom_fields": {"DATE_EXPIRE_SCRIPTION": " "},
+    });
+    let op = &spoki_models::operation::MESSAGES_SEND_TEMPLATE;
+    let error = client
+        .call_raw(op, op.path, &[], Some(&raw))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::InvalidInput(InputError::Placeholders { .. })),
+        "{error:?}"
+    );
+    assert_eq!(sends(&mock, "messages_send_template"), 1);
 }
 
 #[tokio::test]

@@ -314,14 +314,8 @@ impl World {
 /// The placeholders of a template record that `custom_fields` gives no value for.
 fn unfilled(record: &Value, custom_fields: &Value) -> Option<spoki_models::MissingPlaceholders> {
     let template = serde_json::from_value::<spoki_models::Template>(record.clone()).ok()?;
-    let given: std::collections::BTreeMap<String, String> = custom_fields
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter_map(|(code, value)| Some((code.clone(), value.as_str()?.to_owned())))
-        .collect();
     spoki_models::Placeholders::of_template(&template)
-        .check(&given)
+        .check(&spoki_models::placeholder::given(custom_fields))
         .err()
 }
 
