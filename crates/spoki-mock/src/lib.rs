@@ -423,6 +423,15 @@ impl MockSpoki {
         self.shared.received()
     }
 
+    /// How many requests of `operation` the request log holds.
+    pub fn calls(&self, operation: OperationId) -> usize {
+        self.shared
+            .received()
+            .iter()
+            .filter(|r| r.operation.as_deref() == Some(operation.as_str()))
+            .count()
+    }
+
     /// How many requests the log dropped to stay within its bounds (see
     /// [`MockBuilder::request_log`]); `GET /__mock/requests` says it in `x-spoki-mock-dropped`.
     pub fn requests_dropped(&self) -> u64 {

@@ -6,31 +6,17 @@ use serde_json::json;
 use spoki_client::models::{ErrorKind, Phone, SendTemplate, SendText};
 use spoki_client::{ApiError, Client, Error, InputError, ReqwestTransport};
 use spoki_middleware::shared::RedisStore;
-use spoki_middleware::{ClassQuota, RateLimitConfig, RateLimited, RetryPolicy, Retrying};
+use spoki_middleware::{ClassQuota, RateLimitConfig, RateLimited};
 use spoki_mock::{MockSpoki, RateLimits};
 use spoki_models::RateClass;
+use spoki_models::operation::OperationId;
 use std::time::Duration;
 
-/// A client without the middleware: each answer reaches the test as Spoki gave it.
-fn bare(mock: &MockSpoki, key: &str) -> Client {
-    Client::builder()
-        .base_url(mock.url())
-        .api_key(key)
-        .without_rate_limits()
-        .without_retries()
-        .build()
-        .unwrap()
-}
+mod common;
+use common::{bare, quiet_mock, stacked};
 
 fn kind(error: &Error) -> ErrorKind {
     error.kind().unwrap_or_else(|| panic!("no kind: {error:?}"))
-}
-
-fn sends(mock: &MockSpoki, operation: &str) -> usize {
-    mock.received()
-        .iter()
-        .filter(|r| r.operation.as_deref() == Some(operation))
-        .count()
 }
 
 /// The kind of a raw answer of the local Spoki, as the client reads it.
@@ -165,25 +151,6 @@ async fn every_rule_of_the_local_spoki_comes_back_as_its_kind_with_a_hint() {
     assert!(ServiceWindowClosed.hint().contains("template"));
 }
 
-/// The client behind both layers with short backoffs, the pair pacing of the client off so
-/// that the local Spoki's own rule answers.
-fn stacked(mock: &MockSpoki, key: &str) -> Client {
-    let transport =
-        ReqwestTransport::new(Duration::from_secs(2), Duration::from_secs(10), "tests").unwrap();
-    let limits = RateLimitConfig::default().pair_rate(None);
-    let policy =
-        RetryPolicy::default().backoff(Duration::from_millis(10), Duration::from_millis(50));
-    Client::builder()
-        .base_url(mock.url())
-        .api_key(key)
-        .transport(Retrying::with_policy(
-            RateLimited::with_config(transport, limits),
-            policy,
-        ))
-        .build()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_pair_rate_refusal_is_sent_again_after_its_wait_and_a_closed_window_never() {
     let mock = MockSpoki::builder()
@@ -199,7 +166,7 @@ async fn a_pair_rate_refusal_is_sent_again_after_its_wait_and_a_closed_window_ne
     client.messages().send_text(&reply).await.unwrap();
     // Refused with whatsapp::131056 and Retry-After, then sent: nothing was doubled.
     client.messages().send_text(&reply).await.unwrap();
-    assert_eq!(sends(&mock, "messages_send_text"), 3);
+    assert_eq!(mock.calls(OperationId::MessagesSendText), 3);
     assert_eq!(mock.messages().len(), 2);
 
     let stranger = SendText::new(Phone::parse("+393470001111").unwrap(), "Ciao");
@@ -207,7 +174,7 @@ async fn a_pair_rate_refusal_is_sent_again_after_its_wait_and_a_closed_window_ne
     assert_eq!(closed.kind(), Some(ErrorKind::ServiceWindowClosed));
     assert!(!closed.is_retryable() && !closed.outcome_unknown());
     assert_eq!(
-        sends(&mock, "messages_send_text"),
+        mock.calls(OperationId::MessagesSendText),
         4,
         "sent once, not again"
     );
@@ -230,13 +197,13 @@ async fn a_template_send_missing_a_placeholder_value_never_reaches_spoki() {
         error.to_string().contains("%%DATE_EXPIRE_SCRIPTION%%"),
         "{error}"
     );
-    assert_eq!(sends(&mock, "messages_send_template"), 0);
+    assert_eq!(mock.calls(OperationId::MessagesSendTemplate), 0);
 
     // Filled, it goes; the template was read once for both sends.
     let filled = body.custom_fields([("DATE_EXPIRE_SCRIPTION", "2026-12-31")]);
     client.messages().send_template(&filled).await.unwrap();
-    assert_eq!(sends(&mock, "messages_send_template"), 1);
-    assert_eq!(sends(&mock, "templates_get"), 1);
+    assert_eq!(mock.calls(OperationId::MessagesSendTemplate), 1);
+    assert_eq!(mock.calls(OperationId::TemplatesGet), 1);
 
     // A template that does not exist is named as such.
     let ghost = SendTemplate::new(anna, 987_654);
@@ -248,7 +215,7 @@ async fn a_template_send_missing_a_placeholder_value_never_reaches_spoki() {
         ),
         "{error:?}"
     );
-    assert_eq!(sends(&mock, "messages_send_template"), 1);
+    assert_eq!(mock.calls(OperationId::MessagesSendTemplate), 1);
 
     // A raw call is checked just the same.
     let raw = json!({
@@ -264,7 +231,7 @@ async fn a_template_send_missing_a_placeholder_value_never_reaches_spoki() {
         matches!(error, Error::InvalidInput(InputError::Placeholders { .. })),
         "{error:?}"
     );
-    assert_eq!(sends(&mock, "messages_send_template"), 1);
+    assert_eq!(mock.calls(OperationId::MessagesSendTemplate), 1);
 }
 
 #[tokio::test]
@@ -287,11 +254,7 @@ async fn an_empty_map_written_as_a_list_is_taken_as_empty() {
 
 #[tokio::test]
 async fn fifty_accounts_share_one_client_and_its_connections() {
-    let mock = MockSpoki::builder()
-        .rate_limits(RateLimits::off())
-        .start()
-        .await
-        .unwrap();
+    let mock = quiet_mock().await;
     let f = mock.fixtures();
     let agency = bare(&mock, &f.agency_api_key);
     agency.agencies().get(f.agency_id).await.unwrap();
@@ -387,7 +350,7 @@ async fn one_recipient_is_paced_and_a_hundred_are_not(mock: &MockSpoki, client: 
         "{wait:?}"
     );
     assert_eq!(
-        sends(mock, "messages_send_text"),
+        mock.calls(OperationId::MessagesSendText),
         100,
         "the repeat never left"
     );
@@ -404,11 +367,7 @@ async fn one_recipient_is_paced_and_a_hundred_are_not(mock: &MockSpoki, client: 
 
 #[tokio::test]
 async fn sends_to_one_recipient_are_paced_in_process_and_to_others_not() {
-    let mock = MockSpoki::builder()
-        .rate_limits(RateLimits::off())
-        .start()
-        .await
-        .unwrap();
+    let mock = quiet_mock().await;
     let client = paced(&mock, spoki_middleware::LocalStore::new());
     one_recipient_is_paced_and_a_hundred_are_not(&mock, &client).await;
 }
@@ -416,11 +375,7 @@ async fn sends_to_one_recipient_are_paced_in_process_and_to_others_not() {
 #[tokio::test]
 async fn sends_to_one_recipient_are_paced_across_workers_through_redis() {
     let redis = spoki_mock::RedisServer::start();
-    let mock = MockSpoki::builder()
-        .rate_limits(RateLimits::off())
-        .start()
-        .await
-        .unwrap();
+    let mock = quiet_mock().await;
     let store = || RedisStore::open(&redis.url()).unwrap().prefix("pair");
     let first = paced(&mock, store());
     one_recipient_is_paced_and_a_hundred_are_not(&mock, &first).await;

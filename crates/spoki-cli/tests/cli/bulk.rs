@@ -1,8 +1,6 @@
 //! `contacts import` and its journal: each contact sent once, across stops and failures.
 
-use crate::support::{
-    Sandbox, assert_each_once, calls_of, contacts_csv, env_for, mock, synced_phones,
-};
+use crate::support::{Sandbox, assert_each_once, contacts_csv, env_for, mock, synced_phones};
 use crate::support::{interrupt, wait_for_calls};
 use spoki_mock::Fault;
 #[cfg(unix)]
@@ -31,7 +29,7 @@ async fn two_thousand_contacts_take_four_calls_and_a_stopped_run_resumes() {
     );
     assert_eq!(first.code, 0, "{first:#?}");
     assert!(first.stdout.contains("2 chunks left"), "{first:#?}");
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 2);
+    assert_eq!(mock.calls(OperationId::ContactsSyncAll), 2);
 
     let second = s.run(&["--json", "--no-pacing", "contacts", "import", file], &env);
     assert_eq!(second.code, 0, "{second:#?}");
@@ -55,7 +53,7 @@ async fn two_thousand_contacts_take_four_calls_and_a_stopped_run_resumes() {
         "sending then done, per chunk"
     );
     assert_eq!(
-        calls_of(&mock, "contacts_sync_all"),
+        mock.calls(OperationId::ContactsSyncAll),
         4,
         "2,000 contacts in 4 calls"
     );
@@ -64,7 +62,7 @@ async fn two_thousand_contacts_take_four_calls_and_a_stopped_run_resumes() {
     // A third run has nothing left to send.
     let third = s.run(&["--no-pacing", "contacts", "import", file], &env);
     assert_eq!(third.code, 0);
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 4);
+    assert_eq!(mock.calls(OperationId::ContactsSyncAll), 4);
     assert!(s.path("contacts.csv.import.journal").exists());
 }
 
@@ -129,7 +127,7 @@ async fn a_chunk_with_an_unknown_outcome_is_reported_and_not_resent_blindly() {
         "{first:#?}"
     );
     assert_eq!(
-        calls_of(&mock, "contacts_sync_all"),
+        mock.calls(OperationId::ContactsSyncAll),
         1,
         "the run stops at the unknown chunk"
     );
@@ -137,7 +135,7 @@ async fn a_chunk_with_an_unknown_outcome_is_reported_and_not_resent_blindly() {
     // A rerun sends what is left, and still not the unknown chunk.
     let second = s.run(&["--no-pacing", "contacts", "import", file], &env);
     assert_eq!(second.code, 4, "{second:#?}");
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 3);
+    assert_eq!(mock.calls(OperationId::ContactsSyncAll), 3);
     assert_each_once(&synced_phones(&mock), 1200);
 
     assert!(second.stderr.contains("--mark-done 1"), "{second:#?}");
@@ -156,13 +154,13 @@ async fn a_chunk_with_an_unknown_outcome_is_reported_and_not_resent_blindly() {
     );
     assert_eq!(settled.code, 0, "{settled:#?}");
     assert_eq!(
-        calls_of(&mock, "contacts_sync_all"),
+        mock.calls(OperationId::ContactsSyncAll),
         3,
         "marked done, not sent"
     );
     let again = s.run(&["--no-pacing", "contacts", "import", file], &env);
     assert_eq!(again.code, 0, "{again:#?}");
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 3);
+    assert_eq!(mock.calls(OperationId::ContactsSyncAll), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,7 +197,7 @@ async fn an_unknown_chunk_found_not_carried_out_is_sent_again_on_request() {
     );
     assert_eq!(resent.code, 0, "{resent:#?}");
     // The reset request, chunk 1 again on request, then chunk 2.
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 3);
+    assert_eq!(mock.calls(OperationId::ContactsSyncAll), 3);
     let distinct: HashSet<_> = synced_phones(&mock).into_iter().collect();
     assert_eq!(distinct.len(), 600);
 }
@@ -258,7 +256,7 @@ async fn a_torn_last_record_is_cut_off_and_a_damaged_one_stops_the_run() {
     // The cut left whole lines, so what the resumed run appended reads back.
     let again = s.run(&["--no-pacing", "contacts", "import", file], &env);
     assert_eq!(again.code, 0, "{again:#?}");
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 2);
+    assert_eq!(mock.calls(OperationId::ContactsSyncAll), 2);
 
     // Damage before the end is not a crash: nothing is sent.
     let lines: Vec<&str> = recorded.lines().collect();
@@ -266,7 +264,7 @@ async fn a_torn_last_record_is_cut_off_and_a_damaged_one_stops_the_run() {
     let damaged = s.run(&["--no-pacing", "contacts", "import", file], &env);
     assert_eq!(damaged.code, 1, "{damaged:#?}");
     assert!(damaged.stderr.contains("damaged"), "{damaged:#?}");
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 2);
+    assert_eq!(mock.calls(OperationId::ContactsSyncAll), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,7 +342,7 @@ async fn a_journal_is_never_applied_to_a_changed_file() {
     let changed = s.run(&["--no-pacing", "contacts", "import", file], &env);
     assert_eq!(changed.code, 2, "{changed:#?}");
     assert!(changed.stderr.contains("another input"));
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 1);
+    assert_eq!(mock.calls(OperationId::ContactsSyncAll), 1);
 }
 
 #[cfg(unix)]
@@ -367,20 +365,20 @@ async fn ctrl_c_while_waiting_for_the_pace_stops_at_once_and_the_rerun_resumes()
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for_calls(&mock, "contacts_sync_all", 1).await;
+    wait_for_calls(&mock, OperationId::ContactsSyncAll, 1).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     interrupt(&child);
     let status = tokio::task::block_in_place(|| child.wait()).unwrap();
     assert_eq!(status.code(), Some(130));
     // Had it waited for its turn, the second chunk would have gone before the exit.
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 1);
+    assert_eq!(mock.calls(OperationId::ContactsSyncAll), 1);
 
     let resumed = s.run(
         &["--no-pacing", "contacts", "import", csv.to_str().unwrap()],
         &env_for(&mock, &f.client_api_key),
     );
     assert_eq!(resumed.code, 0, "{resumed:#?}");
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 4);
+    assert_eq!(mock.calls(OperationId::ContactsSyncAll), 4);
     assert_each_once(&synced_phones(&mock), 2000);
 }
 
@@ -404,7 +402,7 @@ async fn a_crash_during_a_call_leaves_that_chunk_unknown_not_resent() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for_calls(&mock, "contacts_sync_all", 1).await;
+    wait_for_calls(&mock, OperationId::ContactsSyncAll, 1).await;
     child.kill().unwrap();
     tokio::task::block_in_place(|| child.wait()).unwrap();
 
@@ -419,7 +417,7 @@ async fn a_crash_during_a_call_leaves_that_chunk_unknown_not_resent() {
             .contains("chunk 1 (lines 2-501): outcome unknown")
     );
     assert_eq!(
-        calls_of(&mock, "contacts_sync_all"),
+        mock.calls(OperationId::ContactsSyncAll),
         3,
         "chunks 2 and 3 sent, chunk 1 not sent again"
     );
@@ -439,7 +437,7 @@ async fn a_journal_cut_emptied_reordered_or_altered_stops_the_run_and_sends_noth
         s.run(&args, &env)
     };
     assert_eq!(import(&["--max-chunks", "2"]).code, 0);
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 2);
+    assert_eq!(mock.calls(OperationId::ContactsSyncAll), 2);
     let journal = s.path("c.csv.import.journal");
     let seal = s.path("c.csv.import.journal.seal");
     let whole = std::fs::read_to_string(&journal).unwrap();
@@ -498,7 +496,7 @@ async fn a_journal_cut_emptied_reordered_or_altered_stops_the_run_and_sends_noth
             assert!(run.stderr.contains(line), "{what}: {run:#?}");
         }
         assert_eq!(
-            calls_of(&mock, "contacts_sync_all"),
+            mock.calls(OperationId::ContactsSyncAll),
             2,
             "{what}: a chunk was sent"
         );
@@ -507,13 +505,13 @@ async fn a_journal_cut_emptied_reordered_or_altered_stops_the_run_and_sends_noth
     std::fs::write(&journal, &whole).unwrap();
     std::fs::write(&seal, b"{\"records\":4").unwrap();
     assert_eq!(import(&[]).code, 1);
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 2);
+    assert_eq!(mock.calls(OperationId::ContactsSyncAll), 2);
 
     // Whole again, the run resumes with the third chunk alone.
     std::fs::write(&seal, &sealed).unwrap();
     let resumed = import(&[]);
     assert_eq!(resumed.code, 0, "{resumed:#?}");
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 3);
+    assert_eq!(mock.calls(OperationId::ContactsSyncAll), 3);
     assert_each_once(&synced_phones(&mock), 1500);
 }
 

@@ -1,6 +1,6 @@
 //! Manners, the generated operation commands, profiles.
 
-use crate::support::{Sandbox, calls_of, env_for, mock};
+use crate::support::{Sandbox, env_for, mock};
 use spoki_mock::OperationId;
 
 #[test]
@@ -77,7 +77,7 @@ async fn a_list_pages_through_everything_and_limit_stops_early() {
     let all = s.run(&["--json", "--no-pacing", "contacts", "list"], &env);
     assert_eq!(all.code, 0, "{all:#?}");
     assert_eq!(all.json().as_array().unwrap().len(), 121);
-    let pages = calls_of(&mock, "contacts_list");
+    let pages = mock.calls(OperationId::ContactsList);
     assert!(pages > 1, "one page only: the test proves nothing");
 
     let some = s.run(
@@ -86,7 +86,7 @@ async fn a_list_pages_through_everything_and_limit_stops_early() {
     );
     assert_eq!(some.json().as_array().unwrap().len(), 3);
     assert_eq!(
-        calls_of(&mock, "contacts_list"),
+        mock.calls(OperationId::ContactsList),
         pages + 1,
         "--limit 3 reads one page"
     );
@@ -224,7 +224,7 @@ async fn api_errors_exit_three_and_unknown_outcomes_exit_four() {
     );
     assert_eq!(lost.code, 4, "{lost:#?}");
     assert_eq!(
-        calls_of(&mock, "messages_send_template"),
+        mock.calls(OperationId::MessagesSendTemplate),
         1,
         "sent once, never retried"
     );
@@ -364,5 +364,5 @@ async fn a_credential_field_is_read_from_the_environment() {
         ],
     );
     assert_eq!(started.code, 0, "{started:#?}");
-    assert_eq!(calls_of(&mock, "automations_start"), 1);
+    assert_eq!(mock.calls(OperationId::AutomationsStart), 1);
 }

@@ -1,9 +1,7 @@
 //! Options and moments the other tests do not reach: `--check`, `--resend-unknown`, `--page`,
 //! 429s waited out without pacing, and Ctrl-C while a call is in flight.
 
-use crate::support::{
-    Sandbox, assert_each_once, calls_of, contacts_csv, env_for, mock, synced_phones,
-};
+use crate::support::{Sandbox, assert_each_once, contacts_csv, env_for, mock, synced_phones};
 use spoki_mock::Fault;
 use spoki_mock::OperationId;
 
@@ -48,7 +46,7 @@ async fn resend_unknown_sends_every_unknown_chunk_again_and_only_those() {
     // Without being told, a rerun sends the second chunk and leaves the unknown one.
     let rerun = s.run(&["--no-pacing", "contacts", "import", file], &env);
     assert_eq!(rerun.code, 4, "{rerun:#?}");
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 2);
+    assert_eq!(mock.calls(OperationId::ContactsSyncAll), 2);
     // Told, after checking in Spoki that it was not carried out (here it was, so each of its
     // contacts arrives twice: the point is that only chunk 1 goes again).
     let resent = s.run(
@@ -64,7 +62,7 @@ async fn resend_unknown_sends_every_unknown_chunk_again_and_only_those() {
     );
     assert_eq!(resent.code, 0, "{resent:#?}");
     assert_eq!(resent.json()["sent_chunks"], serde_json::json!([1]));
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 3);
+    assert_eq!(mock.calls(OperationId::ContactsSyncAll), 3);
     let phones = synced_phones(&mock);
     assert_eq!(phones.len(), 1500);
 }
@@ -150,7 +148,7 @@ async fn ctrl_c_during_a_call_waits_for_its_answer_and_records_it() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    crate::support::wait_for_calls(&mock, "contacts_sync_all", 1).await;
+    crate::support::wait_for_calls(&mock, OperationId::ContactsSyncAll, 1).await;
     crate::support::interrupt(&child);
     let output = tokio::task::block_in_place(|| child.wait_with_output()).unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -160,7 +158,7 @@ async fn ctrl_c_during_a_call_waits_for_its_answer_and_records_it() {
         "{stderr}"
     );
     assert_eq!(
-        calls_of(&mock, "contacts_sync_all"),
+        mock.calls(OperationId::ContactsSyncAll),
         1,
         "the second chunk never left"
     );
@@ -177,6 +175,6 @@ async fn ctrl_c_during_a_call_waits_for_its_answer_and_records_it() {
     );
     assert_eq!(resumed.code, 0, "{resumed:#?}");
     assert_eq!(resumed.json()["already_done"], serde_json::json!([1]));
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 2);
+    assert_eq!(mock.calls(OperationId::ContactsSyncAll), 2);
     assert_each_once(&synced_phones(&mock), 1000);
 }

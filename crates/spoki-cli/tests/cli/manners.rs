@@ -1,7 +1,8 @@
 //! How the command line speaks: first lines a script can read, errors in its own words, exit
 //! codes, enum values, money, output formats and shell completions.
 
-use crate::support::{Sandbox, calls_of, env_for, mock};
+use crate::support::{Sandbox, env_for, mock};
+use spoki_mock::OperationId;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
@@ -87,7 +88,7 @@ async fn errors_speak_of_flags_and_say_things_once() {
         1,
         "{missing:#?}"
     );
-    assert_eq!(calls_of(&mock, "messages_send_text"), 0);
+    assert_eq!(mock.calls(OperationId::MessagesSendText), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,7 +147,11 @@ async fn enum_fields_list_their_values_and_refuse_others_before_sending() {
         version.stderr.contains("expected one of 1, 2"),
         "{version:#?}"
     );
-    assert_eq!(calls_of(&mock, "webhooks_create"), 0, "nothing was sent");
+    assert_eq!(
+        mock.calls(OperationId::WebhooksCreate),
+        0,
+        "nothing was sent"
+    );
 
     let good = s.run(
         &[

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use spoki_mock::{Fixtures, MockSpoki, RateLimits};
+use spoki_mock::{Fixtures, MockSpoki, OperationId, RateLimits};
 use std::path::{Path, PathBuf};
 
 /// What one run printed and returned.
@@ -128,20 +128,14 @@ pub fn synced_phones(mock: &MockSpoki) -> Vec<String> {
         .collect()
 }
 
-pub fn calls_of(mock: &MockSpoki, operation: &str) -> usize {
-    mock.received()
-        .iter()
-        .filter(|r| r.operation.as_deref() == Some(operation))
-        .count()
-}
-
 /// Waits until `mock` has received `count` calls of `operation`, failing after 30 s.
-pub async fn wait_for_calls(mock: &MockSpoki, operation: &str, count: usize) {
+pub async fn wait_for_calls(mock: &MockSpoki, operation: OperationId, count: usize) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while calls_of(mock, operation) < count {
+    while mock.calls(operation) < count {
         assert!(
             std::time::Instant::now() < deadline,
-            "{count} calls of {operation} never arrived"
+            "{count} calls of {} never arrived",
+            operation.as_str()
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }

@@ -1,6 +1,7 @@
 //! Campaigns, the embedded chat, billing and the demo.
 
-use crate::support::{Sandbox, calls_of, env_for, mock};
+use crate::support::{Sandbox, env_for, mock};
+use spoki_mock::OperationId;
 
 const TWO: &str = "phone,first_name\n+393331234567,Mario\n+393470000002,Luca\n";
 const FOUR: &str = "phone,first_name\n+393331234567,Mario\n+393470000002,Luca\n\
@@ -85,23 +86,23 @@ async fn a_run_the_credit_does_not_cover_sends_nothing_unless_forced() {
     let refused = run(four.to_str().unwrap(), &[]);
     assert_eq!(refused.code, 1, "{refused:#?}");
     assert!(refused.stderr.contains("does not cover"));
-    assert_eq!(calls_of(&mock, "automations_start_bulk"), 0);
+    assert_eq!(mock.calls(OperationId::AutomationsStartBulk), 0);
 
     let two = s.write("two.csv", TWO);
     let started = run(two.to_str().unwrap(), &[]);
     assert_eq!(started.code, 0, "{started:#?}");
-    assert_eq!(calls_of(&mock, "automations_start_bulk"), 1);
+    assert_eq!(mock.calls(OperationId::AutomationsStartBulk), 1);
     let sent: Vec<String> = mock.messages().iter().map(|m| m.phone.clone()).collect();
     assert_eq!(sent.len(), 2, "{sent:?}");
 
     // Resumed: the journal says it is done, so nothing goes twice.
     let again = run(two.to_str().unwrap(), &[]);
     assert_eq!(again.code, 0, "{again:#?}");
-    assert_eq!(calls_of(&mock, "automations_start_bulk"), 1);
+    assert_eq!(mock.calls(OperationId::AutomationsStartBulk), 1);
 
     let forced = run(four.to_str().unwrap(), &["--force"]);
     assert_eq!(forced.code, 0, "{forced:#?}");
-    assert_eq!(calls_of(&mock, "automations_start_bulk"), 2);
+    assert_eq!(mock.calls(OperationId::AutomationsStartBulk), 2);
 }
 
 #[test]
@@ -408,7 +409,7 @@ async fn rows_that_leave_a_placeholder_empty_are_rejected_before_anything_is_sen
         &env,
     );
     assert_eq!(import.code, 1, "{import:#?}");
-    assert_eq!(calls_of(&mock, "contacts_sync_all"), 1);
+    assert_eq!(mock.calls(OperationId::ContactsSyncAll), 1);
     assert!(
         import
             .stderr

@@ -12,20 +12,9 @@ use spoki_models::RateClass;
 use std::time::Duration;
 use support::Recorder;
 
-fn calls(mock: &MockSpoki, operation: &str) -> usize {
-    mock.received()
-        .iter()
-        .filter(|r| r.operation.as_deref() == Some(operation))
-        .count()
-}
-
-async fn mock() -> MockSpoki {
-    MockSpoki::builder()
-        .rate_limits(RateLimits::off())
-        .start()
-        .await
-        .unwrap()
-}
+#[path = "../common/mod.rs"]
+mod common;
+use common::quiet_mock as mock;
 
 fn client(mock: &MockSpoki) -> spoki_client::ClientBuilder {
     Client::builder()
@@ -43,7 +32,11 @@ async fn the_default_client_retries_a_read_and_never_a_send() {
         .unwrap();
     let account = spoki.accounts().get(f.client_account_id).await.unwrap();
     assert_eq!(account.id, f.client_account_id);
-    assert_eq!(calls(&mock, "accounts_get"), 2, "the 503 was retried");
+    assert_eq!(
+        mock.calls(OperationId::AccountsGet),
+        2,
+        "the 503 was retried"
+    );
 
     mock.fault(OperationId::MessagesSendTemplate, Fault::status(503), 1)
         .unwrap();
@@ -54,7 +47,7 @@ async fn the_default_client_retries_a_read_and_never_a_send() {
     let error = spoki.messages().send_template(&send).await.unwrap_err();
     assert!(error.outcome_unknown() && !error.is_retryable());
     assert_eq!(
-        calls(&mock, "messages_send_template"),
+        mock.calls(OperationId::MessagesSendTemplate),
         1,
         "a send is never sent twice"
     );
@@ -68,7 +61,7 @@ async fn without_retries_every_call_is_one_attempt() {
         .unwrap();
     let error = spoki.accounts().get(101).await.unwrap_err();
     assert_eq!(error.status(), Some(503));
-    assert_eq!(calls(&mock, "accounts_get"), 1);
+    assert_eq!(mock.calls(OperationId::AccountsGet), 1);
 }
 
 #[tokio::test]
@@ -106,7 +99,7 @@ async fn the_default_client_paces_and_without_rate_limits_it_does_not() {
         "{error:?}"
     );
     assert_eq!(
-        calls(&mock, "accounts_get"),
+        mock.calls(OperationId::AccountsGet),
         2,
         "the client held the third call back"
     );
@@ -140,7 +133,7 @@ async fn the_default_client_holds_a_call_back_to_spokis_published_limit() {
     let second = tokio::time::timeout(Duration::from_secs(2), contacts.sync_all(&one)).await;
     assert!(second.is_err(), "the second call was not held back");
     assert_eq!(
-        calls(&mock, "contacts_sync_all"),
+        mock.calls(OperationId::ContactsSyncAll),
         1,
         "the client, not Spoki, stopped the second call"
     );

@@ -3,17 +3,13 @@
 
 use spoki_client::models::{AutomationStart, Phone};
 use spoki_client::{Client, Error, InputError, WebhookVerifier};
+use spoki_mock::MockSpoki;
 use spoki_mock::OperationId;
-use spoki_mock::{MockSpoki, RateLimits};
 use spoki_models::operation;
 
-async fn mock() -> MockSpoki {
-    MockSpoki::builder()
-        .rate_limits(RateLimits::off())
-        .start()
-        .await
-        .unwrap()
-}
+#[path = "../common/mod.rs"]
+mod common;
+use common::quiet_mock as mock;
 
 fn client(mock: &MockSpoki) -> Client {
     Client::builder()

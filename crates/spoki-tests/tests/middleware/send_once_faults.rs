@@ -6,9 +6,13 @@ use spoki_client::Client;
 use spoki_client::models::{AutomationStart, Phone};
 use spoki_middleware::shared::{Guarded, SendOnce, SendState};
 use spoki_mock::OperationId;
-use spoki_mock::{MockSpoki, RateLimits, RedisServer};
+use spoki_mock::{MockSpoki, RedisServer};
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+#[path = "../common/mod.rs"]
+mod common;
+use common::quiet_mock as mock;
 
 const CAMPAIGN: &str = "renewal";
 /// Short enough for a test, longer than a Redis answer on a loaded machine.
@@ -26,14 +30,6 @@ async fn guard(redis: &RedisServer) -> SendOnce {
     SendOnce::new(conn)
         .lease(LEASE)
         .record_for(Duration::from_secs(30))
-}
-
-async fn mock() -> MockSpoki {
-    MockSpoki::builder()
-        .rate_limits(RateLimits::off())
-        .start()
-        .await
-        .unwrap()
 }
 
 fn starter(mock: &MockSpoki) -> Client {

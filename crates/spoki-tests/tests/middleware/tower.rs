@@ -9,10 +9,14 @@ use spoki_middleware::{
     Jitter, RateLimitConfig, RateLimitLayer, RetryLayer, RetryPolicy, Retrying,
 };
 use spoki_mock::OperationId;
-use spoki_mock::{Fault, MockSpoki, RateLimits};
+use spoki_mock::{Fault, MockSpoki};
 use std::future::Ready;
 use std::task::{Context, Poll};
 use std::time::Duration;
+
+#[path = "../common/mod.rs"]
+mod common;
+use common::quiet_mock as mock;
 
 fn transport() -> ReqwestTransport {
     ReqwestTransport::new(
@@ -27,14 +31,6 @@ fn policy() -> RetryPolicy {
     RetryPolicy::default()
         .backoff(Duration::from_millis(10), Duration::from_millis(20))
         .jitter(Jitter::zero())
-}
-
-async fn mock() -> MockSpoki {
-    MockSpoki::builder()
-        .rate_limits(RateLimits::off())
-        .start()
-        .await
-        .unwrap()
 }
 
 fn client(mock: &MockSpoki, transport: impl spoki_client::Transport) -> Client {

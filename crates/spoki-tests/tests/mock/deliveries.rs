@@ -15,15 +15,9 @@ use spoki_mock::{Fault, MockSpoki, RateLimits};
 use spoki_models::RateClass;
 use std::time::{Duration, SystemTime};
 
-fn client(mock: &MockSpoki, key: &str) -> Client {
-    Client::builder()
-        .base_url(mock.url())
-        .api_key(key)
-        .without_rate_limits()
-        .without_retries()
-        .build()
-        .unwrap()
-}
+#[path = "../common/mod.rs"]
+mod common;
+use common::bare as client;
 
 #[tokio::test]
 async fn contact_and_list_changes_are_delivered_as_their_typed_events() {

@@ -2,42 +2,16 @@
 //! pagination, and the scripted faults that at-most-once sending must survive.
 
 use serde_json::{Value, json};
+use spoki_client::Error;
 use spoki_client::models::{ContactSync, Phone, SendTemplate, SendText};
-use spoki_client::{Client, Error, ReqwestTransport};
-use spoki_middleware::{RateLimited, RetryPolicy, Retrying};
 use spoki_mock::OperationId;
 use spoki_mock::{Fault, MockSpoki, RateLimits};
 use spoki_models::RateClass;
 use std::time::Duration;
 
-/// A client without the middleware: every answer of the local Spoki reaches the test as is.
-fn client(mock: &MockSpoki, key: &str) -> Client {
-    Client::builder()
-        .base_url(mock.url())
-        .api_key(key)
-        .without_rate_limits()
-        .without_retries()
-        .build()
-        .unwrap()
-}
-
-/// The client behind both layers, with short backoffs.
-fn stacked(mock: &MockSpoki, key: &str) -> Client {
-    let transport = ReqwestTransport::new(
-        Duration::from_secs(2),
-        Duration::from_secs(5),
-        "spoki-mock-tests",
-    )
-    .unwrap();
-    let policy =
-        RetryPolicy::default().backoff(Duration::from_millis(10), Duration::from_millis(50));
-    Client::builder()
-        .base_url(mock.url())
-        .api_key(key)
-        .transport(Retrying::with_policy(RateLimited::new(transport), policy))
-        .build()
-        .unwrap()
-}
+#[path = "../common/mod.rs"]
+mod common;
+use common::{bare as client, stacked};
 
 async fn raw(
     mock: &MockSpoki,
