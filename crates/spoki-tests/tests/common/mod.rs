@@ -45,3 +45,34 @@ pub fn stacked(mock: &MockSpoki, key: &str) -> Client {
         .build()
         .unwrap()
 }
+
+/// One request to the local Spoki without the client: its status, its JSON body (null when
+/// it is not JSON) and its `Retry-After`.
+pub async fn raw(
+    mock: &MockSpoki,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value, Option<String>) {
+    let http = reqwest::Client::new();
+    let mut request = http.request(method.parse().unwrap(), format!("{}{path}", mock.url()));
+    if let Some(key) = key {
+        request = request.header("X-Spoki-Api-Key", key);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_default(),
+        retry_after,
+    )
+}
