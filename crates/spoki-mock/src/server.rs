@@ -23,6 +23,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
+mod deliver;
+
 /// The largest request body the mock reads.
 const MAX_BODY: usize = 32 * 1024 * 1024;
 
@@ -216,126 +218,6 @@ impl Shared {
         let mut saved = self.saved.subscribe();
         let _ = saved.wait_for(|&covered| covered >= n).await;
     }
-
-    /// Turns queued notices into deliveries and starts sending them.
-    pub fn dispatch(self: &Arc<Self>) {
-        let mut started = Vec::new();
-        {
-            let mut world = self.world();
-            let notices: Vec<Notice> = std::mem::take(&mut world.notices);
-            for notice in notices {
-                for (webhook_id, url, secret) in world.subscribers(notice.account_id, &notice.event)
-                {
-                    let body = json!({
-                        "version": 2,
-                        "event": &notice.event,
-                        "event_uuid": uuid::Uuid::new_v4().to_string(),
-                        "timestamp": Timestamp::now().unix_seconds(),
-                        "account_id": notice.account_id,
-                        "data": notice.data,
-                    })
-                    .to_string();
-                    let id = world.state.deliveries.len() as u64;
-                    world.state.deliveries.push(Delivery {
-                        id,
-                        webhook_id,
-                        url: url.clone(),
-                        event: notice.event.clone(),
-                        body: body.clone(),
-                        attempts: Vec::new(),
-                        delivered: false,
-                    });
-                    started.push((id, url, secret, body, notice.account_id));
-                }
-            }
-        }
-        for (id, url, secret, body, account) in started {
-            let shared = self.clone();
-            tokio::spawn(async move { shared.deliver(id, url, secret, body, account).await });
-        }
-    }
-
-    /// Sends delivery `id` again, as Spoki does when it redelivers an event: the same body,
-    /// freshly signed with its webhook's current secret.
-    pub fn redeliver(self: &Arc<Self>, id: u64) -> Result<(), MockError> {
-        let (url, secret, body, account) = {
-            let world = self.world();
-            let delivery = world
-                .state
-                .deliveries
-                .get(id as usize)
-                .ok_or(MockError::NoDelivery(id))?;
-            let (account, secret) = world
-                .state
-                .accounts
-                .iter()
-                .find_map(|(account, a)| {
-                    let hook = a.records.get("webhooks")?.get(&delivery.webhook_id)?;
-                    Some((*account, hook["secret"].as_str()?.to_owned()))
-                })
-                .ok_or(MockError::WebhookGone(id))?;
-            (delivery.url.clone(), secret, delivery.body.clone(), account)
-        };
-        let shared = self.clone();
-        tokio::spawn(async move { shared.deliver(id, url, secret, body, account).await });
-        Ok(())
-    }
-
-    /// POSTs one delivery, signed, retrying with doubling backoff until the receiver answers
-    /// 2xx or the attempts run out. Every attempt is logged.
-    async fn deliver(
-        self: Arc<Self>,
-        id: u64,
-        url: String,
-        secret: String,
-        body: String,
-        account: i64,
-    ) {
-        let mut backoff = self.config.delivery_backoff;
-        for attempt in 0..self.config.delivery_attempts {
-            if attempt > 0 {
-                tokio::time::sleep(backoff).await;
-                backoff = backoff.saturating_mul(2);
-            }
-            let at = Timestamp::from_unix_seconds(Timestamp::now().unix_seconds());
-            let signature = spoki_webhook::sign(
-                &spoki_models::Secret::new(secret.as_str()),
-                at.unix_seconds(),
-                body.as_bytes(),
-            );
-            let result = self
-                .http
-                .post(&url)
-                .header("content-type", "application/json")
-                .header(spoki_webhook::SIGNATURE_HEADER, &signature)
-                .header(spoki_webhook::ACCOUNT_HEADER, account.to_string())
-                .body(body.clone())
-                .send()
-                .await;
-            let (status, error) = match &result {
-                Ok(response) => (Some(response.status().as_u16()), None),
-                Err(e) => (None, Some(e.to_string())),
-            };
-            let ok = status.is_some_and(|s| (200..300).contains(&s));
-            {
-                let mut world = self.world();
-                if let Some(delivery) = world.state.deliveries.get_mut(id as usize) {
-                    delivery.attempts.push(DeliveryAttempt {
-                        at,
-                        status,
-                        error,
-                        signature: Some(signature),
-                    });
-                    delivery.delivered = ok;
-                }
-            }
-            self.changed();
-            self.delivered.notify_waiters();
-            if ok {
-                return;
-            }
-        }
-    }
 }
 
 /// Serves connections until `stop` turns true.
@@ -405,17 +287,8 @@ async fn handle(
         })
         .unwrap_or_default();
     let method = parts.method.as_str().to_owned();
-    // The stand-in embedded app, and what its pages ask for.
-    if method == "GET" {
-        if path == "/__mock/embed/state" {
-            return Ok(crate::embed::state(&shared.world().embed, &query));
-        }
-        if let Some(page) = crate::embed::page(&shared.world().embed, &path, &query) {
-            return Ok(page);
-        }
-    }
-    if let Some(rest) = path.strip_prefix("/__mock/") {
-        return Ok(write(control::handle(&shared, &method, rest, &body).await));
+    if let Some(page) = beside_the_api(&shared, &method, &path, &query, &body).await {
+        return Ok(page);
     }
     let api_key = parts
         .headers
@@ -467,64 +340,94 @@ async fn handle(
         None => {}
     }
 
-    let mut call = Call {
-        matched: &matched,
-        query: &query,
-        api_key: api_key.as_deref(),
-        body: None,
-        base_url: &shared.url,
-    };
-    let mut change = None;
-    let answer = 'answer: {
-        let world = shared.world();
-        if let Err(answer) = world.authenticate(&call) {
-            break 'answer answer;
+    let answer = shared
+        .serve(&matched, &query, api_key.as_deref(), parsed)
+        .await;
+    if lose_answer {
+        return Err(Reset);
+    }
+    Ok(shared.finish(log, answer))
+}
+
+/// The stand-in embedded app (its pages and what they poll) and the control surface under
+/// `/__mock/`: answered before any routing to the API.
+async fn beside_the_api(
+    shared: &Arc<Shared>,
+    method: &str,
+    path: &str,
+    query: &[(String, String)],
+    body: &Bytes,
+) -> Option<hyper::Response<Full<Bytes>>> {
+    if method == "GET" {
+        if path == "/__mock/embed/state" {
+            return Some(crate::embed::state(&shared.world().embed, query));
         }
-        let credential = world.credential(&call);
-        drop(world);
-        if let Err(wait) = shared.limiter.check(&credential, op) {
-            break 'answer Answer::throttled(wait);
+        if let Some(page) = crate::embed::page(&shared.world().embed, path, query) {
+            return Some(page);
+        }
+    }
+    let rest = path.strip_prefix("/__mock/")?;
+    Some(write(control::handle(shared, method, rest, body).await))
+}
+
+impl Shared {
+    /// Answers a routed request as Spoki would: credentials, rate limits, the body's decoding,
+    /// then the world; a change is saved before the answer leaves.
+    async fn serve(
+        self: &Arc<Self>,
+        matched: &route::Matched,
+        query: &[(String, String)],
+        api_key: Option<&str>,
+        parsed: Option<Result<Value, serde_json::Error>>,
+    ) -> Answer {
+        let op = matched.operation;
+        let mut call = Call {
+            matched,
+            query,
+            api_key,
+            body: None,
+            base_url: &self.url,
+        };
+        let credential = {
+            let world = self.world();
+            if let Err(answer) = world.authenticate(&call) {
+                return answer;
+            }
+            world.credential(&call)
+        };
+        if let Err(wait) = self.limiter.check(&credential, op) {
+            return Answer::throttled(wait);
         }
         if !matches!(op.body, Body::None) {
             let value = match parsed {
                 Some(Ok(value)) => value,
                 Some(Err(e)) => {
-                    break 'answer Answer::field(
-                        "non_field_errors",
-                        format!("JSON parse error - {e}"),
-                    );
+                    return Answer::field("non_field_errors", format!("JSON parse error - {e}"));
                 }
                 None => Value::Null,
             };
             if let Err(e) = op.body.decode(&value) {
-                break 'answer Answer::fields(crate::route::field_errors(e));
+                return Answer::fields(crate::route::field_errors(e));
             }
             // A message send (an automation start fails later, in its webhook).
             if op.recipients == Some("phone")
                 && op.auth == spoki_models::operation::AuthKind::ApiKey
                 && let Some(phone) = value["phone"].as_str()
-                && let Err(wait) = shared.limiter.check_recipients(&credential, &[phone])
+                && let Err(wait) = self.limiter.check_recipients(&credential, &[phone])
             {
-                break 'answer Answer::pair_rate(wait);
+                return Answer::pair_rate(wait);
             }
             call.body = Some(value);
         }
-        let mut world = shared.world();
-        let answer = world.handle(call);
-        drop(world);
-        if op.method != Method::Get || op.id == OperationId::TemplatesClone {
-            change = Some(shared.changed());
+        let answer = self.world().handle(call);
+        let change = (op.method != Method::Get || op.id == OperationId::TemplatesClone)
+            .then(|| self.changed());
+        self.dispatch();
+        if let Some(n) = change {
+            self.saved_through(n).await;
         }
-        shared.dispatch();
         answer
-    };
-    if let Some(n) = change {
-        shared.saved_through(n).await;
     }
-    if lose_answer {
-        return Err(Reset);
-    }
-    Ok(shared.finish(log, answer))
 }
 
 impl Shared {
