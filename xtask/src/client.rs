@@ -170,8 +170,23 @@ fn group_api(spec: &Spec, group: &str, ops: &[&Operation]) -> String {
     out.push_str(
         "#[allow(unused_imports)]\nuse crate::client::{Call, Client};\nuse crate::error::Error;\n#[allow(unused_imports)]\nuse spoki_models as models;\nuse spoki_models::operation;\n\n",
     );
+    write_group_accessor(&mut out, group, ops.len());
+    write_group_struct(&mut out, group);
+    writeln!(out, "impl<'a> {}<'a> {{", group_type(group)).unwrap();
+    for op in ops {
+        write_call_method(&mut out, spec, op);
+    }
+    out.push_str("}\n\n");
+    for op in ops.iter().filter(|op| needs_builder(op)) {
+        write_builder(&mut out, op);
+    }
+    out
+}
+
+/// The `Client` method that opens the group's sub-API (`client.contacts()`).
+fn write_group_accessor(out: &mut String, group: &str, operations: usize) {
     out.push_str("impl Client {\n");
-    let doc = format!("Calls of the `{group}` group ({} operations).", ops.len());
+    let doc = format!("Calls of the `{group}` group ({operations} operations).");
     out.push_str(&doc_lines(&doc, "    "));
     writeln!(
         out,
@@ -182,6 +197,10 @@ fn group_api(spec: &Spec, group: &str, ops: &[&Operation]) -> String {
     )
     .unwrap();
     out.push_str("}\n\n");
+}
+
+/// The sub-API struct, a borrowed client.
+fn write_group_struct(out: &mut String, group: &str) {
     out.push_str(&doc_lines(
         &format!(
             "The `{group}` calls; from [`Client::{}`].",
@@ -195,111 +214,126 @@ fn group_api(spec: &Spec, group: &str, ops: &[&Operation]) -> String {
         group_type(group)
     )
     .unwrap();
-    writeln!(out, "impl<'a> {}<'a> {{", group_type(group)).unwrap();
-    for op in ops {
-        out.push_str(&doc_lines(&op_doc(op), "    "));
-        if let Some(note) = &op.deprecated {
-            out.push_str(&format!("    #[deprecated(note = {note:?})]\n"));
-        }
-        let params = params(spec, op).join(", ");
-        let call = build_call(spec, op);
-        if needs_builder(op) {
-            out.push_str("    ///\n    /// Set the optional parameters on the returned request, then `send` it");
-            if matches!(Response::parse(&op.response), Ok(Response::Page(_))) {
-                out.push_str(" (or `stream` every item)");
-            }
-            out.push_str(".\n");
-            let result = if op.body.is_some() {
-                format!("Result<{}<'a>, Error>", builder_type(op))
-            } else {
-                format!("{}<'a>", builder_type(op))
-            };
-            writeln!(
-                out,
-                "    pub fn {}(&self, {params}) -> {result} {{",
-                method_name(op)
-            )
-            .unwrap();
-            out.push_str(&call);
-            let wrap = if op.body.is_some() {
-                ("Ok(", ")")
-            } else {
-                ("", "")
-            };
-            writeln!(
-                out,
-                "        {}{} {{ client: self.client, call }}{}\n    }}\n",
-                wrap.0,
-                builder_type(op),
-                wrap.1
-            )
-            .unwrap();
-        } else {
-            writeln!(
-                out,
-                "    pub async fn {}(&self, {params}) -> Result<{}, Error> {{",
-                method_name(op),
-                response_type(op)
-            )
-            .unwrap();
-            out.push_str(&call);
-            writeln!(
-                out,
-                "        self.client.{}(call).await\n    }}\n",
-                receive(op)
-            )
-            .unwrap();
-        }
-    }
-    out.push_str("}\n\n");
+}
 
-    for op in ops.iter().filter(|op| needs_builder(op)) {
-        let name = builder_type(op);
-        let doc = format!(
-            "A pending `{}` call; from [`{}::{}`].",
-            op.id,
-            group_type(&op.group),
-            method_name(op)
-        );
-        out.push_str(&doc_lines(&doc, ""));
-        writeln!(out, "#[derive(Clone)]\n#[must_use = \"a request does nothing until sent\"]\npub struct {name}<'a> {{\n    client: &'a Client,\n    call: Call,\n}}\n").unwrap();
+/// The sub-API method of one operation: it sends the call, or returns a request builder
+/// when the call has optional parameters or pages.
+fn write_call_method(out: &mut String, spec: &Spec, op: &Operation) {
+    out.push_str(&doc_lines(&op_doc(op), "    "));
+    if let Some(note) = &op.deprecated {
+        out.push_str(&format!("    #[deprecated(note = {note:?})]\n"));
+    }
+    let params = params(spec, op).join(", ");
+    let call = build_call(spec, op);
+    if needs_builder(op) {
+        write_builder_method(out, op, &params, &call);
+    } else {
         writeln!(
             out,
-            "impl std::fmt::Debug for {name}<'_> {{\n    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{\n        f.debug_struct({name:?}).field(\"query\", &self.call.query).finish_non_exhaustive()\n    }}\n}}\n"
+            "    pub async fn {}(&self, {params}) -> Result<{}, Error> {{",
+            method_name(op),
+            response_type(op)
         )
         .unwrap();
-        writeln!(out, "impl {name}<'_> {{").unwrap();
-        for (q, ty) in &op.query {
-            let (param, convert) = query_setter(ty);
-            writeln!(
-                out,
-                "    /// Sets the `{q}` query parameter.\n    pub fn {}(mut self, value: {param}) -> Self {{\n        self.call.set_query({q:?}, {convert});\n        self\n    }}\n",
-                rust_field(&crate::names::snake(q))
-            )
-            .unwrap();
-        }
+        out.push_str(&call);
         writeln!(
             out,
-            "    /// Sends the request.\n    pub async fn send(self) -> Result<{}, Error> {{\n        self.client.{}(self.call).await\n    }}\n",
-            response_type(op),
+            "        self.client.{}(call).await\n    }}\n",
             receive(op)
         )
         .unwrap();
-        if let Ok(Response::Page(m)) = Response::parse(&op.response) {
-            writeln!(
-                out,
-                "    /// Every item of every page, following `next` to the end.\n    pub fn stream(self) -> impl futures::Stream<Item = Result<models::{m}, Error>> + Send + 'static {{\n        crate::pagination::items(self.client.clone(), self.call)\n    }}\n"
-            )
-            .unwrap();
-            writeln!(
-                out,
-                "    /// Sends the request, keeping the items that decode and a typed error (with its JSON\n    /// path) for each that does not; `send` fails on the first bad item instead.\n    pub async fn send_lenient(self) -> Result<(models::Page<models::{m}>, Vec<models::ItemError>), Error> {{\n        self.client.page_lenient(self.call).await\n    }}\n"
-            )
-            .unwrap();
-        }
-        out.push_str("}\n\n");
     }
-    out
+}
+
+/// A method that returns the operation's request builder. It is fallible only when the call
+/// has a body, which is encoded up front.
+fn write_builder_method(out: &mut String, op: &Operation, params: &str, call: &str) {
+    out.push_str(
+        "    ///\n    /// Set the optional parameters on the returned request, then `send` it",
+    );
+    if matches!(Response::parse(&op.response), Ok(Response::Page(_))) {
+        out.push_str(" (or `stream` every item)");
+    }
+    out.push_str(".\n");
+    let result = if op.body.is_some() {
+        format!("Result<{}<'a>, Error>", builder_type(op))
+    } else {
+        format!("{}<'a>", builder_type(op))
+    };
+    writeln!(
+        out,
+        "    pub fn {}(&self, {params}) -> {result} {{",
+        method_name(op)
+    )
+    .unwrap();
+    out.push_str(call);
+    let wrap = if op.body.is_some() {
+        ("Ok(", ")")
+    } else {
+        ("", "")
+    };
+    writeln!(
+        out,
+        "        {}{} {{ client: self.client, call }}{}\n    }}\n",
+        wrap.0,
+        builder_type(op),
+        wrap.1
+    )
+    .unwrap();
+}
+
+/// The request builder of an operation: a setter per query parameter, `send`, and for a
+/// list `stream` and `send_lenient`.
+fn write_builder(out: &mut String, op: &Operation) {
+    let name = builder_type(op);
+    let doc = format!(
+        "A pending `{}` call; from [`{}::{}`].",
+        op.id,
+        group_type(&op.group),
+        method_name(op)
+    );
+    out.push_str(&doc_lines(&doc, ""));
+    writeln!(out, "#[derive(Clone)]\n#[must_use = \"a request does nothing until sent\"]\npub struct {name}<'a> {{\n    client: &'a Client,\n    call: Call,\n}}\n").unwrap();
+    writeln!(
+        out,
+        "impl std::fmt::Debug for {name}<'_> {{\n    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{\n        f.debug_struct({name:?}).field(\"query\", &self.call.query).finish_non_exhaustive()\n    }}\n}}\n"
+    )
+    .unwrap();
+    writeln!(out, "impl {name}<'_> {{").unwrap();
+    for (q, ty) in &op.query {
+        let (param, convert) = query_setter(ty);
+        writeln!(
+            out,
+            "    /// Sets the `{q}` query parameter.\n    pub fn {}(mut self, value: {param}) -> Self {{\n        self.call.set_query({q:?}, {convert});\n        self\n    }}\n",
+            rust_field(&crate::names::snake(q))
+        )
+        .unwrap();
+    }
+    writeln!(
+        out,
+        "    /// Sends the request.\n    pub async fn send(self) -> Result<{}, Error> {{\n        self.client.{}(self.call).await\n    }}\n",
+        response_type(op),
+        receive(op)
+    )
+    .unwrap();
+    if let Ok(Response::Page(m)) = Response::parse(&op.response) {
+        write_page_methods(out, &m);
+    }
+    out.push_str("}\n\n");
+}
+
+/// `stream` and `send_lenient`, the builder methods of a call that returns pages of `model`.
+fn write_page_methods(out: &mut String, model: &str) {
+    writeln!(
+        out,
+        "    /// Every item of every page, following `next` to the end.\n    pub fn stream(self) -> impl futures::Stream<Item = Result<models::{model}, Error>> + Send + 'static {{\n        crate::pagination::items(self.client.clone(), self.call)\n    }}\n"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "    /// Sends the request, keeping the items that decode and a typed error (with its JSON\n    /// path) for each that does not; `send` fails on the first bad item instead.\n    pub async fn send_lenient(self) -> Result<(models::Page<models::{model}>, Vec<models::ItemError>), Error> {{\n        self.client.page_lenient(self.call).await\n    }}\n"
+    )
+    .unwrap();
 }
 
 /// A JSON value of `ty` with every required field filled, for the generated call test and

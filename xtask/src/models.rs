@@ -1,109 +1,12 @@
 //! Generates the wire enums and the models of `spoki-models`.
 
+mod enums;
+
+pub use enums::enums;
+
 use crate::names::{doc_lines, rust_field};
-use crate::spec::{Body, Enum, Model, ModelKind, Repr, Spec, Type, const_json};
+use crate::spec::{Body, Model, ModelKind, Spec, Type, const_json};
 use std::fmt::Write;
-
-pub fn enums(spec: &Spec) -> String {
-    let mut out = String::from("use serde::{Deserialize, Deserializer, Serialize, Serializer};\n");
-    for (name, e) in &spec.enums {
-        write_enum(&mut out, name, e);
-    }
-    out
-}
-
-fn write_enum(out: &mut String, name: &str, e: &Enum) {
-    let mut doc = e.doc.clone();
-    if let Some(u) = &e.uncertain {
-        doc.push_str("\n\nUncertain: ");
-        doc.push_str(u);
-    }
-    doc.push_str(
-        "\n\nValues this SDK does not know decode as `Unknown` with the value kept as sent, \
-         so match with a wildcard arm.",
-    );
-    out.push_str(&doc_lines(&doc, ""));
-    out.push_str("#[derive(Debug, Clone, PartialEq, Eq, Hash)]\n#[non_exhaustive]\n");
-    writeln!(out, "pub enum {name} {{").unwrap();
-    for (variant, value) in &e.values {
-        writeln!(out, "    /// `{}`", value.spellings()[0]).unwrap();
-        writeln!(out, "    {variant},").unwrap();
-    }
-    out.push_str("    /// A value this version of the SDK does not know, as sent.\n");
-    out.push_str("    Unknown(String),\n}\n\n");
-
-    writeln!(out, "impl {name} {{").unwrap();
-    out.push_str("    /// Every value this SDK knows.\n");
-    writeln!(out, "    pub const KNOWN: &'static [{name}] = &[").unwrap();
-    for variant in e.values.keys() {
-        writeln!(out, "        {name}::{variant},").unwrap();
-    }
-    out.push_str("    ];\n\n");
-    out.push_str("    /// The value as it travels on the wire (integers as decimal text).\n");
-    out.push_str("    pub fn as_str(&self) -> &str {\n        match self {\n");
-    for (variant, value) in &e.values {
-        writeln!(
-            out,
-            "            {name}::{variant} => {:?},",
-            value.spellings()[0]
-        )
-        .unwrap();
-    }
-    writeln!(out, "            {name}::Unknown(value) => value,").unwrap();
-    out.push_str("        }\n    }\n\n");
-    out.push_str("    /// Whether this is a value the SDK knows.\n");
-    writeln!(
-        out,
-        "    pub fn is_known(&self) -> bool {{\n        !matches!(self, {name}::Unknown(_))\n    }}\n"
-    )
-    .unwrap();
-    out.push_str("    fn from_wire(value: &str) -> Self {\n        match value {\n");
-    for (variant, value) in &e.values {
-        let arms: Vec<String> = value.spellings().iter().map(|s| format!("{s:?}")).collect();
-        writeln!(
-            out,
-            "            {} => {name}::{variant},",
-            arms.join(" | ")
-        )
-        .unwrap();
-    }
-    writeln!(
-        out,
-        "            other => {name}::Unknown(other.to_owned()),"
-    )
-    .unwrap();
-    out.push_str("        }\n    }\n}\n\n");
-
-    writeln!(
-        out,
-        "impl From<&str> for {name} {{\n    fn from(value: &str) -> Self {{\n        Self::from_wire(value)\n    }}\n}}\n"
-    )
-    .unwrap();
-    writeln!(
-        out,
-        "impl std::str::FromStr for {name} {{\n    type Err = std::convert::Infallible;\n    fn from_str(value: &str) -> Result<Self, Self::Err> {{\n        Ok(Self::from_wire(value))\n    }}\n}}\n"
-    )
-    .unwrap();
-    writeln!(
-        out,
-        "impl std::fmt::Display for {name} {{\n    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{\n        f.write_str(self.as_str())\n    }}\n}}\n"
-    )
-    .unwrap();
-    let serialize = match e.repr {
-        Repr::String => "crate::wire::serialize_text(self.as_str(), serializer)",
-        Repr::Integer => "crate::wire::serialize_integer(self.as_str(), serializer)",
-    };
-    writeln!(
-        out,
-        "impl Serialize for {name} {{\n    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {{\n        {serialize}\n    }}\n}}\n"
-    )
-    .unwrap();
-    writeln!(
-        out,
-        "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {{\n        crate::wire::deserialize_scalar(deserializer).map(|v| Self::from_wire(&v))\n    }}\n}}\n"
-    )
-    .unwrap();
-}
 
 struct FieldPlan {
     json: String,
@@ -328,187 +231,17 @@ fn write_model(out: &mut String, spec: &Spec, name: &str, model: &Model) {
     let fields = plan(model);
     let required: Vec<&FieldPlan> = fields.iter().filter(|f| f.required(model.kind)).collect();
     let has_new = !required.is_empty() || fields.iter().any(|f| f.constant.is_some());
-    let mut doc = model.doc.clone();
-    if let Some(u) = &model.uncertain {
-        doc.push_str("\n\nUncertain: ");
-        doc.push_str(u);
-    }
-    if !has_new {
-        doc.push_str(&format!(
-            "\n\nBuild one with `{name}::default()` and the setters named after its fields."
-        ));
-    } else {
-        doc.push_str(&format!(
-            "\n\nBuild one with `{name}::new` (its required fields) and the setters named after the others."
-        ));
-    }
-    out.push_str(&doc_lines(&doc, ""));
-    let default = if has_new { "" } else { ", Default" };
-    writeln!(
-        out,
-        "#[derive(Debug, Clone, PartialEq{default}, Serialize, Deserialize)]\n#[non_exhaustive]\npub struct {name} {{"
-    )
-    .unwrap();
-    for f in &fields {
-        if f.constant.is_none()
-            && let Some(doc) = &f.doc
-        {
-            out.push_str(&doc_lines(doc, "    "));
-        }
-        let mut attrs = Vec::new();
-        if f.ident.trim_start_matches("r#") != f.json {
-            attrs.push(format!("rename = {:?}", f.json));
-        }
-        for a in &f.alias {
-            attrs.push(format!("alias = {a:?}"));
-        }
-        match (f.storage(), &f.constant) {
-            (None, Some(value)) => {
-                out.push_str(&format!(
-                    "    /// Always `{}`: fixed by the kind of body this is.\n",
-                    const_json(value)
-                ));
-                // Decoding never changes a constant: it is the model's, not the input's.
-                attrs.push("skip_deserializing".into());
-                attrs.push(format!("default = \"{}::{}\"", name, const_fn(&f.ident)));
-                writeln!(out, "    #[serde({})]", attrs.join(", ")).unwrap();
-                writeln!(out, "    {}: serde_json::Value,", f.ident).unwrap();
-                continue;
-            }
-            (Some(ty), None) => {
-                if let Some(is_empty) = is_collection(ty) {
-                    attrs.push("default".into());
-                    // Lenient on input: PHP writes an empty map as `[]`.
-                    let read = match ty {
-                        Type::Map(_) => "crate::wire::lenient_map",
-                        _ => "crate::wire::null_as_default",
-                    };
-                    attrs.push(format!("deserialize_with = \"{read}\""));
-                    // A required list goes out even when empty: `[]` is what the caller meant.
-                    if !f.required(model.kind) {
-                        attrs.push(format!("skip_serializing_if = \"{is_empty}\""));
-                    }
-                } else if let Some(inner) = patch_field(model, ty) {
-                    attrs.push("default".into());
-                    attrs.push("skip_serializing_if = \"crate::Patch::is_unchanged\"".into());
-                    writeln!(out, "    #[serde({})]", attrs.join(", ")).unwrap();
-                    writeln!(
-                        out,
-                        "    pub {}: crate::Patch<{}>,",
-                        f.ident,
-                        rust_type(inner)
-                    )
-                    .unwrap();
-                    continue;
-                } else if let Type::Optional(inner) = ty {
-                    attrs.push("default".into());
-                    attrs.push("skip_serializing_if = \"Option::is_none\"".into());
-                    // Lenient on input: PHP clients send an empty object as `[]`.
-                    if model.kind == ModelKind::Request
-                        && matches!(inner.as_ref(), Type::Named(n) if spec.models.contains_key(n))
-                    {
-                        attrs.push("deserialize_with = \"crate::wire::empty_list_as_none\"".into());
-                    }
-                }
-                if !attrs.is_empty() {
-                    writeln!(out, "    #[serde({})]", attrs.join(", ")).unwrap();
-                }
-                writeln!(out, "    pub {}: {},", f.ident, rust_type(ty)).unwrap();
-            }
-            _ => unreachable!("validated"),
-        }
-    }
-    out.push_str("}\n\n");
+    out.push_str(&doc_lines(&model_doc(name, model, has_new), ""));
+    write_struct(out, spec, name, model, &fields, has_new);
 
     writeln!(out, "impl {name} {{").unwrap();
-    for f in &fields {
-        let Some(value) = &f.constant else { continue };
-        let expr = match value {
-            toml::Value::String(s) => format!("serde_json::Value::from({s:?})"),
-            toml::Value::Boolean(b) => format!("serde_json::Value::Bool({b})"),
-            other => format!("serde_json::Value::from({other}i64)"),
-        };
-        writeln!(
-            out,
-            "    fn {}() -> serde_json::Value {{\n        {expr}\n    }}\n",
-            const_fn(&f.ident)
-        )
-        .unwrap();
-    }
+    write_const_fns(out, &fields);
     if has_new {
-        let params: Vec<String> = required
-            .iter()
-            .map(|f| format!("{}: {}", f.ident, param_type(f.storage().unwrap())))
-            .collect();
-        out.push_str(&format!("    /// A `{name}` with its required fields.\n"));
-        writeln!(out, "    pub fn new({}) -> Self {{", params.join(", ")).unwrap();
-        writeln!(out, "        {name} {{").unwrap();
-        for f in &fields {
-            let value = match (f.storage(), &f.constant) {
-                (None, Some(_)) => format!("{name}::{}()", const_fn(&f.ident)),
-                (Some(ty), None) if f.required(model.kind) => convert(ty, &f.ident),
-                _ => "Default::default()".into(),
-            };
-            if value == f.ident {
-                writeln!(out, "            {value},").unwrap();
-            } else {
-                writeln!(out, "            {}: {value},", f.ident).unwrap();
-            }
-        }
-        out.push_str("        }\n    }\n\n");
+        write_new(out, name, model, &fields, &required);
     }
-    for f in &fields {
-        let Some(ty) = f.storage() else { continue };
-        let setter = f.ident.trim_start_matches("r#");
-        let setter = if setter == f.ident {
-            setter.to_owned()
-        } else {
-            format!("r#{setter}")
-        };
-        if let Some(inner) = patch_field(model, ty) {
-            writeln!(
-                out,
-                "    /// Sets `{json}`.\n    pub fn {setter}(mut self, value: {}) -> Self {{\n        self.{ident} = crate::Patch::Set({});\n        self\n    }}\n",
-                param_type(inner),
-                convert(inner, "value"),
-                json = f.json,
-                ident = f.ident,
-            )
-            .unwrap();
-            writeln!(
-                out,
-                "    /// Clears `{json}` (sends `null`).\n    pub fn clear_{}(mut self) -> Self {{\n        self.{ident} = crate::Patch::Clear;\n        self\n    }}\n",
-                f.ident.trim_start_matches("r#"),
-                json = f.json,
-                ident = f.ident,
-            )
-            .unwrap();
-            continue;
-        }
-        writeln!(out, "    /// Sets `{}`.", f.json).unwrap();
-        writeln!(
-            out,
-            "    pub fn {setter}(mut self, value: {}) -> Self {{\n        self.{} = {};\n        self\n    }}\n",
-            param_type(ty),
-            f.ident,
-            convert(ty, "value")
-        )
-        .unwrap();
-    }
+    write_setters(out, model, &fields);
     if model.kind == ModelKind::Request {
-        let rules = crate::rules::model_rules(spec, name);
-        writeln!(
-            out,
-            "    /// The limits the API puts on this body, nested models included.\n    pub const RULES: &'static [Rule] = &[\n{}];\n",
-            crate::rules::literal(&rules)
-        )
-        .unwrap();
-        writeln!(
-            out,
-            "    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:\n    /// what Spoki would refuse is caught before it is sent.\n    pub fn validate(&self) -> Result<(), ConstraintError> {{\n{}        Ok(())\n    }}",
-            crate::rules::typed_checks(spec, name)
-        )
-        .unwrap();
+        write_request_checks(out, spec, name);
     }
     out.push_str("}\n\n");
     if model.kind == ModelKind::Request {
@@ -525,6 +258,249 @@ fn write_model(out: &mut String, spec: &Spec, name: &str, model: &Model) {
         )
         .unwrap();
     }
+}
+
+/// The model's doc, ending with how to build one: `new` when it has required fields or
+/// constants, `default()` otherwise.
+fn model_doc(name: &str, model: &Model, has_new: bool) -> String {
+    let mut doc = model.doc.clone();
+    if let Some(u) = &model.uncertain {
+        doc.push_str("\n\nUncertain: ");
+        doc.push_str(u);
+    }
+    if !has_new {
+        doc.push_str(&format!(
+            "\n\nBuild one with `{name}::default()` and the setters named after its fields."
+        ));
+    } else {
+        doc.push_str(&format!(
+            "\n\nBuild one with `{name}::new` (its required fields) and the setters named after the others."
+        ));
+    }
+    doc
+}
+
+/// The struct declaration. It derives `Default` only when there is no `new`.
+fn write_struct(
+    out: &mut String,
+    spec: &Spec,
+    name: &str,
+    model: &Model,
+    fields: &[FieldPlan],
+    has_new: bool,
+) {
+    let default = if has_new { "" } else { ", Default" };
+    writeln!(
+        out,
+        "#[derive(Debug, Clone, PartialEq{default}, Serialize, Deserialize)]\n#[non_exhaustive]\npub struct {name} {{"
+    )
+    .unwrap();
+    for f in fields {
+        write_field(out, spec, name, model, f);
+    }
+    out.push_str("}\n\n");
+}
+
+/// One field of the struct: its doc, its serde attributes and its declaration.
+fn write_field(out: &mut String, spec: &Spec, name: &str, model: &Model, f: &FieldPlan) {
+    if f.constant.is_none()
+        && let Some(doc) = &f.doc
+    {
+        out.push_str(&doc_lines(doc, "    "));
+    }
+    let mut attrs = Vec::new();
+    if f.ident.trim_start_matches("r#") != f.json {
+        attrs.push(format!("rename = {:?}", f.json));
+    }
+    for a in &f.alias {
+        attrs.push(format!("alias = {a:?}"));
+    }
+    match (f.storage(), &f.constant) {
+        (None, Some(value)) => write_const_field(out, name, f, value, attrs),
+        (Some(ty), None) => write_typed_field(out, spec, model, f, ty, attrs),
+        _ => unreachable!("validated"),
+    }
+}
+
+/// A constant field: private, always encoded, never read from the input.
+fn write_const_field(
+    out: &mut String,
+    name: &str,
+    f: &FieldPlan,
+    value: &toml::Value,
+    mut attrs: Vec<String>,
+) {
+    out.push_str(&format!(
+        "    /// Always `{}`: fixed by the kind of body this is.\n",
+        const_json(value)
+    ));
+    // Decoding never changes a constant: it is the model's, not the input's.
+    attrs.push("skip_deserializing".into());
+    attrs.push(format!("default = \"{}::{}\"", name, const_fn(&f.ident)));
+    writeln!(out, "    #[serde({})]", attrs.join(", ")).unwrap();
+    writeln!(out, "    {}: serde_json::Value,", f.ident).unwrap();
+}
+
+/// A typed field and its serde attributes: when encoding leaves it out, and how leniently
+/// decoding reads what PHP sends.
+fn write_typed_field(
+    out: &mut String,
+    spec: &Spec,
+    model: &Model,
+    f: &FieldPlan,
+    ty: &Type,
+    mut attrs: Vec<String>,
+) {
+    if let Some(is_empty) = is_collection(ty) {
+        attrs.push("default".into());
+        // Lenient on input: PHP writes an empty map as `[]`.
+        let read = match ty {
+            Type::Map(_) => "crate::wire::lenient_map",
+            _ => "crate::wire::null_as_default",
+        };
+        attrs.push(format!("deserialize_with = \"{read}\""));
+        // A required list goes out even when empty: `[]` is what the caller meant.
+        if !f.required(model.kind) {
+            attrs.push(format!("skip_serializing_if = \"{is_empty}\""));
+        }
+    } else if let Some(inner) = patch_field(model, ty) {
+        attrs.push("default".into());
+        attrs.push("skip_serializing_if = \"crate::Patch::is_unchanged\"".into());
+        writeln!(out, "    #[serde({})]", attrs.join(", ")).unwrap();
+        writeln!(
+            out,
+            "    pub {}: crate::Patch<{}>,",
+            f.ident,
+            rust_type(inner)
+        )
+        .unwrap();
+        return;
+    } else if let Type::Optional(inner) = ty {
+        attrs.push("default".into());
+        attrs.push("skip_serializing_if = \"Option::is_none\"".into());
+        // Lenient on input: PHP clients send an empty object as `[]`.
+        if model.kind == ModelKind::Request
+            && matches!(inner.as_ref(), Type::Named(n) if spec.models.contains_key(n))
+        {
+            attrs.push("deserialize_with = \"crate::wire::empty_list_as_none\"".into());
+        }
+    }
+    if !attrs.is_empty() {
+        writeln!(out, "    #[serde({})]", attrs.join(", ")).unwrap();
+    }
+    writeln!(out, "    pub {}: {},", f.ident, rust_type(ty)).unwrap();
+}
+
+/// The functions that give each constant field its value (serde's `default` names them).
+fn write_const_fns(out: &mut String, fields: &[FieldPlan]) {
+    for f in fields {
+        let Some(value) = &f.constant else { continue };
+        let expr = match value {
+            toml::Value::String(s) => format!("serde_json::Value::from({s:?})"),
+            toml::Value::Boolean(b) => format!("serde_json::Value::Bool({b})"),
+            other => format!("serde_json::Value::from({other}i64)"),
+        };
+        writeln!(
+            out,
+            "    fn {}() -> serde_json::Value {{\n        {expr}\n    }}\n",
+            const_fn(&f.ident)
+        )
+        .unwrap();
+    }
+}
+
+/// `new`: the required fields as arguments, the constants set, every other field empty.
+fn write_new(
+    out: &mut String,
+    name: &str,
+    model: &Model,
+    fields: &[FieldPlan],
+    required: &[&FieldPlan],
+) {
+    let params: Vec<String> = required
+        .iter()
+        .map(|f| format!("{}: {}", f.ident, param_type(f.storage().unwrap())))
+        .collect();
+    out.push_str(&format!("    /// A `{name}` with its required fields.\n"));
+    writeln!(out, "    pub fn new({}) -> Self {{", params.join(", ")).unwrap();
+    writeln!(out, "        {name} {{").unwrap();
+    for f in fields {
+        let value = match (f.storage(), &f.constant) {
+            (None, Some(_)) => format!("{name}::{}()", const_fn(&f.ident)),
+            (Some(ty), None) if f.required(model.kind) => convert(ty, &f.ident),
+            _ => "Default::default()".into(),
+        };
+        if value == f.ident {
+            writeln!(out, "            {value},").unwrap();
+        } else {
+            writeln!(out, "            {}: {value},", f.ident).unwrap();
+        }
+    }
+    out.push_str("        }\n    }\n\n");
+}
+
+/// One setter per typed field, named after it (a raw identifier stays raw).
+fn write_setters(out: &mut String, model: &Model, fields: &[FieldPlan]) {
+    for f in fields {
+        let Some(ty) = f.storage() else { continue };
+        let setter = f.ident.trim_start_matches("r#");
+        let setter = if setter == f.ident {
+            setter.to_owned()
+        } else {
+            format!("r#{setter}")
+        };
+        if let Some(inner) = patch_field(model, ty) {
+            write_patch_setters(out, f, &setter, inner);
+            continue;
+        }
+        writeln!(out, "    /// Sets `{}`.", f.json).unwrap();
+        writeln!(
+            out,
+            "    pub fn {setter}(mut self, value: {}) -> Self {{\n        self.{} = {};\n        self\n    }}\n",
+            param_type(ty),
+            f.ident,
+            convert(ty, "value")
+        )
+        .unwrap();
+    }
+}
+
+/// The setter of a `Patch` field, and the `clear_` method that sends it as `null`.
+fn write_patch_setters(out: &mut String, f: &FieldPlan, setter: &str, inner: &Type) {
+    writeln!(
+        out,
+        "    /// Sets `{json}`.\n    pub fn {setter}(mut self, value: {}) -> Self {{\n        self.{ident} = crate::Patch::Set({});\n        self\n    }}\n",
+        param_type(inner),
+        convert(inner, "value"),
+        json = f.json,
+        ident = f.ident,
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "    /// Clears `{json}` (sends `null`).\n    pub fn clear_{}(mut self) -> Self {{\n        self.{ident} = crate::Patch::Clear;\n        self\n    }}\n",
+        f.ident.trim_start_matches("r#"),
+        json = f.json,
+        ident = f.ident,
+    )
+    .unwrap();
+}
+
+/// A request's `RULES` and its `validate()`, so a body is checked before it is sent.
+fn write_request_checks(out: &mut String, spec: &Spec, name: &str) {
+    let rules = crate::rules::model_rules(spec, name);
+    writeln!(
+        out,
+        "    /// The limits the API puts on this body, nested models included.\n    pub const RULES: &'static [Rule] = &[\n{}];\n",
+        crate::rules::literal(&rules)
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "    /// Checks [`RULES`](Self::RULES) on the typed fields, without encoding the body:\n    /// what Spoki would refuse is caught before it is sent.\n    pub fn validate(&self) -> Result<(), ConstraintError> {{\n{}        Ok(())\n    }}",
+        crate::rules::typed_checks(spec, name)
+    )
+    .unwrap();
 }
 
 /// The value type of an optional scalar field of a partial-update model, which is a `Patch`.

@@ -2,7 +2,7 @@
 //! `not_blank`, `min_items` and `max_items` of fields and operations, and the E.164 check of
 //! every `phone`, nested models and lists included.
 
-use crate::spec::{Body, Operation, Spec, Type};
+use crate::spec::{Body, FieldDetail, Model, Operation, Spec, Type};
 
 /// One rule as Rust source: its field path and its `Check` expression.
 pub type RuleSource = (String, String);
@@ -113,6 +113,8 @@ pub fn typed_checks(spec: &Spec, model: &str) -> String {
     out
 }
 
+/// Appends to `out` the checks of `model`'s fields, read from `value`; `indexes` are the
+/// counters of the list loops around them, for the error's position.
 fn typed(
     spec: &Spec,
     model: &str,
@@ -130,15 +132,8 @@ fn typed(
             continue;
         };
         let path = format!("{prefix}{json}");
-        let ident = crate::names::rust_field(json);
-        // The field as an `Option<&T>`: absent, cleared or not given all read as `None`.
-        let access = match &ty {
-            Type::Optional(_) if m.patch && matches!(ty.required_inner(), Type::Named(_)) => {
-                format!("{value}.{ident}.as_set()")
-            }
-            Type::Optional(_) => format!("{value}.{ident}.as_ref()"),
-            _ => format!("Some(&{value}.{ident})"),
-        };
+        let place = format!("{value}.{}", crate::names::rust_field(json));
+        let access = field_access(m, &ty, &place);
         match ty.required_inner() {
             Type::Named(n) if n == "secret" && d.not_blank => out.push_str(&format!(
                 "crate::constraint::secret_at({path:?}, {at}, {access})?;\n"
@@ -146,34 +141,21 @@ fn typed(
             Type::Named(n) if n == "string" && d.not_blank => {
                 let text = match &ty {
                     Type::Optional(_) => format!("{access}.map(String::as_str)"),
-                    _ => format!("Some({value}.{ident}.as_str())"),
+                    _ => format!("Some({place}.as_str())"),
                 };
                 out.push_str(&format!(
                     "crate::constraint::text_at({path:?}, {at}, {text})?;\n"
                 ));
             }
             Type::Named(n) if spec.models.contains_key(n) && !seen.contains(n) => {
-                let mut inner = String::new();
-                seen.push(n.clone());
-                typed(spec, n, "v", &format!("{path}."), indexes, seen, &mut inner);
-                seen.pop();
+                let inner = nested_checks(spec, n, &format!("{path}."), indexes, seen);
                 if !inner.is_empty() {
                     out.push_str(&format!("if let Some(v) = {access} {{\n{inner}}}\n"));
                 }
             }
             Type::List(item) => {
-                if d.min_items.is_some() || d.max_items.is_some() {
-                    let max = d
-                        .max_items
-                        .map_or("None".to_owned(), |m| format!("Some({m})"));
-                    let count = match &ty {
-                        Type::Optional(_) => format!("{access}.map_or(0, Vec::len)"),
-                        _ => format!("{value}.{ident}.len()"),
-                    };
-                    out.push_str(&format!(
-                        "crate::constraint::items_at({path:?}, {at}, {count}, {}, {max})?;\n",
-                        d.min_items.unwrap_or(0)
-                    ));
+                if let Some(check) = items_check(&d, &ty, &access, &place, &path, &at) {
+                    out.push_str(&check);
                 }
                 if let Type::Named(n) = item.required_inner()
                     && spec.models.contains_key(n)
@@ -182,21 +164,10 @@ fn typed(
                     let i = format!("i{}", indexes.len());
                     let mut deeper = indexes.to_vec();
                     deeper.push(i.clone());
-                    let mut inner = String::new();
-                    seen.push(n.clone());
-                    typed(
-                        spec,
-                        n,
-                        "v",
-                        &format!("{path}[]."),
-                        &deeper,
-                        seen,
-                        &mut inner,
-                    );
-                    seen.pop();
+                    let inner = nested_checks(spec, n, &format!("{path}[]."), &deeper, seen);
                     let items = match &ty {
                         Type::Optional(_) => format!("{access}.into_iter().flatten()"),
-                        _ => format!("{value}.{ident}.iter()"),
+                        _ => format!("{place}.iter()"),
                     };
                     if !inner.is_empty() {
                         out.push_str(&format!(
@@ -208,4 +179,56 @@ fn typed(
             _ => {}
         }
     }
+}
+
+/// The field at `place` as an `Option<&T>`: absent, cleared or not given all read as `None`.
+fn field_access(model: &Model, ty: &Type, place: &str) -> String {
+    match ty {
+        Type::Optional(_) if model.patch && matches!(ty.required_inner(), Type::Named(_)) => {
+            format!("{place}.as_set()")
+        }
+        Type::Optional(_) => format!("{place}.as_ref()"),
+        _ => format!("Some(&{place})"),
+    }
+}
+
+/// The checks of a nested model, reached as `v`. The model stays in `seen` meanwhile, so a
+/// model that contains itself is checked once.
+fn nested_checks(
+    spec: &Spec,
+    model: &str,
+    prefix: &str,
+    indexes: &[String],
+    seen: &mut Vec<String>,
+) -> String {
+    let mut inner = String::new();
+    seen.push(model.to_owned());
+    typed(spec, model, "v", prefix, indexes, seen, &mut inner);
+    seen.pop();
+    inner
+}
+
+/// The `items_at` check of a list field with `min_items` or `max_items`.
+fn items_check(
+    d: &FieldDetail,
+    ty: &Type,
+    access: &str,
+    place: &str,
+    path: &str,
+    at: &str,
+) -> Option<String> {
+    if d.min_items.is_none() && d.max_items.is_none() {
+        return None;
+    }
+    let max = d
+        .max_items
+        .map_or("None".to_owned(), |m| format!("Some({m})"));
+    let count = match ty {
+        Type::Optional(_) => format!("{access}.map_or(0, Vec::len)"),
+        _ => format!("{place}.len()"),
+    };
+    Some(format!(
+        "crate::constraint::items_at({path:?}, {at}, {count}, {}, {max})?;\n",
+        d.min_items.unwrap_or(0)
+    ))
 }

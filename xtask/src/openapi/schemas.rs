@@ -9,7 +9,7 @@
 //!   be absent or `null`, and an enum field takes any scalar, because the SDK keeps a value it
 //!   does not know instead of failing.
 
-use crate::spec::{Enum, EnumValue, Model, ModelKind, Repr, Response, Spec, Type};
+use crate::spec::{Enum, EnumValue, FieldDetail, Model, ModelKind, Repr, Response, Spec, Type};
 use serde_json::{Map, Value, json};
 use std::error::Error;
 
@@ -81,45 +81,7 @@ fn model_schema(spec: &Spec, model: &Model) -> Value {
     let mut any_name = Vec::new();
     for (json_name, field) in &model.fields {
         let d = field.detail();
-        let (mut schema, is_required) = match (&d.ty, &d.constant) {
-            (_, Some(constant)) => (const_schema(constant), true),
-            (Some(ty), None) => {
-                let ty = Type::parse(ty).expect("validated");
-                field_schema(spec, model, &ty)
-            }
-            (None, None) => unreachable!("validated"),
-        };
-        let object = schema.as_object_mut().expect("a schema is an object");
-        if d.not_blank {
-            object.insert("minLength".into(), json!(1));
-            object.insert("pattern".into(), json!(NOT_BLANK_PATTERN));
-        }
-        if let Some(min) = d.min_items {
-            object.insert("minItems".into(), json!(min));
-        }
-        if let Some(max) = d.max_items {
-            object.insert("maxItems".into(), json!(max));
-        }
-        // The field's own doc first, then what its type says.
-        let mut description = d.doc.clone().unwrap_or_default();
-        if let Some(Value::String(of_type)) = object.remove("description") {
-            push_paragraph(&mut description, &of_type);
-        }
-        if d.constant.is_some() {
-            push_paragraph(&mut description, "Fixed by the kind of body this is.");
-        }
-        if d.not_blank {
-            push_paragraph(&mut description, "Must not be blank.");
-        }
-        if !description.is_empty() {
-            object.insert("description".into(), json!(description));
-        }
-        if let Some(u) = &d.uncertain {
-            object.insert("x-spoki-uncertain".into(), json!(u));
-        }
-        if !d.alias.is_empty() {
-            object.insert("x-spoki-aliases".into(), json!(d.alias));
-        }
+        let (schema, is_required) = property_schema(spec, model, &d);
         if is_required && !d.alias.is_empty() && side == Side::Response {
             let names: Vec<Value> = std::iter::once(json_name.clone())
                 .chain(d.alias.iter().cloned())
@@ -131,6 +93,71 @@ fn model_schema(spec: &Spec, model: &Model) -> Value {
         }
         properties.insert(json_name.clone(), schema);
     }
+    object_schema(model, properties, required, any_name)
+}
+
+/// The schema of one model field, with its limits, description and `x-spoki-*` notes, and
+/// whether the field is `required`.
+fn property_schema(spec: &Spec, model: &Model, d: &FieldDetail) -> (Value, bool) {
+    let (mut schema, is_required) = match (&d.ty, &d.constant) {
+        (_, Some(constant)) => (const_schema(constant), true),
+        (Some(ty), None) => {
+            let ty = Type::parse(ty).expect("validated");
+            field_schema(spec, model, &ty)
+        }
+        (None, None) => unreachable!("validated"),
+    };
+    let object = schema.as_object_mut().expect("a schema is an object");
+    insert_limits(object, d);
+    describe_field(object, d);
+    if let Some(u) = &d.uncertain {
+        object.insert("x-spoki-uncertain".into(), json!(u));
+    }
+    if !d.alias.is_empty() {
+        object.insert("x-spoki-aliases".into(), json!(d.alias));
+    }
+    (schema, is_required)
+}
+
+/// The field's limits as JSON Schema keywords.
+fn insert_limits(object: &mut Map<String, Value>, d: &FieldDetail) {
+    if d.not_blank {
+        object.insert("minLength".into(), json!(1));
+        object.insert("pattern".into(), json!(NOT_BLANK_PATTERN));
+    }
+    if let Some(min) = d.min_items {
+        object.insert("minItems".into(), json!(min));
+    }
+    if let Some(max) = d.max_items {
+        object.insert("maxItems".into(), json!(max));
+    }
+}
+
+/// The field's description: its own doc first, then what its type says, then notes on a
+/// constant or a `not_blank`.
+fn describe_field(object: &mut Map<String, Value>, d: &FieldDetail) {
+    let mut description = d.doc.clone().unwrap_or_default();
+    if let Some(Value::String(of_type)) = object.remove("description") {
+        push_paragraph(&mut description, &of_type);
+    }
+    if d.constant.is_some() {
+        push_paragraph(&mut description, "Fixed by the kind of body this is.");
+    }
+    if d.not_blank {
+        push_paragraph(&mut description, "Must not be blank.");
+    }
+    if !description.is_empty() {
+        object.insert("description".into(), json!(description));
+    }
+}
+
+/// A model's object schema around its properties and what they require.
+fn object_schema(
+    model: &Model,
+    properties: Map<String, Value>,
+    required: Vec<String>,
+    any_name: Vec<Value>,
+) -> Value {
     let mut description = model.doc.clone();
     if model.patch {
         push_paragraph(
