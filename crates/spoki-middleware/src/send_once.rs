@@ -313,16 +313,7 @@ impl SendOnce {
         let token = token();
         let claim = format!("claimed:{token}");
         let mut conn = self.conn.clone();
-        let taken: Option<String> = redis::cmd("SET")
-            .arg(&key)
-            .arg(&claim)
-            .arg("NX")
-            .arg("PX")
-            .arg(millis(self.lease))
-            .arg("GET")
-            .query_async(&mut conn)
-            .await?;
-        if let Some(existing) = taken {
+        if let Some(existing) = self.claim(&key, &claim).await? {
             return Ok(Guarded::Skipped(parse_state(&existing)));
         }
         let since = SystemTime::now()
@@ -347,20 +338,7 @@ impl SendOnce {
             }
             // Unknown whether the mark turned to `sending`: take it back, or say it may remain.
             Err(source) => {
-                let taken_back = self
-                    .until_recorded(|mut conn| {
-                        let script = redis::Script::new(TAKE_BACK);
-                        let (key, claim, sending) = (&key, &claim, &sending);
-                        async move {
-                            script
-                                .key(key)
-                                .arg(claim)
-                                .arg(sending)
-                                .invoke_async::<i64>(&mut conn)
-                                .await
-                        }
-                    })
-                    .await;
+                let taken_back = self.take_back(&key, &claim, &sending).await;
                 return Err(GuardError {
                     source,
                     mark_left: taken_back.is_err(),
@@ -376,21 +354,7 @@ impl SendOnce {
             Err(error) if error.outcome_unknown() => "unknown",
             Err(_) => "",
         };
-        let recorded = self
-            .until_recorded(|mut conn| {
-                let script = redis::Script::new(FINISH);
-                let (key, sending, ttl) = (&key, &sending, millis(self.ttl));
-                async move {
-                    script
-                        .key(key)
-                        .arg(sending)
-                        .arg(next)
-                        .arg(ttl)
-                        .invoke_async::<i64>(&mut conn)
-                        .await
-                }
-            })
-            .await;
+        let recorded = self.record_outcome(&key, &sending, next).await;
         Ok(match (recorded, result) {
             (Err(cause), result) => Guarded::Unrecorded { result, cause },
             (Ok(_), Ok(answer)) => Guarded::Sent(answer),
@@ -399,6 +363,58 @@ impl SendOnce {
                 released: next.is_empty(),
             },
         })
+    }
+
+    /// Claims `key` for the lease unless it holds a mark already; answers that mark.
+    async fn claim(&self, key: &str, claim: &str) -> Result<Option<String>, redis::RedisError> {
+        redis::cmd("SET")
+            .arg(key)
+            .arg(claim)
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(self.lease))
+            .arg("GET")
+            .query_async(&mut self.conn.clone())
+            .await
+    }
+
+    /// Takes back a claim, or the `sending` mark it may have turned into, as long as it is
+    /// still ours.
+    async fn take_back(
+        &self,
+        key: &str,
+        claim: &str,
+        sending: &str,
+    ) -> Result<i64, redis::RedisError> {
+        self.until_recorded(|mut conn| async move {
+            redis::Script::new(TAKE_BACK)
+                .key(key)
+                .arg(claim)
+                .arg(sending)
+                .invoke_async::<i64>(&mut conn)
+                .await
+        })
+        .await
+    }
+
+    /// Turns our `sending` mark into `next` (`sent`, `unknown`, or nothing: released).
+    async fn record_outcome(
+        &self,
+        key: &str,
+        sending: &str,
+        next: &str,
+    ) -> Result<i64, redis::RedisError> {
+        let ttl = millis(self.ttl);
+        self.until_recorded(|mut conn| async move {
+            redis::Script::new(FINISH)
+                .key(key)
+                .arg(sending)
+                .arg(next)
+                .arg(ttl)
+                .invoke_async::<i64>(&mut conn)
+                .await
+        })
+        .await
     }
 
     /// Runs `step` until Redis answers or [`record_for`](Self::record_for) has passed, with a

@@ -150,39 +150,10 @@ where
     F: FnMut(usize) -> Fut,
     Fut: Future<Output = std::result::Result<(), spoki_client::Error>>,
 {
-    let (pressed, mut interrupt) = tokio::sync::watch::channel(false);
-    let watcher = tokio::spawn(async move {
-        // Without a Ctrl-C handler, the run goes on uninterruptible rather than stopping.
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = pressed.send(true);
-        }
-        std::future::pending::<()>().await;
-    });
-    for &chunk in &limits.mark_done {
-        let unsettled = matches!(
-            journal.states().get(chunk),
-            Some(ChunkState::Sending | ChunkState::Unknown { .. })
-        );
-        if !unsettled {
-            return Err(CliError::Usage(format!(
-                "--mark-done {}: only a chunk with an unknown outcome can be marked done",
-                chunk + 1
-            )));
-        }
-        journal.record(chunk, ChunkState::Done)?;
-    }
+    let (watcher, mut interrupt) = watch_ctrl_c();
+    mark_done(&mut journal, &limits.mark_done)?;
     let mut report = Report::default();
-    let mut todo = Vec::new();
-    for (chunk, state) in journal.states().iter().enumerate() {
-        let resend = limits.resend_unknown || limits.resend.contains(&chunk);
-        match state {
-            ChunkState::Done => report.already_done.push(chunk),
-            ChunkState::Sending | ChunkState::Unknown { .. } if !resend => {
-                report.unknown.push(chunk)
-            }
-            _ => todo.push(chunk),
-        }
-    }
+    let todo = plan(&journal, &limits, &mut report);
     let journal = Arc::new(Mutex::new(journal));
     let record = |chunk: usize, state: ChunkState| {
         journal
@@ -226,38 +197,21 @@ where
         };
         departures.disarm();
         left -= 1;
-        match result {
-            Ok(()) => {
-                record(chunk, ChunkState::Done)?;
+        let state = settled(chunk, result);
+        record(chunk, state.clone())?;
+        match state {
+            ChunkState::Done => {
                 report.sent.push(chunk);
                 bar.inc(1);
             }
-            // Spoki answered with success, so it acted: only its answer was unreadable.
-            Err(e) if e.acted() => {
-                eprintln!(
-                    "chunk {}: accepted, but the answer was unreadable: {e}",
-                    chunk + 1
-                );
-                record(chunk, ChunkState::Done)?;
-                report.sent.push(chunk);
-                bar.inc(1);
-            }
-            Err(e) if e.outcome_unknown() => {
-                let reason = e.to_string();
-                record(chunk, ChunkState::Unknown { reason })?;
-                report.unknown.push(chunk);
-                break;
-            }
-            Err(e) => {
-                let reason = e.to_string();
-                record(
-                    chunk,
-                    ChunkState::Failed {
-                        reason: reason.clone(),
-                    },
-                )?;
+            ChunkState::Failed { reason } => {
                 report.failed = Some((chunk, reason));
                 left += 1;
+                break;
+            }
+            // `settled` answers only done, failed or unknown.
+            ChunkState::Unknown { .. } | ChunkState::Pending | ChunkState::Sending => {
+                report.unknown.push(chunk);
                 break;
             }
         }
@@ -270,4 +224,76 @@ where
     report.unknown.sort_unstable();
     report.left = left;
     Ok(report)
+}
+
+/// A task that turns the flag true at Ctrl-C; without a handler the run goes on
+/// uninterruptible rather than stopping.
+fn watch_ctrl_c() -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::watch::Receiver<bool>,
+) {
+    let (pressed, interrupt) = tokio::sync::watch::channel(false);
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = pressed.send(true);
+        }
+        std::future::pending::<()>().await;
+    });
+    (watcher, interrupt)
+}
+
+/// Records the chunks given to `--mark-done` as done; only an unknown outcome may be.
+fn mark_done(journal: &mut Journal, chunks: &[usize]) -> Result<()> {
+    for &chunk in chunks {
+        let unsettled = matches!(
+            journal.states().get(chunk),
+            Some(ChunkState::Sending | ChunkState::Unknown { .. })
+        );
+        if !unsettled {
+            return Err(CliError::Usage(format!(
+                "--mark-done {}: only a chunk with an unknown outcome can be marked done",
+                chunk + 1
+            )));
+        }
+        journal.record(chunk, ChunkState::Done)?;
+    }
+    Ok(())
+}
+
+/// The chunks to send, in order; done ones and unknown ones not to be sent again go in the
+/// report as they are.
+fn plan(journal: &Journal, limits: &RunLimits, report: &mut Report) -> Vec<usize> {
+    let mut todo = Vec::new();
+    for (chunk, state) in journal.states().iter().enumerate() {
+        let resend = limits.resend_unknown || limits.resend.contains(&chunk);
+        match state {
+            ChunkState::Done => report.already_done.push(chunk),
+            ChunkState::Sending | ChunkState::Unknown { .. } if !resend => {
+                report.unknown.push(chunk)
+            }
+            _ => todo.push(chunk),
+        }
+    }
+    todo
+}
+
+/// What the answer to `chunk` makes of it: done, failed, or of unknown outcome.
+fn settled(chunk: usize, result: std::result::Result<(), spoki_client::Error>) -> ChunkState {
+    match result {
+        Ok(()) => ChunkState::Done,
+        // Spoki answered with success, so it acted: only its answer was unreadable.
+        Err(e) if e.acted() => {
+            eprintln!(
+                "chunk {}: accepted, but the answer was unreadable: {e}",
+                chunk + 1
+            );
+            ChunkState::Done
+        }
+        Err(e) if e.outcome_unknown() => ChunkState::Unknown {
+            reason: e.to_string(),
+        },
+        Err(e) => ChunkState::Failed {
+            reason: e.to_string(),
+        },
+    }
 }

@@ -157,10 +157,8 @@ pub async fn run(command: CampaignCommand, global: &Global, out: Output) -> Resu
 /// starts have no published cap, and a smaller call keeps an unknown outcome small.
 const CHUNK: usize = MAX_CONTACTS_PER_SYNC;
 
-async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
-    let departures = Departures::default();
-    let target = global.connect_gated(Some(&departures)).await?;
-    let fixtures = target.fixtures.as_ref();
+/// The automation to start and its secret: from the arguments, or the local Spoki's demo.
+fn automation(args: &RunArgs, fixtures: Option<&spoki_mock::Fixtures>) -> Result<(String, Secret)> {
     let uuid = args
         .automation
         .clone()
@@ -179,6 +177,14 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
     if secret.is_blank() {
         return Err(CliError::Usage("the automation's secret is blank".into()));
     }
+    Ok((uuid, secret))
+}
+
+async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
+    let departures = Departures::default();
+    let target = global.connect_gated(Some(&departures)).await?;
+    let fixtures = target.fixtures.as_ref();
+    let (uuid, secret) = automation(&args, fixtures)?;
     let tag: String = uuid
         .chars()
         .filter(char::is_ascii_alphanumeric)
