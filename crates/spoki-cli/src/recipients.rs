@@ -111,95 +111,116 @@ pub fn read(path: &Path) -> Result<Recipients> {
 /// Checks the CSV text `input` read from `path` (named in errors), as [`read`] does.
 pub fn parse(input: &[u8], path: &Path) -> Result<Recipients> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-    // Custom field codes keep their case (Spoki's are upper case); the known columns are
-    // matched in any case.
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| csv_error(path, e))?
         .iter()
         .map(|h| h.trim().to_owned())
         .collect();
-    let column = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let phone_at = column("phone").ok_or_else(|| {
-        CliError::Usage(format!(
-            "{}: the header row has no `phone` column (expected phone,first_name,last_name,email,…)",
-            path.display()
-        ))
-    })?;
-    let (first_at, last_at, email_at, language_at) = (
-        column("first_name"),
-        column("last_name"),
-        column("email"),
-        column("language"),
-    );
-    let custom: Vec<(usize, &String)> = header
-        .iter()
-        .enumerate()
-        .filter(|(_, h)| !h.is_empty() && !STANDARD.iter().any(|s| h.eq_ignore_ascii_case(s)))
-        .collect();
+    let columns = Columns::of(&header, path)?;
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut valid = Vec::new();
     let mut rejected = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(path, e))?;
         let line = record.position().map_or(0, |p| p.line());
-        let fields: Vec<String> = record.iter().map(str::to_owned).collect();
-        let get = |at: Option<usize>| at.and_then(|i| record.get(i)).and_then(non_empty);
-        let mut reject = |reason: String| {
-            rejected.push(Rejected {
+        let checked = columns.recipient(&record, line).and_then(|recipient| {
+            match seen.get(recipient.phone.as_str()) {
+                Some(first) => Err(format!("phone already on line {first}")),
+                None => Ok(recipient),
+            }
+        });
+        match checked {
+            Ok(recipient) => {
+                seen.insert(recipient.phone.as_str().to_owned(), line);
+                valid.push(recipient);
+            }
+            Err(reason) => rejected.push(Rejected {
                 line,
                 reason,
-                fields: fields.clone(),
-            })
-        };
-        if record.len() != header.len() {
-            reject(format!(
-                "{} fields where the header has {}",
-                record.len(),
-                header.len()
-            ));
-            continue;
+                fields: record.iter().map(str::to_owned).collect(),
+            }),
         }
-        let phone = match Phone::parse(record.get(phone_at).unwrap_or("").trim()) {
-            Ok(phone) => phone,
-            Err(e) => {
-                reject(format!("phone: {e}"));
-                continue;
-            }
-        };
-        let email = get(email_at);
-        if let Some(Err(e)) = email.as_deref().map(check_email) {
-            reject(e.to_string());
-            continue;
-        }
-        if let Some(first) = seen.get(phone.as_str()) {
-            reject(format!("phone already on line {first}"));
-            continue;
-        }
-        seen.insert(phone.as_str().to_owned(), line);
-        valid.push(Recipient {
-            line,
-            phone,
-            first_name: get(first_at),
-            last_name: get(last_at),
-            email,
-            language: get(language_at),
-            custom_fields: custom
-                .iter()
-                .filter_map(|(i, name)| {
-                    record
-                        .get(*i)
-                        .and_then(non_empty)
-                        .map(|v| ((*name).clone(), v))
-                })
-                .collect(),
-        });
     }
     Ok(Recipients {
         header,
         valid,
         rejected,
     })
+}
+
+/// Where each column of a contacts file is. Custom field codes keep their case (Spoki's are
+/// upper case); the known columns are matched in any case.
+struct Columns {
+    count: usize,
+    phone: usize,
+    first_name: Option<usize>,
+    last_name: Option<usize>,
+    email: Option<usize>,
+    language: Option<usize>,
+    custom: Vec<(usize, String)>,
+}
+
+impl Columns {
+    fn of(header: &[String], path: &Path) -> Result<Columns> {
+        let column = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
+        let phone = column("phone").ok_or_else(|| {
+            CliError::Usage(format!(
+                "{}: the header row has no `phone` column (expected phone,first_name,last_name,email,…)",
+                path.display()
+            ))
+        })?;
+        let custom = header
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| !h.is_empty() && !STANDARD.iter().any(|s| h.eq_ignore_ascii_case(s)))
+            .map(|(i, h)| (i, h.clone()))
+            .collect();
+        Ok(Columns {
+            count: header.len(),
+            phone,
+            first_name: column("first_name"),
+            last_name: column("last_name"),
+            email: column("email"),
+            language: column("language"),
+            custom,
+        })
+    }
+
+    /// The recipient of one row, or why the row is refused.
+    fn recipient(
+        &self,
+        record: &csv::StringRecord,
+        line: u64,
+    ) -> std::result::Result<Recipient, String> {
+        if record.len() != self.count {
+            return Err(format!(
+                "{} fields where the header has {}",
+                record.len(),
+                self.count
+            ));
+        }
+        let get = |at: Option<usize>| at.and_then(|i| record.get(i)).and_then(non_empty);
+        let phone = Phone::parse(record.get(self.phone).unwrap_or("").trim())
+            .map_err(|e| format!("phone: {e}"))?;
+        let email = get(self.email);
+        if let Some(Err(e)) = email.as_deref().map(check_email) {
+            return Err(e.to_string());
+        }
+        Ok(Recipient {
+            line,
+            phone,
+            first_name: get(self.first_name),
+            last_name: get(self.last_name),
+            email,
+            language: get(self.language),
+            custom_fields: self
+                .custom
+                .iter()
+                .filter_map(|(i, name)| Some((name.clone(), get(Some(*i))?)))
+                .collect(),
+        })
+    }
 }
 
 fn csv_error(path: &Path, e: csv::Error) -> CliError {

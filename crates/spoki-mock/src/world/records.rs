@@ -189,21 +189,7 @@ impl World {
                 }
             }
             (Method::Post, Response::Model { sample, decode, .. }) if id_name.is_none() => {
-                let new_id = self.state.new_id();
-                let mut record: Value = serde_json::from_str(sample).unwrap_or_default();
-                merge(&mut record, body.as_ref(), decode);
-                if record.get("id").is_some() || record.as_object().is_some() {
-                    record["id"] = json!(new_id);
-                }
-                if group == "webhooks" {
-                    record["secret"] = json!(self.state.fixtures.webhook_secret);
-                    if record.get("is_active").is_none_or(Value::is_null) {
-                        record["is_active"] = json!(true);
-                    }
-                }
-                self.records(account, group).insert(new_id, record.clone());
-                self.notify(account, group, "created", &record);
-                Answer::created(record)
+                self.create(account, group, sample, decode, body.as_ref())
             }
             (Method::Patch | Method::Put, Response::Model { decode, .. }) if on_record => {
                 let Some(record) = self.record_mut(account, group, id) else {
@@ -232,29 +218,58 @@ impl World {
                     None => Answer::not_found(),
                 }
             }
-            _ => {
-                if id.is_some()
-                    && !self
-                        .records(account, group)
-                        .contains_key(&id.unwrap_or_default())
-                {
-                    return Answer::not_found();
-                }
-                match op.response {
-                    Response::Empty => Answer::empty(),
-                    Response::Json if op.method == Method::Get => Answer::ok(json!({})),
-                    Response::Json => Answer::ok(json!({"success": true})),
-                    Response::Model { sample, .. } => {
-                        let record = self.record(account, group, id).cloned();
-                        Answer::ok(
-                            record.unwrap_or_else(|| {
-                                serde_json::from_str(sample).unwrap_or_default()
-                            }),
-                        )
-                    }
-                    Response::Page { .. } => page(Vec::new(), call.query, call.base_url, op.path),
-                }
+            _ => self.action(account, call, id),
+        }
+    }
+
+    /// A new record of `group` from the model's sample and the body, under a new id.
+    fn create(
+        &mut self,
+        account: i64,
+        group: &str,
+        sample: &str,
+        decode: Decode,
+        body: Option<&Value>,
+    ) -> Answer {
+        let new_id = self.state.new_id();
+        let mut record: Value = serde_json::from_str(sample).unwrap_or_default();
+        merge(&mut record, body, decode);
+        if record.get("id").is_some() || record.as_object().is_some() {
+            record["id"] = json!(new_id);
+        }
+        if group == "webhooks" {
+            record["secret"] = json!(self.state.fixtures.webhook_secret);
+            if record.get("is_active").is_none_or(Value::is_null) {
+                record["is_active"] = json!(true);
             }
+        }
+        self.records(account, group).insert(new_id, record.clone());
+        self.notify(account, group, "created", &record);
+        Answer::created(record)
+    }
+
+    /// An action on a record (or on none): acknowledged in the shape its operation answers.
+    fn action(&mut self, account: i64, call: &Call<'_>, id: Option<i64>) -> Answer {
+        let op = call.matched.operation;
+        let group = op.group.as_str();
+        if id.is_some()
+            && !self
+                .records(account, group)
+                .contains_key(&id.unwrap_or_default())
+        {
+            return Answer::not_found();
+        }
+        match op.response {
+            Response::Empty => Answer::empty(),
+            Response::Json if op.method == Method::Get => Answer::ok(json!({})),
+            Response::Json => Answer::ok(json!({"success": true})),
+            Response::Model { sample, .. } => {
+                let record = self.record(account, group, id).cloned();
+                Answer::ok(
+                    record.unwrap_or_else(|| serde_json::from_str(sample).unwrap_or_default()),
+                )
+            }
+            Response::Page { .. } => page(Vec::new(), call.query, call.base_url, op.path),
         }
     }
 

@@ -182,22 +182,7 @@ impl World {
             None
         };
         if let Some(answer) = refused {
-            sent.send_status = SendStatus::Error;
-            sent.error_code = answer
-                .body
-                .as_ref()
-                .and_then(|b| b["code"].as_str())
-                .map(str::to_owned);
-            // An automation start was accepted before the send failed: the failure is part
-            // of the record. A direct send is refused outright and leaves none.
-            if origin.starts_with("automation:") {
-                self.state.messages.push(sent.clone());
-            }
-            self.notices.push(Notice {
-                account_id: account,
-                event: "message.outbound".into(),
-                data: outbound_data(&sent),
-            });
+            self.record_failed(sent, &answer);
             return Err(answer);
         }
         self.bill(account, event)
@@ -222,6 +207,28 @@ impl World {
             });
         }
         Ok(sent)
+    }
+
+    /// A send that `answer` refused: its failure is announced in `message.outbound`, and kept
+    /// for an automation start, which was accepted before the send failed (a direct send is
+    /// refused outright and leaves no record).
+    fn record_failed(&mut self, mut sent: SentMessage, answer: &Answer) {
+        sent.send_status = SendStatus::Error;
+        sent.error_code = answer
+            .body
+            .as_ref()
+            .and_then(|b| b["code"].as_str())
+            .map(str::to_owned);
+        let account_id = sent.account_id;
+        let data = outbound_data(&sent);
+        if sent.operation.starts_with("automation:") {
+            self.state.messages.push(sent);
+        }
+        self.notices.push(Notice {
+            account_id,
+            event: "message.outbound".into(),
+            data,
+        });
     }
 
     pub(super) fn bill(
