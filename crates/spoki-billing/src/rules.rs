@@ -258,23 +258,8 @@ impl CustomerState {
     ) -> BillingEffect {
         self.last_at = at;
         let category = match message {
-            Message::Inbound | Message::InboundViaFreeEntryPoint => {
-                // R3: every inbound message restarts the service window; R11 anchors the offer.
-                self.service_window_until = at.saturating_add(SERVICE_WINDOW_SECONDS);
-                let offer = if message == Message::InboundViaFreeEntryPoint {
-                    self.entry_point_offer_until = at.saturating_add(ENTRY_POINT_OFFER_SECONDS);
-                    Some(Timestamp::from_unix_seconds(self.entry_point_offer_until))
-                } else {
-                    None
-                };
-                return BillingEffect::InboundRecorded {
-                    service_window: window_ending(
-                        self.service_window_until,
-                        SERVICE_WINDOW_SECONDS,
-                    ),
-                    entry_point_offer_until: offer,
-                };
-            }
+            Message::Inbound => return self.inbound(at, false),
+            Message::InboundViaFreeEntryPoint => return self.inbound(at, true),
             Message::Template(category) => category,
             Message::FreeForm => Category::Service,
         };
@@ -302,39 +287,63 @@ impl CustomerState {
             };
         }
         if offered {
-            let mut closed = CategorySet::EMPTY;
-            for category in Category::ALL {
-                let until = &mut self.conversation_until[category.index()];
-                if at < *until {
-                    *until = at;
-                    closed.insert(category);
-                }
-            }
-            self.entry_point_until = at.saturating_add(ENTRY_POINT_SECONDS);
-            return BillingEffect::Opened(OpenedConversation {
-                kind: ConversationKind::FreeEntryPoint,
-                window: window_ending(self.entry_point_until, ENTRY_POINT_SECONDS),
-                price: Money::zero(prices[0].currency()),
-                closed,
-            });
+            return self.open_entry_point(prices, at);
         }
         match model {
             PricingModel::Conversation2024 => self.step_conversation(prices, at, category),
-            PricingModel::PerMessage2025 => {
-                if category == Category::Service {
-                    BillingEffect::Free {
-                        reason: FreeReason::FreeForm,
-                    }
-                } else if category == Category::Utility && at < self.service_window_until {
-                    BillingEffect::Free {
-                        reason: FreeReason::UtilityInServiceWindow,
-                    }
-                } else {
-                    BillingEffect::Charged {
-                        category,
-                        price: prices[category.index()],
-                    }
-                }
+            PricingModel::PerMessage2025 => self.step_per_message(prices, at, category),
+        }
+    }
+
+    /// R3: every inbound message restarts the service window; R11: one through a free entry
+    /// point anchors the offer.
+    fn inbound(&mut self, at: i64, via_entry_point: bool) -> BillingEffect {
+        self.service_window_until = at.saturating_add(SERVICE_WINDOW_SECONDS);
+        let offer = via_entry_point.then(|| {
+            self.entry_point_offer_until = at.saturating_add(ENTRY_POINT_OFFER_SECONDS);
+            Timestamp::from_unix_seconds(self.entry_point_offer_until)
+        });
+        BillingEffect::InboundRecorded {
+            service_window: window_ending(self.service_window_until, SERVICE_WINDOW_SECONDS),
+            entry_point_offer_until: offer,
+        }
+    }
+
+    /// R12: the reply that uses up the offer opens a free entry point, which closes every
+    /// open conversation.
+    fn open_entry_point(&mut self, prices: &[Money; 4], at: i64) -> BillingEffect {
+        let mut closed = CategorySet::EMPTY;
+        for category in Category::ALL {
+            let until = &mut self.conversation_until[category.index()];
+            if at < *until {
+                *until = at;
+                closed.insert(category);
+            }
+        }
+        self.entry_point_until = at.saturating_add(ENTRY_POINT_SECONDS);
+        BillingEffect::Opened(OpenedConversation {
+            kind: ConversationKind::FreeEntryPoint,
+            window: window_ending(self.entry_point_until, ENTRY_POINT_SECONDS),
+            price: Money::zero(prices[0].currency()),
+            closed,
+        })
+    }
+
+    /// Per-message pricing: free-form is free, utility is free inside the service window,
+    /// anything else is charged at its price.
+    fn step_per_message(&self, prices: &[Money; 4], at: i64, category: Category) -> BillingEffect {
+        if category == Category::Service {
+            BillingEffect::Free {
+                reason: FreeReason::FreeForm,
+            }
+        } else if category == Category::Utility && at < self.service_window_until {
+            BillingEffect::Free {
+                reason: FreeReason::UtilityInServiceWindow,
+            }
+        } else {
+            BillingEffect::Charged {
+                category,
+                price: prices[category.index()],
             }
         }
     }
