@@ -304,16 +304,7 @@ async fn handle(
         _ => Value::Null,
     };
     let Some(matched) = route::pick(route::candidates(&method, &path), &probe) else {
-        let answer = if route::path_exists(&path) {
-            Answer::refused(
-                405,
-                "Method Not Allowed",
-                format!("Method \"{method}\" not allowed."),
-            )
-        } else {
-            Answer::not_found()
-        };
-        return Ok(shared.finish(shared.arrived(entry), answer));
+        return Ok(shared.finish(shared.arrived(entry), unrouted(&method, &path)));
     };
     let op = matched.operation;
     entry.operation = Some(op.id.as_str().to_owned());
@@ -347,6 +338,16 @@ async fn handle(
         return Err(Reset);
     }
     Ok(shared.finish(log, answer))
+}
+
+/// A request no operation takes: a known path with another method, or an unknown path.
+fn unrouted(method: &str, path: &str) -> Answer {
+    if route::path_exists(path) {
+        let detail = format!("Method \"{method}\" not allowed.");
+        Answer::refused(405, "Method Not Allowed", detail)
+    } else {
+        Answer::not_found()
+    }
 }
 
 /// The stand-in embedded app (its pages and what they poll) and the control surface under

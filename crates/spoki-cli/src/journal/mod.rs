@@ -138,6 +138,8 @@ impl<T: Transport> Transport for Gated<T> {
 /// `departures`. The run stops at the first chunk that fails or whose outcome is unknown,
 /// after `limits.max_chunks` chunks, or at Ctrl-C: at once when the chunk in flight has not
 /// left yet, else once its answer is in and recorded.
+// Kept whole: the order of arming, sending, disarming and recording is what makes a crash at
+// any point leave the journal right, and it reads best in one place.
 pub async fn run<F, Fut>(
     mut journal: Journal,
     departures: &Departures,

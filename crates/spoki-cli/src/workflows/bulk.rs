@@ -119,6 +119,31 @@ fn lines(chunk: &[Recipient]) -> String {
     }
 }
 
+/// The run's summary for `--json`: chunks numbered from 1, as the messages name them.
+fn summary(
+    journal: &Path,
+    rejected: usize,
+    rejects: &Path,
+    chunks: &[&[Recipient]],
+    report: &Report,
+    checked_only: bool,
+) -> serde_json::Value {
+    let numbered = |chunks: &[usize]| chunks.iter().map(|k| k + 1).collect::<Vec<_>>();
+    json!({
+        "chunks": chunks.len(),
+        "sent_chunks": numbered(&report.sent),
+        "sent_contacts": report.sent.iter().map(|&k| chunks[k].len()).sum::<usize>(),
+        "already_done": numbered(&report.already_done),
+        "unknown": numbered(&report.unknown),
+        "failed": report.failed.as_ref().map(|(k, reason)| json!({"chunk": k + 1, "reason": reason})),
+        "left": report.left,
+        "rejected_rows": rejected,
+        "rejects": (rejected > 0).then_some(rejects),
+        "journal": journal,
+        "checked_only": checked_only,
+    })
+}
+
 /// Prints what a run did and turns what is left into the command's outcome: unknown chunks
 /// exit 4 (first: they need looking into), a failed chunk 3, Ctrl-C with work left 130.
 ///
@@ -135,20 +160,14 @@ pub fn finish(
 ) -> Result<()> {
     let rejected = checked.rejected.len();
     let contacts: usize = report.sent.iter().map(|&k| chunks[k].len()).sum();
-    let numbered = |chunks: &[usize]| chunks.iter().map(|k| k + 1).collect::<Vec<_>>();
-    out.summary(json!({
-        "chunks": chunks.len(),
-        "sent_chunks": numbered(&report.sent),
-        "sent_contacts": contacts,
-        "already_done": numbered(&report.already_done),
-        "unknown": numbered(&report.unknown),
-        "failed": report.failed.as_ref().map(|(k, reason)| json!({"chunk": k + 1, "reason": reason})),
-        "left": report.left,
-        "rejected_rows": rejected,
-        "rejects": (rejected > 0).then_some(rejects),
-        "journal": journal,
-        "checked_only": checked_only,
-    }));
+    out.summary(summary(
+        journal,
+        rejected,
+        rejects,
+        chunks,
+        report,
+        checked_only,
+    ));
     let rejected_rows = || {
         if rejected == 0 {
             return Ok(());

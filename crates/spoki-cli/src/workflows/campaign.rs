@@ -157,6 +157,33 @@ pub async fn run(command: CampaignCommand, global: &Global, out: Output) -> Resu
 /// starts have no published cap, and a smaller call keeps an unknown outcome small.
 const CHUNK: usize = MAX_CONTACTS_PER_SYNC;
 
+/// Refuses a campaign with chunks still to send that the account's credit does not cover,
+/// unless `--force`. A resumed run pays only for what is left, but the estimate of the whole
+/// file is the conservative check: the credit already spent is gone from the account.
+async fn check_credit(
+    args: &RunArgs,
+    target: &Target,
+    planned: &Planned,
+    out: Output,
+) -> Result<()> {
+    let pending = planned
+        .journal
+        .states()
+        .iter()
+        .filter(|s| **s != journal::ChunkState::Done)
+        .count();
+    let cover = coverage(&args.plan, target, &planned.checked).await?;
+    print(&cover, out);
+    if pending > 0 && !cover.covered() && !args.force {
+        return Err(CliError::Failed(
+            "the account's credit does not cover this campaign: nothing sent (--force to \
+             start anyway)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The automation to start and its secret: from the arguments, or the local Spoki's demo.
 fn automation(args: &RunArgs, fixtures: Option<&spoki_mock::Fixtures>) -> Result<(String, Secret)> {
     let uuid = args
@@ -209,23 +236,7 @@ async fn start(args: RunArgs, global: &Global, out: Output) -> Result<()> {
         needed.as_ref(),
     )?;
     let chunks: Vec<_> = planned.checked.valid.chunks(CHUNK).collect();
-    let pending = planned
-        .journal
-        .states()
-        .iter()
-        .filter(|s| **s != journal::ChunkState::Done)
-        .count();
-    // A resumed run pays only for what is left, but the estimate of the whole file is the
-    // conservative check: the credit already spent is gone from the account.
-    let cover = coverage(&args.plan, &target, &planned.checked).await?;
-    print(&cover, out);
-    if pending > 0 && !cover.covered() && !args.force {
-        return Err(CliError::Failed(
-            "the account's credit does not cover this campaign: nothing sent (--force to \
-             start anyway)"
-                .into(),
-        ));
-    }
+    check_credit(&args, &target, &planned, out).await?;
     if args.bulk.check {
         return finish(
             &planned.journal_path,
