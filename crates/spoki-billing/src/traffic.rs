@@ -129,10 +129,11 @@ impl Event {
                     .or(m.sent_datetime)
                     .or(envelope)
                     .ok_or(TrafficError::NoTime)?;
+                // The send side's capitalized `Template` counts too.
                 let is_template = m
                     .content_type
-                    .as_deref()
-                    .map(|c| c.eq_ignore_ascii_case("template"));
+                    .as_ref()
+                    .map(|c| c.as_str().eq_ignore_ascii_case("template"));
                 let message = match (&m.template, is_template) {
                     // (A `null` template reads as `None`.)
                     (Some(template), _) => category_of(template)

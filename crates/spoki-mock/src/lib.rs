@@ -62,7 +62,7 @@ pub use received::ReceivedRequest;
 pub use redis_server::{NotInstalled, RedisServer};
 pub use spoki_models::constraint::MAX_CONTACTS_PER_SYNC;
 pub use spoki_models::operation::OperationId;
-pub use state::{Delivery, DeliveryAttempt, Fixtures, MessageKind, SentMessage};
+pub use state::{Delivery, DeliveryAttempt, Fixtures, SentMessage};
 pub use world::DEFAULT_RATE_CARD;
 
 use serde::{Deserialize, Serialize};

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use spoki_models::{Currency, Money, Timestamp};
+use spoki_models::{Currency, MessageContentType, Money, Timestamp};
 use std::collections::BTreeMap;
 
 /// Version of the state file's layout.
@@ -137,8 +137,8 @@ pub struct SentMessage {
     pub operation: String,
     /// The recipient.
     pub phone: String,
-    /// What it carries.
-    pub kind: MessageKind,
+    /// What it carries, as its `message.outbound` deliveries name it.
+    pub kind: MessageContentType,
     /// The template, for template messages.
     pub template_id: Option<i64>,
     /// `Sent`, or `Error` when it could not go out (no credit left).
@@ -150,21 +150,6 @@ pub struct SentMessage {
     pub cost: Money,
     /// When it was sent.
     pub at: Timestamp,
-}
-
-/// What a sent message carries, as `message.outbound` names it in `content_type`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum MessageKind {
-    /// Free-form text.
-    Text,
-    /// An image, a document, a video or an audio.
-    Media,
-    /// Buttons or a list.
-    Interactive,
-    /// A template: the only kind that may open a conversation.
-    Template,
 }
 
 /// One webhook delivery and every attempt at it.

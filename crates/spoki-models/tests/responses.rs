@@ -357,6 +357,14 @@ fn webhook_events_keep_every_field_the_sources_show() {
         "text": "Ciao Mario", "contact": {"id": 9001}, "chat_uuid": "c-1", "wa_id": "wamid.1"
     }));
     assert_eq!(outbound.send_status, Some(SendStatus::Pending));
+    assert_eq!(outbound.content_type, Some(MessageContentType::Template));
+    assert_eq!(inbound.content_type, Some(MessageContentType::Text));
+    // A kind this SDK does not know is kept as sent, and written back the same.
+    let sticker: OutboundMessageEvent = round_trip(json!({"content_type": "sticker"}));
+    assert_eq!(
+        sticker.content_type,
+        Some(MessageContentType::Unknown("sticker".into()))
+    );
 }
 
 #[test]

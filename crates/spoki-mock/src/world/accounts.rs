@@ -69,7 +69,7 @@ impl World {
             .collect();
         let templates = today
             .iter()
-            .filter(|m| m.kind == MessageKind::Template)
+            .filter(|m| m.kind == MessageContentType::Template)
             .count();
         let mut contacted: Vec<&str> = today.iter().map(|m| m.phone.as_str()).collect();
         contacted.sort_unstable();

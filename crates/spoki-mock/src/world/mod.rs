@@ -12,7 +12,7 @@ mod sends;
 
 use crate::answer::Answer;
 use crate::route::Matched;
-use crate::state::{Account, MessageKind, SentMessage, ServiceUser, State};
+use crate::state::{Account, SentMessage, ServiceUser, State};
 use accounts::page;
 use records::extra_checks;
 use serde_json::{Map, Value, json};
@@ -20,9 +20,9 @@ use spoki_billing::{
     BillingEffect, Category, Currency, Customer, Event, Ledger, Message, Money, PricingModel,
     RateCard, Timestamp,
 };
-use spoki_models::SendStatus;
 use spoki_models::constraint::Violation;
 use spoki_models::operation::{AuthKind, Decode, Method, Operation, OperationId as Id, Response};
+use spoki_models::{MessageContentType, SendStatus};
 use std::collections::HashMap;
 
 /// The rate card the mock bills with unless told otherwise: EUR prices per conversation

@@ -75,10 +75,14 @@ impl World {
             };
         }
         // Whether free-form may go out now is the ledger's to say, in `record_send`.
+        // Sends name the kind capitalized, deliveries in lower case.
         let kind = match body["content_type"].as_str() {
-            Some("Text") | None => MessageKind::Text,
-            Some("Image" | "Document" | "Video" | "Audio") => MessageKind::Media,
-            Some(_) => MessageKind::Interactive,
+            Some("Text") | None => MessageContentType::Text,
+            Some("Image") => MessageContentType::Image,
+            Some("Document") => MessageContentType::Document,
+            Some("Video") => MessageContentType::Video,
+            Some("Audio") => MessageContentType::Audio,
+            Some(_) => MessageContentType::Interactive,
         };
         match self.record_send(account, op, &phone, kind, None, Message::FreeForm, None) {
             Ok(message) => Answer::ok(send_result(&message)),
@@ -120,7 +124,7 @@ impl World {
             account,
             origin,
             phone,
-            MessageKind::Template,
+            MessageContentType::Template,
             Some(template),
             Message::Template(category),
             refusal,
@@ -135,7 +139,7 @@ impl World {
         account: i64,
         origin: &str,
         phone: &str,
-        kind: MessageKind,
+        kind: MessageContentType,
         template: Option<i64>,
         message: Message,
         refusal: Option<Answer>,

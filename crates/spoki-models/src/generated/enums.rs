@@ -757,6 +757,108 @@ impl<'de> Deserialize<'de> for SendStatus {
     }
 }
 
+/// What a message carries, as the `content_type` of a `message.inbound` or `message.outbound` delivery names it (in lower case, where sends name it capitalized).
+///
+/// Uncertain: Only text, image, video and template are seen in deliveries; audio, document and interactive follow the send side's names.
+///
+/// Values this SDK does not know decode as `Unknown` with the value kept as sent, so match with a wildcard arm.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MessageContentType {
+    /// `text`
+    Text,
+    /// `image`
+    Image,
+    /// `video`
+    Video,
+    /// `audio`
+    Audio,
+    /// `document`
+    Document,
+    /// `template`
+    Template,
+    /// `interactive`
+    Interactive,
+    /// A value this version of the SDK does not know, as sent.
+    Unknown(String),
+}
+
+impl MessageContentType {
+    /// Every value this SDK knows.
+    pub const KNOWN: &'static [MessageContentType] = &[
+        MessageContentType::Text,
+        MessageContentType::Image,
+        MessageContentType::Video,
+        MessageContentType::Audio,
+        MessageContentType::Document,
+        MessageContentType::Template,
+        MessageContentType::Interactive,
+    ];
+
+    /// The value as it travels on the wire (integers as decimal text).
+    pub fn as_str(&self) -> &str {
+        match self {
+            MessageContentType::Text => "text",
+            MessageContentType::Image => "image",
+            MessageContentType::Video => "video",
+            MessageContentType::Audio => "audio",
+            MessageContentType::Document => "document",
+            MessageContentType::Template => "template",
+            MessageContentType::Interactive => "interactive",
+            MessageContentType::Unknown(value) => value,
+        }
+    }
+
+    /// Whether this is a value the SDK knows.
+    pub fn is_known(&self) -> bool {
+        !matches!(self, MessageContentType::Unknown(_))
+    }
+
+    fn from_wire(value: &str) -> Self {
+        match value {
+            "text" => MessageContentType::Text,
+            "image" => MessageContentType::Image,
+            "video" => MessageContentType::Video,
+            "audio" => MessageContentType::Audio,
+            "document" => MessageContentType::Document,
+            "template" => MessageContentType::Template,
+            "interactive" => MessageContentType::Interactive,
+            other => MessageContentType::Unknown(other.to_owned()),
+        }
+    }
+}
+
+impl From<&str> for MessageContentType {
+    fn from(value: &str) -> Self {
+        Self::from_wire(value)
+    }
+}
+
+impl std::str::FromStr for MessageContentType {
+    type Err = std::convert::Infallible;
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from_wire(value))
+    }
+}
+
+impl std::fmt::Display for MessageContentType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for MessageContentType {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        crate::wire::serialize_text(self.as_str(), serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageContentType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::wire::deserialize_scalar(deserializer).map(|v| Self::from_wire(&v))
+    }
+}
+
 /// Lifecycle state of a campaign.
 ///
 /// Values this SDK does not know decode as `Unknown` with the value kept as sent, so match with a wildcard arm.

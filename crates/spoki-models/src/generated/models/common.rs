@@ -805,7 +805,7 @@ pub struct OutboundMessageEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_type: Option<String>,
+    pub content_type: Option<MessageContentType>,
     /// The business number; may lack the leading `+`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_phone: Option<String>,
@@ -875,7 +875,7 @@ impl OutboundMessageEvent {
     }
 
     /// Sets `content_type`.
-    pub fn content_type(mut self, value: impl Into<String>) -> Self {
+    pub fn content_type(mut self, value: impl Into<MessageContentType>) -> Self {
         self.content_type = Some(value.into());
         self
     }
@@ -952,9 +952,8 @@ pub struct InboundMessageEvent {
     pub timestamp_ms: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<String>,
-    /// Kind of message: text, image, video, …
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_type: Option<String>,
+    pub content_type: Option<MessageContentType>,
     /// The business number; may lack the leading `+`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_phone: Option<String>,
@@ -1028,7 +1027,7 @@ impl InboundMessageEvent {
     }
 
     /// Sets `content_type`.
-    pub fn content_type(mut self, value: impl Into<String>) -> Self {
+    pub fn content_type(mut self, value: impl Into<MessageContentType>) -> Self {
         self.content_type = Some(value.into());
         self
     }
