@@ -141,3 +141,31 @@ impl Answer {
 fn whole_seconds(wait: Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn retry_after(answer: &Answer) -> &str {
+        let (_, value) = answer
+            .headers
+            .iter()
+            .find(|(name, _)| name == "retry-after")
+            .expect("a Retry-After header");
+        value
+    }
+
+    #[test]
+    fn retry_after_rounds_up_so_a_client_that_waits_it_finds_room() {
+        assert_eq!(
+            retry_after(&Answer::pair_rate(Duration::from_millis(5_300))),
+            "6"
+        );
+        assert_eq!(retry_after(&Answer::throttled(Duration::from_secs(2))), "2");
+        assert_eq!(
+            retry_after(&Answer::throttled(Duration::from_millis(1))),
+            "1"
+        );
+        assert_eq!(retry_after(&Answer::throttled(Duration::ZERO)), "1");
+    }
+}
