@@ -336,20 +336,7 @@ impl RateCard {
         if market_prices.len() > usize::from(u16::MAX) + 1 {
             return Err(RateCardError::TooManyMarkets(market_prices.len()));
         }
-        for (name, p) in &market_prices {
-            let prices = [p.marketing, p.utility, p.authentication, p.service];
-            let mut all = prices.into_iter().chain(p.authentication_international);
-            if all.clone().any(|m| m.currency() != currency) {
-                return Err(RateCardError::CurrencyMismatch {
-                    market: name.clone(),
-                });
-            }
-            if all.any(|m| m.micros() < 0) {
-                return Err(RateCardError::NegativePrice {
-                    market: name.clone(),
-                });
-            }
-        }
+        check_prices(currency, &market_prices)?;
         let markets: Vec<Market> = market_prices
             .iter()
             .map(|(name, prices)| Market {
@@ -410,6 +397,28 @@ impl RateCard {
             other,
         })
     }
+}
+
+/// Refuses a market priced in another currency, or at a negative price.
+fn check_prices(
+    currency: Currency,
+    market_prices: &BTreeMap<String, MarketPrices>,
+) -> Result<(), RateCardError> {
+    for (name, p) in market_prices {
+        let prices = [p.marketing, p.utility, p.authentication, p.service];
+        let mut all = prices.into_iter().chain(p.authentication_international);
+        if all.clone().any(|m| m.currency() != currency) {
+            return Err(RateCardError::CurrencyMismatch {
+                market: name.clone(),
+            });
+        }
+        if all.any(|m| m.micros() < 0) {
+            return Err(RateCardError::NegativePrice {
+                market: name.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 impl From<RateCard> for RateCardDocument {

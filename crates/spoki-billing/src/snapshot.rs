@@ -22,7 +22,7 @@
 
 use crate::ledger::{Ledger, LedgerTotals, NumberMap, Slot};
 use crate::rules::{CustomerState, PricingModel};
-use crate::{Customer, Money, RateCard};
+use crate::{Currency, Customer, Money, RateCard};
 use sha2::{Digest, Sha256};
 use std::io::{self, Read, Write};
 
@@ -135,7 +135,8 @@ impl Ledger {
         Ok(ledger)
     }
 
-    fn restore_body(input: &mut Hashing<&mut impl Read>) -> Result<Ledger, RestoreError> {
+    /// The magic bytes, the format's version and the pricing model.
+    fn restore_header(input: &mut Hashing<&mut impl Read>) -> Result<PricingModel, RestoreError> {
         let mut magic = [0_u8; 8];
         input.read_exact(&mut magic)?;
         if &magic != MAGIC {
@@ -145,16 +146,18 @@ impl Ledger {
         if version != VERSION {
             return Err(RestoreError::Version(version));
         }
-        let model = match read::<1>(input)?[0] {
-            0 => PricingModel::Conversation2024,
-            1 => PricingModel::PerMessage2025,
-            other => return Err(damaged(format!("unknown pricing model {other}"))),
-        };
-        let card_len = u32::from_le_bytes(read(input)?) as usize;
-        let mut card = vec![0_u8; card_len];
-        input.read_exact(&mut card)?;
-        let card: RateCard =
-            serde_json::from_slice(&card).map_err(|e| damaged(format!("rate card: {e}")))?;
+        match read::<1>(input)?[0] {
+            0 => Ok(PricingModel::Conversation2024),
+            1 => Ok(PricingModel::PerMessage2025),
+            other => Err(damaged(format!("unknown pricing model {other}"))),
+        }
+    }
+
+    /// The ledger's counters and its total cost, in `currency`.
+    fn restore_totals(
+        input: &mut Hashing<&mut impl Read>,
+        currency: Currency,
+    ) -> Result<LedgerTotals, RestoreError> {
         let mut counts = [0_u64; 5];
         for n in &mut counts {
             *n = u64::from_le_bytes(read(input)?);
@@ -166,14 +169,24 @@ impl Ledger {
             charged_messages,
             rejected,
         ] = counts;
-        let totals = LedgerTotals {
+        Ok(LedgerTotals {
             events,
             conversations,
             paid_conversations,
             charged_messages,
             rejected,
-            total_cost: Money::from_micros(i64::from_le_bytes(read(input)?), card.currency()),
-        };
+            total_cost: Money::from_micros(i64::from_le_bytes(read(input)?), currency),
+        })
+    }
+
+    fn restore_body(input: &mut Hashing<&mut impl Read>) -> Result<Ledger, RestoreError> {
+        let model = Self::restore_header(input)?;
+        let card_len = u32::from_le_bytes(read(input)?) as usize;
+        let mut card = vec![0_u8; card_len];
+        input.read_exact(&mut card)?;
+        let card: RateCard =
+            serde_json::from_slice(&card).map_err(|e| damaged(format!("rate card: {e}")))?;
+        let totals = Self::restore_totals(input, card.currency())?;
         let customers = u64::from_le_bytes(read(input)?);
         let customers = usize::try_from(customers).map_err(|_| damaged("customer count"))?;
         // Capacity from the file is trusted only up to what a read can back.

@@ -202,40 +202,8 @@ fn parse(b: &[u8]) -> Result<Timestamp, &'static str> {
         return Err("seconds out of range (leap seconds are not supported)");
     }
     let mut pos = 19;
-    let mut nanos = 0;
-    if b.get(pos) == Some(&b'.') {
-        pos += 1;
-        let digits_start = pos;
-        let mut place = 100_000_000;
-        while let Some(digit) = b.get(pos).filter(|d| d.is_ascii_digit()) {
-            // Digits past the nanosecond are dropped: the instant is rounded down.
-            nanos += u32::from(digit - b'0') * place;
-            place /= 10;
-            pos += 1;
-        }
-        if pos == digits_start {
-            return Err("expected digits after '.'");
-        }
-    }
-    let offset_seconds = match b.get(pos) {
-        None => 0,
-        Some(b'Z' | b'z') => {
-            pos += 1;
-            0
-        }
-        Some(sign @ (b'+' | b'-')) => {
-            let hours = two_digits(b, pos + 1)?;
-            expect(b, pos + 3, b':', "expected ':' in the UTC offset")?;
-            let minutes = two_digits(b, pos + 4)?;
-            if hours > 23 || minutes > 59 {
-                return Err("UTC offset out of range");
-            }
-            let magnitude = i64::from(hours * 3_600 + minutes * 60);
-            pos += 6;
-            if *sign == b'-' { -magnitude } else { magnitude }
-        }
-        _ => return Err("expected 'Z' or a UTC offset"),
-    };
+    let nanos = fraction(b, &mut pos)?;
+    let offset_seconds = utc_offset(b, &mut pos)?;
     if pos != b.len() {
         return Err("unexpected characters after the time");
     }
@@ -252,6 +220,49 @@ fn parse(b: &[u8]) -> Result<Timestamp, &'static str> {
         Ok(at)
     } else {
         Err("the offset moves it outside the years 0000 to 9999")
+    }
+}
+
+/// The fraction of a second at `pos`, if there is one, in nanoseconds; `pos` moves past it.
+fn fraction(b: &[u8], pos: &mut usize) -> Result<u32, &'static str> {
+    let mut nanos = 0;
+    if b.get(*pos) == Some(&b'.') {
+        *pos += 1;
+        let digits_start = *pos;
+        let mut place = 100_000_000;
+        while let Some(digit) = b.get(*pos).filter(|d| d.is_ascii_digit()) {
+            // Digits past the nanosecond are dropped: the instant is rounded down.
+            nanos += u32::from(digit - b'0') * place;
+            place /= 10;
+            *pos += 1;
+        }
+        if *pos == digits_start {
+            return Err("expected digits after '.'");
+        }
+    }
+    Ok(nanos)
+}
+
+/// The UTC offset at `pos` in seconds (none reads as UTC); `pos` moves past it.
+fn utc_offset(b: &[u8], pos: &mut usize) -> Result<i64, &'static str> {
+    match b.get(*pos) {
+        None => Ok(0),
+        Some(b'Z' | b'z') => {
+            *pos += 1;
+            Ok(0)
+        }
+        Some(sign @ (b'+' | b'-')) => {
+            let hours = two_digits(b, *pos + 1)?;
+            expect(b, *pos + 3, b':', "expected ':' in the UTC offset")?;
+            let minutes = two_digits(b, *pos + 4)?;
+            if hours > 23 || minutes > 59 {
+                return Err("UTC offset out of range");
+            }
+            let magnitude = i64::from(hours * 3_600 + minutes * 60);
+            *pos += 6;
+            Ok(if *sign == b'-' { -magnitude } else { magnitude })
+        }
+        _ => Err("expected 'Z' or a UTC offset"),
     }
 }
 

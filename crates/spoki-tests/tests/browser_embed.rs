@@ -77,7 +77,8 @@ async fn browser(
         format!("--log-net-log={}", net_log.display()),
         "--net-log-capture-mode=Everything".to_owned(),
     ];
-    let capabilities = json!({"goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}});
+    let binary = on_path("chromium");
+    let capabilities = json!({"goog:chromeOptions": {"binary": binary, "args": args}});
     let serde_json::Value::Object(capabilities) = capabilities else {
         unreachable!()
     };
@@ -177,4 +178,13 @@ async fn the_embedded_chat_signs_in_on_the_server_and_reports_an_inbound_message
             "the browser's network saw a credential"
         );
     }
+}
+
+/// Where `program` is on `PATH`: wherever the installer (or the machine) put it.
+fn on_path(program: &str) -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("{program} is not on PATH"))
 }
