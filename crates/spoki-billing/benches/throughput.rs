@@ -63,15 +63,15 @@ struct BareEvent<'a> {
     entry_point: Option<&'a str>,
 }
 
-/// Consumes every outcome, as a caller would, so that none is optimised away.
+/// Consumes every effect, as a caller would, so that none is optimised away.
 #[derive(Default)]
 struct Sink {
-    outcomes: u64,
+    effects: u64,
 }
 
 impl Sink {
-    fn take(&mut self, outcome: &BillingEffect) {
-        self.outcomes += u64::from(!outcome.is_rejected());
+    fn take(&mut self, effect: &BillingEffect) {
+        self.effects += u64::from(!effect.is_rejected());
     }
 }
 
@@ -96,7 +96,7 @@ fn main() {
             by_number = fresh();
             let started = Instant::now();
             by_number
-                .apply_batch(&events, |_, outcome| sink.take(&outcome))
+                .apply_batch(&events, |_, effect| sink.take(&effect))
                 .expect("synthetic events are billable");
             started.elapsed()
         });
@@ -132,7 +132,7 @@ fn main() {
             let (mut ledger, ids) = interned();
             let started = Instant::now();
             ledger
-                .apply_batch_to(&ids, |_, outcome| sink.take(&outcome))
+                .apply_batch_to(&ids, |_, effect| sink.take(&effect))
                 .expect("in order");
             let elapsed = started.elapsed();
             by_id = ledger;
@@ -160,14 +160,14 @@ fn main() {
         );
         println!(
             "{model:<18} state {:.0} MiB for {} customers; {} conversations, {} charged messages, \
-             {} rejected, total {} ({} outcomes seen)",
+             {} rejected, total {} ({} effects seen)",
             by_id.state_bytes() as f64 / (1024.0 * 1024.0),
             by_id.customer_count(),
             totals.conversations,
             totals.charged_messages,
             totals.rejected,
             totals.total_cost,
-            sink.outcomes,
+            sink.effects,
         );
 
         // Saving and restoring it: what a restart costs.

@@ -84,10 +84,10 @@ pub fn bill_events(
     let mut open_records: HashMap<(Customer, Category), usize> = HashMap::new();
     for index in order {
         let event = &events[index];
-        let outcome = ledger.apply(event)?;
+        let effect = ledger.apply(event)?;
         // The ledger refused any event that would overflow its total; the bill's is the same.
         bill.total_cost = ledger.totals().total_cost;
-        if let BillingEffect::Rejected { .. } = outcome {
+        if let BillingEffect::Rejected { .. } = effect {
             bill.rejected.push(index);
             continue;
         }
@@ -96,11 +96,11 @@ pub fn bill_events(
                 event: index,
                 customer: event.customer,
                 category,
-                charged: outcome.is_charged(),
-                cost: outcome.cost().unwrap_or(nothing),
+                charged: effect.is_charged(),
+                cost: effect.cost().unwrap_or(nothing),
             });
         }
-        if let BillingEffect::Opened(opened) = outcome {
+        if let BillingEffect::Opened(opened) = effect {
             for closed in opened.closed.iter() {
                 if let Some(&record) = open_records.get(&(event.customer, closed)) {
                     bill.conversations[record].expires_at = opened.window.start;

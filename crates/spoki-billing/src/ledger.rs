@@ -86,14 +86,14 @@ impl LedgerTotals {
         }
     }
 
-    /// Adds `outcome` in place; when the cost would overflow, nothing changes.
-    fn add(&mut self, outcome: &BillingEffect) -> Result<(), BillingError> {
-        if let Some(cost) = outcome.cost() {
+    /// Adds `effect` in place; when the cost would overflow, nothing changes.
+    fn add(&mut self, effect: &BillingEffect) -> Result<(), BillingError> {
+        if let Some(cost) = effect.cost() {
             self.total_cost =
                 (self.total_cost.checked_add(cost)).ok_or(BillingError::TotalOverflow)?;
         }
         self.events += 1;
-        match outcome {
+        match effect {
             BillingEffect::Opened(opened) => {
                 self.conversations += 1;
                 self.paid_conversations += u64::from(!opened.price.is_zero());
@@ -324,12 +324,12 @@ impl Ledger {
         message: Message,
     ) -> Result<BillingEffect, BillingError> {
         let mut state = self.states[slot.index as usize];
-        let outcome = self.step_one(&mut state, slot.market, at, message)?;
+        let effect = self.step_one(&mut state, slot.market, at, message)?;
         self.states[slot.index as usize] = state;
-        Ok(outcome)
+        Ok(effect)
     }
 
-    /// Applies `events` in order, handing each outcome to `outcome` with the event's index, and
+    /// Applies `events` in order, handing each effect to `effect` with the event's index, and
     /// stops at the first event refused (which, as in [`apply`](Self::apply), changes nothing).
     ///
     /// Same result as [`apply`](Self::apply) one by one, and faster: the states of several
@@ -337,7 +337,7 @@ impl Ledger {
     pub fn apply_batch(
         &mut self,
         events: &[Event],
-        mut outcome: impl FnMut(usize, BillingEffect),
+        mut effect: impl FnMut(usize, BillingEffect),
     ) -> Result<(), Refused> {
         for (chunk_index, chunk) in events.chunks(BATCH).enumerate() {
             let offset = chunk_index * BATCH;
@@ -358,7 +358,7 @@ impl Ledger {
                 }
             }
             let steps = chunk[..prepared].iter().map(|e| (e.at, e.message));
-            let result = self.step_chunk(&slots[..prepared], steps, |i, o| outcome(offset + i, o));
+            let result = self.step_chunk(&slots[..prepared], steps, |i, o| effect(offset + i, o));
             if let Some((i, error)) = result.err().or(early) {
                 // Customers added for events that did not apply are taken back.
                 for (j, &slot) in slots[..prepared].iter().enumerate() {
@@ -380,7 +380,7 @@ impl Ledger {
     pub fn apply_batch_to(
         &mut self,
         events: &[(CustomerId, Timestamp, Message)],
-        mut outcome: impl FnMut(usize, BillingEffect),
+        mut effect: impl FnMut(usize, BillingEffect),
     ) -> Result<(), Refused> {
         for (chunk_index, chunk) in events.chunks(BATCH).enumerate() {
             let offset = chunk_index * BATCH;
@@ -393,7 +393,7 @@ impl Ledger {
                 *slot = id.slot;
             }
             let steps = chunk[..valid].iter().map(|&(_, at, message)| (at, message));
-            let result = self.step_chunk(&slots[..valid], steps, |i, o| outcome(offset + i, o));
+            let result = self.step_chunk(&slots[..valid], steps, |i, o| effect(offset + i, o));
             let stale = (valid < chunk.len()).then_some((valid, BillingError::StaleCustomerId));
             if let Some((i, error)) = result.err().or(stale) {
                 return Err(Refused {
@@ -411,7 +411,7 @@ impl Ledger {
         &mut self,
         slots: &[Slot],
         steps: impl Iterator<Item = (Timestamp, Message)>,
-        mut outcome: impl FnMut(usize, BillingEffect),
+        mut effect: impl FnMut(usize, BillingEffect),
     ) -> Result<(), (usize, BillingError)> {
         // Independent loads: the CPU overlaps their cache misses.
         let mut local: [CustomerState; BATCH] = std::array::from_fn(|i| match slots.get(i) {
@@ -428,7 +428,7 @@ impl Ledger {
         for (i, (at, message)) in steps.enumerate() {
             let k = first[i];
             match self.step_one(&mut local[k], slots[k].market, at, message) {
-                Ok(o) => outcome(i, o),
+                Ok(o) => effect(i, o),
                 Err(error) => {
                     result = Err((i, error));
                     break;
@@ -455,10 +455,10 @@ impl Ledger {
         check_event(message, at, state.last_at())?;
         let mut next = *state;
         let prices = self.rate_card.billed_prices(market);
-        let outcome = next.step(self.model, prices, at.unix_seconds(), message);
-        self.totals.add(&outcome)?;
+        let effect = next.step(self.model, prices, at.unix_seconds(), message);
+        self.totals.add(&effect)?;
         *state = next;
-        Ok(outcome)
+        Ok(effect)
     }
 
     /// The instant of the latest event applied to `customer`, if any.

@@ -10,7 +10,7 @@
 //!
 //! Both run behind one [`Ledger`], which takes each customer's [`Event`]s in time order and returns an
 //! [`BillingEffect`] per event, answers the sender's questions ([`Ledger::free_form_status`],
-//! [`Ledger::quote_template`], [`Ledger::estimate_campaign`]) and keeps a fixed 72-byte state
+//! [`Ledger::quote_template`], [`Ledger::estimate_campaign`]) and keeps a fixed 64-byte state
 //! per customer. [`bill_events`] itemises a batch; `vectors` (feature `testing`) checks the model
 //! against billing-vector files. A [`ReorderingLedger`] takes events that arrive late, as webhook
 //! deliveries do, and [`Event::from_delivery`] and [`Event::sent`] turn live traffic into events.

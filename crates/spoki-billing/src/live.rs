@@ -131,7 +131,7 @@ impl LiveBilling {
             .estimate_campaign(recipients, category, at)
     }
 
-    /// The events settled so far, with their outcomes, taken out.
+    /// The events settled so far, with their effects, taken out.
     pub fn take_settled(&self) -> Vec<Settled> {
         std::mem::take(&mut self.lock().settled)
     }

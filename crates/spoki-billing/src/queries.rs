@@ -99,9 +99,9 @@ where
             Entry::Vacant(entry) => entry.insert(state_of(customer)?),
         };
         let prices = ledger.rate_card.billed_prices(*market);
-        let outcome = state.step(ledger.model, prices, at.unix_seconds(), message);
+        let effect = state.step(ledger.model, prices, at.unix_seconds(), message);
         estimate.recipients += 1;
-        match outcome.cost() {
+        match effect.cost() {
             Some(cost) if !cost.is_zero() => {
                 estimate.new_paid_conversations += 1;
                 estimate.total_cost = estimate

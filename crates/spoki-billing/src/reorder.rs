@@ -18,7 +18,7 @@ use crate::time::Timestamp;
 
 /// A [`Ledger`] that takes events up to a tolerance late.
 ///
-/// An event is *settled* (applied to the ledger, its outcome final) once an event at least
+/// An event is *settled* (applied to the ledger, its effect final) once an event at least
 /// `tolerance` newer has been pushed, or at [`flush`](Self::flush). Until then it is pending:
 /// the questions asked here ([`free_form_status`](Self::free_form_status),
 /// [`quote_template`](Self::quote_template)) already count it, so an inbound message opens the
@@ -71,8 +71,8 @@ impl Eq for Pending {}
 pub struct Settled {
     /// The event.
     pub event: Event,
-    /// Its outcome, or why the ledger refused it (a total that would overflow).
-    pub outcome: Result<BillingEffect, BillingError>,
+    /// Its effect, or why the ledger refused it (a total that would overflow).
+    pub effect: Result<BillingEffect, BillingError>,
 }
 
 impl ReorderingLedger {
@@ -140,8 +140,8 @@ impl ReorderingLedger {
             let Some(Reverse(Pending { event, .. })) = self.pending.pop() else {
                 break;
             };
-            let outcome = self.ledger.apply(&event);
-            settled.push(Settled { event, outcome });
+            let effect = self.ledger.apply(&event);
+            settled.push(Settled { event, effect });
         }
         settled
     }

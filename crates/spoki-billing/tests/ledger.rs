@@ -1,4 +1,4 @@
-//! The ledger's outcomes and the questions a sender asks before sending.
+//! The ledger's effects and the questions a sender asks before sending.
 
 use spoki_billing::{
     BillingEffect, BillingError, Category, ConversationKind, Currency, Customer, Event,

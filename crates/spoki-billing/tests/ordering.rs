@@ -28,8 +28,8 @@ fn ledger() -> Ledger {
 
 fn in_time_order(model: PricingModel, events: &[Event]) -> (Ledger, Vec<BillingEffect>) {
     let mut ledger = Ledger::new(model, sample_rate_card());
-    let outcomes = events.iter().map(|e| ledger.apply(e).unwrap()).collect();
-    (ledger, outcomes)
+    let effects = events.iter().map(|e| ledger.apply(e).unwrap()).collect();
+    (ledger, effects)
 }
 
 #[test]
@@ -90,7 +90,7 @@ fn a_stream_in_customer_order_bills_as_the_same_stream_in_time_order() {
     let start = at("2024-07-01T00:00:00Z");
     for model in [PricingModel::Conversation2024, PricingModel::PerMessage2025] {
         let events: Vec<Event> = EventGenerator::new(11, 200, 5_000, start, 4).collect();
-        let (timely, outcomes) = in_time_order(model, &events);
+        let (timely, effects) = in_time_order(model, &events);
         // All of one customer's events, then the next customer's: globally out of order.
         let mut by_customer: Vec<usize> = (0..events.len()).collect();
         by_customer.sort_by_key(|&i| (events[i].customer, events[i].at));
@@ -98,7 +98,7 @@ fn a_stream_in_customer_order_bills_as_the_same_stream_in_time_order() {
         for i in by_customer {
             assert_eq!(
                 ledger.apply(&events[i]).unwrap(),
-                outcomes[i],
+                effects[i],
                 "{:?}",
                 events[i]
             );
@@ -131,7 +131,7 @@ fn a_late_inbound_within_the_tolerance_opens_the_window_for_the_reply_it_precede
     assert_eq!(settled[0].event, message);
     assert_eq!(settled[1].event, reply);
     assert!(matches!(
-        settled[1].outcome,
+        settled[1].effect,
         Ok(BillingEffect::Opened(ref opened)) if opened.kind == spoki_billing::ConversationKind::Service
     ));
     assert_eq!(tolerant.pending(), 1);
@@ -211,7 +211,7 @@ fn an_event_later_than_the_tolerance_is_refused_only_when_its_customer_moved_on(
         ))
         .unwrap();
     assert_eq!(old.len(), 1);
-    assert!(old[0].outcome.is_ok());
+    assert!(old[0].effect.is_ok());
     // Bad events are refused at once, before they wait.
     let service = Message::Template(Category::Service);
     assert!(matches!(
@@ -236,7 +236,7 @@ fn random_delays_within_the_tolerance_bill_exactly_as_time_order() {
     ] {
         // Several events a second, so deliveries overtake each other often.
         let events: Vec<Event> = EventGenerator::new(seed, 300, 20_000, start, 1).collect();
-        let (timely, outcomes) = in_time_order(model, &events);
+        let (timely, effects) = in_time_order(model, &events);
 
         let mut rng = SmallRng::seed_from_u64(seed);
         let mut arrivals: Vec<(i64, usize)> = events
@@ -259,10 +259,10 @@ fn random_delays_within_the_tolerance_bill_exactly_as_time_order() {
         let (ledger, rest) = tolerant.into_ledger();
         settled.extend(rest);
         assert_eq!(ledger.totals(), timely.totals());
-        // Each customer's outcomes, in its own order, are the ones time order gives.
+        // Each customer's effects, in its own order, are the ones time order gives.
         let mut expected: Vec<(Customer, Timestamp, BillingEffect)> = events
             .iter()
-            .zip(&outcomes)
+            .zip(&effects)
             .map(|(e, o)| (e.customer, e.at, *o))
             .collect();
         let mut got: Vec<(Customer, Timestamp, BillingEffect)> = settled
@@ -271,7 +271,7 @@ fn random_delays_within_the_tolerance_bill_exactly_as_time_order() {
                 (
                     s.event.customer,
                     s.event.at,
-                    s.outcome.as_ref().copied().unwrap(),
+                    s.effect.as_ref().copied().unwrap(),
                 )
             })
             .collect();
@@ -291,7 +291,7 @@ fn events_within_one_second_settle_in_the_order_bill_events_gives_them() {
     tolerant.push(message).unwrap();
     let (settled_ledger, settled) = tolerant.into_ledger();
     assert_eq!(settled[0].event, message);
-    assert!(!settled[1].outcome.as_ref().unwrap().is_rejected());
+    assert!(!settled[1].effect.as_ref().unwrap().is_rejected());
 
     let bill = spoki_billing::bill_events(
         PricingModel::Conversation2024,

@@ -89,17 +89,14 @@ impl Client {
     /// Refuses a template send whose `custom_fields` do not cover its template's
     /// placeholders; other calls pass.
     pub(crate) async fn check_placeholders(&self, call: &Call) -> Result<(), Error> {
-        if !self.inner.check_placeholders || !fills_template(call.operation) {
-            return Ok(());
-        }
-        let Some(TemplateFill {
-            template: id,
-            given,
-        }) = &call.template
+        let Some(fill) = call
+            .template
+            .as_ref()
+            .filter(|_| self.inner.check_placeholders)
         else {
             return Ok(());
         };
-        let id = *id;
+        let id = fill.template;
         let key = (self.inner.credential, id);
         let needed = match self.inner.placeholders.get(key) {
             Some(needed) => needed,
@@ -109,7 +106,7 @@ impl Client {
                 found
             }
         };
-        needed.check(given).map_err(|missing| {
+        needed.check(&fill.given).map_err(|missing| {
             InputError::Placeholders {
                 template: id,
                 missing,

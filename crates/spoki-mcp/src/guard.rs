@@ -117,13 +117,13 @@ impl Keys {
         let slot = format!("{tool}\u{0}{key}");
         match result {
             Ok(answer) => {
-                if let Some((_, outcome)) = seen.get_mut(&slot) {
-                    *outcome = KeyState::Answered(answer.clone());
+                if let Some((_, state)) = seen.get_mut(&slot) {
+                    *state = KeyState::Answered(answer.clone());
                 }
             }
             Err(e) if e.outcome_unknown() => {
-                if let Some((_, outcome)) = seen.get_mut(&slot) {
-                    *outcome = KeyState::Unknown;
+                if let Some((_, state)) = seen.get_mut(&slot) {
+                    *state = KeyState::Unknown;
                 }
             }
             Err(_) => {

@@ -229,7 +229,8 @@ impl MockBuilder {
     }
 
     /// The rate card sends are billed with, as `spoki-billing` rate-card JSON (default
-    /// [`DEFAULT_RATE_CARD`]).
+    /// [`DEFAULT_RATE_CARD`]), priced in EUR like Spoki's credit (another currency is
+    /// refused at start).
     pub fn rate_card(mut self, json: impl Into<String>) -> Self {
         self.config.rate_card = Some(json.into());
         self
@@ -255,6 +256,18 @@ impl MockBuilder {
         let config = self.config;
         let card = RateCard::from_json(config.rate_card.as_deref().unwrap_or(DEFAULT_RATE_CARD))
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+        // Spoki keeps credit in EUR, so the mock's accounts do; a card in another currency
+        // could not be charged against it.
+        if card.currency() != spoki_models::Currency::EUR {
+            let problem = format!(
+                "the rate card is priced in {}, and the local Spoki keeps credit in EUR",
+                card.currency()
+            );
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                problem,
+            ));
+        }
         let state = persist::load_state(config.state_file.as_deref(), config.fixtures.clone())?;
         let world = world::World::new(state, card)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
@@ -345,11 +358,7 @@ impl MockSpoki {
 
     /// How many requests of `operation` the request log holds.
     pub fn calls(&self, operation: OperationId) -> usize {
-        self.shared
-            .received()
-            .iter()
-            .filter(|r| r.operation.as_deref() == Some(operation.as_str()))
-            .count()
+        self.shared.calls(operation)
     }
 
     /// How many requests the log dropped to stay within its bounds (see

@@ -186,6 +186,16 @@ impl Shared {
         log.kept.iter().cloned().collect()
     }
 
+    /// How many requests of `operation` the log holds, counted under its lock.
+    pub fn calls(&self, operation: OperationId) -> usize {
+        let log = self.received.lock().unwrap_or_else(|e| e.into_inner());
+        let name = Some(operation.as_str());
+        log.kept
+            .iter()
+            .filter(|r| r.operation.as_deref() == name)
+            .count()
+    }
+
     /// How many requests the log has dropped to stay within its bounds.
     pub fn requests_dropped(&self) -> u64 {
         self.received
@@ -332,7 +342,7 @@ async fn handle(
     }
 
     let answer = shared
-        .serve(&matched, &query, api_key.as_deref(), parsed)
+        .answer_routed(&matched, &query, api_key.as_deref(), parsed)
         .await;
     if lose_answer {
         return Err(Reset);
@@ -374,7 +384,7 @@ async fn beside_the_api(
 impl Shared {
     /// Answers a routed request as Spoki would: credentials, rate limits, the body's decoding,
     /// then the world; a change is saved before the answer leaves.
-    async fn serve(
+    async fn answer_routed(
         self: &Arc<Self>,
         matched: &route::Matched,
         query: &[(String, String)],

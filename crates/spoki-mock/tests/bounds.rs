@@ -295,3 +295,18 @@ fn out_of_descriptors_the_accept_loop_waits_instead_of_spinning() {
     // A loop spinning on the error burns a core: close to 3 s of the 3 s.
     assert!(used < 1.0, "the accept loop used {used:.2} s of CPU in 3 s");
 }
+
+#[tokio::test]
+async fn a_rate_card_in_another_currency_than_eur_is_refused_at_start() {
+    // Spoki's credit is in EUR: a card in dollars could not be charged against it.
+    let card =
+        spoki_mock::DEFAULT_RATE_CARD.replace(r#""currency": "EUR""#, r#""currency": "USD""#);
+    assert_ne!(card, spoki_mock::DEFAULT_RATE_CARD);
+    let err = MockSpoki::builder()
+        .rate_card(card)
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("USD"), "{err}");
+}

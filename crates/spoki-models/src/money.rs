@@ -111,6 +111,11 @@ pub enum MoneyError {
     NotFinite,
     /// Not a three-letter upper-case ISO 4217 code.
     InvalidCurrency(String),
+    /// An amount read with its currency (`0.14 EUR`) that names none.
+    NoCurrency {
+        /// The whole input.
+        input: String,
+    },
 }
 
 impl fmt::Display for MoneyError {
@@ -131,6 +136,9 @@ impl fmt::Display for MoneyError {
             MoneyError::NotFinite => f.write_str("amount is not a finite number"),
             MoneyError::InvalidCurrency(code) => {
                 write!(f, "currency {code:?} is not a three-letter ISO 4217 code")
+            }
+            MoneyError::NoCurrency { input } => {
+                write!(f, "amount {input:?} names no currency (as in \"0.14 EUR\")")
             }
         }
     }
@@ -280,7 +288,9 @@ impl std::str::FromStr for Money {
     fn from_str(text: &str) -> Result<Money, MoneyError> {
         let (amount, code) = text.rsplit_once(' ').ok_or_else(|| match text {
             "" => MoneyError::Empty,
-            _ => MoneyError::InvalidCurrency(String::new()),
+            _ => MoneyError::NoCurrency {
+                input: text.to_owned(),
+            },
         })?;
         Money::parse(amount, Currency::parse(code)?)
     }
@@ -402,7 +412,7 @@ mod tests {
         assert_eq!("".parse::<Money>(), Err(MoneyError::Empty));
         assert!(matches!(
             "0.14".parse::<Money>(),
-            Err(MoneyError::InvalidCurrency(_))
+            Err(MoneyError::NoCurrency { .. })
         ));
         assert!(matches!(
             "0.14 eur".parse::<Money>(),

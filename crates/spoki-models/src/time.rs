@@ -74,6 +74,11 @@ impl Timestamp {
         Timestamp { seconds, nanos: 0 }
     }
 
+    /// This instant without its fraction of a second.
+    pub const fn whole_seconds(self) -> Timestamp {
+        Timestamp::from_unix_seconds(self.seconds)
+    }
+
     /// Whole seconds since the Unix epoch, rounded down.
     pub const fn unix_seconds(self) -> i64 {
         self.seconds

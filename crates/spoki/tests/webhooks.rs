@@ -364,7 +364,7 @@ async fn billing_fed_live_counts_each_send_once_and_agrees_with_spoki() {
     );
     let cost: i64 = settled
         .iter()
-        .filter_map(|s| s.outcome.as_ref().ok()?.cost())
+        .filter_map(|s| s.effect.as_ref().ok()?.cost())
         .map(|m| m.micros())
         .sum();
     assert!(charged > 0, "a marketing conversation opened");

@@ -17,10 +17,10 @@ fn a_batch_bills_as_the_same_events_one_by_one() {
         let mut batched = Ledger::new(model, sample_rate_card());
         let mut seen = Vec::new();
         batched
-            .apply_batch(&events, |i, outcome| seen.push((i, outcome)))
+            .apply_batch(&events, |i, effect| seen.push((i, effect)))
             .unwrap();
         let indexed: Vec<(usize, BillingEffect)> = expected.iter().copied().enumerate().collect();
-        assert_eq!(seen, indexed, "every outcome, with its index, in order");
+        assert_eq!(seen, indexed, "every effect, with its index, in order");
         assert_eq!(batched.totals(), one.totals());
 
         let mut by_id = Ledger::new(model, sample_rate_card());
@@ -30,7 +30,7 @@ fn a_batch_bills_as_the_same_events_one_by_one() {
             .collect();
         let mut seen = Vec::new();
         by_id
-            .apply_batch_to(&interned, |i, outcome| seen.push((i, outcome)))
+            .apply_batch_to(&interned, |i, effect| seen.push((i, effect)))
             .unwrap();
         assert_eq!(seen, indexed);
         assert_eq!(by_id.totals(), one.totals());

@@ -211,10 +211,12 @@ where
                 left += 1;
                 break;
             }
-            // `settled` answers only done, failed or unknown.
-            ChunkState::Unknown { .. } | ChunkState::Pending | ChunkState::Sending => {
+            ChunkState::Unknown { .. } => {
                 report.unknown.push(chunk);
                 break;
+            }
+            ChunkState::Pending | ChunkState::Sending => {
+                unreachable!("an answered chunk is done, failed or unknown")
             }
         }
         if report.interrupted {

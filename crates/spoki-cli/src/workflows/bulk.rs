@@ -125,6 +125,7 @@ fn summary(
     rejected: usize,
     rejects: &Path,
     chunks: &[&[Recipient]],
+    contacts: usize,
     report: &Report,
     checked_only: bool,
 ) -> serde_json::Value {
@@ -132,7 +133,7 @@ fn summary(
     json!({
         "chunks": chunks.len(),
         "sent_chunks": numbered(&report.sent),
-        "sent_contacts": report.sent.iter().map(|&k| chunks[k].len()).sum::<usize>(),
+        "sent_contacts": contacts,
         "already_done": numbered(&report.already_done),
         "unknown": numbered(&report.unknown),
         "failed": report.failed.as_ref().map(|(k, reason)| json!({"chunk": k + 1, "reason": reason})),
@@ -165,6 +166,7 @@ pub fn finish(
         rejected,
         rejects,
         chunks,
+        contacts,
         report,
         checked_only,
     ));

@@ -1,5 +1,5 @@
 //! Webhook deliveries: queued notices become signed POSTs to the account's webhooks, tried
-//! again with a growing pause until the receiver accepts them.
+//! again with a growing pause until the receiver accepts them or the attempts run out.
 
 use super::*;
 
@@ -84,7 +84,7 @@ impl Shared {
                 tokio::time::sleep(backoff).await;
                 backoff = backoff.saturating_mul(2);
             }
-            let at = Timestamp::from_unix_seconds(Timestamp::now().unix_seconds());
+            let at = Timestamp::now().whole_seconds();
             let signature = spoki_webhook::sign(
                 &spoki_models::Secret::new(secret.as_str()),
                 at.unix_seconds(),

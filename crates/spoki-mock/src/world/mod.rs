@@ -134,7 +134,7 @@ impl World {
 
     /// Now, to the second, never earlier than an event already billed.
     fn now(&mut self) -> Timestamp {
-        let now = Timestamp::from_unix_seconds(Timestamp::now().unix_seconds());
+        let now = Timestamp::now().whole_seconds();
         self.clock = self.clock.max(now);
         self.clock
     }

@@ -82,7 +82,8 @@ impl World {
             Some("Document") => MessageContentType::Document,
             Some("Video") => MessageContentType::Video,
             Some("Audio") => MessageContentType::Audio,
-            Some(_) => MessageContentType::Interactive,
+            Some("Interactive" | "List") => MessageContentType::Interactive,
+            Some(other) => MessageContentType::from(other.to_ascii_lowercase().as_str()),
         };
         match self.record_send(account, op, &phone, kind, None, Message::FreeForm, None) {
             Ok(message) => Answer::ok(send_result(&message)),
@@ -147,12 +148,12 @@ impl World {
         let customer = Customer::parse(phone).map_err(|e| Answer::field("phone", e.to_string()))?;
         let at = self.now();
         let event = Event::new(at, customer, message);
-        let outcome = self
+        let effect = self
             .ledger(account)
             .preview(&event)
             .map_err(|e| Answer::field("phone", e.to_string()))?;
         let zero = Money::zero(Currency::EUR);
-        let cost = outcome.cost().unwrap_or(zero);
+        let cost = effect.cost().unwrap_or(zero);
         let credit = self.state.accounts[&account].credit;
         let mut sent = SentMessage {
             uuid: uuid::Uuid::new_v4().to_string(),
@@ -166,7 +167,7 @@ impl World {
             cost: zero,
             at,
         };
-        if let BillingEffect::Rejected { reason } = outcome {
+        if let BillingEffect::Rejected { reason } = effect {
             // Only free-form meets a closed window, and only direct sends are free-form: the
             // send is refused outright and leaves no record.
             return Err(Answer::error(

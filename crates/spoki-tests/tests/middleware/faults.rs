@@ -98,14 +98,6 @@ fn request(mock: &MockSpoki, op: &'static Operation) -> HttpRequest {
     request.body(Bytes::from(body)).unwrap()
 }
 
-/// Requests of `op` that reached the mock.
-fn received(mock: &MockSpoki, op: &Operation) -> usize {
-    mock.received()
-        .iter()
-        .filter(|r| r.operation.as_deref() == Some(op.id.as_str()))
-        .count()
-}
-
 /// Messages the mock sent.
 fn processed(mock: &MockSpoki) -> usize {
     mock.messages().len()
@@ -137,9 +129,9 @@ async fn a_429_with_retry_after_then_success() {
         "Retry-After honoured"
     );
     settle().await;
-    assert_eq!(received(&server, ACCOUNT), 2);
+    assert_eq!(server.calls(ACCOUNT.id), 2);
     // The send arrived twice but the first was rejected before processing.
-    assert_eq!(received(&server, SEND), 2);
+    assert_eq!(server.calls(SEND.id), 2);
     assert_eq!(processed(&server), 1);
 }
 
@@ -152,14 +144,14 @@ async fn a_storm_of_503s() {
     let t = stack();
     let get = t.send(request(&server, ACCOUNT)).await;
     assert_eq!(get.unwrap().status(), 200);
-    assert_eq!(received(&server, ACCOUNT), 3);
+    assert_eq!(server.calls(ACCOUNT.id), 3);
     let send = t.send(request(&server, SEND)).await;
     assert_eq!(send.unwrap().status(), 503, "returned as is");
     let start = t.send(request(&server, START)).await;
     assert_eq!(start.unwrap().status(), 503);
     settle().await;
-    assert_eq!(received(&server, SEND), 1);
-    assert_eq!(received(&server, START), 1);
+    assert_eq!(server.calls(SEND.id), 1);
+    assert_eq!(server.calls(START.id), 1);
     assert_eq!(processed(&server), 0);
 }
 
@@ -179,7 +171,7 @@ async fn the_retry_budget_bounds_the_load_of_a_storm() {
     }
     settle().await;
     // 20 first attempts and 25 / 5 = 5 retries, instead of 20 x 3 = 60 requests.
-    assert_eq!(received(&server, ACCOUNT), 25);
+    assert_eq!(server.calls(ACCOUNT.id), 25);
 }
 
 #[tokio::test]
@@ -191,15 +183,15 @@ async fn a_connection_reset_after_the_request_was_read() {
     let t = stack();
     let get = t.send(request(&server, ACCOUNT)).await;
     assert_eq!(get.unwrap().status(), 200);
-    assert_eq!(received(&server, ACCOUNT), 2);
+    assert_eq!(server.calls(ACCOUNT.id), 2);
     for op in [SEND, START] {
         let err = t.send(request(&server, op)).await.unwrap_err();
         assert_eq!(err.kind(), TransportErrorKind::Interrupted, "{}", op.id);
         assert!(err.may_have_been_sent());
     }
     settle().await;
-    assert_eq!(received(&server, SEND), 1);
-    assert_eq!(received(&server, START), 1);
+    assert_eq!(server.calls(SEND.id), 1);
+    assert_eq!(server.calls(START.id), 1);
     // Both were processed before the connection dropped: each went out exactly once.
     assert_eq!(processed(&server), 2);
 }
@@ -215,7 +207,7 @@ async fn a_response_slower_than_the_timeout() {
     let t = stack();
     let get = t.send(request(&server, ACCOUNT)).await;
     assert_eq!(get.unwrap().status(), 200);
-    assert_eq!(received(&server, ACCOUNT), 2);
+    assert_eq!(server.calls(ACCOUNT.id), 2);
     let send = t.send(request(&server, SEND));
     let start = t.send(request(&server, START));
     let (send, start) = tokio::join!(send, start);
@@ -225,8 +217,8 @@ async fn a_response_slower_than_the_timeout() {
     }
     // Wait past the mock's delay: nothing else arrives.
     tokio::time::sleep(ms(900)).await;
-    assert_eq!(received(&server, SEND), 1);
-    assert_eq!(received(&server, START), 1);
+    assert_eq!(server.calls(SEND.id), 1);
+    assert_eq!(server.calls(START.id), 1);
 }
 
 #[tokio::test]
@@ -298,7 +290,7 @@ async fn pacing_keeps_a_strict_server_free_of_429s() {
     // The schedule is the limiter's: it can be late on a loaded machine, never early.
     assert!(elapsed >= interval * 11, "{elapsed:?}");
     assert_eq!(throttled(&server), 0);
-    assert_eq!(received(&server, SEND), 12);
+    assert_eq!(server.calls(SEND.id), 12);
     assert_eq!(processed(&server), 12);
 }
 

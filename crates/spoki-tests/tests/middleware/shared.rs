@@ -414,13 +414,6 @@ fn start_body(mock: &MockSpoki, phone: &str) -> AutomationStart {
     .custom_fields([("DATE_EXPIRE_SCRIPTION", "2026-12-31")])
 }
 
-fn starts(mock: &MockSpoki) -> usize {
-    mock.received()
-        .iter()
-        .filter(|r| r.operation.as_deref() == Some("automations_start"))
-        .count()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn exactly_one_of_many_concurrent_duplicates_is_sent() {
     let redis = RedisServer::start();
@@ -457,7 +450,11 @@ async fn exactly_one_of_many_concurrent_duplicates_is_sent() {
         }
     }
     assert_eq!(sent, 1);
-    assert_eq!(starts(&mock), 1, "Spoki received one start");
+    assert_eq!(
+        mock.calls(OperationId::AutomationsStart),
+        1,
+        "Spoki received one start"
+    );
     // A re-run of the campaign skips and says so.
     let again = guard(&redis)
         .await
@@ -473,7 +470,7 @@ async fn exactly_one_of_many_concurrent_duplicates_is_sent() {
         matches!(again, Guarded::Skipped(SendState::Sent)),
         "{again:?}"
     );
-    assert_eq!(starts(&mock), 1);
+    assert_eq!(mock.calls(OperationId::AutomationsStart), 1);
 }
 
 #[tokio::test]
@@ -519,7 +516,11 @@ async fn an_unknown_outcome_stays_marked_and_a_refused_send_is_released() {
         matches!(rerun, Guarded::Skipped(SendState::OutcomeUnknown)),
         "{rerun:?}"
     );
-    assert_eq!(starts(&mock), 1, "never resent blindly");
+    assert_eq!(
+        mock.calls(OperationId::AutomationsStart),
+        1,
+        "never resent blindly"
+    );
     assert_eq!(mock.messages().len(), 1, "the lost one did go out");
 
     mock.fault(OperationId::AutomationsStart, Fault::status(429), 1)
